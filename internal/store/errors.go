@@ -1,0 +1,13 @@
+package store
+
+import "errors"
+
+// Sentinel errors that every backend returns (wrapped or not) so callers can
+// test for them with errors.Is.
+var (
+	// ErrNotFound reports that the record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict reports that a record with the same unique key (an id or
+	// an email address) already exists.
+	ErrConflict = errors.New("store: conflict")
+)

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// SessionKind tells a browser session from a token grant.
+type SessionKind string
+
+// The kinds of session record.
+const (
+	// KindCookie is a browser session authenticated by an opaque cookie.
+	KindCookie SessionKind = "cookie"
+	// KindToken is a token grant: access tokens carry its id as "sid" and
+	// its refresh tokens belong to it.
+	KindToken SessionKind = "token"
+)
+
+// Session is the one server-side record that every login creates, whatever
+// the client asked for: a cookie session or a token grant. Both are listed,
+// expired and revoked the same way.
+type Session struct {
+	// ID is the public handle of the record: safe to show, and the "sid" of
+	// tokens. It is never the cookie secret.
+	ID string
+	// SecretHash is the SHA-256 of the cookie secret for cookie sessions,
+	// the only form in which the secret is stored. Empty for token grants.
+	SecretHash []byte
+	// Kind is KindCookie or KindToken.
+	Kind SessionKind
+	// UserID is the owner.
+	UserID string
+	// ClientID is the OAuth client a grant was issued to; empty for
+	// first-party logins.
+	ClientID string
+	// Scope is the space-separated scope granted, if any.
+	Scope string
+	// CreatedAt is when the user authenticated.
+	CreatedAt time.Time
+	// LastSeenAt is when the record was last used, written at a coarse
+	// granularity (see the session manager).
+	LastSeenAt time.Time
+	// IdleExpiresAt is when the record dies if it is not used again.
+	IdleExpiresAt time.Time
+	// ExpiresAt is the absolute end of the record, used or not.
+	ExpiresAt time.Time
+	// UserAgent and IP describe the client at login.
+	UserAgent string
+	IP        string
+	// Data is the session's JSON object (carts, workflows). Never nil when
+	// read back from a store; "{}" at first.
+	Data json.RawMessage
+	// DataVersion increases by one on every write of Data; it is the ETag.
+	DataVersion int64
+}
+
+// Expired reports whether the record is dead at now, by either timeout.
+func (s Session) Expired(now time.Time) bool {
+	return !now.Before(s.ExpiresAt) || !now.Before(s.IdleExpiresAt)
+}
+
+// SessionStore keeps session records.
+//
+// A record that does not exist, or that was deleted, is ErrNotFound. The
+// store does not judge expiry: it may return a record whose timeouts have
+// passed (callers check Session.Expired) until DeleteExpiredSessions or the
+// backend's own expiry removes it.
+type SessionStore interface {
+	// CreateSession stores a new record. It returns ErrConflict if the id or
+	// the secret hash is taken.
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns the record with the given public id.
+	GetSession(ctx context.Context, id string) (Session, error)
+	// GetSessionBySecretHash returns the record whose SecretHash is hash.
+	GetSessionBySecretHash(ctx context.Context, hash []byte) (Session, error)
+	// ListUserSessions returns the user's records, oldest first; an empty
+	// slice if there are none.
+	ListUserSessions(ctx context.Context, userID string) ([]Session, error)
+	// TouchSession records use of the record: it sets LastSeenAt and
+	// IdleExpiresAt.
+	TouchSession(ctx context.Context, id string, lastSeen, idleExpiresAt time.Time) error
+	// UpdateSessionData atomically reads the record's data and version,
+	// calls update, and stores the returned data with the version increased
+	// by one. If update returns an error, nothing is written and the error
+	// is returned. It returns the updated record.
+	UpdateSessionData(ctx context.Context, id string, update func(data json.RawMessage, version int64) (json.RawMessage, error)) (Session, error)
+	// DeleteSession removes the record, or returns ErrNotFound.
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteUserSessions removes every record of the user except the one
+	// whose id is exceptID (which may be empty), and returns the removed
+	// records.
+	DeleteUserSessions(ctx context.Context, userID, exceptID string) ([]Session, error)
+	// DeleteExpiredSessions removes every record that is expired at now
+	// (see Session.Expired) and returns how many it removed.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// CountSessions returns how many records are not expired at now.
+	CountSessions(ctx context.Context, now time.Time) (int, error)
+}

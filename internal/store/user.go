@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// User is an account that can log in.
+type User struct {
+	// ID is the stable, opaque identifier of the user (the JWT "sub").
+	ID string
+	// Email is the normalised address, unique across users.
+	Email string
+	// PasswordHash is the Argon2id hash in PHC string format.
+	PasswordHash string
+	// Claims are custom claims copied into the user's access tokens. Never
+	// nil when read back from a store.
+	Claims map[string]any
+	// Disabled users cannot log in.
+	Disabled bool
+	// CreatedAt and UpdatedAt are UTC timestamps.
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// UserStore keeps users.
+//
+// Lookups of a user that does not exist return ErrNotFound. Email addresses
+// are compared exactly as given: callers normalise them first.
+type UserStore interface {
+	// CreateUser stores a new user. It returns ErrConflict if the id or the
+	// email is already taken.
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns the user with the given id, or ErrNotFound.
+	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByEmail returns the user with the given email, or ErrNotFound.
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	// UpdateUser atomically reads the user, applies update and writes the
+	// result back. If update returns an error, nothing is written and that
+	// error is returned. The id cannot change; a changed email that is taken
+	// returns ErrConflict. It returns ErrNotFound if the user does not exist.
+	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
+	// DeleteUser removes the user, or returns ErrNotFound.
+	DeleteUser(ctx context.Context, id string) error
+	// Ping reports whether the backend answers.
+	Ping(ctx context.Context) error
+}
