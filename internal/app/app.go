@@ -1,0 +1,270 @@
+// Package app wires a Gatehouse server from its configuration: it opens
+// the stores, builds the domain services and the HTTP API, writes the
+// admin token, and runs the HTTP server and the background jobs until it
+// is told to stop. The command line and the end-to-end tests share it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/config"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/password"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+)
+
+// Options are what tests and the command may set beyond the Config.
+type Options struct {
+	// Log receives the server's logs; nil discards them.
+	Log *slog.Logger
+	// Now is the clock; nil for time.Now.
+	Now func() time.Time
+	// PasswordParams override the Argon2id parameters (tests use cheap
+	// ones); the zero value is the OWASP default.
+	PasswordParams password.Params
+}
+
+// App is a wired Gatehouse server.
+type App struct {
+	Config config.Config
+	// AdminTokenPath is the file holding the admin token.
+	AdminTokenPath string
+	// DatabasePath is the SQLite file, when SQLite is the database.
+	DatabasePath string
+
+	Users    *identity.Service
+	Sessions *session.Manager
+	API      *httpapi.Server
+
+	log     *slog.Logger
+	db      *sql.DB
+	closers []func() error
+}
+
+// Stores are the backends a server runs on.
+type Stores struct {
+	Users    store.UserStore
+	Sessions store.SessionStore
+	// Ping reports whether every backend answers.
+	Ping func(ctx context.Context) error
+}
+
+// New opens the stores named by cfg and builds the server.
+func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &App{Config: cfg, log: log}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	stores, err := a.openStores(ctx)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	token, path, err := EnsureAdminToken(cfg.DataDir)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.AdminTokenPath = path
+
+	hasher, err := password.NewHasher(password.Config{Params: opts.PasswordParams, MaxConcurrent: cfg.HashConcurrency})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("password hasher: %w", err)
+	}
+	accountLimiter, err := newLimiter(cfg.LoginLimitAccount, opts.Now)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("--login-limit-account: %w", err)
+	}
+	ipLimiter, err := newLimiter(cfg.LoginLimitIP, opts.Now)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("--login-limit-ip: %w", err)
+	}
+	a.Users = identity.NewService(stores.Users, hasher, identity.Config{
+		SignupOpen:     cfg.Signup,
+		AccountLimiter: accountLimiter,
+		AddressLimiter: ipLimiter,
+	}, log, opts.Now)
+	a.Sessions = session.NewManager(stores.Sessions, session.Config{
+		IdleTimeout:      cfg.SessionIdleTimeout,
+		Lifetime:         cfg.SessionLifetime,
+		GrantIdleTimeout: cfg.GrantIdleTimeout,
+		GrantLifetime:    cfg.GrantLifetime,
+	}, log, opts.Now)
+	m := metrics.New(a.Sessions.Count)
+	a.API = httpapi.New(httpapi.Config{
+		Issuer:         cfg.Issuer,
+		TrustedOrigins: cfg.TrustedOrigins,
+		TrustedProxies: cfg.TrustedProxies,
+		SecureCookies:  cfg.SecureCookies(),
+		AdminTokenHash: sha256.Sum256([]byte(token)),
+	}, httpapi.Deps{
+		Users:    a.Users,
+		Sessions: a.Sessions,
+		Metrics:  m,
+		Log:      log,
+		Ready:    stores.Ping,
+		Now:      opts.Now,
+	})
+	return a, nil
+}
+
+// newLimiter returns an in-process limiter, or nil (no limit) for Max 0.
+func newLimiter(l config.RateLimit, now func() time.Time) (ratelimit.Limiter, error) {
+	if l.Max == 0 {
+		return nil, nil
+	}
+	m, err := ratelimit.NewMemory(ratelimit.Limit{Max: l.Max, Window: l.Window}, ratelimit.MemoryConfig{Now: now})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// openStores opens the database the configuration names.
+func (a *App) openStores(ctx context.Context) (Stores, error) {
+	cfg := a.Config
+	switch {
+	case strings.HasPrefix(cfg.DB, "postgres://"), strings.HasPrefix(cfg.DB, "postgresql://"):
+		return Stores{}, errors.New("--db postgres:// is not supported by this build yet")
+	case cfg.Sessions != "db":
+		return Stores{}, errors.New("--sessions redis:// is not supported by this build yet")
+	}
+	path := cfg.DB
+	if path == "" || path == "sqlite" {
+		path = filepath.Join(cfg.DataDir, "gatehouse.db")
+	}
+	path = strings.TrimPrefix(path, "sqlite://")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return Stores{}, fmt.Errorf("open SQLite database %s: %w", path, err)
+	}
+	a.db = db
+	a.DatabasePath = path
+	a.closers = append(a.closers, db.Close)
+	st := sqlite.New(db)
+	if err := st.Migrate(ctx); err != nil {
+		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
+	}
+	return Stores{Users: st, Sessions: st, Ping: st.Ping}, nil
+}
+
+// Close releases the stores.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+// Serve answers HTTP on ln and runs the background jobs until ctx ends,
+// then stops accepting connections, lets in-flight requests finish (up to
+// the shutdown timeout) and returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.API,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Sessions.RunSweeper(jobs, a.Config.SweepInterval) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopJobs()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "timeout", a.Config.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	stopJobs()
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// EnsureAdminToken returns the admin token stored in dataDir, creating it
+// (256 random bits, file mode 0600) on first start.
+func EnsureAdminToken(dataDir string) (token, path string, err error) {
+	path = filepath.Join(dataDir, "admin-token")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		t := strings.TrimSpace(string(b))
+		if t == "" {
+			return "", "", fmt.Errorf("admin token file %s is empty", path)
+		}
+		return t, path, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("read admin token: %w", err)
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	token = "gha_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", "", fmt.Errorf("create admin token: %w", err)
+	}
+	if _, err := f.WriteString(token + "\n"); err != nil {
+		f.Close()
+		return "", "", fmt.Errorf("write admin token: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", "", fmt.Errorf("write admin token: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", "", fmt.Errorf("write admin token: %w", err)
+	}
+	return token, path, nil
+}
+
+// SchemaVersion returns the database's migration version.
+func (a *App) SchemaVersion(ctx context.Context) (int, error) {
+	if a.db == nil {
+		return 0, errors.New("no SQL database")
+	}
+	return sqlite.New(a.db).SchemaVersion(ctx)
+}

@@ -1,0 +1,273 @@
+// Package config defines the settings of "gatehouse serve" and reads them
+// from command-line flags and GATEHOUSE_* environment variables. Every
+// flag has a variable: --data-dir is GATEHOUSE_DATA_DIR. A flag given on
+// the command line wins over its variable.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds everything "gatehouse serve" can be told. The comments
+// give each field's flag and default.
+type Config struct {
+	// Addr (--addr, default 127.0.0.1:8080) is the listen address.
+	Addr string
+	// DataDir (--data-dir, default ./gatehouse-data) holds the SQLite
+	// database, generated keys and the admin token.
+	DataDir string
+	// DB (--db, default SQLite in DataDir) is "sqlite", a SQLite file
+	// path, or a postgres:// URL.
+	DB string
+	// Sessions (--sessions, default "db") stores sessions in the database
+	// above, or in Redis given a redis:// URL.
+	Sessions string
+	// Issuer (--issuer, default "http://" + Addr) is the public base URL.
+	// An https issuer turns on Secure, __Host- cookies and HSTS.
+	Issuer string
+	// TrustedOrigins (--trusted-origins) are extra origins allowed for
+	// CSRF checks and CORS, besides the issuer's.
+	TrustedOrigins []string
+	// TrustedProxies (--trusted-proxies) are the CIDR ranges of reverse
+	// proxies whose X-Forwarded-For header names the client address.
+	// Default none: the connection's address is the client's.
+	TrustedProxies []netip.Prefix
+	// Signup (--signup, default true) opens POST /v1/signup.
+	Signup bool
+	// AccessTokenTTL (--access-token-ttl, default 5m) is the lifetime of
+	// access tokens.
+	AccessTokenTTL time.Duration
+	// SessionIdleTimeout (--session-idle-timeout, default 30m) ends a
+	// cookie session unused this long.
+	SessionIdleTimeout time.Duration
+	// SessionLifetime (--session-lifetime, default 12h) ends a cookie
+	// session this long after login, used or not.
+	SessionLifetime time.Duration
+	// GrantIdleTimeout (--grant-idle-timeout, default 720h) ends a token
+	// grant whose refresh token is unused this long.
+	GrantIdleTimeout time.Duration
+	// GrantLifetime (--grant-lifetime, default 2160h) ends a token grant
+	// this long after login.
+	GrantLifetime time.Duration
+	// LoginLimitAccount (--login-limit-account, default 10/15m) is how
+	// many failed logins one account may see in a window.
+	LoginLimitAccount RateLimit
+	// LoginLimitIP (--login-limit-ip, default 100/15m) is how many failed
+	// logins (and signups) one client address may make in a window.
+	LoginLimitIP RateLimit
+	// HashConcurrency (--hash-concurrency, default 2 × CPUs) bounds the
+	// Argon2id computations running at once (19 MiB each).
+	HashConcurrency int
+	// SweepInterval (--sweep-interval, default 1m) is how often expired
+	// sessions are deleted.
+	SweepInterval time.Duration
+	// LogLevel (--log-level, default info) is debug, info, warn or error.
+	LogLevel string
+	// LogFormat (--log-format, default json) is json or text.
+	LogFormat string
+	// ShutdownTimeout (--shutdown-timeout, default 30s) is how long SIGTERM
+	// waits for in-flight requests.
+	ShutdownTimeout time.Duration
+}
+
+// RateLimit is a number of events allowed per window, written "10/15m".
+type RateLimit struct {
+	Max    int
+	Window time.Duration
+}
+
+// String formats the limit as it is parsed.
+func (r RateLimit) String() string { return fmt.Sprintf("%d/%s", r.Max, r.Window) }
+
+// ParseRateLimit parses "N/duration"; N = 0 turns the limit off.
+func ParseRateLimit(s string) (RateLimit, error) {
+	n, w, ok := strings.Cut(strings.TrimSpace(s), "/")
+	if !ok {
+		return RateLimit{}, fmt.Errorf("rate limit %q: want N/duration, as in 10/15m", s)
+	}
+	max, err := strconv.Atoi(n)
+	if err != nil || max < 0 {
+		return RateLimit{}, fmt.Errorf("rate limit %q: bad count", s)
+	}
+	window, err := time.ParseDuration(w)
+	if err != nil || window <= 0 {
+		return RateLimit{}, fmt.Errorf("rate limit %q: bad window", s)
+	}
+	return RateLimit{Max: max, Window: window}, nil
+}
+
+// EnvPrefix starts the name of every environment variable.
+const EnvPrefix = "GATEHOUSE_"
+
+// EnvName returns the environment variable of a flag: "data-dir" is
+// GATEHOUSE_DATA_DIR.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Parse reads the serve flags from args and, for flags not given there,
+// from the environment through getenv (os.Getenv when nil).
+func Parse(args []string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var c Config
+	var trustedOrigins, trustedProxies, limitAccount, limitIP string
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.DataDir, "data-dir", "./gatehouse-data", "directory for the SQLite database, keys and the admin token")
+	fs.StringVar(&c.DB, "db", "", "database: empty for SQLite in the data dir, a SQLite file path, or a postgres:// URL")
+	fs.StringVar(&c.Sessions, "sessions", "db", `session store: "db" (the database) or a redis:// URL`)
+	fs.StringVar(&c.Issuer, "issuer", "", `public base URL (default "http://" + addr); https turns on Secure cookies`)
+	fs.StringVar(&trustedOrigins, "trusted-origins", "", "extra origins allowed for CSRF and CORS, comma-separated")
+	fs.StringVar(&trustedProxies, "trusted-proxies", "", "CIDR ranges of proxies whose X-Forwarded-For is believed, comma-separated")
+	fs.BoolVar(&c.Signup, "signup", true, "open POST /v1/signup")
+	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", 5*time.Minute, "access-token lifetime")
+	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "a cookie session unused this long is dead")
+	fs.DurationVar(&c.SessionLifetime, "session-lifetime", 12*time.Hour, "absolute cookie-session lifetime")
+	fs.DurationVar(&c.GrantIdleTimeout, "grant-idle-timeout", 30*24*time.Hour, "a token grant whose refresh token is unused this long is dead")
+	fs.DurationVar(&c.GrantLifetime, "grant-lifetime", 90*24*time.Hour, "absolute token-grant lifetime")
+	fs.StringVar(&limitAccount, "login-limit-account", "10/15m", "failed logins allowed per account per window (0/1m turns it off)")
+	fs.StringVar(&limitIP, "login-limit-ip", "100/15m", "failed logins and signups allowed per client address per window")
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "Argon2id computations at once (default 2 × CPUs)")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired sessions are deleted")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = errors.Join(envErr, fmt.Errorf("%s: %w", EnvName(f.Name), err))
+			}
+		}
+	})
+	if envErr != nil {
+		return Config{}, envErr
+	}
+
+	var err error
+	if c.TrustedOrigins, err = parseOrigins(trustedOrigins); err != nil {
+		return Config{}, err
+	}
+	if c.TrustedProxies, err = parsePrefixes(trustedProxies); err != nil {
+		return Config{}, err
+	}
+	if c.LoginLimitAccount, err = ParseRateLimit(limitAccount); err != nil {
+		return Config{}, fmt.Errorf("--login-limit-account: %w", err)
+	}
+	if c.LoginLimitIP, err = ParseRateLimit(limitIP); err != nil {
+		return Config{}, fmt.Errorf("--login-limit-ip: %w", err)
+	}
+	if c.Issuer == "" {
+		c.Issuer = "http://" + c.Addr
+	}
+	return c, c.Validate()
+}
+
+// Validate checks values that flags alone cannot.
+func (c Config) Validate() error {
+	var errs []error
+	u, err := url.Parse(c.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("--issuer %q: want an http(s) URL without query or fragment", c.Issuer))
+	}
+	for name, d := range map[string]time.Duration{
+		"--access-token-ttl": c.AccessTokenTTL, "--session-idle-timeout": c.SessionIdleTimeout,
+		"--session-lifetime": c.SessionLifetime, "--grant-idle-timeout": c.GrantIdleTimeout,
+		"--grant-lifetime": c.GrantLifetime, "--sweep-interval": c.SweepInterval,
+		"--shutdown-timeout": c.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
+		}
+	}
+	if c.HashConcurrency < 0 {
+		errs = append(errs, errors.New("--hash-concurrency must not be negative"))
+	}
+	if c.Sessions != "db" && !strings.HasPrefix(c.Sessions, "redis://") && !strings.HasPrefix(c.Sessions, "rediss://") {
+		errs = append(errs, fmt.Errorf(`--sessions %q: want "db" or a redis:// URL`, c.Sessions))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want json or text", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// SecureCookies reports whether the issuer is https, which makes cookies
+// Secure and __Host- prefixed.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.Issuer, "https://") }
+
+// IssuerOrigin returns the scheme://host[:port] of the issuer.
+func (c Config) IssuerOrigin() string {
+	u, err := url.Parse(c.Issuer)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func parseOrigins(s string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("--trusted-origins: %q is not an origin like https://app.example.com", o)
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out, nil
+}
+
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			a, err := netip.ParseAddr(p)
+			if err != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q: %w", p, err)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		pr, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q: %w", p, err)
+		}
+		out = append(out, pr.Masked())
+	}
+	return out, nil
+}

@@ -1,0 +1,193 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// Cookie names: the __Host- prefix binds the cookie to the exact host and
+// requires Secure, so it is used whenever the issuer is https.
+const (
+	cookieName       = "gatehouse_session"
+	secureCookieName = "__Host-gatehouse"
+	// CSRFHeader carries the CSRF token on unsafe cookie requests.
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// AdminScope is the scope that makes a JWT an admin credential.
+const AdminScope = "gatehouse:admin"
+
+func (s *Server) cookieName() string {
+	if s.cfg.SecureCookies {
+		return secureCookieName
+	}
+	return cookieName
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header.
+func bearerToken(r *http.Request) (token string, present bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", true
+	}
+	return strings.TrimSpace(tok), true
+}
+
+// cookieSecret returns the session cookie's value, if sent.
+func (s *Server) cookieSecret(r *http.Request) (string, bool) {
+	c, err := r.Cookie(s.cookieName())
+	if err != nil {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// authenticate finds the principal of a request: a bearer token when an
+// Authorization header is present (it never falls back to the cookie),
+// the session cookie otherwise.
+func (s *Server) authenticate(r *http.Request) (authn.Principal, error) {
+	if tok, present := bearerToken(r); present {
+		if tok == "" || s.deps.Bearer == nil {
+			return authn.Principal{}, &apiError{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Description: "invalid bearer token", Bearer: true}
+		}
+		p, err := s.deps.Bearer.AuthenticateBearer(r.Context(), tok)
+		if err != nil {
+			return authn.Principal{}, &apiError{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Description: "invalid or expired token", Bearer: true}
+		}
+		return p, nil
+	}
+	secret, ok := s.cookieSecret(r)
+	if !ok {
+		return authn.Principal{}, errUnauthenticated
+	}
+	sess, err := s.deps.Sessions.AuthenticateCookie(r.Context(), secret)
+	if err != nil {
+		return authn.Principal{}, err
+	}
+	return authn.Principal{
+		Method:       authn.MethodSession,
+		UserID:       sess.UserID,
+		SessionID:    sess.ID,
+		ExpiresAt:    nextTimeout(sess),
+		CookieSecret: secret,
+	}, nil
+}
+
+// nextTimeout is when a session dies if nothing happens.
+func nextTimeout(s store.Session) time.Time {
+	if s.IdleExpiresAt.Before(s.ExpiresAt) {
+		return s.IdleExpiresAt
+	}
+	return s.ExpiresAt
+}
+
+// user wraps a handler that needs a user principal. Cookie-authenticated
+// requests with unsafe methods must pass the CSRF check.
+func (s *Server) user(next func(http.ResponseWriter, *http.Request, authn.Principal)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			if errors.Is(err, session.ErrInvalid) {
+				s.clearCookie(w)
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		if p.UserID == "" {
+			// Admin or client-credentials tokens are not users.
+			s.writeError(w, r, &apiError{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Description: "this token does not belong to a user", Bearer: p.Method == authn.MethodJWT})
+			return
+		}
+		if p.Method == authn.MethodSession && !s.csrfOK(r, p) {
+			s.writeError(w, r, errCSRF)
+			return
+		}
+		next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)), p)
+	})
+}
+
+// admin wraps a handler for administrators: the admin token, or a JWT
+// carrying the gatehouse:admin scope.
+func (s *Server) admin(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, present := bearerToken(r)
+		if !present {
+			s.writeError(w, r, &apiError{Status: http.StatusUnauthorized, Code: codeUnauthenticated, Description: "admin credentials required"})
+			return
+		}
+		if tok != "" && s.isAdminToken(tok) {
+			p := authn.Principal{Method: authn.MethodAdmin}
+			next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)))
+			return
+		}
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if !p.HasScope(AdminScope) {
+			s.writeError(w, r, errForbidden)
+			return
+		}
+		next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)))
+	})
+}
+
+// csrfOK checks an unsafe cookie-authenticated request: the X-CSRF-Token
+// header must hold a token of this session and an Origin header, if sent,
+// must be trusted.
+func (s *Server) csrfOK(r *http.Request, p authn.Principal) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	if !s.originOK(r) {
+		return false
+	}
+	return session.ValidCSRFToken(p.CookieSecret, r.Header.Get(CSRFHeader))
+}
+
+// originOK reports whether the request has no Origin header or one that
+// is the issuer's or trusted.
+func (s *Server) originOK(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	return o == "" || s.origins[o]
+}
+
+// setSessionCookie sends the cookie of a new session. It lives until the
+// session's absolute expiry; the server ends it sooner if it goes idle.
+func (s *Server) setSessionCookie(w http.ResponseWriter, secret string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.cookieName(),
+		Value:    secret,
+		Path:     "/",
+		Expires:  expires,
+		MaxAge:   int(expires.Sub(s.now()).Seconds()),
+		HttpOnly: true,
+		Secure:   s.cfg.SecureCookies,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// clearCookie tells the browser to drop the session cookie.
+func (s *Server) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.cookieName(),
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		HttpOnly: true,
+		Secure:   s.cfg.SecureCookies,
+		SameSite: http.SameSiteLaxMode,
+	})
+}

@@ -1,0 +1,201 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// userJSON is a user as the user sees it.
+type userJSON struct {
+	ID        string         `json:"id"`
+	Email     string         `json:"email"`
+	Claims    map[string]any `json:"claims,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+func toUserJSON(u store.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Claims: u.Claims, CreatedAt: u.CreatedAt.UTC()}
+}
+
+type credentialsRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Mode     string `json:"mode"`
+}
+
+func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
+	if !s.originOK(r) {
+		s.writeError(w, r, errCSRF)
+		return
+	}
+	var req credentialsRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Email == "" || req.Password == "" {
+		s.writeError(w, r, errInvalidRequest("email and password are required"))
+		return
+	}
+	u, err := s.deps.Users.Signup(r.Context(), identity.NewUser{Email: req.Email, Password: req.Password}, s.clientIP(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "user signed up", "user_id", u.ID)
+	writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u)})
+}
+
+// sessionJSON is a session record as its owner sees it.
+type sessionJSON struct {
+	ID            string    `json:"id"`
+	Kind          string    `json:"kind"`
+	CreatedAt     time.Time `json:"created_at"`
+	LastSeenAt    time.Time `json:"last_seen_at"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	IdleExpiresAt time.Time `json:"idle_expires_at"`
+	UserAgent     string    `json:"user_agent"`
+	IP            string    `json:"ip"`
+	ClientID      string    `json:"client_id,omitempty"`
+	Current       bool      `json:"current"`
+}
+
+func toSessionJSON(s store.Session, currentID string) sessionJSON {
+	return sessionJSON{
+		ID: s.ID, Kind: string(s.Kind), CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(),
+		ExpiresAt: s.ExpiresAt.UTC(), IdleExpiresAt: s.IdleExpiresAt.UTC(),
+		UserAgent: s.UserAgent, IP: s.IP, ClientID: s.ClientID, Current: s.ID == currentID,
+	}
+}
+
+// TokenIssuer starts token grants for logins in token mode. The token
+// service implements it; nil turns token mode off.
+type TokenIssuer interface {
+	// LoginTokens creates a token grant for u and returns the token
+	// response (access_token, token_type, expires_in, refresh_token,
+	// scope).
+	LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (any, error)
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if !s.originOK(r) {
+		s.writeError(w, r, errCSRF)
+		return
+	}
+	var req credentialsRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Mode == "" {
+		req.Mode = "session"
+	}
+	if req.Mode != "session" && req.Mode != "token" {
+		s.writeError(w, r, errInvalidRequest(`mode must be "session" or "token"`))
+		return
+	}
+	if req.Email == "" || req.Password == "" {
+		s.writeError(w, r, errInvalidRequest("email and password are required"))
+		return
+	}
+	if req.Mode == "token" && s.deps.Tokens == nil {
+		s.writeError(w, r, errInvalidRequest("token mode is not available on this server"))
+		return
+	}
+	ci := session.ClientInfo{UserAgent: r.UserAgent(), IP: s.clientIP(r)}
+	u, err := s.deps.Users.Login(r.Context(), req.Email, req.Password, ci.IP)
+	if err != nil {
+		s.countLogin(req.Mode, err)
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Mode == "token" {
+		resp, err := s.deps.Tokens.LoginTokens(r.Context(), u, ci)
+		s.countLogin(req.Mode, err)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+
+	// A session that came with the request is replaced, never reused
+	// (session fixation): end it if it is live.
+	if old, ok := s.cookieSecret(r); ok {
+		if sess, err := s.deps.Sessions.AuthenticateCookie(r.Context(), old); err == nil {
+			if err := s.deps.Sessions.Revoke(r.Context(), sess.UserID, sess.ID); err != nil {
+				s.log.WarnContext(r.Context(), "could not end the replaced session", "err", err)
+			}
+		}
+	}
+	created, err := s.deps.Sessions.CreateCookie(r.Context(), u.ID, ci)
+	s.countLogin(req.Mode, err)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, created.Secret, created.Session.ExpiresAt)
+	s.log.InfoContext(r.Context(), "login", "user_id", u.ID, "mode", "session", "session_id", created.Session.ID)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user":       toUserJSON(u),
+		"session":    toSessionJSON(created.Session, created.Session.ID),
+		"csrf_token": session.CSRFToken(created.Secret),
+	})
+}
+
+func (s *Server) countLogin(mode string, err error) {
+	if s.deps.Metrics == nil {
+		return
+	}
+	outcome := "success"
+	if err != nil {
+		switch ae := s.asAPIErrorQuiet(err); ae.Code {
+		case codeInvalidCredentials, codeRateLimited:
+			outcome = ae.Code
+		default:
+			outcome = "error"
+		}
+	}
+	s.deps.Metrics.Login(mode, outcome)
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	if p.SessionID != "" {
+		if err := s.deps.Sessions.Revoke(r.Context(), p.UserID, p.SessionID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if p.Method == authn.MethodSession {
+		s.clearCookie(w)
+	}
+	s.log.InfoContext(r.Context(), "logout", "user_id", p.UserID, "session_id", p.SessionID)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	u, err := s.deps.Users.GetUser(r.Context(), p.UserID)
+	if err != nil {
+		s.writeError(w, r, errUnauthenticated)
+		return
+	}
+	if u.Disabled {
+		s.writeError(w, r, errUnauthenticated)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": toUserJSON(u),
+		"auth": map[string]any{
+			"method":     string(p.Method),
+			"session_id": p.SessionID,
+			"expires_at": p.ExpiresAt.UTC(),
+		},
+	})
+}

@@ -1,0 +1,213 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/netip"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// recoverer turns a panic into a 500 server_error and logs it with its
+// stack; the panic value never reaches the client.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic serving request", "route", r.Pattern, "panic", v, "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, errorBody{Error: codeServerError, Description: "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer
+// (flushing server-sent events, extending deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe records metrics and one access-log line per request. It logs
+// the path but never the query string, which may carry codes or tokens.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		d := time.Since(start)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if s.deps.Metrics != nil {
+			s.deps.Metrics.ObserveRequest(route, r.Method, sw.status, d)
+		}
+		s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "route", route,
+			"status", sw.status, "duration_ms", float64(d.Microseconds())/1000, "client", s.clientIP(r))
+	})
+}
+
+// securityHeaders sets the headers every answer carries. API answers are
+// never cached: most of them carry a secret or personal data.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	hsts := s.cfg.SecureCookies
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Cache-Control", "no-store")
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cors answers CORS preflights and marks answers readable for the issuer's
+// origin and the trusted ones, with credentials. Other origins get no CORS
+// headers, so browsers keep their answers from scripts.
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		if origin != "" && s.origins[origin] {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set("Access-Control-Expose-Headers", "ETag, Retry-After, WWW-Authenticate")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match, X-CSRF-Token")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// jsonFallback makes the router's own 404 and 405 answers JSON errors.
+func (s *Server) jsonFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(&fallbackWriter{ResponseWriter: w}, r)
+	})
+}
+
+// fallbackWriter replaces a plain-text error body with the contract's JSON.
+type fallbackWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *fallbackWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	body := errorBody{Error: codeNotFound, Description: "not found"}
+	if code == http.StatusMethodNotAllowed {
+		body = errorBody{Error: codeMethodNotAllowed, Description: "method not allowed"}
+	}
+	writeJSON(w.ResponseWriter, code, body)
+}
+
+func (w *fallbackWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusNotFound)
+	}
+	return len(b), nil
+}
+
+// clientIP returns the client's address: the connection's, or, when that
+// is a trusted proxy, the right-most X-Forwarded-For entry that is not a
+// trusted proxy.
+func (s *Server) clientIP(r *http.Request) string {
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		if a, err2 := netip.ParseAddr(r.RemoteAddr); err2 == nil {
+			return a.Unmap().String()
+		}
+		return r.RemoteAddr
+	}
+	addr := remote.Addr().Unmap()
+	if len(s.cfg.TrustedProxies) == 0 || !s.trustedProxy(addr) {
+		return addr.String()
+	}
+	if a, ok := ForwardedFor(r.Header.Values("X-Forwarded-For"), s.trustedProxy); ok {
+		return a.String()
+	}
+	return addr.String()
+}
+
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ForwardedFor returns the client address from X-Forwarded-For header
+// values: walking from the right, the first address that trusted does not
+// accept. Entries that are not IP addresses end the walk (ok is false
+// then, unless an address was already found).
+func ForwardedFor(values []string, trusted func(netip.Addr) bool) (netip.Addr, bool) {
+	var hops []string
+	for _, v := range values {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = a.Unmap()
+		if !trusted(a) {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// originOf returns the scheme://host of a URL, or "" if it has none.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}

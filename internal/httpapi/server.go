@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+)
+
+// BearerAuthenticator turns a bearer token into a principal. The token
+// service implements it; a nil one rejects every bearer token.
+type BearerAuthenticator interface {
+	// AuthenticateBearer verifies token and returns its principal, or an
+	// error if the token is not acceptable (bad signature, expired,
+	// revoked). It must not trust anything the token says about how to
+	// verify it.
+	AuthenticateBearer(ctx context.Context, token string) (authn.Principal, error)
+}
+
+// Config is what the HTTP layer needs to know about the deployment.
+type Config struct {
+	// Issuer is the public base URL; its origin is always trusted.
+	Issuer string
+	// TrustedOrigins are further origins allowed for CSRF and CORS.
+	TrustedOrigins []string
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// SecureCookies makes the session cookie Secure and __Host- prefixed.
+	SecureCookies bool
+	// AdminTokenHash is the SHA-256 of the admin token.
+	AdminTokenHash [32]byte
+}
+
+// Deps are the domain services the handlers call.
+type Deps struct {
+	Users    *identity.Service
+	Sessions *session.Manager
+	Bearer   BearerAuthenticator
+	// Tokens serves logins in token mode; nil turns token mode off.
+	Tokens  TokenIssuer
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	// Ready reports whether the stores answer, for /readyz.
+	Ready func(ctx context.Context) error
+	// Now is the clock; nil for time.Now.
+	Now func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	now     func() time.Time
+	origins map[string]bool
+	handler http.Handler
+	mux     *http.ServeMux
+}
+
+// New builds the server and its routes.
+func New(cfg Config, deps Deps) *Server {
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, origins: map[string]bool{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if o := originOf(cfg.Issuer); o != "" {
+		s.origins[o] = true
+	}
+	for _, o := range cfg.TrustedOrigins {
+		s.origins[o] = true
+	}
+	s.mux = http.NewServeMux()
+	s.routes()
+	s.handler = s.recoverer(s.observe(s.securityHeaders(s.cors(s.jsonFallback(s.mux)))))
+	return s
+}
+
+// Handle mounts another domain's handler on the server's router, behind
+// the same middleware. Later packages (tokens, OAuth) mount their routes
+// with it.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.handleHealthz)
+	m.HandleFunc("GET /readyz", s.handleReadyz)
+	if s.deps.Metrics != nil {
+		m.Handle("GET /metrics", s.deps.Metrics.Handler())
+	}
+
+	m.HandleFunc("POST /v1/signup", s.handleSignup)
+	m.HandleFunc("POST /v1/login", s.handleLogin)
+	m.Handle("POST /v1/logout", s.user(s.handleLogout))
+	m.Handle("GET /v1/me", s.user(s.handleMe))
+
+	m.Handle("GET /v1/session", s.user(s.handleGetSession))
+	m.Handle("GET /v1/sessions", s.user(s.handleListSessions))
+	m.Handle("DELETE /v1/sessions/{id}", s.user(s.handleDeleteSession))
+	m.Handle("DELETE /v1/sessions", s.user(s.handleDeleteOtherSessions))
+	m.Handle("GET /v1/session/data", s.user(s.handleGetData))
+	m.Handle("PUT /v1/session/data", s.user(s.handlePutData))
+	m.Handle("PATCH /v1/session/data", s.user(s.handlePatchData))
+
+	m.Handle("POST /admin/v1/users", s.admin(s.handleAdminCreateUser))
+	m.Handle("GET /admin/v1/users/{id}", s.admin(s.handleAdminGetUser))
+	m.Handle("PATCH /admin/v1/users/{id}", s.admin(s.handleAdminPatchUser))
+	m.Handle("DELETE /admin/v1/users/{id}", s.admin(s.handleAdminDeleteUser))
+	m.Handle("GET /admin/v1/users/{id}/sessions", s.admin(s.handleAdminListSessions))
+	m.Handle("DELETE /admin/v1/users/{id}/sessions", s.admin(s.handleAdminDeleteSessions))
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.deps.Ready(ctx); err != nil {
+			s.log.WarnContext(r.Context(), "not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// isAdminToken reports in constant time whether token is the admin token.
+func (s *Server) isAdminToken(token string) bool {
+	h := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(h[:], s.cfg.AdminTokenHash[:]) == 1
+}

@@ -1,0 +1,33 @@
+package identity
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors returned by the Service. Store errors (store.ErrNotFound,
+// store.ErrConflict) pass through wrapped.
+var (
+	// ErrInvalidCredentials is the one answer to an unknown email, a wrong
+	// password and a disabled account alike.
+	ErrInvalidCredentials = errors.New("identity: invalid credentials")
+	// ErrInvalidEmail reports an address that cannot be an email address.
+	ErrInvalidEmail = errors.New("identity: invalid email address")
+	// ErrInvalidPassword reports a password outside the allowed length.
+	ErrInvalidPassword = fmt.Errorf("identity: password must be %d to %d bytes", MinPasswordLen, MaxPasswordLen)
+	// ErrInvalidClaims reports custom claims that are not allowed.
+	ErrInvalidClaims = errors.New("identity: invalid claims")
+	// ErrSignupClosed reports that self-service signup is turned off.
+	ErrSignupClosed = errors.New("identity: signup is closed")
+)
+
+// RateLimitedError reports that too many attempts were made; RetryAfter
+// says when the next may succeed.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("identity: too many attempts, retry after %s", e.RetryAfter)
+}

@@ -1,0 +1,359 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// Password length bounds in bytes (NIST SP 800-63B: at least 8, no
+// composition rules; the upper bound only caps hashing work).
+const (
+	MinPasswordLen = 8
+	MaxPasswordLen = 1024
+)
+
+// PasswordHasher hashes and verifies passwords. *password.Hasher is the
+// implementation; the interface keeps this package testable and free of a
+// particular algorithm.
+type PasswordHasher interface {
+	// Hash returns the encoded hash of password.
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches encoded and whether encoded
+	// should be replaced by a hash with the current parameters.
+	Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error)
+	// VerifyDummy spends the time of one Verify without a real hash, so a
+	// login for an unknown email takes as long as a wrong password.
+	VerifyDummy(ctx context.Context, password string) error
+}
+
+// Limiter counts failed attempts per key; ratelimit.Limiter. The identity
+// service keys it by account ("account:<email>") and by client address
+// ("ip:<addr>").
+type Limiter = ratelimit.Limiter
+
+// Config holds the options of a Service.
+type Config struct {
+	// SignupOpen allows POST /v1/signup. Default (zero value) false; the
+	// server's --signup flag defaults to true.
+	SignupOpen bool
+	// AccountLimiter limits failed logins per account (email), whether or
+	// not the account exists. Nil disables it.
+	AccountLimiter Limiter
+	// AddressLimiter limits failed logins and signups per client address.
+	// Nil disables it.
+	AddressLimiter Limiter
+}
+
+// Service manages user accounts.
+type Service struct {
+	users  store.UserStore
+	hasher PasswordHasher
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewService returns a Service over users. now may be nil for time.Now.
+func NewService(users store.UserStore, hasher PasswordHasher, cfg Config, log *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{users: users, hasher: hasher, cfg: cfg, log: log, now: now}
+}
+
+// NewUser describes an account to create.
+type NewUser struct {
+	Email    string
+	Password string
+	Claims   map[string]any
+}
+
+// Signup creates an account through self-service signup, if it is open.
+// clientAddr is rate limited like failed logins.
+func (s *Service) Signup(ctx context.Context, nu NewUser, clientAddr string) (store.User, error) {
+	if !s.cfg.SignupOpen {
+		return store.User{}, ErrSignupClosed
+	}
+	if err := s.checkLimit(ctx, s.cfg.AddressLimiter, "ip:"+clientAddr); err != nil {
+		return store.User{}, err
+	}
+	nu.Claims = nil // self-service accounts get no custom claims
+	u, err := s.CreateUser(ctx, nu)
+	if s.cfg.AddressLimiter != nil && (err == nil || errors.Is(err, store.ErrConflict)) {
+		// Every signup attempt that reached the store counts against the
+		// address, so probing for taken addresses is as slow as guessing.
+		if _, ferr := s.cfg.AddressLimiter.Fail(ctx, "ip:"+clientAddr); ferr != nil {
+			s.log.WarnContext(ctx, "rate limiter unavailable", "err", ferr)
+		}
+	}
+	return u, err
+}
+
+// CreateUser creates an account. It returns ErrInvalidEmail,
+// ErrInvalidPassword, ErrInvalidClaims, or store.ErrConflict if the email
+// is taken. The password is hashed before the email is looked up, so the
+// answer takes the same time either way.
+func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error) {
+	email, err := NormalizeEmail(nu.Email)
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := ValidatePassword(nu.Password); err != nil {
+		return store.User{}, err
+	}
+	if err := ValidateClaims(nu.Claims); err != nil {
+		return store.User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, nu.Password)
+	if err != nil {
+		return store.User{}, fmt.Errorf("identity: hash password: %w", err)
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	claims := nu.Claims
+	if claims == nil {
+		claims = map[string]any{}
+	}
+	u := store.User{
+		ID:           newUserID(),
+		Email:        email,
+		PasswordHash: hash,
+		Claims:       claims,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	if err := s.users.CreateUser(ctx, u); err != nil {
+		return store.User{}, fmt.Errorf("identity: create user: %w", err)
+	}
+	return u, nil
+}
+
+// Login checks an email and password. Every failure to identify the user
+// (unknown email, wrong password, disabled account) is
+// ErrInvalidCredentials after the same amount of hashing work. Too many
+// failures for the account or the client address give a
+// *RateLimitedError, whether or not the account exists.
+func (s *Service) Login(ctx context.Context, email, password, clientAddr string) (store.User, error) {
+	normalized, err := NormalizeEmail(email)
+	if err != nil {
+		// Not an address at all: spend the same time and give the same answer.
+		if err := s.dummy(ctx, password); err != nil {
+			return store.User{}, err
+		}
+		return store.User{}, ErrInvalidCredentials
+	}
+	accountKey, addrKey := "account:"+normalized, "ip:"+clientAddr
+	if err := s.checkLimit(ctx, s.cfg.AccountLimiter, accountKey); err != nil {
+		return store.User{}, err
+	}
+	if err := s.checkLimit(ctx, s.cfg.AddressLimiter, addrKey); err != nil {
+		return store.User{}, err
+	}
+	if len(password) > MaxPasswordLen {
+		if err := s.dummy(ctx, password[:MaxPasswordLen]); err != nil {
+			return store.User{}, err
+		}
+		s.recordFailure(ctx, accountKey, addrKey)
+		return store.User{}, ErrInvalidCredentials
+	}
+
+	u, err := s.users.GetUserByEmail(ctx, normalized)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if err := s.dummy(ctx, password); err != nil {
+			return store.User{}, err
+		}
+		s.recordFailure(ctx, accountKey, addrKey)
+		return store.User{}, ErrInvalidCredentials
+	case err != nil:
+		return store.User{}, fmt.Errorf("identity: look up user: %w", err)
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return store.User{}, fmt.Errorf("identity: verify password: %w", err)
+	}
+	if !ok || u.Disabled {
+		s.recordFailure(ctx, accountKey, addrKey)
+		return store.User{}, ErrInvalidCredentials
+	}
+	if s.cfg.AccountLimiter != nil {
+		if err := s.cfg.AccountLimiter.Reset(ctx, accountKey); err != nil {
+			s.log.WarnContext(ctx, "rate limiter unavailable", "err", err)
+		}
+	}
+	if rehash {
+		s.rehash(ctx, u.ID, password)
+	}
+	return u, nil
+}
+
+// rehash replaces a user's password hash after a successful login with
+// outdated parameters. Failure is logged, not returned: the login stands.
+func (s *Service) rehash(ctx context.Context, userID, password string) {
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		s.log.WarnContext(ctx, "password rehash failed", "user_id", userID, "err", err)
+		return
+	}
+	_, err = s.users.UpdateUser(ctx, userID, func(u store.User) (store.User, error) {
+		u.PasswordHash = hash
+		u.UpdatedAt = s.now().UTC()
+		return u, nil
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "password rehash not stored", "user_id", userID, "err", err)
+	}
+}
+
+func (s *Service) checkLimit(ctx context.Context, l Limiter, key string) error {
+	if l == nil {
+		return nil
+	}
+	d, err := l.Allow(ctx, key)
+	if err != nil {
+		// Failing open keeps logins working when a shared limiter is down;
+		// Argon2 and the hashing concurrency bound still cap the rate.
+		s.log.WarnContext(ctx, "rate limiter unavailable", "err", err)
+		return nil
+	}
+	if !d.Allowed {
+		return &RateLimitedError{RetryAfter: d.RetryAfter}
+	}
+	return nil
+}
+
+func (s *Service) recordFailure(ctx context.Context, keys ...string) {
+	for i, l := range []Limiter{s.cfg.AccountLimiter, s.cfg.AddressLimiter} {
+		if l == nil {
+			continue
+		}
+		if _, err := l.Fail(ctx, keys[i]); err != nil {
+			s.log.WarnContext(ctx, "rate limiter unavailable", "err", err)
+		}
+	}
+}
+
+// dummy spends the time of a password check when there is no hash to
+// check against. Its only error is password.ErrBusy-like overload, which
+// the caller reports as it would for a real check.
+func (s *Service) dummy(ctx context.Context, password string) error {
+	if err := s.hasher.VerifyDummy(ctx, password); err != nil {
+		return fmt.Errorf("identity: verify password: %w", err)
+	}
+	return nil
+}
+
+// GetUser returns the user with the given id.
+func (s *Service) GetUser(ctx context.Context, id string) (store.User, error) {
+	u, err := s.users.GetUser(ctx, id)
+	if err != nil {
+		return store.User{}, fmt.Errorf("identity: get user: %w", err)
+	}
+	return u, nil
+}
+
+// UserUpdate holds the fields of an administrative change; nil fields
+// stay as they are.
+type UserUpdate struct {
+	Claims   map[string]any
+	Disabled *bool
+	Password *string
+}
+
+// UpdateUser applies an administrative change. The caller revokes the
+// user's sessions when the change disables the account.
+func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (store.User, error) {
+	if up.Claims != nil {
+		if err := ValidateClaims(up.Claims); err != nil {
+			return store.User{}, err
+		}
+	}
+	var hash string
+	if up.Password != nil {
+		if err := ValidatePassword(*up.Password); err != nil {
+			return store.User{}, err
+		}
+		h, err := s.hasher.Hash(ctx, *up.Password)
+		if err != nil {
+			return store.User{}, fmt.Errorf("identity: hash password: %w", err)
+		}
+		hash = h
+	}
+	u, err := s.users.UpdateUser(ctx, id, func(u store.User) (store.User, error) {
+		if up.Claims != nil {
+			u.Claims = up.Claims
+		}
+		if up.Disabled != nil {
+			u.Disabled = *up.Disabled
+		}
+		if hash != "" {
+			u.PasswordHash = hash
+		}
+		u.UpdatedAt = s.now().UTC()
+		return u, nil
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("identity: update user: %w", err)
+	}
+	return u, nil
+}
+
+// DeleteUser removes the account. The caller revokes its sessions first.
+func (s *Service) DeleteUser(ctx context.Context, id string) error {
+	if err := s.users.DeleteUser(ctx, id); err != nil {
+		return fmt.Errorf("identity: delete user: %w", err)
+	}
+	return nil
+}
+
+// ValidatePassword enforces the length policy and nothing else.
+func ValidatePassword(p string) error {
+	if len(p) < MinPasswordLen || len(p) > MaxPasswordLen {
+		return ErrInvalidPassword
+	}
+	return nil
+}
+
+// reservedClaims are the registered claim names that custom claims cannot
+// set, because the server sets them itself.
+var reservedClaims = map[string]bool{
+	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true,
+	"jti": true, "sid": true, "scope": true, "client_id": true,
+}
+
+// maxClaimsJSON caps the encoded size of custom claims, which travel in
+// every access token.
+const maxClaimsJSON = 4096
+
+// ValidateClaims rejects custom claims that use a registered name or that
+// would make tokens too large.
+func ValidateClaims(c map[string]any) error {
+	for k := range c {
+		if reservedClaims[k] {
+			return fmt.Errorf("%w: %q is a registered claim name", ErrInvalidClaims, k)
+		}
+		if k == "" {
+			return fmt.Errorf("%w: empty claim name", ErrInvalidClaims)
+		}
+	}
+	if n := jsonSize(c); n > maxClaimsJSON {
+		return fmt.Errorf("%w: %d bytes encoded, at most %d", ErrInvalidClaims, n, maxClaimsJSON)
+	}
+	return nil
+}
+
+func newUserID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}

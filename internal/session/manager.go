@@ -1,0 +1,440 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// ErrInvalid reports a session that does not exist, has expired or was
+// revoked: the caller is not authenticated by it.
+var ErrInvalid = errors.New("session: invalid or expired session")
+
+// Default timeouts. An idle timeout of 30 minutes and an absolute lifetime
+// of 12 hours follow OWASP's session management guidance for ordinary web
+// applications; regulated applications set shorter ones.
+const (
+	DefaultIdleTimeout   = 30 * time.Minute
+	DefaultLifetime      = 12 * time.Hour
+	DefaultTouchInterval = time.Minute
+	// Token grants (refresh tokens) live longer: 30 days unused, 90 days
+	// at most.
+	DefaultGrantIdleTimeout = 30 * 24 * time.Hour
+	DefaultGrantLifetime    = 90 * 24 * time.Hour
+	DefaultCacheSize     = 100_000
+	// SecretLen is the length of an encoded cookie secret: 32 random
+	// bytes (256 bits) in unpadded base64url.
+	SecretLen = 43
+)
+
+// Config holds the options of a Manager. Zero fields take the defaults.
+type Config struct {
+	// IdleTimeout: a session not used for this long is dead. Default 30m.
+	// Because last use is written at most once per TouchInterval, a
+	// session may end up to TouchInterval before IdleTimeout has passed
+	// since its very last request.
+	IdleTimeout time.Duration
+	// Lifetime is the absolute life of a session, used or not. Default 12h.
+	Lifetime time.Duration
+	// GrantIdleTimeout and GrantLifetime are the idle and absolute
+	// lifetimes of token grants. Defaults 30 days and 90 days.
+	GrantIdleTimeout time.Duration
+	GrantLifetime    time.Duration
+	// TouchInterval is how often at most last use is written to the store
+	// per session. Default 1m.
+	TouchInterval time.Duration
+	// CacheSize bounds how many sessions the in-process cache holds.
+	// Default 100000; negative disables the cache.
+	CacheSize int
+	// OnRevoke, if set, is called with the records that were revoked
+	// (logout, revocation by the user or an administrator), after they are
+	// deleted. Expired records removed by the sweep are not reported.
+	OnRevoke func(ctx context.Context, revoked []store.Session)
+}
+
+func (c Config) withDefaults() Config {
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.Lifetime <= 0 {
+		c.Lifetime = DefaultLifetime
+	}
+	if c.GrantIdleTimeout <= 0 {
+		c.GrantIdleTimeout = DefaultGrantIdleTimeout
+	}
+	if c.GrantLifetime <= 0 {
+		c.GrantLifetime = DefaultGrantLifetime
+	}
+	if c.TouchInterval <= 0 {
+		c.TouchInterval = DefaultTouchInterval
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = DefaultCacheSize
+	}
+	return c
+}
+
+// Manager creates, authenticates, lists and revokes session records.
+type Manager struct {
+	store store.SessionStore
+	cfg   Config
+	cache *cache
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// NewManager returns a Manager over st. now may be nil for time.Now.
+func NewManager(st store.SessionStore, cfg Config, log *slog.Logger, now func() time.Time) *Manager {
+	cfg = cfg.withDefaults()
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{store: st, cfg: cfg, cache: newCache(cfg.CacheSize), log: log, now: now}
+}
+
+// Config returns the manager's effective configuration.
+func (m *Manager) Config() Config { return m.cfg }
+
+// ClientInfo describes the client that logs in.
+type ClientInfo struct {
+	UserAgent string
+	IP        string
+}
+
+// maxUserAgent caps what is stored of a User-Agent header.
+const maxUserAgent = 512
+
+// Created is a new cookie session with the secret for its cookie. The
+// secret exists only here and in the client's cookie.
+type Created struct {
+	Session store.Session
+	Secret  string
+}
+
+// CreateCookie starts a browser session for the user. Every call makes a
+// new secret and a new id, so no identifier that existed before login
+// survives it (session fixation).
+func (m *Manager) CreateCookie(ctx context.Context, userID string, ci ClientInfo) (Created, error) {
+	secret := newSecret()
+	hash := HashSecret(secret)
+	s := m.newRecord(store.KindCookie, userID, ci)
+	s.SecretHash = hash[:]
+	if err := m.store.CreateSession(ctx, s); err != nil {
+		return Created{}, fmt.Errorf("session: create: %w", err)
+	}
+	m.cache.put(hash, s)
+	return Created{Session: s, Secret: secret}, nil
+}
+
+// GrantSpec describes a token grant to create.
+type GrantSpec struct {
+	UserID   string
+	ClientID string
+	Scope    string
+	Client   ClientInfo
+}
+
+// CreateGrant starts a token grant: a record of kind token whose id is the
+// "sid" of the tokens issued under it.
+func (m *Manager) CreateGrant(ctx context.Context, g GrantSpec) (store.Session, error) {
+	s := m.newRecord(store.KindToken, g.UserID, g.Client)
+	s.ClientID, s.Scope = g.ClientID, g.Scope
+	if err := m.store.CreateSession(ctx, s); err != nil {
+		return store.Session{}, fmt.Errorf("session: create grant: %w", err)
+	}
+	return s, nil
+}
+
+func (m *Manager) newRecord(kind store.SessionKind, userID string, ci ClientInfo) store.Session {
+	now := m.now().UTC().Truncate(time.Millisecond)
+	ua := ci.UserAgent
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	s := store.Session{
+		ID:            newID(),
+		Kind:          kind,
+		UserID:        userID,
+		CreatedAt:     now,
+		LastSeenAt:    now,
+		ExpiresAt:     now.Add(m.lifetimeOf(kind)),
+		UserAgent:     ua,
+		IP:            ci.IP,
+		Data:          json.RawMessage("{}"),
+	}
+	s.IdleExpiresAt = earliest(now.Add(m.idleTimeoutOf(s)), s.ExpiresAt)
+	return s
+}
+
+// AuthenticateCookie returns the live session whose secret is given, or
+// ErrInvalid. A warm check costs one SHA-256 and a map lookup; the store is
+// read on a cache miss and written at most once per TouchInterval.
+func (m *Manager) AuthenticateCookie(ctx context.Context, secret string) (store.Session, error) {
+	if !ValidSecretSyntax(secret) {
+		return store.Session{}, ErrInvalid
+	}
+	hash := HashSecret(secret)
+	now := m.now()
+	s, cached := m.cache.get(hash)
+	if !cached || s.Expired(now) {
+		// A cached entry that looks expired may have been touched by
+		// another instance: the store has the last word.
+		if cached {
+			m.cache.deleteID(s.ID)
+		}
+		var err error
+		s, err = m.store.GetSessionBySecretHash(ctx, hash[:])
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Session{}, ErrInvalid
+		}
+		if err != nil {
+			return store.Session{}, fmt.Errorf("session: authenticate: %w", err)
+		}
+		if s.Kind != store.KindCookie || s.Expired(now) {
+			return store.Session{}, ErrInvalid
+		}
+		s.Data = nil
+		m.cache.put(hash, s)
+	}
+	if now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval {
+		touched, err := m.touch(ctx, s, now)
+		if err != nil {
+			return store.Session{}, err
+		}
+		s = touched
+		m.cache.put(hash, s)
+	}
+	return s, nil
+}
+
+// touch records use of s at now.
+func (m *Manager) touch(ctx context.Context, s store.Session, now time.Time) (store.Session, error) {
+	now = now.UTC().Truncate(time.Millisecond)
+	idle := earliest(now.Add(m.idleTimeoutOf(s)), s.ExpiresAt)
+	err := m.store.TouchSession(ctx, s.ID, now, idle)
+	if errors.Is(err, store.ErrNotFound) {
+		// Revoked elsewhere (another instance, or the sweep).
+		m.cache.deleteID(s.ID)
+		return store.Session{}, ErrInvalid
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("session: touch: %w", err)
+	}
+	s.LastSeenAt, s.IdleExpiresAt = now, idle
+	return s, nil
+}
+
+// idleTimeoutOf returns the idle timeout for the record's kind.
+func (m *Manager) idleTimeoutOf(s store.Session) time.Duration {
+	if s.Kind == store.KindToken {
+		return m.cfg.GrantIdleTimeout
+	}
+	return m.cfg.IdleTimeout
+}
+
+// lifetimeOf returns the absolute lifetime for the record's kind.
+func (m *Manager) lifetimeOf(kind store.SessionKind) time.Duration {
+	if kind == store.KindToken {
+		return m.cfg.GrantLifetime
+	}
+	return m.cfg.Lifetime
+}
+
+// Touch records use of the live record id (a token grant being refreshed,
+// say) and returns it, or ErrInvalid if it is dead.
+func (m *Manager) Touch(ctx context.Context, id string) (store.Session, error) {
+	s, err := m.Get(ctx, id)
+	if err != nil {
+		return store.Session{}, err
+	}
+	return m.touch(ctx, s, m.now())
+}
+
+// Get returns the live record with the given id, data included, or
+// ErrInvalid.
+func (m *Manager) Get(ctx context.Context, id string) (store.Session, error) {
+	s, err := m.store.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, ErrInvalid
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("session: get: %w", err)
+	}
+	if s.Expired(m.now()) {
+		return store.Session{}, ErrInvalid
+	}
+	return s, nil
+}
+
+// List returns the user's live records, oldest first.
+func (m *Manager) List(ctx context.Context, userID string) ([]store.Session, error) {
+	all, err := m.store.ListUserSessions(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("session: list: %w", err)
+	}
+	now := m.now()
+	live := make([]store.Session, 0, len(all))
+	for _, s := range all {
+		if !s.Expired(now) {
+			s.Data = nil
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}
+
+// Revoke ends the user's record id at once. It returns ErrInvalid if there
+// is no such live record of that user, so one user cannot probe another's
+// ids.
+func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
+	s, err := m.store.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && s.UserID != userID) {
+		return ErrInvalid
+	}
+	if err != nil {
+		return fmt.Errorf("session: revoke: %w", err)
+	}
+	m.cache.deleteID(id)
+	if err := m.store.DeleteSession(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInvalid
+		}
+		return fmt.Errorf("session: revoke: %w", err)
+	}
+	m.notify(ctx, []store.Session{s})
+	return nil
+}
+
+// RevokeUser ends every record of the user except exceptID (which may be
+// empty) and returns how many it ended.
+func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int, error) {
+	m.cache.deleteUser(userID, exceptID)
+	gone, err := m.store.DeleteUserSessions(ctx, userID, exceptID)
+	if err != nil {
+		return 0, fmt.Errorf("session: revoke all: %w", err)
+	}
+	for _, s := range gone {
+		m.cache.deleteID(s.ID)
+	}
+	if len(gone) > 0 {
+		m.notify(ctx, gone)
+	}
+	return len(gone), nil
+}
+
+// Forget drops a record from this instance's cache without touching the
+// store; other instances call it when they learn of a revocation.
+func (m *Manager) Forget(id string) { m.cache.deleteID(id) }
+
+// ForgetUser drops every cached record of the user from this instance.
+func (m *Manager) ForgetUser(userID string) { m.cache.deleteUser(userID, "") }
+
+func (m *Manager) notify(ctx context.Context, revoked []store.Session) {
+	if m.cfg.OnRevoke != nil {
+		m.cfg.OnRevoke(ctx, revoked)
+	}
+}
+
+// UpdateData atomically replaces the record's data with what update
+// returns, given the current data and version.
+func (m *Manager) UpdateData(ctx context.Context, id string, update func(data json.RawMessage, version int64) (json.RawMessage, error)) (store.Session, error) {
+	s, err := m.store.UpdateSessionData(ctx, id, update)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, ErrInvalid
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("session: update data: %w", err)
+	}
+	return s, nil
+}
+
+// Sweep removes expired records from the store and returns how many.
+func (m *Manager) Sweep(ctx context.Context) (int, error) {
+	n, err := m.store.DeleteExpiredSessions(ctx, m.now())
+	if err != nil {
+		return 0, fmt.Errorf("session: sweep: %w", err)
+	}
+	return n, nil
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (m *Manager) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := m.Sweep(ctx)
+			if err != nil {
+				m.log.ErrorContext(ctx, "session sweep failed", "err", err)
+			} else if n > 0 {
+				m.log.InfoContext(ctx, "expired sessions swept", "count", n)
+			}
+		}
+	}
+}
+
+// Count returns how many records are live.
+func (m *Manager) Count(ctx context.Context) (int, error) {
+	n, err := m.store.CountSessions(ctx, m.now())
+	if err != nil {
+		return 0, fmt.Errorf("session: count: %w", err)
+	}
+	return n, nil
+}
+
+// HashSecret returns the SHA-256 of a cookie secret: the only form in
+// which the store keeps it. The secret has 256 bits of entropy, so a fast
+// hash suffices.
+func HashSecret(secret string) [32]byte {
+	return sha256.Sum256([]byte(secret))
+}
+
+// ValidSecretSyntax reports whether s has the shape of a cookie secret:
+// SecretLen characters of the unpadded base64url alphabet. Anything else
+// is rejected before it is hashed or looked up.
+func ValidSecretSyntax(s string) bool {
+	if len(s) != SecretLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func newSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
