@@ -46,8 +46,8 @@ type Deps struct {
 	Bearer   BearerAuthenticator
 	// Tokens serves logins in token mode; nil turns token mode off.
 	Tokens  TokenIssuer
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 	// Ready reports whether the stores answer, for /readyz.
 	Ready func(ctx context.Context) error
 	// Now is the clock; nil for time.Now.

@@ -30,7 +30,7 @@ const (
 	// at most.
 	DefaultGrantIdleTimeout = 30 * 24 * time.Hour
 	DefaultGrantLifetime    = 90 * 24 * time.Hour
-	DefaultCacheSize     = 100_000
+	DefaultCacheSize        = 100_000
 	// SecretLen is the length of an encoded cookie secret: 32 random
 	// bytes (256 bits) in unpadded base64url.
 	SecretLen = 43
@@ -164,15 +164,15 @@ func (m *Manager) newRecord(kind store.SessionKind, userID string, ci ClientInfo
 		ua = ua[:maxUserAgent]
 	}
 	s := store.Session{
-		ID:            newID(),
-		Kind:          kind,
-		UserID:        userID,
-		CreatedAt:     now,
-		LastSeenAt:    now,
-		ExpiresAt:     now.Add(m.lifetimeOf(kind)),
-		UserAgent:     ua,
-		IP:            ci.IP,
-		Data:          json.RawMessage("{}"),
+		ID:         newID(),
+		Kind:       kind,
+		UserID:     userID,
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(m.lifetimeOf(kind)),
+		UserAgent:  ua,
+		IP:         ci.IP,
+		Data:       json.RawMessage("{}"),
 	}
 	s.IdleExpiresAt = earliest(now.Add(m.idleTimeoutOf(s)), s.ExpiresAt)
 	return s
