@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Revocation is one event of the revocation log. Exactly one of
+// SessionID, UserID and TokenID is set: a revoked session record (every
+// token with that "sid"), a user-wide revocation (every token of that
+// "sub" issued at or before At), or one access token (its "jti").
+type Revocation struct {
+	// Seq orders the log; the store assigns it, increasing. It is the
+	// cursor of GET /v1/revocations.
+	Seq int64
+	// SessionID, UserID, TokenID: what is revoked.
+	SessionID string
+	UserID    string
+	TokenID   string
+	// At is when the revocation happened.
+	At time.Time
+	// Expires is when every token the event could affect has expired, so
+	// the event may be dropped.
+	Expires time.Time
+}
+
+// RevocationStore keeps the revocation log.
+type RevocationStore interface {
+	// AppendRevocations adds events and returns them with Seq set.
+	AppendRevocations(ctx context.Context, events []Revocation) ([]Revocation, error)
+	// ListRevocations returns up to limit events with Seq > afterSeq, in
+	// Seq order, that have not expired at now.
+	ListRevocations(ctx context.Context, afterSeq int64, now time.Time, limit int) ([]Revocation, error)
+	// DeleteExpiredRevocations removes events whose Expires is before now
+	// and returns how many.
+	DeleteExpiredRevocations(ctx context.Context, now time.Time) (int, error)
+}
