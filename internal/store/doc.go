@@ -8,4 +8,7 @@
 // enforce it on every backend. Domain packages depend on these interfaces
 // only; the command that starts the server opens connections and chooses
 // the backends.
+//
+// Backends keep timestamps to at least millisecond precision and return
+// them in UTC.
 package store

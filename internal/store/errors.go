@@ -7,7 +7,7 @@ import "errors"
 var (
 	// ErrNotFound reports that the record does not exist.
 	ErrNotFound = errors.New("store: not found")
-	// ErrConflict reports that a record with the same unique key (an id or
-	// an email address) already exists.
+	// ErrConflict reports that a record with the same unique key (an id, an
+	// email address or a session's secret hash) already exists.
 	ErrConflict = errors.New("store: conflict")
 )

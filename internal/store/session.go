@@ -69,11 +69,13 @@ func (s Session) Expired(now time.Time) bool {
 // backend's own expiry removes it.
 type SessionStore interface {
 	// CreateSession stores a new record. It returns ErrConflict if the id or
-	// the secret hash is taken.
+	// the secret hash is taken; an empty SecretHash (token grants) is never
+	// taken. A nil Data is stored as "{}".
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns the record with the given public id.
 	GetSession(ctx context.Context, id string) (Session, error)
-	// GetSessionBySecretHash returns the record whose SecretHash is hash.
+	// GetSessionBySecretHash returns the record whose SecretHash is hash. An
+	// empty hash matches no record.
 	GetSessionBySecretHash(ctx context.Context, hash []byte) (Session, error)
 	// ListUserSessions returns the user's records, oldest first; an empty
 	// slice if there are none.
@@ -82,15 +84,18 @@ type SessionStore interface {
 	// IdleExpiresAt.
 	TouchSession(ctx context.Context, id string, lastSeen, idleExpiresAt time.Time) error
 	// UpdateSessionData atomically reads the record's data and version,
-	// calls update, and stores the returned data with the version increased
-	// by one. If update returns an error, nothing is written and the error
-	// is returned. It returns the updated record.
+	// calls update, and stores the returned data (nil is stored as "{}")
+	// with the version increased by one. If update returns an error, nothing
+	// is written and the error is returned. It returns the updated record,
+	// or ErrNotFound, without calling update, if there is none. A backend
+	// may call update more than once (retrying on contention), so update
+	// must have no side effects and must not call the store.
 	UpdateSessionData(ctx context.Context, id string, update func(data json.RawMessage, version int64) (json.RawMessage, error)) (Session, error)
 	// DeleteSession removes the record, or returns ErrNotFound.
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteUserSessions removes every record of the user except the one
 	// whose id is exceptID (which may be empty), and returns the removed
-	// records.
+	// records, oldest first; removing none is not an error.
 	DeleteUserSessions(ctx context.Context, userID, exceptID string) ([]Session, error)
 	// DeleteExpiredSessions removes every record that is expired at now
 	// (see Session.Expired) and returns how many it removed.

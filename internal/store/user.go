@@ -14,7 +14,9 @@ type User struct {
 	// PasswordHash is the Argon2id hash in PHC string format.
 	PasswordHash string
 	// Claims are custom claims copied into the user's access tokens. Never
-	// nil when read back from a store.
+	// nil when read back from a store. They must be JSON-encodable, and come
+	// back as encoding/json decodes them into a map[string]any: numbers as
+	// float64, objects as map[string]any, arrays as []any.
 	Claims map[string]any
 	// Disabled users cannot log in.
 	Disabled bool
@@ -37,8 +39,11 @@ type UserStore interface {
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	// UpdateUser atomically reads the user, applies update and writes the
 	// result back. If update returns an error, nothing is written and that
-	// error is returned. The id cannot change; a changed email that is taken
-	// returns ErrConflict. It returns ErrNotFound if the user does not exist.
+	// error is returned. The id cannot change (an ID changed by update is
+	// ignored); a changed email that is taken returns ErrConflict. It returns
+	// ErrNotFound, without calling update, if the user does not exist. A
+	// backend may call update more than once (retrying on contention), so
+	// update must have no side effects and must not call the store.
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
 	// DeleteUser removes the user, or returns ErrNotFound.
 	DeleteUser(ctx context.Context, id string) error

@@ -1,0 +1,69 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// busyTimeoutMillis is how long a connection waits for a lock that another
+// connection holds before it fails with SQLITE_BUSY.
+const busyTimeoutMillis = 5000
+
+// Open opens, creating it if need be, the SQLite database file at path and
+// returns a connection pool configured for Store: WAL journal,
+// synchronous=FULL (a crash or power loss loses no acknowledged write),
+// foreign keys on, a 5 s busy timeout, and write transactions that begin
+// IMMEDIATE, so that concurrent read-modify-write transactions wait for
+// each other instead of deadlocking. The pool keeps at most
+// max(4, GOMAXPROCS) connections open, all of them reusable when idle.
+//
+// Open checks that the database answers and that WAL is in effect, so it
+// fails for ":memory:" and on file systems without shared memory. It does
+// not create the parent directory or run migrations (see Store.Migrate).
+// The caller closes the returned *sql.DB.
+func Open(ctx context.Context, path string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: open: empty path")
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal", path, mode)
+	}
+	return db, nil
+}
+
+// dsn returns the modernc.org/sqlite data source name for the file at path:
+// a "file:" URI, in which '%', '?' and '#' in the path are escaped.
+//
+// modernc.org/sqlite runs the _pragma values on every new connection, the
+// busy timeout first, since most of these settings are per connection;
+// _txlock=immediate makes database/sql's BeginTx issue BEGIN IMMEDIATE.
+func dsn(path string) string {
+	path = filepath.ToSlash(filepath.Clean(path))
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)"+
+		"&_pragma=foreign_keys(1)"+
+		"&_pragma=journal_mode(WAL)"+
+		"&_pragma=synchronous(FULL)"+
+		"&_txlock=immediate", escaped, busyTimeoutMillis)
+}

@@ -1,0 +1,253 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// sessionColumns lists the sessions columns in the order scanSession reads
+// them.
+const sessionColumns = `id, secret_hash, kind, user_id, client_id, scope,
+	created_at, last_seen_at, idle_expires_at, expires_at,
+	user_agent, ip, data, data_version`
+
+// scanSession reads one row of sessionColumns.
+func scanSession(r scanner) (store.Session, error) {
+	var (
+		s                                store.Session
+		kind, data                       string
+		created, lastSeen, idle, expires int64
+	)
+	err := r.Scan(&s.ID, &s.SecretHash, &kind, &s.UserID, &s.ClientID, &s.Scope,
+		&created, &lastSeen, &idle, &expires,
+		&s.UserAgent, &s.IP, &data, &s.DataVersion)
+	if err != nil {
+		return store.Session{}, err
+	}
+	s.Kind = store.SessionKind(kind)
+	s.CreatedAt = fromMillis(created)
+	s.LastSeenAt = fromMillis(lastSeen)
+	s.IdleExpiresAt = fromMillis(idle)
+	s.ExpiresAt = fromMillis(expires)
+	s.Data = json.RawMessage(data)
+	return s, nil
+}
+
+// scanSessions reads every row of rows, oldest first, and closes rows.
+func scanSessions(rows *sql.Rows) ([]store.Session, error) {
+	defer rows.Close()
+	ss := []store.Session{}
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		ss = append(ss, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ss, func(a, b store.Session) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return ss, nil
+}
+
+// encodeData returns data as stored: "{}" for nil, else data itself, which
+// must be valid JSON.
+func encodeData(data json.RawMessage) (string, error) {
+	if data == nil {
+		return "{}", nil
+	}
+	if !json.Valid(data) {
+		return "", errors.New("data is not valid JSON")
+	}
+	return string(data), nil
+}
+
+// nullableHash returns hash as bound: NULL when empty, so that records
+// without a secret never collide in the unique index.
+func nullableHash(hash []byte) any {
+	if len(hash) == 0 {
+		return nil
+	}
+	return hash
+}
+
+// CreateSession stores a new record. It returns store.ErrConflict if the id
+// or the secret hash is taken; an empty SecretHash is stored as NULL and
+// never conflicts. A nil Data is stored as "{}"; other Data must be valid
+// JSON.
+func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
+	data, err := encodeData(ss.Data)
+	if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO sessions (`+sessionColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
+		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
+		ss.UserAgent, ss.IP, data, ss.DataVersion)
+	if err != nil {
+		return wrapErr("create session", err)
+	}
+	return nil
+}
+
+// GetSession returns the record with the given public id, or
+// store.ErrNotFound.
+func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
+	ss, err := scanSession(s.db.QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	if err != nil {
+		return store.Session{}, wrapErr("get session", err)
+	}
+	return ss, nil
+}
+
+// GetSessionBySecretHash returns the record whose SecretHash is hash, or
+// store.ErrNotFound; an empty hash matches nothing.
+func (s *Store) GetSessionBySecretHash(ctx context.Context, hash []byte) (store.Session, error) {
+	if len(hash) == 0 {
+		return store.Session{}, fmt.Errorf("sqlite: get session by secret hash: %w", store.ErrNotFound)
+	}
+	ss, err := scanSession(s.db.QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE secret_hash = ?`, hash))
+	if err != nil {
+		return store.Session{}, wrapErr("get session by secret hash", err)
+	}
+	return ss, nil
+}
+
+// ListUserSessions returns the user's records, oldest first; an empty,
+// non-nil slice if there are none.
+func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, wrapErr("list user sessions", err)
+	}
+	ss, err := scanSessions(rows)
+	if err != nil {
+		return nil, wrapErr("list user sessions", err)
+	}
+	return ss, nil
+}
+
+// TouchSession sets the record's LastSeenAt and IdleExpiresAt, or returns
+// store.ErrNotFound.
+func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpiresAt time.Time) error {
+	res, err := s.db.ExecContext(ctx,
+		`UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`,
+		millis(lastSeen), millis(idleExpiresAt), id)
+	if err != nil {
+		return wrapErr("touch session", err)
+	}
+	return checkAffected("touch session", res)
+}
+
+// UpdateSessionData reads the record's data and version, calls update, and
+// stores the returned data (nil as "{}"; otherwise it must be valid JSON)
+// with the version increased by one, all in one IMMEDIATE transaction, so
+// concurrent updates run one after another and none is lost. If update
+// returns an error, nothing is written and that error is returned as is. A
+// missing record returns store.ErrNotFound without calling update. update
+// runs while the transaction holds the database's write lock: it must be
+// quick and must not call the store.
+func (s *Store) UpdateSessionData(ctx context.Context, id string, update func(data json.RawMessage, version int64) (json.RawMessage, error)) (store.Session, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Session{}, wrapErr("update session data: begin", err)
+	}
+	defer rollback(tx)
+
+	var (
+		old     string
+		version int64
+	)
+	err = tx.QueryRowContext(ctx, `SELECT data, data_version FROM sessions WHERE id = ?`, id).Scan(&old, &version)
+	if err != nil {
+		return store.Session{}, wrapErr("update session data", err)
+	}
+	next, err := update(json.RawMessage(old), version)
+	if err != nil {
+		return store.Session{}, err
+	}
+	data, err := encodeData(next)
+	if err != nil {
+		return store.Session{}, fmt.Errorf("sqlite: update session data: %w", err)
+	}
+	ss, err := scanSession(tx.QueryRowContext(ctx,
+		`UPDATE sessions SET data = ?, data_version = data_version + 1 WHERE id = ?
+		RETURNING `+sessionColumns, data, id))
+	if err != nil {
+		return store.Session{}, wrapErr("update session data", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Session{}, wrapErr("update session data: commit", err)
+	}
+	return ss, nil
+}
+
+// DeleteSession removes the record, or returns store.ErrNotFound.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
+	if err != nil {
+		return wrapErr("delete session", err)
+	}
+	return checkAffected("delete session", res)
+}
+
+// DeleteUserSessions removes every record of the user except the one whose
+// id is exceptID (which may be empty), in one statement, and returns the
+// removed records, oldest first.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string) ([]store.Session, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`DELETE FROM sessions WHERE user_id = ? AND id <> ? RETURNING `+sessionColumns,
+		userID, exceptID)
+	if err != nil {
+		return nil, wrapErr("delete user sessions", err)
+	}
+	ss, err := scanSessions(rows)
+	if err != nil {
+		return nil, wrapErr("delete user sessions", err)
+	}
+	return ss, nil
+}
+
+// DeleteExpiredSessions removes every record whose idle or absolute expiry
+// is at or before now, and returns how many it removed.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	ms := millis(now)
+	res, err := s.db.ExecContext(ctx,
+		`DELETE FROM sessions WHERE expires_at <= ? OR idle_expires_at <= ?`, ms, ms)
+	if err != nil {
+		return 0, wrapErr("delete expired sessions", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrapErr("delete expired sessions", err)
+	}
+	return int(n), nil
+}
+
+// CountSessions returns how many records are not expired at now.
+func (s *Store) CountSessions(ctx context.Context, now time.Time) (int, error) {
+	ms := millis(now)
+	var n int
+	err := s.db.QueryRowContext(ctx,
+		`SELECT count(*) FROM sessions WHERE expires_at > ? AND idle_expires_at > ?`, ms, ms).Scan(&n)
+	if err != nil {
+		return 0, wrapErr("count sessions", err)
+	}
+	return n, nil
+}

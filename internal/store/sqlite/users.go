@@ -1,0 +1,135 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// userColumns lists the users columns in the order scanUser reads them.
+const userColumns = `id, email, password_hash, claims, disabled, created_at, updated_at`
+
+// scanUser reads one row of userColumns.
+func scanUser(r scanner) (store.User, error) {
+	var (
+		u                store.User
+		claims           string
+		created, updated int64
+	)
+	if err := r.Scan(&u.ID, &u.Email, &u.PasswordHash, &claims, &u.Disabled, &created, &updated); err != nil {
+		return store.User{}, err
+	}
+	if err := json.Unmarshal([]byte(claims), &u.Claims); err != nil {
+		return store.User{}, fmt.Errorf("decode claims: %w", err)
+	}
+	if u.Claims == nil { // "null" cannot be written, but never return nil
+		u.Claims = map[string]any{}
+	}
+	u.CreatedAt = fromMillis(created)
+	u.UpdatedAt = fromMillis(updated)
+	return u, nil
+}
+
+// encodeClaims returns claims as stored: a JSON object, "{}" for nil.
+func encodeClaims(claims map[string]any) (string, error) {
+	if claims == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encode claims: %w", err)
+	}
+	return string(b), nil
+}
+
+// CreateUser stores a new user. It returns store.ErrConflict if the id or
+// the email is taken.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	claims, err := encodeClaims(u.Claims)
+	if err != nil {
+		return fmt.Errorf("sqlite: create user: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.PasswordHash, claims, u.Disabled, millis(u.CreatedAt), millis(u.UpdatedAt))
+	if err != nil {
+		return wrapErr("create user", err)
+	}
+	return nil
+}
+
+// GetUser returns the user with the given id, or store.ErrNotFound.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if err != nil {
+		return store.User{}, wrapErr("get user", err)
+	}
+	return u, nil
+}
+
+// GetUserByEmail returns the user with the given email, compared exactly,
+// or store.ErrNotFound.
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+	if err != nil {
+		return store.User{}, wrapErr("get user by email", err)
+	}
+	return u, nil
+}
+
+// UpdateUser reads the user, applies update and writes the result back, in
+// one IMMEDIATE transaction, so concurrent updates of the same database
+// run one after another. An ID changed by update is ignored. If update
+// returns an error, nothing is written and that error is returned as is.
+// A changed email that is taken returns store.ErrConflict; a missing user
+// returns store.ErrNotFound without calling update. update runs while the
+// transaction holds the database's write lock: it must be quick and must
+// not call the store.
+func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.User{}, wrapErr("update user: begin", err)
+	}
+	defer rollback(tx)
+
+	old, err := scanUser(tx.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if err != nil {
+		return store.User{}, wrapErr("update user", err)
+	}
+	u, err := update(old)
+	if err != nil {
+		return store.User{}, err
+	}
+	claims, err := encodeClaims(u.Claims)
+	if err != nil {
+		return store.User{}, fmt.Errorf("sqlite: update user: %w", err)
+	}
+	u, err = scanUser(tx.QueryRowContext(ctx,
+		`UPDATE users
+		SET email = ?, password_hash = ?, claims = ?, disabled = ?, created_at = ?, updated_at = ?
+		WHERE id = ?
+		RETURNING `+userColumns,
+		u.Email, u.PasswordHash, claims, u.Disabled, millis(u.CreatedAt), millis(u.UpdatedAt), id))
+	if err != nil {
+		return store.User{}, wrapErr("update user", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.User{}, wrapErr("update user: commit", err)
+	}
+	return u, nil
+}
+
+// DeleteUser removes the user, or returns store.ErrNotFound. It does not
+// remove the user's sessions (see DeleteUserSessions).
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	if err != nil {
+		return wrapErr("delete user", err)
+	}
+	return checkAffected("delete user", res)
+}
