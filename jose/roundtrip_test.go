@@ -1,0 +1,101 @@
+package jose
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// testKeys generates one key per algorithm. RSA generation is slow, so
+// tests share the result through this helper's caller.
+func testKeys(t testing.TB) map[Algorithm]PrivateKey {
+	t.Helper()
+	keys := make(map[Algorithm]PrivateKey)
+	for _, alg := range []Algorithm{EdDSA, ES256, RS256} {
+		k, err := GenerateKey(alg, "k-"+string(alg))
+		if err != nil {
+			t.Fatalf("GenerateKey(%s): %v", alg, err)
+		}
+		keys[alg] = k
+	}
+	return keys
+}
+
+func TestRoundTrip(t *testing.T) {
+	payload := []byte(`{"iss":"https://auth.example.com","sub":"u1","aud":["api"],"exp":2000000000,"scope":"openid"}`)
+	for alg, priv := range testKeys(t) {
+		t.Run(string(alg), func(t *testing.T) {
+			tok, err := Sign(priv, "at+jwt", payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := NewJWKS(priv.Public())
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := Verifier{Keys: set}
+			got, err := v.Verify(tok)
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if !bytes.Equal(got.Payload, payload) {
+				t.Errorf("payload = %s", got.Payload)
+			}
+			want := Header{Algorithm: alg, KeyID: priv.KeyID(), Type: "at+jwt"}
+			if got.Header != want {
+				t.Errorf("header = %+v, want %+v", got.Header, want)
+			}
+			if !got.Key.Equal(priv.Public()) {
+				t.Errorf("Key is not the signing key's public key")
+			}
+
+			// The same token through the JWKS document.
+			doc, err := set.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			set2, err := ParseJWKS(doc)
+			if err != nil {
+				t.Fatalf("ParseJWKS(%s): %v", doc, err)
+			}
+			if _, err := (&Verifier{Keys: set2}).Verify(tok); err != nil {
+				t.Fatalf("Verify after JWKS round trip: %v", err)
+			}
+			if k, _ := set2.Key(priv.KeyID()); !k.Equal(priv.Public()) {
+				t.Errorf("JWKS round trip changed the key")
+			}
+
+			// Private key storage round trip.
+			der, err := MarshalPrivate(priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			priv2, err := ParsePrivate(alg, priv.KeyID(), der)
+			if err != nil {
+				t.Fatalf("ParsePrivate: %v", err)
+			}
+			if !priv2.Public().Equal(priv.Public()) {
+				t.Errorf("ParsePrivate changed the key")
+			}
+			tok2, err := Sign(priv2, "", payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got2, err := v.Verify(tok2)
+			if err != nil {
+				t.Fatalf("Verify token from parsed key: %v", err)
+			}
+			if got2.Header.Type != "" {
+				t.Errorf("typ = %q, want none", got2.Header.Type)
+			}
+			for _, other := range []Algorithm{EdDSA, ES256, RS256} {
+				if other == alg {
+					continue
+				}
+				if _, err := ParsePrivate(other, "x", der); !errors.Is(err, ErrInvalidKey) {
+					t.Errorf("ParsePrivate(%s, %s key) = %v, want ErrInvalidKey", other, alg, err)
+				}
+			}
+		})
+	}
+}
