@@ -57,13 +57,28 @@ type Config struct {
 	// GrantLifetime (--grant-lifetime, default 2160h) ends a token grant
 	// this long after login.
 	GrantLifetime time.Duration
+	// SigningAlgorithm (--signing-algorithm, default EdDSA) signs access
+	// tokens: EdDSA, ES256 or RS256. An RS256 key is kept as well, for
+	// OpenID Connect ID tokens.
+	SigningAlgorithm string
+	// KeyRotationInterval (--key-rotation-interval, default 720h) rotates
+	// signing keys once they are this old; 0 turns scheduled rotation off.
+	KeyRotationInterval time.Duration
+	// RefreshReuseGrace (--refresh-reuse-grace, default 10s) is how long a
+	// rotated refresh token still returns the same new pair; after it, a
+	// reuse revokes the whole grant.
+	RefreshReuseGrace time.Duration
+	// RevocationPollInterval (--revocation-poll-interval, default 1s) is
+	// how often the revocation log is read for events other instances
+	// appended.
+	RevocationPollInterval time.Duration
 	// LoginLimitAccount (--login-limit-account, default 10/15m) is how
 	// many failed logins one account may see in a window.
 	LoginLimitAccount RateLimit
 	// LoginLimitIP (--login-limit-ip, default 100/15m) is how many failed
 	// logins (and signups) one client address may make in a window.
 	LoginLimitIP RateLimit
-	// HashConcurrency (--hash-concurrency, default 2 × CPUs) bounds the
+	// HashConcurrency (--hash-concurrency, default GOMAXPROCS, one per CPU) bounds the
 	// Argon2id computations running at once (19 MiB each).
 	HashConcurrency int
 	// SweepInterval (--sweep-interval, default 1m) is how often expired
@@ -135,9 +150,13 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", 12*time.Hour, "absolute cookie-session lifetime")
 	fs.DurationVar(&c.GrantIdleTimeout, "grant-idle-timeout", 30*24*time.Hour, "a token grant whose refresh token is unused this long is dead")
 	fs.DurationVar(&c.GrantLifetime, "grant-lifetime", 90*24*time.Hour, "absolute token-grant lifetime")
+	fs.StringVar(&c.SigningAlgorithm, "signing-algorithm", "EdDSA", "access-token signing algorithm: EdDSA, ES256 or RS256")
+	fs.DurationVar(&c.KeyRotationInterval, "key-rotation-interval", 720*time.Hour, "rotate signing keys this old (0 turns it off)")
+	fs.DurationVar(&c.RefreshReuseGrace, "refresh-reuse-grace", 10*time.Second, "how long a rotated refresh token returns the same new pair")
+	fs.DurationVar(&c.RevocationPollInterval, "revocation-poll-interval", time.Second, "how often the revocation log is read for other instances' events")
 	fs.StringVar(&limitAccount, "login-limit-account", "10/15m", "failed logins allowed per account per window (0/1m turns it off)")
 	fs.StringVar(&limitIP, "login-limit-ip", "100/15m", "failed logins and signups allowed per client address per window")
-	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "Argon2id computations at once (default 2 × CPUs)")
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "Argon2id computations at once (default: one per CPU)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired sessions are deleted")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
@@ -196,11 +215,19 @@ func (c Config) Validate() error {
 		"--access-token-ttl": c.AccessTokenTTL, "--session-idle-timeout": c.SessionIdleTimeout,
 		"--session-lifetime": c.SessionLifetime, "--grant-idle-timeout": c.GrantIdleTimeout,
 		"--grant-lifetime": c.GrantLifetime, "--sweep-interval": c.SweepInterval,
-		"--shutdown-timeout": c.ShutdownTimeout,
+		"--shutdown-timeout": c.ShutdownTimeout, "--revocation-poll-interval": c.RevocationPollInterval,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
 		}
+	}
+	switch c.SigningAlgorithm {
+	case "EdDSA", "ES256", "RS256":
+	default:
+		errs = append(errs, fmt.Errorf("--signing-algorithm %q: want EdDSA, ES256 or RS256", c.SigningAlgorithm))
+	}
+	if c.KeyRotationInterval < 0 || c.RefreshReuseGrace < 0 {
+		errs = append(errs, errors.New("--key-rotation-interval and --refresh-reuse-grace must not be negative"))
 	}
 	if c.HashConcurrency < 0 {
 		errs = append(errs, errors.New("--hash-concurrency must not be negative"))

@@ -45,9 +45,14 @@ type Deps struct {
 	Sessions *session.Manager
 	Bearer   BearerAuthenticator
 	// Tokens serves logins in token mode; nil turns token mode off.
-	Tokens  TokenIssuer
-	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	Tokens TokenIssuer
+	// TokenService, Keys and Revocations serve the JWT endpoints; when
+	// TokenService is nil those endpoints are not mounted.
+	TokenService TokenService
+	Keys         KeyService
+	Revocations  RevocationFeed
+	Metrics      *metrics.Metrics
+	Log          *slog.Logger
 	// Ready reports whether the stores answer, for /readyz.
 	Ready func(ctx context.Context) error
 	// Now is the clock; nil for time.Now.
@@ -121,6 +126,10 @@ func (s *Server) routes() {
 	m.Handle("DELETE /admin/v1/users/{id}", s.admin(s.handleAdminDeleteUser))
 	m.Handle("GET /admin/v1/users/{id}/sessions", s.admin(s.handleAdminListSessions))
 	m.Handle("DELETE /admin/v1/users/{id}/sessions", s.admin(s.handleAdminDeleteSessions))
+
+	if s.deps.TokenService != nil {
+		s.tokenRoutes()
+	}
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

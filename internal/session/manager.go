@@ -59,6 +59,11 @@ type Config struct {
 	// (logout, revocation by the user or an administrator), after they are
 	// deleted. Expired records removed by the sweep are not reported.
 	OnRevoke func(ctx context.Context, revoked []store.Session)
+	// OnRevokeUser, if set, is called when every record of a user is
+	// revoked (RevokeUser with no exception): the revocation log records a
+	// user-wide event, which also covers tokens whose grant was already
+	// gone.
+	OnRevokeUser func(ctx context.Context, userID string)
 }
 
 func (c Config) withDefaults() Config {
@@ -330,6 +335,9 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int,
 	}
 	if len(gone) > 0 {
 		m.notify(ctx, gone)
+	}
+	if exceptID == "" && m.cfg.OnRevokeUser != nil {
+		m.cfg.OnRevokeUser(ctx, userID)
 	}
 	return len(gone), nil
 }

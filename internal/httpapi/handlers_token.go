@@ -1,0 +1,258 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/token"
+	"github.com/gatehouse-auth/gatehouse/jose"
+)
+
+// TokenService is what the token endpoints need from package token.
+type TokenService interface {
+	TokenIssuer
+	BearerAuthenticator
+	SessionToken(ctx context.Context, sess store.Session, audience string) (token.Response, error)
+	Refresh(ctx context.Context, presented, clientID string) (token.Response, error)
+	Introspect(ctx context.Context, raw string) (token.Introspection, store.Session)
+	Revoke(ctx context.Context, raw, clientID string) error
+}
+
+// KeyService is what the key endpoints need from package keys.
+type KeyService interface {
+	JWKS() []byte
+	DefaultAlgorithm() jose.Algorithm
+	Rotate(ctx context.Context, alg jose.Algorithm) (string, error)
+}
+
+// RevocationFeed is what the revocation feed needs from package
+// revocation.
+type RevocationFeed interface {
+	Since(ctx context.Context, seq int64, limit int) ([]store.Revocation, error)
+	Subscribe() (<-chan store.Revocation, func())
+}
+
+func (s *Server) tokenRoutes() {
+	m := s.mux
+	m.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	m.Handle("POST /v1/session/token", s.user(s.handleSessionToken))
+	m.HandleFunc("GET /v1/revocations", s.handleRevocations)
+	m.HandleFunc("GET /v1/revocations/stream", s.handleRevocationStream)
+	m.Handle("POST /admin/v1/keys/rotate", s.admin(s.handleRotateKey))
+	m.HandleFunc("POST /oauth2/token", s.handleToken)
+	m.HandleFunc("POST /oauth2/revoke", s.handleRevoke)
+	m.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)
+}
+
+// Discovery returns the OpenID Connect Discovery document's fields that
+// describe what is implemented. The OAuth work extends it.
+func (s *Server) discovery() map[string]any {
+	iss := s.cfg.Issuer
+	return map[string]any{
+		"issuer":                                        iss,
+		"jwks_uri":                                      iss + "/.well-known/jwks.json",
+		"token_endpoint":                                iss + "/oauth2/token",
+		"revocation_endpoint":                           iss + "/oauth2/revoke",
+		"introspection_endpoint":                        iss + "/oauth2/introspect",
+		"grant_types_supported":                         []string{"refresh_token"},
+		"token_endpoint_auth_methods_supported":         []string{"none"},
+		"revocation_endpoint_auth_methods_supported":    []string{"none"},
+		"introspection_endpoint_auth_methods_supported": []string{"bearer"},
+		"gatehouse_revocations_endpoint":                iss + "/v1/revocations",
+		"gatehouse_revocations_stream_endpoint":         iss + "/v1/revocations/stream",
+	}
+}
+
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, s.discovery())
+}
+
+// handleJWKS serves the key set. Verifiers may cache it briefly; they
+// refetch on an unknown kid, and a new key signs only after it is listed.
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(s.deps.Keys.JWKS())
+}
+
+func (s *Server) handleSessionToken(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	if p.Method != authn.MethodSession {
+		s.writeError(w, r, errInvalidRequest("POST /v1/session/token needs a cookie session"))
+		return
+	}
+	var req struct {
+		Audience string `json:"audience"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if len(req.Audience) > 512 {
+		s.writeError(w, r, errInvalidRequest("audience is too long"))
+		return
+	}
+	sess, err := s.deps.Sessions.Get(r.Context(), p.SessionID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp, err := s.deps.TokenService.SessionToken(r.Context(), sess, req.Audience)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// revocationJSON is one event of the revocation feed.
+type revocationJSON struct {
+	Cursor  int64     `json:"cursor"`
+	SID     string    `json:"sid,omitempty"`
+	User    string    `json:"user,omitempty"`
+	JTI     string    `json:"jti,omitempty"`
+	At      time.Time `json:"at"`
+	Expires time.Time `json:"expires"`
+}
+
+func toRevocationJSON(e store.Revocation) revocationJSON {
+	return revocationJSON{Cursor: e.Seq, SID: e.SessionID, User: e.UserID, JTI: e.TokenID, At: e.At.UTC(), Expires: e.Expires.UTC()}
+}
+
+// feedPage is the most events one GET /v1/revocations returns.
+const feedPage = 1000
+
+func parseCursor(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errInvalidRequest("since must be a cursor from an earlier answer")
+	}
+	return n, nil
+}
+
+// handleRevocations answers the live revocation events after a cursor:
+// {"revocations": [...], "cursor": N}. Pass cursor back as since=N.
+func (s *Server) handleRevocations(w http.ResponseWriter, r *http.Request) {
+	since, err := parseCursor(r.URL.Query().Get("since"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	evs, err := s.deps.Revocations.Since(r.Context(), since, feedPage)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]revocationJSON, 0, len(evs))
+	cursor := since
+	for _, e := range evs {
+		out = append(out, toRevocationJSON(e))
+		cursor = max(cursor, e.Seq)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revocations": out, "cursor": cursor, "more": len(evs) == feedPage})
+}
+
+// handleRevocationStream streams revocation events as Server-Sent Events:
+// first those after since (or Last-Event-ID), then each new one as it
+// happens. Each event's id is its cursor; a comment every 15 seconds keeps
+// proxies from closing the stream.
+func (s *Server) handleRevocationStream(w http.ResponseWriter, r *http.Request) {
+	cur := r.URL.Query().Get("since")
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		cur = id
+	}
+	since, err := parseCursor(cur)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the write timeout
+	ch, cancel := s.deps.Revocations.Subscribe()
+	defer cancel()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(e store.Revocation) error {
+		b, err := json.Marshal(toRevocationJSON(e))
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "id: %d\nevent: revocation\ndata: %s\n\n", e.Seq, b); err != nil {
+			return err
+		}
+		return nil
+	}
+	for {
+		evs, err := s.deps.Revocations.Since(r.Context(), since, feedPage)
+		if err != nil {
+			return
+		}
+		for _, e := range evs {
+			if send(e) != nil {
+				return
+			}
+			since = max(since, e.Seq)
+		}
+		if len(evs) < feedPage {
+			break
+		}
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case e, ok := <-ch:
+			if !ok {
+				return
+			}
+			if send(e) != nil {
+				return
+			}
+			since = max(since, e.Seq)
+		case <-tick.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request) {
+	alg := jose.Algorithm(r.URL.Query().Get("alg"))
+	if alg == "" {
+		alg = s.deps.Keys.DefaultAlgorithm()
+	}
+	if !alg.Valid() {
+		s.writeError(w, r, errInvalidRequest("alg must be EdDSA, ES256 or RS256"))
+		return
+	}
+	kid, err := s.deps.Keys.Rotate(r.Context(), alg)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"kid": kid})
+}

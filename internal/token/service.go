@@ -1,0 +1,473 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/revocation"
+	"github.com/gatehouse-auth/gatehouse/internal/seal"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/jose"
+)
+
+// AccessTokenType is the JWT "typ" of access tokens (RFC 9068 section 2.1).
+const AccessTokenType = "at+jwt"
+
+// Defaults.
+const (
+	DefaultAccessTokenTTL = 5 * time.Minute
+	// DefaultRefreshGrace is how long a rotated refresh token still returns
+	// the same new pair, so two tabs refreshing at once both succeed.
+	DefaultRefreshGrace = 10 * time.Second
+	// DefaultLeeway is the clock skew allowed on exp, nbf and iat.
+	DefaultLeeway = 30 * time.Second
+	// refreshPrefix marks Gatehouse refresh tokens, so secret scanners and
+	// the revocation endpoint can tell them from JWTs.
+	refreshPrefix = "ghr_"
+)
+
+// Config holds the options of a Service.
+type Config struct {
+	// Issuer is the "iss" of every token and the audience of first-party
+	// tokens.
+	Issuer string
+	// AccessTokenTTL is the lifetime of access tokens; default 5m.
+	AccessTokenTTL time.Duration
+	// RefreshGrace is how long a rotated refresh token may be presented
+	// again and get the same new pair; after it, reuse revokes the grant.
+	// Default 10s; negative means no grace.
+	RefreshGrace time.Duration
+	// Leeway is the clock skew allowed when checking exp, nbf and iat.
+	Leeway time.Duration
+}
+
+// Service issues, refreshes, checks, introspects and revokes tokens.
+type Service struct {
+	cfg         Config
+	keys        *keys.Manager
+	sessions    *session.Manager
+	refresh     store.RefreshTokenStore
+	users       store.UserStore
+	revocations *revocation.Log
+	verifier    jose.Verifier
+	log         *slog.Logger
+	now         func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(cfg Config, km *keys.Manager, sessions *session.Manager, refresh store.RefreshTokenStore, users store.UserStore, revocations *revocation.Log, log *slog.Logger, now func() time.Time) *Service {
+	if cfg.AccessTokenTTL <= 0 {
+		cfg.AccessTokenTTL = DefaultAccessTokenTTL
+	}
+	if cfg.RefreshGrace == 0 {
+		cfg.RefreshGrace = DefaultRefreshGrace
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = DefaultLeeway
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		cfg: cfg, keys: km, sessions: sessions, refresh: refresh, users: users, revocations: revocations,
+		verifier: jose.Verifier{Keys: km}, log: log, now: now,
+	}
+}
+
+// Config returns the service's effective configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// Response is a token endpoint answer (RFC 6749 section 5.1).
+type Response struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+}
+
+// MintSpec describes an access token.
+type MintSpec struct {
+	Subject   string
+	SessionID string
+	ClientID  string
+	Scope     string
+	// Audience defaults to the issuer.
+	Audience []string
+	Custom   map[string]any
+}
+
+// Mint signs an access token and returns it with its expiry.
+func (s *Service) Mint(spec MintSpec) (string, time.Time, error) {
+	key, err := s.keys.Signer(s.keys.DefaultAlgorithm())
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	aud := spec.Audience
+	if len(aud) == 0 {
+		aud = []string{s.cfg.Issuer}
+	}
+	c := Claims{
+		Issuer: s.cfg.Issuer, Subject: spec.Subject, Audience: aud,
+		IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTokenTTL),
+		ID: randomID(), SessionID: spec.SessionID, Scope: spec.Scope, ClientID: spec.ClientID,
+		Custom: spec.Custom,
+	}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("token: encode claims: %w", err)
+	}
+	tok, err := jose.Sign(key, AccessTokenType, payload)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("token: sign: %w", err)
+	}
+	return tok, c.ExpiresAt, nil
+}
+
+// LoginTokens starts a first-party token grant for a user who logged in
+// with a password, and returns an access token and a refresh token.
+func (s *Service) LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (any, error) {
+	grant, err := s.sessions.CreateGrant(ctx, session.GrantSpec{UserID: u.ID, Client: ci})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.issuePair(ctx, grant, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// IssueForGrant returns an access token and a refresh token for an
+// existing grant (the OAuth code flow creates the grant itself).
+func (s *Service) IssueForGrant(ctx context.Context, grant store.Session, u store.User) (Response, error) {
+	return s.issuePair(ctx, grant, u, nil)
+}
+
+// issuePair mints an access token and a new refresh token for grant. If
+// old is not nil the new refresh token is its successor (rotation);
+// otherwise it is the grant's first.
+func (s *Service) issuePair(ctx context.Context, grant store.Session, u store.User, old *rotation) (Response, error) {
+	access, exp, err := s.Mint(MintSpec{Subject: u.ID, SessionID: grant.ID, ClientID: grant.ClientID, Scope: grant.Scope, Custom: u.Claims})
+	if err != nil {
+		return Response{}, err
+	}
+	refresh := newRefreshToken()
+	now := s.now().UTC().Truncate(time.Millisecond)
+	hash := hashToken(refresh)
+	rec := store.RefreshToken{Hash: hash[:], SessionID: grant.ID, CreatedAt: now, ExpiresAt: grant.IdleExpiresAt}
+	if rec.ExpiresAt.Before(now) || rec.ExpiresAt.After(grant.ExpiresAt) {
+		rec.ExpiresAt = grant.ExpiresAt
+	}
+	resp := Response{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(s.now()).Round(time.Second).Seconds()), RefreshToken: refresh, Scope: grant.Scope}
+	if old == nil {
+		if err := s.refresh.CreateRefreshToken(ctx, rec); err != nil {
+			return Response{}, fmt.Errorf("token: store refresh token: %w", err)
+		}
+		return resp, nil
+	}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		return Response{}, fmt.Errorf("token: encode response: %w", err)
+	}
+	sealed, err := seal.Seal(successorKey(old.presented), body, old.hash)
+	if err != nil {
+		return Response{}, err
+	}
+	if err := s.refresh.RotateRefreshToken(ctx, old.hash, sealed, rec); err != nil {
+		return Response{}, err
+	}
+	return resp, nil
+}
+
+// rotation is the refresh token being exchanged.
+type rotation struct {
+	presented string
+	hash      []byte
+}
+
+// Refresh exchanges a refresh token for a new pair (grant_type
+// refresh_token). clientID is the authenticated client, or "" for a
+// first-party request without client authentication; it must match the
+// grant's client.
+func (s *Service) Refresh(ctx context.Context, presented, clientID string) (Response, error) {
+	if !strings.HasPrefix(presented, refreshPrefix) || len(presented) > 128 {
+		return Response{}, ErrInvalidGrant
+	}
+	h := hashToken(presented)
+	for attempt := 0; attempt < 2; attempt++ {
+		rt, err := s.refresh.GetRefreshToken(ctx, h[:])
+		if errors.Is(err, store.ErrNotFound) {
+			return Response{}, ErrInvalidGrant
+		}
+		if err != nil {
+			return Response{}, fmt.Errorf("token: refresh: %w", err)
+		}
+		now := s.now()
+		if !rt.RotatedAt.IsZero() {
+			return s.reused(ctx, presented, rt, now)
+		}
+		if !rt.ExpiresAt.After(now) {
+			return Response{}, ErrInvalidGrant
+		}
+		grant, err := s.sessions.Touch(ctx, rt.SessionID)
+		if errors.Is(err, session.ErrInvalid) {
+			return Response{}, ErrInvalidGrant
+		}
+		if err != nil {
+			return Response{}, err
+		}
+		if grant.ClientID != clientID {
+			return Response{}, ErrInvalidGrant
+		}
+		u, err := s.users.GetUser(ctx, grant.UserID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+			return Response{}, ErrInvalidGrant
+		}
+		if err != nil {
+			return Response{}, fmt.Errorf("token: refresh: %w", err)
+		}
+		resp, err := s.issuePair(ctx, grant, u, &rotation{presented: presented, hash: h[:]})
+		if errors.Is(err, store.ErrConflict) {
+			continue // another request rotated it first: answer as a reuse
+		}
+		return resp, err
+	}
+	return Response{}, ErrInvalidGrant
+}
+
+// reused answers a rotated refresh token presented again: within the
+// grace period, the same new pair; after it, theft is assumed and the
+// whole grant is revoked.
+func (s *Service) reused(ctx context.Context, presented string, rt store.RefreshToken, now time.Time) (Response, error) {
+	if s.cfg.RefreshGrace > 0 && now.Sub(rt.RotatedAt) <= s.cfg.RefreshGrace {
+		body, err := seal.Open(successorKey(presented), rt.SealedSuccessor, rt.Hash)
+		if err == nil {
+			var resp Response
+			if err := json.Unmarshal(body, &resp); err == nil {
+				if _, err := s.sessions.Get(ctx, rt.SessionID); err == nil {
+					resp.ExpiresIn = max(0, resp.ExpiresIn-int64(now.Sub(rt.RotatedAt).Seconds()))
+					return resp, nil
+				}
+			}
+		}
+		return Response{}, ErrInvalidGrant
+	}
+	s.log.WarnContext(ctx, "refresh token reused after rotation: revoking the grant", "session_id", rt.SessionID)
+	if g, err := s.sessions.Get(ctx, rt.SessionID); err == nil {
+		if err := s.sessions.Revoke(ctx, g.UserID, g.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
+			return Response{}, err
+		}
+	}
+	return Response{}, ErrInvalidGrant
+}
+
+// VerifyAccess checks an access token's signature, type, issuer, times and
+// revocation, but not its audience.
+func (s *Service) VerifyAccess(ctx context.Context, raw string) (Claims, error) {
+	tok, err := s.verifier.Verify(raw)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if tok.Header.Type != AccessTokenType {
+		return Claims{}, fmt.Errorf("%w: typ %q", ErrInvalidToken, tok.Header.Type)
+	}
+	c, err := ParseClaims(tok.Payload)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	now := s.now()
+	switch {
+	case c.Issuer != s.cfg.Issuer:
+		return Claims{}, fmt.Errorf("%w: issuer", ErrInvalidToken)
+	case c.ExpiresAt.IsZero() || !now.Before(c.ExpiresAt.Add(s.cfg.Leeway)):
+		return Claims{}, fmt.Errorf("%w: expired", ErrInvalidToken)
+	case !c.NotBefore.IsZero() && now.Add(s.cfg.Leeway).Before(c.NotBefore):
+		return Claims{}, fmt.Errorf("%w: not yet valid", ErrInvalidToken)
+	case c.IssuedAt.After(now.Add(s.cfg.Leeway)):
+		return Claims{}, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
+	}
+	if s.revocations.Revoked(c.SessionID, c.ID, c.Subject, c.IssuedAt) {
+		return Claims{}, fmt.Errorf("%w: revoked", ErrInvalidToken)
+	}
+	return c, nil
+}
+
+// AuthenticateBearer accepts an access token for Gatehouse's own user
+// endpoints: valid, not revoked, with the issuer among its audiences.
+// Tokens without a "sid" (client credentials) have no user: their
+// principal has an empty UserID.
+func (s *Service) AuthenticateBearer(ctx context.Context, raw string) (authn.Principal, error) {
+	c, err := s.VerifyAccess(ctx, raw)
+	if err != nil {
+		return authn.Principal{}, err
+	}
+	if !c.HasAudience(s.cfg.Issuer) {
+		return authn.Principal{}, ErrWrongAudience
+	}
+	p := authn.Principal{Method: authn.MethodJWT, ClientID: c.ClientID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt, Scopes: c.Scopes()}
+	if c.SessionID != "" {
+		p.UserID = c.Subject
+	}
+	return p, nil
+}
+
+// SessionToken mints a short-lived access token from a live cookie
+// session: its "sid" is the session's id, so revoking the session revokes
+// the token.
+func (s *Service) SessionToken(ctx context.Context, sess store.Session, audience string) (Response, error) {
+	u, err := s.users.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return Response{}, fmt.Errorf("token: session token: %w", err)
+	}
+	spec := MintSpec{Subject: u.ID, SessionID: sess.ID, Custom: u.Claims}
+	if audience != "" {
+		spec.Audience = []string{audience}
+	}
+	tok, exp, err := s.Mint(spec)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(s.now()).Round(time.Second).Seconds())}, nil
+}
+
+// Introspection is an RFC 7662 answer.
+type Introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	Exp       int64    `json:"exp,omitempty"`
+	Iat       int64    `json:"iat,omitempty"`
+	Nbf       int64    `json:"nbf,omitempty"`
+	Sub       string   `json:"sub,omitempty"`
+	Aud       []string `json:"aud,omitempty"`
+	Iss       string   `json:"iss,omitempty"`
+	Jti       string   `json:"jti,omitempty"`
+	Sid       string   `json:"sid,omitempty"`
+}
+
+// Introspect describes a token (RFC 7662): an access token or a refresh
+// token of this server. Anything else, and any dead token, is inactive.
+// The caller (the HTTP layer) has authenticated the requester and decides
+// what it may see.
+func (s *Service) Introspect(ctx context.Context, raw string) (Introspection, store.Session) {
+	if strings.HasPrefix(raw, refreshPrefix) {
+		h := hashToken(raw)
+		rt, err := s.refresh.GetRefreshToken(ctx, h[:])
+		if err != nil || !rt.RotatedAt.IsZero() || !rt.ExpiresAt.After(s.now()) {
+			return Introspection{}, store.Session{}
+		}
+		g, err := s.sessions.Get(ctx, rt.SessionID)
+		if err != nil {
+			return Introspection{}, store.Session{}
+		}
+		return Introspection{
+			Active: true, TokenType: "refresh_token", Scope: g.Scope, ClientID: g.ClientID,
+			Sub: g.UserID, Iss: s.cfg.Issuer, Sid: g.ID, Exp: rt.ExpiresAt.Unix(), Iat: rt.CreatedAt.Unix(),
+		}, g
+	}
+	c, err := s.VerifyAccess(ctx, raw)
+	if err != nil {
+		return Introspection{}, store.Session{}
+	}
+	var g store.Session
+	if c.SessionID != "" {
+		// A token is no better than its grant: the set is exact for local
+		// revocations, the store settles the rest.
+		if g, err = s.sessions.Get(ctx, c.SessionID); err != nil {
+			return Introspection{}, store.Session{}
+		}
+	}
+	in := Introspection{
+		Active: true, TokenType: "access_token", Scope: c.Scope, ClientID: c.ClientID, Sub: c.Subject,
+		Aud: c.Audience, Iss: c.Issuer, Jti: c.ID, Sid: c.SessionID, Exp: c.ExpiresAt.Unix(), Iat: c.IssuedAt.Unix(),
+	}
+	if !c.NotBefore.IsZero() {
+		in.Nbf = c.NotBefore.Unix()
+	}
+	return in, g
+}
+
+// Revoke revokes a token (RFC 7009): a refresh token ends its whole grant;
+// an access token is revoked by its "jti". clientID is the authenticated
+// client ("" for first-party); a token of another client is left alone.
+// Unknown and invalid tokens are not an error (RFC 7009 section 2.2).
+func (s *Service) Revoke(ctx context.Context, raw, clientID string) error {
+	if strings.HasPrefix(raw, refreshPrefix) {
+		h := hashToken(raw)
+		rt, err := s.refresh.GetRefreshToken(ctx, h[:])
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			return fmt.Errorf("token: revoke: %w", err)
+		}
+		g, err := s.sessions.Get(ctx, rt.SessionID)
+		if err != nil || g.ClientID != clientID {
+			return nil
+		}
+		if err := s.sessions.Revoke(ctx, g.UserID, g.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
+			return err
+		}
+		return nil
+	}
+	c, err := s.VerifyAccess(ctx, raw)
+	if err != nil || c.ClientID != clientID {
+		return nil
+	}
+	return s.revocations.RevokeToken(ctx, c.ID, c.ExpiresAt)
+}
+
+// OnSessionsRevoked is the session manager's OnRevoke hook: it deletes
+// the grants' refresh tokens and appends their revocation to the log.
+func (s *Service) OnSessionsRevoked(ctx context.Context, revoked []store.Session) {
+	for _, g := range revoked {
+		if g.Kind == store.KindToken {
+			if err := s.refresh.DeleteSessionRefreshTokens(ctx, g.ID); err != nil {
+				s.log.ErrorContext(ctx, "could not delete a revoked grant's refresh tokens", "session_id", g.ID, "err", err)
+			}
+		}
+	}
+	if err := s.revocations.RevokeSessions(ctx, revoked); err != nil {
+		s.log.ErrorContext(ctx, "could not record revocations", "err", err)
+	}
+}
+
+func hashToken(t string) [32]byte { return sha256.Sum256([]byte(t)) }
+
+// successorKey derives the key that seals a rotated token's successor:
+// only a holder of the rotated token can open it.
+func successorKey(presented string) [seal.KeySize]byte {
+	return seal.DeriveKey("refresh successor", []byte(presented))
+}
+
+func newRefreshToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return refreshPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
