@@ -3,20 +3,30 @@ package jose
 import (
 	"bytes"
 	"errors"
+	"sync"
 	"testing"
 )
 
-// testKeys generates one key per algorithm. RSA generation is slow, so
-// tests share the result through this helper's caller.
-func testKeys(t testing.TB) map[Algorithm]PrivateKey {
-	t.Helper()
+// sharedKeys holds one generated key per algorithm, named "k-<alg>",
+// made once per test binary because RSA generation is slow.
+var sharedKeys = sync.OnceValues(func() (map[Algorithm]PrivateKey, error) {
 	keys := make(map[Algorithm]PrivateKey)
 	for _, alg := range []Algorithm{EdDSA, ES256, RS256} {
 		k, err := GenerateKey(alg, "k-"+string(alg))
 		if err != nil {
-			t.Fatalf("GenerateKey(%s): %v", alg, err)
+			return nil, err
 		}
 		keys[alg] = k
+	}
+	return keys, nil
+})
+
+// testKeys returns the shared keys.
+func testKeys(t testing.TB) map[Algorithm]PrivateKey {
+	t.Helper()
+	keys, err := sharedKeys()
+	if err != nil {
+		t.Fatalf("GenerateKey: %v", err)
 	}
 	return keys
 }
