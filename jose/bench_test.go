@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"strings"
 	"testing"
-
 )
 
 // benchPayload is a typical Gatehouse access token claims set. With the

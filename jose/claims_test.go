@@ -1,0 +1,87 @@
+package jose
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestParseClaims(t *testing.T) {
+	full := `{"iss":"https://auth.example.com","sub":"u1","aud":["a","b"],"exp":1900000000,"nbf":1899990000,` +
+		`"iat":1899996400,"jti":"j1","sid":"s1","scope":"openid profile","client_id":"c1","custom":{"x":[1,2]}}`
+	tests := []struct {
+		name    string
+		payload string
+		want    Claims
+		err     error
+	}{
+		{"all registered", full, Claims{
+			Issuer: "https://auth.example.com", Subject: "u1", Audience: []string{"a", "b"},
+			ExpiresAt: time.Unix(1900000000, 0), NotBefore: time.Unix(1899990000, 0), IssuedAt: time.Unix(1899996400, 0),
+			ID: "j1", SessionID: "s1", Scope: "openid profile", ClientID: "c1",
+		}, nil},
+		{"empty object", `{}`, Claims{}, nil},
+		{"aud string", `{"aud":"api"}`, Claims{Audience: []string{"api"}}, nil},
+		{"aud empty array", `{"aud":[]}`, Claims{Audience: []string{}}, nil},
+		{"null is absent", `{"iss":null,"aud":null,"exp":null}`, Claims{}, nil},
+		{"exp zero", `{"exp":0}`, Claims{ExpiresAt: time.Unix(0, 0)}, nil},
+		{"exp fraction", `{"exp":1900000000.25}`, Claims{ExpiresAt: time.Unix(1900000000, 250000000)}, nil},
+		{"exp exponent", `{"exp":1.9e9}`, Claims{ExpiresAt: time.Unix(1900000000, 0)}, nil},
+		{"exp negative", `{"exp":-1}`, Claims{ExpiresAt: time.Unix(-1, 0)}, nil},
+		{"escapes", `{"sub":"\u00e9\ud83d\ude00\n"}`, Claims{Subject: "é😀\n"}, nil},
+		{"custom case variants of unregistered names", `{"Email":"x","EMAIL":"y"}`, Claims{}, nil},
+		{"RFC 7515 payload", rfc7515Payload, Claims{Issuer: "joe", ExpiresAt: time.Unix(1300819380, 0)}, nil},
+
+		{"not an object", `[]`, Claims{}, ErrMalformed},
+		{"not JSON", `iss=joe`, Claims{}, ErrMalformed},
+		{"trailing data", `{}{}`, Claims{}, ErrMalformed},
+		{"duplicate iss", `{"iss":"a","iss":"b"}`, Claims{}, ErrMalformed},
+		{"duplicate exp", `{"exp":1,"exp":2}`, Claims{}, ErrMalformed},
+		{"duplicate null", `{"exp":null,"exp":2}`, Claims{}, ErrMalformed},
+		{"case variant ISS", `{"iss":"a","ISS":"b"}`, Claims{}, ErrMalformed},
+		{"case variant Exp", `{"Exp":1}`, Claims{}, ErrMalformed},
+		{"case variant Client_ID", `{"Client_ID":"x"}`, Claims{}, ErrMalformed},
+		{"Kelvin sign folds to k", "{\"\u212aid\":1,\"s\u212bope\":1,\"\u017fub\":\"x\"}", Claims{}, ErrMalformed},
+		{"iss number", `{"iss":1}`, Claims{}, ErrMalformed},
+		{"aud number", `{"aud":1}`, Claims{}, ErrMalformed},
+		{"aud array of numbers", `{"aud":[1]}`, Claims{}, ErrMalformed},
+		{"aud nested array", `{"aud":[["a"]]}`, Claims{}, ErrMalformed},
+		{"exp string", `{"exp":"1900000000"}`, Claims{}, ErrMalformed},
+		{"exp bool", `{"exp":true}`, Claims{}, ErrMalformed},
+		{"exp huge", `{"exp":1e300}`, Claims{}, ErrMalformed},
+		{"exp huge integer", `{"exp":99999999999999999999}`, Claims{}, ErrMalformed},
+		{"exp leading zero", `{"exp":01}`, Claims{}, ErrMalformed},
+		{"exp plus sign", `{"exp":+1}`, Claims{}, ErrMalformed},
+		{"invalid UTF-8", "{\"sub\":\"\xc3\"}", Claims{}, ErrMalformed},
+		{"control character", "{\"sub\":\"a\tb\"}", Claims{}, ErrMalformed},
+		{"bad escape", `{"sub":"\x"}`, Claims{}, ErrMalformed},
+		{"lone surrogate", `{"sub":"\udc00"}`, Claims{}, ErrMalformed},
+		{"deep custom claim", `{"x":` + deep(maxJSONDepth+2) + `}`, Claims{}, ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseClaims([]byte(tt.payload))
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func deep(n int) string {
+	s := ""
+	for range n {
+		s = "[" + s + "]"
+	}
+	return s
+}
