@@ -1,0 +1,43 @@
+# Convenience targets; each wraps plain Go commands, shown as they run.
+# "make test" is the README's go test ./...; CI runs bash .ci/run.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+BENCH    ?= CookieAuth|Ed25519
+COUNT    ?= 5
+FUZZTIME ?= 10s
+
+.PHONY: all test race vet build bench fuzz ci
+
+all: vet test build
+
+test:
+	$(GO) test ./...
+
+race:
+	$(GO) test -race ./...
+
+vet:
+	$(GO) vet ./...
+
+# build writes ./gatehouse (ignored by git), stamped with the version.
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o gatehouse ./cmd/gatehouse
+
+# bench runs the benchmarks of docs/benchmarks.md; BENCH=. runs them all.
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -count $(COUNT) ./internal/...
+
+# fuzz runs every fuzz target in the module for FUZZTIME each. go test
+# fuzzes one target of one package at a time, hence the loop.
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' --exclude-dir=.git '^func Fuzz' .); do \
+		dir=$$(dirname "$$f"); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "$(GO) test -run '^$$' -fuzz '^$$t$$' -fuzztime $(FUZZTIME) $$dir"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) "$$dir"; \
+		done; \
+	done
+
+ci:
+	bash .ci/run
