@@ -25,12 +25,16 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/revocation"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/token"
+	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // Options are what tests and the command may set beyond the Config.
@@ -52,9 +56,12 @@ type App struct {
 	// DatabasePath is the SQLite file, when SQLite is the database.
 	DatabasePath string
 
-	Users    *identity.Service
-	Sessions *session.Manager
-	API      *httpapi.Server
+	Users       *identity.Service
+	Sessions    *session.Manager
+	Keys        *keys.Manager
+	Tokens      *token.Service
+	Revocations *revocation.Log
+	API         *httpapi.Server
 
 	log     *slog.Logger
 	db      *sql.DB
@@ -63,8 +70,11 @@ type App struct {
 
 // Stores are the backends a server runs on.
 type Stores struct {
-	Users    store.UserStore
-	Sessions store.SessionStore
+	Users       store.UserStore
+	Sessions    store.SessionStore
+	Keys        store.KeyStore
+	Refresh     store.RefreshTokenStore
+	Revocations store.RevocationStore
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -84,7 +94,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	token, path, err := EnsureAdminToken(cfg.DataDir)
+	adminToken, path, err := EnsureAdminToken(cfg.DataDir)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -111,28 +121,77 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		AccountLimiter: accountLimiter,
 		AddressLimiter: ipLimiter,
 	}, log, opts.Now)
+	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL}, log, opts.Now)
+	if err := a.Revocations.Sync(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Sessions = session.NewManager(stores.Sessions, session.Config{
 		IdleTimeout:      cfg.SessionIdleTimeout,
 		Lifetime:         cfg.SessionLifetime,
 		GrantIdleTimeout: cfg.GrantIdleTimeout,
 		GrantLifetime:    cfg.GrantLifetime,
+		// The token service is built below; the hooks run only later.
+		OnRevoke: func(ctx context.Context, revoked []store.Session) { a.Tokens.OnSessionsRevoked(ctx, revoked) },
+		OnRevokeUser: func(ctx context.Context, userID string) {
+			if err := a.Revocations.RevokeUser(ctx, userID); err != nil {
+				log.ErrorContext(ctx, "could not record a user revocation", "err", err)
+			}
+		},
 	}, log, opts.Now)
+	kek, err := keys.LoadKEK(os.Getenv(keys.KEKEnv), cfg.DataDir)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	algs := []jose.Algorithm{jose.Algorithm(cfg.SigningAlgorithm)}
+	if algs[0] != jose.RS256 {
+		algs = append(algs, jose.RS256)
+	}
+	a.Keys, err = keys.NewManager(ctx, stores.Keys, kek, keys.Config{
+		Algorithms:       algs,
+		RetireAfter:      cfg.AccessTokenTTL + revocation.DefaultLeeway,
+		RotationInterval: cfg.KeyRotationInterval,
+	}, log, opts.Now)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Tokens = token.NewService(token.Config{
+		Issuer:         cfg.Issuer,
+		AccessTokenTTL: cfg.AccessTokenTTL,
+		RefreshGrace:   graceOrNone(cfg.RefreshReuseGrace),
+	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
 	m := metrics.New(a.Sessions.Count)
 	a.API = httpapi.New(httpapi.Config{
 		Issuer:         cfg.Issuer,
 		TrustedOrigins: cfg.TrustedOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 		SecureCookies:  cfg.SecureCookies(),
-		AdminTokenHash: sha256.Sum256([]byte(token)),
+		AdminTokenHash: sha256.Sum256([]byte(adminToken)),
 	}, httpapi.Deps{
-		Users:    a.Users,
-		Sessions: a.Sessions,
-		Metrics:  m,
-		Log:      log,
-		Ready:    stores.Ping,
-		Now:      opts.Now,
+		Users:        a.Users,
+		Sessions:     a.Sessions,
+		Bearer:       a.Tokens,
+		Tokens:       a.Tokens,
+		TokenService: a.Tokens,
+		Keys:         a.Keys,
+		Revocations:  a.Revocations,
+		Metrics:      m,
+		Log:          log,
+		Ready:        stores.Ping,
+		Now:          opts.Now,
 	})
 	return a, nil
+}
+
+// graceOrNone maps a zero grace (the flag's "none") to the token
+// service's "no grace" value.
+func graceOrNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // newLimiter returns an in-process limiter, or nil (no limit) for Max 0.
@@ -172,7 +231,7 @@ func (a *App) openStores(ctx context.Context) (Stores, error) {
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Ping: st.Ping}, nil
 }
 
 // Close releases the stores.
@@ -203,6 +262,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopJobs()
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Sessions.RunSweeper(jobs, a.Config.SweepInterval) })
+	wg.Go(func() { a.Revocations.Run(jobs, a.Config.RevocationPollInterval) })
+	wg.Go(func() { a.Keys.RunBackground(jobs, time.Minute) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

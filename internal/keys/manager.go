@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/jose"
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // ErrNoKey reports that no current key exists for an algorithm.
