@@ -15,7 +15,8 @@ type RefreshToken struct {
 	Hash []byte
 	// SessionID is the grant (session record) it belongs to.
 	SessionID string
-	// CreatedAt is when it was issued; ExpiresAt when it dies unused.
+	// CreatedAt is when it was issued; ExpiresAt when it dies unused (it is
+	// dead at ExpiresAt itself, as a Session is at its ExpiresAt).
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// RotatedAt is when it was exchanged for its successor; zero while it
@@ -27,6 +28,11 @@ type RefreshToken struct {
 }
 
 // RefreshTokenStore keeps refresh tokens. A missing token is ErrNotFound.
+//
+// The store does not judge expiry: it may return a token whose ExpiresAt
+// has passed (callers check it) until DeleteExpiredRefreshTokens or the
+// backend's own expiry removes it. Hashes and sealed successors
+// round-trip exactly.
 type RefreshTokenStore interface {
 	// CreateRefreshToken stores a new, current token; ErrConflict if its
 	// hash exists.
@@ -38,11 +44,14 @@ type RefreshTokenStore interface {
 	// successor, but only if oldHash is still current. It returns
 	// ErrNotFound if oldHash does not exist, and ErrConflict (writing
 	// nothing) if it was already rotated: the caller then reads it again to
-	// decide between the grace period and reuse.
+	// decide between the grace period and reuse. Of concurrent rotations
+	// of one token exactly one succeeds. A successor whose hash exists is
+	// also ErrConflict, and also writes nothing.
 	RotateRefreshToken(ctx context.Context, oldHash []byte, sealedSuccessor []byte, successor RefreshToken) error
-	// DeleteSessionRefreshTokens removes every token of the grant.
+	// DeleteSessionRefreshTokens removes every token of the grant, current
+	// or rotated; removing none is not an error.
 	DeleteSessionRefreshTokens(ctx context.Context, sessionID string) error
-	// DeleteExpiredRefreshTokens removes tokens whose ExpiresAt is before
-	// now and returns how many.
+	// DeleteExpiredRefreshTokens removes tokens, current or rotated, whose
+	// ExpiresAt is at or before now and returns how many.
 	DeleteExpiredRefreshTokens(ctx context.Context, now time.Time) (int, error)
 }

@@ -10,8 +10,9 @@ import (
 // token with that "sid"), a user-wide revocation (every token of that
 // "sub" issued at or before At), or one access token (its "jti").
 type Revocation struct {
-	// Seq orders the log; the store assigns it, increasing. It is the
-	// cursor of GET /v1/revocations.
+	// Seq orders the log; the store assigns it, positive and increasing,
+	// and never reuses one, even after the event is deleted. It is the
+	// cursor of GET /v1/revocations (0 reads from the start).
 	Seq int64
 	// SessionID, UserID, TokenID: what is revoked.
 	SessionID string
@@ -20,18 +21,22 @@ type Revocation struct {
 	// At is when the revocation happened.
 	At time.Time
 	// Expires is when every token the event could affect has expired, so
-	// the event may be dropped.
+	// the event may be dropped. The event is expired at Expires itself, as
+	// a Session is at its ExpiresAt.
 	Expires time.Time
 }
 
 // RevocationStore keeps the revocation log.
 type RevocationStore interface {
-	// AppendRevocations adds events and returns them with Seq set.
+	// AppendRevocations adds events and returns them, in the same order,
+	// with Seq set; later events get higher Seqs.
 	AppendRevocations(ctx context.Context, events []Revocation) ([]Revocation, error)
 	// ListRevocations returns up to limit events with Seq > afterSeq, in
-	// Seq order, that have not expired at now.
+	// Seq order, that have not expired at now (Expires is after now);
+	// expired events are skipped, not counted against limit. It returns an
+	// empty slice if there are none.
 	ListRevocations(ctx context.Context, afterSeq int64, now time.Time, limit int) ([]Revocation, error)
-	// DeleteExpiredRevocations removes events whose Expires is before now
-	// and returns how many.
+	// DeleteExpiredRevocations removes events whose Expires is at or before
+	// now and returns how many.
 	DeleteExpiredRevocations(ctx context.Context, now time.Time) (int, error)
 }

@@ -7,18 +7,30 @@
 // transactions that begin IMMEDIATE so that read-modify-write transactions
 // queue for the write lock instead of failing to upgrade a read lock. New
 // wraps a ready *sql.DB (opened by Open, or with equivalent settings) in a
-// Store, which implements store.UserStore and store.SessionStore; Migrate
-// brings its schema up to date.
+// Store, which implements store.UserStore, store.SessionStore,
+// store.KeyStore, store.RefreshTokenStore and store.RevocationStore;
+// Migrate brings its schema up to date.
 //
 // # Storage format
 //
 // Times are stored as INTEGER unix milliseconds and read back in UTC: they
-// sort and compare as numbers, which the expiry sweep relies on, and a
-// millisecond is finer than any timeout Gatehouse uses. Sub-millisecond
-// digits are truncated, so an expiry check in SQL (expires_at <= now) may
-// disagree with Session.Expired within that last millisecond. User claims
-// and session data are TEXT holding JSON; claims are decoded with
-// encoding/json, so numbers come back as float64. Tables are STRICT.
+// sort and compare as numbers, which the expiry sweeps rely on, and a
+// millisecond is finer than any timeout Gatehouse uses. A time that is zero
+// until something happens (a key's RetiredAt, a refresh token's RotatedAt)
+// is NULL until then. Sub-millisecond digits are truncated, so an expiry
+// check in SQL (expires_at <= now) may disagree with Session.Expired within
+// that last millisecond. User claims and session data are TEXT holding
+// JSON; claims are decoded with encoding/json, so numbers come back as
+// float64. Hashes, sealed secrets and JWKs are BLOBs, returned byte for
+// byte. Tables are STRICT.
+//
+// RotateKey and RotateRefreshToken each run in one IMMEDIATE transaction:
+// of concurrent rotations of one refresh token exactly one marks it
+// rotated (UPDATE … WHERE rotated_at IS NULL) and the others find it
+// rotated and return store.ErrConflict. The revocation log's seq is an
+// AUTOINCREMENT key, so a pruned event's Seq is never assigned again.
+// Refresh tokens reference their grant without a foreign key, so the
+// session store may live in another backend.
 //
 // # Migrations
 //
@@ -26,8 +38,8 @@
 // NNNN_description.sql and numbered 1, 2, 3… without gaps. Migrate applies
 // each file not yet recorded in the schema_migrations table, in order, in
 // its own transaction together with its schema_migrations row, so a file is
-// either fully applied and recorded or not at all. A later change (signing
-// keys, clients, refresh tokens, revocations) is a new file; applied files
+// either fully applied and recorded or not at all. A later change (OAuth
+// clients, say) is a new file; applied files
 // are never edited. Migrate refuses, with ErrSchemaNewer, a database that a
 // newer Gatehouse has migrated past what this one knows. Because every file
 // runs inside a transaction, a migration must not change PRAGMA

@@ -233,11 +233,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, 
 	if err != nil {
 		return 0, wrapErr("delete expired sessions", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, wrapErr("delete expired sessions", err)
-	}
-	return int(n), nil
+	return affected("delete expired sessions", res)
 }
 
 // CountSessions returns how many records are not expired at now.

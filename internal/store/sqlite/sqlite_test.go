@@ -53,6 +53,24 @@ func TestSessionStore(t *testing.T) {
 	})
 }
 
+func TestKeyStore(t *testing.T) {
+	storetest.RunKeyStoreTests(t, func(t *testing.T) store.KeyStore {
+		return newTestStore(t)
+	})
+}
+
+func TestRefreshTokenStore(t *testing.T) {
+	storetest.RunRefreshTokenStoreTests(t, func(t *testing.T) store.RefreshTokenStore {
+		return newTestStore(t)
+	})
+}
+
+func TestRevocationStore(t *testing.T) {
+	storetest.RunRevocationStoreTests(t, func(t *testing.T) store.RevocationStore {
+		return newTestStore(t)
+	})
+}
+
 // TestOpenPragmas checks that every connection of the pool, not just the
 // first, runs with the crash-safety and locking settings.
 func TestOpenPragmas(t *testing.T) {
@@ -290,5 +308,36 @@ func TestErrors(t *testing.T) {
 	cancel()
 	if _, err := s.GetUser(ctx, u.ID); !errors.Is(err, context.Canceled) {
 		t.Errorf("GetUser with a canceled context = %v, want context.Canceled", err)
+	}
+}
+
+// TestAppendRevocationsRejectsBadEvents checks the schema's rule that an
+// event revokes exactly one thing, and that a batch holding a bad event
+// adds nothing.
+func TestAppendRevocationsRejectsBadEvents(t *testing.T) {
+	s := newTestStore(t)
+	at := time.Date(2099, time.January, 2, 3, 4, 5, 0, time.UTC)
+	good := store.Revocation{SessionID: "s-good", At: at, Expires: at.Add(time.Hour)}
+	for _, tc := range []struct {
+		name string
+		bad  store.Revocation
+	}{
+		{"none set", store.Revocation{At: at, Expires: at.Add(time.Hour)}},
+		{"two set", store.Revocation{SessionID: "s-1", UserID: "u-1", At: at, Expires: at.Add(time.Hour)}},
+		{"three set", store.Revocation{SessionID: "s-1", UserID: "u-1", TokenID: "jti-1", At: at, Expires: at.Add(time.Hour)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.AppendRevocations(t.Context(), []store.Revocation{good, tc.bad})
+			if err == nil || errors.Is(err, store.ErrConflict) {
+				t.Fatalf("AppendRevocations with a bad event = %v, want a non-conflict error", err)
+			}
+			got, err := s.ListRevocations(t.Context(), 0, at, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 0 {
+				t.Errorf("the failed batch left %d events, want none", len(got))
+			}
+		})
 	}
 }

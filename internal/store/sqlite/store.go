@@ -15,12 +15,15 @@ import (
 
 // Compile-time checks that Store implements the store interfaces.
 var (
-	_ store.UserStore    = (*Store)(nil)
-	_ store.SessionStore = (*Store)(nil)
+	_ store.UserStore         = (*Store)(nil)
+	_ store.SessionStore      = (*Store)(nil)
+	_ store.KeyStore          = (*Store)(nil)
+	_ store.RefreshTokenStore = (*Store)(nil)
+	_ store.RevocationStore   = (*Store)(nil)
 )
 
-// Store keeps users and session records in a SQLite database. It is safe
-// for concurrent use.
+// Store keeps users, session records, signing keys, refresh tokens and the
+// revocation log in a SQLite database. It is safe for concurrent use.
 type Store struct {
 	db *sql.DB
 }
@@ -85,10 +88,47 @@ func fromMillis(ms int64) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
+// nullMillis returns t as stored in a nullable column: NULL for the zero
+// time, else unix milliseconds.
+func nullMillis(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return millis(t)
+}
+
+// fromNullMillis returns the time of a nullable column: the zero time for
+// NULL.
+func fromNullMillis(ms sql.NullInt64) time.Time {
+	if !ms.Valid {
+		return time.Time{}
+	}
+	return fromMillis(ms.Int64)
+}
+
+// blob returns b as bound to a NOT NULL BLOB column: the driver binds a
+// nil []byte as NULL, so nil becomes an empty blob.
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
 // rollback ends tx if it has not been committed. Its error is dropped: the
 // caller already returns a better one, or the commit went through.
 func rollback(tx *sql.Tx) {
 	_ = tx.Rollback()
+}
+
+// affected returns how many rows res changed, for operations that report a
+// count.
+func affected(op string, res sql.Result) (int, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrapErr(op, err)
+	}
+	return int(n), nil
 }
 
 // checkAffected returns store.ErrNotFound, wrapped for op, if res changed

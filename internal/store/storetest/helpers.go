@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -68,6 +69,29 @@ func checkTime(t *testing.T, field string, got, want time.Time) {
 	}
 	if d := got.Sub(want); d <= -time.Millisecond || d >= time.Millisecond {
 		t.Errorf("%s = %v, want %v (within 1ms)", field, got, want)
+	}
+}
+
+// checkOptionalTime is checkTime for a time that is zero until an event
+// (a key's retirement, a token's rotation): a zero want requires a zero
+// got.
+func checkOptionalTime(t *testing.T, field string, got, want time.Time) {
+	t.Helper()
+	if want.IsZero() {
+		if !got.IsZero() {
+			t.Errorf("%s = %v, want zero", field, got)
+		}
+		return
+	}
+	checkTime(t, field, got, want)
+}
+
+// checkBytes reports a mismatch unless got holds exactly the bytes of want;
+// nil and empty are the same.
+func checkBytes(t *testing.T, field string, got, want []byte) {
+	t.Helper()
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s = %x, want %x", field, got, want)
 	}
 }
 
@@ -170,4 +194,52 @@ func checkSession(t *testing.T, got, want store.Session) {
 	if got.DataVersion != want.DataVersion {
 		t.Errorf("DataVersion = %d, want %d", got.DataVersion, want.DataVersion)
 	}
+}
+
+// checkKey reports every field of got that differs from want.
+func checkKey(t *testing.T, got, want store.SigningKey) {
+	t.Helper()
+	if got.ID != want.ID {
+		t.Errorf("ID = %q, want %q", got.ID, want.ID)
+	}
+	if got.Algorithm != want.Algorithm {
+		t.Errorf("Algorithm = %q, want %q", got.Algorithm, want.Algorithm)
+	}
+	checkBytes(t, "SealedPrivateKey", got.SealedPrivateKey, want.SealedPrivateKey)
+	checkBytes(t, "PublicJWK", got.PublicJWK, want.PublicJWK)
+	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	checkOptionalTime(t, "RetiredAt", got.RetiredAt, want.RetiredAt)
+	checkOptionalTime(t, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+}
+
+// checkRefreshToken reports every field of got that differs from want.
+func checkRefreshToken(t *testing.T, got, want store.RefreshToken) {
+	t.Helper()
+	checkBytes(t, "Hash", got.Hash, want.Hash)
+	if got.SessionID != want.SessionID {
+		t.Errorf("SessionID = %q, want %q", got.SessionID, want.SessionID)
+	}
+	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	checkTime(t, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	checkOptionalTime(t, "RotatedAt", got.RotatedAt, want.RotatedAt)
+	checkBytes(t, "SealedSuccessor", got.SealedSuccessor, want.SealedSuccessor)
+}
+
+// checkRevocation reports every field of got that differs from want.
+func checkRevocation(t *testing.T, got, want store.Revocation) {
+	t.Helper()
+	if got.Seq != want.Seq {
+		t.Errorf("Seq = %d, want %d", got.Seq, want.Seq)
+	}
+	if got.SessionID != want.SessionID {
+		t.Errorf("SessionID = %q, want %q", got.SessionID, want.SessionID)
+	}
+	if got.UserID != want.UserID {
+		t.Errorf("UserID = %q, want %q", got.UserID, want.UserID)
+	}
+	if got.TokenID != want.TokenID {
+		t.Errorf("TokenID = %q, want %q", got.TokenID, want.TokenID)
+	}
+	checkTime(t, "At", got.At, want.At)
+	checkTime(t, "Expires", got.Expires, want.Expires)
 }
