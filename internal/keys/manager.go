@@ -159,7 +159,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	var set []jose.PublicKey
 	for _, r := range recs {
 		alg := jose.Algorithm(r.Algorithm)
-		if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(now) {
+		if !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt) {
 			continue
 		}
 		der, err := seal.Open(m.kek, r.SealedPrivateKey, []byte(r.ID))
