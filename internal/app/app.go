@@ -258,6 +258,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.RegisterOnShutdown(a.API.CloseStreams)
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	var wg sync.WaitGroup

@@ -221,6 +221,8 @@ func (s *Server) handleRevocationStream(w http.ResponseWriter, r *http.Request) 
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.closing:
+			return
 		case e, ok := <-ch:
 			if !ok {
 				return

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
@@ -68,11 +69,19 @@ type Server struct {
 	origins map[string]bool
 	handler http.Handler
 	mux     *http.ServeMux
+	// closing is closed by CloseStreams: long-lived streams end.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
+
+// CloseStreams ends the long-lived event streams, so a graceful shutdown
+// does not wait for clients that would never hang up. Pass it to
+// http.Server.RegisterOnShutdown.
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // New builds the server and its routes.
 func New(cfg Config, deps Deps) *Server {
-	s := &Server{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, origins: map[string]bool{}}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, origins: map[string]bool{}, closing: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
