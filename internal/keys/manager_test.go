@@ -1,0 +1,167 @@
+package keys_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/seal"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/jose"
+)
+
+func newStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := sqlite.New(db)
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func jwksKIDs(t *testing.T, m *keys.Manager) []string {
+	t.Helper()
+	var set struct {
+		Keys []struct {
+			KID string `json:"kid"`
+			D   string `json:"d"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(m.JWKS(), &set); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, k := range set.Keys {
+		if k.D != "" {
+			t.Fatalf("JWKS has private key material for %s", k.KID)
+		}
+		out = append(out, k.KID)
+	}
+	return out
+}
+
+func TestManagerLifecycle(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	kek := seal.DeriveKey("test", []byte("kek"))
+	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.ES256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour}
+	m, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := m.Signer(jose.EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Signer(jose.RS256); err == nil {
+		t.Error("Signer(RS256) succeeded without an RS256 key configured")
+	}
+	if got := jwksKIDs(t, m); len(got) != 2 {
+		t.Fatalf("JWKS has %v, want one key per algorithm", got)
+	}
+
+	// A second manager on the same store (a restart, another instance)
+	// loads the same keys instead of making new ones.
+	m2, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := m2.Signer(jose.EdDSA); k.KeyID() != first.KeyID() {
+		t.Errorf("restart signs with %s, want %s", k.KeyID(), first.KeyID())
+	}
+
+	// The private key is stored sealed, never in clear.
+	der, err := jose.MarshalPrivate(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := st.ListKeys(ctx)
+	for _, r := range recs {
+		if bytes.Contains(r.SealedPrivateKey, der[len(der)-32:]) {
+			t.Errorf("key %s stored with its private key in clear", r.ID)
+		}
+	}
+
+	// Scheduled rotation: a day later the key is replaced; the old one
+	// stays verifiable until its tokens have expired.
+	c.t = c.t.Add(25 * time.Hour)
+	if err := m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := m.Signer(jose.EdDSA)
+	if second.KeyID() == first.KeyID() {
+		t.Fatal("scheduled rotation did not replace the key")
+	}
+	if _, ok := m.Key(first.KeyID()); !ok {
+		t.Error("retired key no longer verifies right after rotation")
+	}
+	c.t = c.t.Add(6 * time.Minute)
+	if err := m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Key(first.KeyID()); ok {
+		t.Error("retired key still verifies after RetireAfter")
+	}
+	for _, kid := range jwksKIDs(t, m) {
+		if kid == first.KeyID() {
+			t.Error("retired key still listed in the JWKS")
+		}
+	}
+
+	// Another KEK cannot open the keys.
+	if _, err := keys.NewManager(ctx, st, seal.DeriveKey("test", []byte("other")), cfg, nil, c.now); err == nil {
+		t.Error("NewManager with the wrong KEK succeeded")
+	}
+}
+
+func TestLoadKEK(t *testing.T) {
+	dir := t.TempDir()
+	k1, err := keys.LoadKEK("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, keys.KEKFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("KEK file: %v, mode %v; want 0600", err, fi.Mode())
+	}
+	k2, err := keys.LoadKEK("", dir)
+	if err != nil || k1 != k2 {
+		t.Errorf("second LoadKEK gave another key (err %v)", err)
+	}
+	raw := bytes.Repeat([]byte{7}, 32)
+	for name, env := range map[string]string{
+		"std":     base64.StdEncoding.EncodeToString(raw),
+		"url raw": base64.RawURLEncoding.EncodeToString(raw),
+		"spaces":  " " + base64.StdEncoding.EncodeToString(raw) + "\n",
+	} {
+		k, err := keys.LoadKEK(env, dir)
+		if err != nil || !bytes.Equal(k[:], raw) {
+			t.Errorf("%s: LoadKEK = %x, %v", name, k, err)
+		}
+	}
+	for name, env := range map[string]string{
+		"short":      base64.StdEncoding.EncodeToString(raw[:16]),
+		"not base64": strings.Repeat("!", 44),
+	} {
+		if _, err := keys.LoadKEK(env, dir); err == nil {
+			t.Errorf("%s: LoadKEK accepted %q", name, env)
+		}
+	}
+}
