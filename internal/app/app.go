@@ -264,6 +264,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Sessions.RunSweeper(jobs, a.Config.SweepInterval) })
 	wg.Go(func() { a.Revocations.Run(jobs, a.Config.RevocationPollInterval) })
+	wg.Go(func() { a.forgetRevoked(jobs) })
 	wg.Go(func() { a.Keys.RunBackground(jobs, time.Minute) })
 
 	errc := make(chan error, 1)
@@ -285,6 +286,32 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// forgetRevoked drops sessions that the revocation log reports revoked
+// (by this instance or, through Sync, by another) from the in-process
+// cookie cache, until ctx ends. Should an event be missed, the cache still
+// notices the deleted record at the session's next touch, within the
+// touch interval.
+func (a *App) forgetRevoked(ctx context.Context) {
+	events, cancel := a.Revocations.Subscribe()
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-events:
+			if !ok {
+				return
+			}
+			if e.SessionID != "" {
+				a.Sessions.Forget(e.SessionID)
+			}
+			if e.UserID != "" {
+				a.Sessions.ForgetUser(e.UserID)
+			}
+		}
+	}
 }
 
 // EnsureAdminToken returns the admin token stored in dataDir, creating it
