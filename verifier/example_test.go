@@ -1,0 +1,100 @@
+package verifier_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/verifier"
+)
+
+// A resource server protects its routes with the middleware: requests
+// with a valid Gatehouse access token (or, when enabled, session cookie)
+// reach the handler with a Principal; the others get 401 with an RFC 6750
+// challenge.
+func Example_middleware() {
+	v, err := verifier.New(context.Background(), verifier.Config{
+		Issuer:   "https://auth.example.com",
+		Audience: "https://api.example.com",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /hello", v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := verifier.FromContext(r.Context())
+		fmt.Fprintf(w, "hello, %s (via %s)\n", p.Subject, p.Method)
+	})))
+	// Routes that need more than the verifier's RequiredScopes.
+	mux.Handle("DELETE /things/{id}", v.Middleware(v.RequireScope("things:write")(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))))
+	log.Fatal(http.ListenAndServe("127.0.0.1:9090", mux))
+}
+
+// Verify checks a token without HTTP, for a gRPC interceptor or a queue
+// consumer. errors.As reads an expiry.
+func ExampleVerifier_Verify() {
+	v, err := verifier.New(context.Background(), verifier.Config{
+		Issuer:      "https://auth.example.com",
+		Audience:    "https://api.example.com",
+		Revocations: verifier.RevocationConfig{Mode: verifier.RevocationPoll, PollInterval: 2 * time.Second},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	p, err := v.Verify(context.Background(), "eyJhbGciOiJFZERTQSIs...")
+	var expired *verifier.ExpiredError
+	switch {
+	case errors.As(err, &expired):
+		log.Printf("token expired at %s: refresh it", expired.Expiry)
+	case errors.Is(err, verifier.ErrRevoked):
+		log.Print("token revoked: log in again")
+	case err != nil:
+		log.Print(err)
+	default:
+		log.Printf("user %s, scopes %v", p.Subject, p.Scopes)
+	}
+}
+
+// Handlers read the Principal from the request context. In tests of
+// handlers, NewContext puts one there without a token.
+func ExampleFromContext() {
+	hello := func(w http.ResponseWriter, r *http.Request) {
+		p, ok := verifier.FromContext(r.Context())
+		if !ok {
+			http.Error(w, "no principal", http.StatusUnauthorized)
+			return
+		}
+		fmt.Printf("%s via %s, admin: %v\n", p.Subject, p.Method, p.HasScope("admin"))
+	}
+	r, _ := http.NewRequest("GET", "/hello", nil)
+	p := &verifier.Principal{Method: verifier.MethodJWT, Subject: "user-42", Scopes: []string{"read", "admin"}}
+	hello(nil, r.WithContext(verifier.NewContext(r.Context(), p)))
+	// Output: user-42 via jwt, admin: true
+}
+
+// Browsers on the issuer's host can use their Gatehouse session cookie
+// instead of a token: the verifier introspects it, with a short cache.
+func ExampleSessionCookieConfig() {
+	v, err := verifier.New(context.Background(), verifier.Config{
+		Issuer:   "https://auth.example.com",
+		Audience: "https://auth.example.com/api",
+		SessionCookie: verifier.SessionCookieConfig{
+			// The admin token, or a JWT with the gatehouse:admin scope.
+			IntrospectionCredential: "gha_...",
+			CacheTTL:                5 * time.Second,
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+	_ = v.Middleware(http.NotFoundHandler())
+}

@@ -1,0 +1,150 @@
+package verifier
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pruneEvery is how often the revocation set drops expired events.
+const pruneEvery = time.Minute
+
+// revocationSet holds the live revocation events the verifier has read
+// from the feed. It is safe for concurrent use; a lookup takes a read
+// lock and up to three map reads, or no lock at all while the set is
+// empty.
+type revocationSet struct {
+	// grace is added to each event's expiry before it is dropped: the
+	// verifier accepts tokens up to its leeway past "exp", so it must
+	// remember their revocation that much longer.
+	grace time.Duration
+	// onAdd, if set, is called with each event before it is added,
+	// outside the lock (the session cache evicts what the event
+	// revokes).
+	onAdd func(feedEvent)
+
+	size atomic.Int64
+
+	mu        sync.RWMutex
+	sessions  map[string]time.Time // sid → expires
+	tokens    map[string]time.Time // jti → expires
+	users     map[string]userRevocation
+	cursor    int64
+	lastPrune time.Time
+}
+
+// userRevocation is the latest revocation of all of a user's tokens.
+type userRevocation struct {
+	at, expires time.Time
+}
+
+func newRevocationSet(grace time.Duration) *revocationSet {
+	return &revocationSet{
+		grace:    grace,
+		sessions: map[string]time.Time{},
+		tokens:   map[string]time.Time{},
+		users:    map[string]userRevocation{},
+	}
+}
+
+// add records events and moves the cursor to at least cursor (and each
+// event's own). Events are idempotent, so the repeats that a reconnected
+// stream may send change nothing.
+func (s *revocationSet) add(now time.Time, cursor int64, events ...feedEvent) {
+	if s.onAdd != nil {
+		for _, e := range events {
+			s.onAdd(e)
+		}
+	}
+	s.mu.Lock()
+	for _, e := range events {
+		switch {
+		case e.SID != "":
+			s.sessions[e.SID] = later(s.sessions[e.SID], e.Expires)
+		case e.JTI != "":
+			s.tokens[e.JTI] = later(s.tokens[e.JTI], e.Expires)
+		case e.User != "":
+			old := s.users[e.User]
+			s.users[e.User] = userRevocation{at: later(old.at, e.At), expires: later(old.expires, e.Expires)}
+		}
+		cursor = max(cursor, e.Cursor)
+	}
+	s.cursor = max(s.cursor, cursor)
+	if now.Sub(s.lastPrune) >= pruneEvery {
+		s.pruneLocked(now)
+	}
+	s.size.Store(int64(len(s.sessions) + len(s.tokens) + len(s.users)))
+	s.mu.Unlock()
+}
+
+// revoked reports whether a credential with the given sid, jti, sub and
+// iat is revoked: its session was, it was itself, or its user was at or
+// after iat. Empty values match nothing.
+func (s *revocationSet) revoked(sid, jti, sub string, iat time.Time) bool {
+	if s.size.Load() == 0 {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if sid != "" {
+		if _, ok := s.sessions[sid]; ok {
+			return true
+		}
+	}
+	if jti != "" {
+		if _, ok := s.tokens[jti]; ok {
+			return true
+		}
+	}
+	if sub != "" {
+		if u, ok := s.users[sub]; ok && !iat.After(u.at) {
+			return true
+		}
+	}
+	return false
+}
+
+// position returns the feed cursor read so far.
+func (s *revocationSet) position() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cursor
+}
+
+// prune drops events that expired, with the grace, before now.
+func (s *revocationSet) prune(now time.Time) {
+	s.mu.Lock()
+	s.pruneLocked(now)
+	s.size.Store(int64(len(s.sessions) + len(s.tokens) + len(s.users)))
+	s.mu.Unlock()
+}
+
+func (s *revocationSet) pruneLocked(now time.Time) {
+	s.lastPrune = now
+	cut := now.Add(-s.grace)
+	for k, exp := range s.sessions {
+		if !exp.After(cut) {
+			delete(s.sessions, k)
+		}
+	}
+	for k, exp := range s.tokens {
+		if !exp.After(cut) {
+			delete(s.tokens, k)
+		}
+	}
+	for k, u := range s.users {
+		if !u.expires.After(cut) {
+			delete(s.users, k)
+		}
+	}
+}
+
+// len returns how many events the set holds.
+func (s *revocationSet) len() int { return int(s.size.Load()) }
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
