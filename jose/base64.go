@@ -33,12 +33,13 @@ func decodeB64(dst, src []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: invalid base64url character", ErrMalformed)
 		}
 	}
-	return decodeB64Checked(dst, src)
+	return decodeSegment(dst, src)
 }
 
-// decodeB64Checked is decodeB64 for input already known to hold only
-// base64url characters.
-func decodeB64Checked(dst, src []byte) ([]byte, error) {
+// decodeSegment is decodeB64 for input known to hold no CR or LF, the
+// bytes encoding/base64 skips; the decoder rejects every other byte
+// outside the alphabet, and decodeSegment checks the canonical tail.
+func decodeSegment(dst, src []byte) ([]byte, error) {
 	n := len(src)
 	switch n % 4 {
 	case 1:

@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -182,7 +183,7 @@ func (c *Claims) decodeClaim(sc *scanner, bit int) error {
 }
 
 // errWrongType is the cause for a registered claim of the wrong JSON type.
-var errWrongType = fmt.Errorf("wrong type")
+var errWrongType = errors.New("wrong type")
 
 // numericDate reads a NumericDate (RFC 7519 §2): seconds since the epoch,
 // possibly with a fraction.

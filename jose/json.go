@@ -22,9 +22,6 @@ var errJSON = errors.New("invalid JSON")
 type scanner struct {
 	data []byte
 	pos  int
-	// scratch holds unescaped strings; its contents are valid only until
-	// the next call that reads a string.
-	scratch []byte
 }
 
 // ws skips insignificant whitespace (RFC 8259 §2).
@@ -117,8 +114,8 @@ func (s *scanner) next(first *bool) (ok bool, err error) {
 }
 
 // str reads a string value after optional whitespace and returns its
-// unescaped bytes. The result aliases the input or the scratch buffer;
-// copy it before the next read.
+// unescaped bytes. Without escapes the result aliases the input, so copy
+// it before keeping it.
 func (s *scanner) str() ([]byte, error) {
 	if s.peek() != '"' {
 		return nil, errJSON
@@ -149,15 +146,15 @@ func (s *scanner) str() ([]byte, error) {
 }
 
 // strEscaped finishes a string that contains escapes, unescaping it into
-// the scratch buffer. start is the offset just after the opening quote.
+// a new buffer. start is the offset just after the opening quote.
 func (s *scanner) strEscaped(start int) ([]byte, error) {
-	out := append(s.scratch[:0], s.data[start:s.pos]...)
+	out := make([]byte, s.pos-start, s.pos-start+16)
+	copy(out, s.data[start:s.pos])
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
 		switch {
 		case c == '"':
 			s.pos++
-			s.scratch = out
 			if !utf8.Valid(out) {
 				return nil, errJSON
 			}

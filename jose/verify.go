@@ -2,6 +2,7 @@ package jose
 
 import (
 	"fmt"
+	"strings"
 )
 
 // DefaultMaxTokenSize is the token length limit a Verifier applies when
@@ -59,25 +60,31 @@ type Token struct {
 // "aud", ...) is a separate step. A Verifier is safe for concurrent use if
 // its KeySet is.
 //
-// Verify rejects, in this order:
-//   - a token longer than MaxTokenSize (ErrTooLarge);
+// Verify rejects:
+//   - a token longer than MaxTokenSize, before reading it (ErrTooLarge);
 //   - anything but three non-empty segments of canonical, unpadded
 //     base64url separated by two dots (ErrMalformed);
-//   - a header that is not a strict JSON object, repeats a parameter, or
-//     lacks a string "alg" (ErrMalformed);
+//   - a header that is not a strict JSON object, repeats a parameter it
+//     reads, or lacks a string "alg" (ErrMalformed);
 //   - an "alg" other than EdDSA, ES256 or RS256, compared exactly, so
 //     "none", "None", "NONE", "" and "HS256" all fail
 //     (ErrUnsupportedAlg);
 //   - any "crit" parameter (ErrCritUnsupported);
-//   - any "jku", "x5u", "jwk" or "x5c" parameter (ErrForbiddenHeader):
-//     such a token is rejected outright, not merely ignored, since a
-//     token that asks for a key the verifier would not fetch is either
-//     misconfigured or an attack (RFC 8725 §3.10);
-//   - a "kid" the key set does not hold, or a missing "kid" when the set
-//     holds more than one key (ErrUnknownKey);
-//   - an "alg" that differs from the key's algorithm (ErrAlgMismatch);
+//   - any "jku", "x5u", "jwk" or "x5c" parameter, whatever its value
+//     (ErrForbiddenHeader). Such a token is rejected outright rather than
+//     verified with the key set while the parameter is ignored: Gatehouse
+//     never issues these parameters, so a token carrying one is either
+//     from a misconfigured issuer or an attempt to choose the key
+//     (RFC 8725 §3.10);
+//   - a "kid" the key set does not hold, or no "kid" when the set does
+//     not hold exactly one key (ErrUnknownKey);
+//   - an "alg" that is not the key's algorithm (ErrAlgMismatch);
 //   - a signature of the wrong length or that does not verify
 //     (ErrBadSignature).
+//
+// The header checks run while the header is read, in member order, and
+// all of them run before the key lookup; the signature is checked before
+// the payload is decoded.
 type Verifier struct {
 	// Keys finds the key for a token's "kid". Required.
 	Keys KeySet
@@ -108,7 +115,7 @@ func (v *Verifier) Verify(token string) (Token, error) {
 	h64, p64, s64 := b[:d1], b[d1+1:d2], b[d2+1:]
 
 	var hbuf [256]byte
-	hdrJSON, err := decodeB64Checked(hbuf[:0], h64)
+	hdrJSON, err := decodeSegment(hbuf[:0], h64)
 	if err != nil {
 		return Token{}, fmt.Errorf("header: %w", err)
 	}
@@ -131,51 +138,47 @@ func (v *Verifier) Verify(token string) (Token, error) {
 		return Token{}, fmt.Errorf("%w: token alg %s, key %q is %s", ErrAlgMismatch, hdr.Algorithm, clip(key.kid), key.alg)
 	}
 
-	if b64DecodedLen(len(s64)) != key.sigLen {
+	var sbuf [MaxRSABits / 8]byte
+	if b64DecodedLen(len(s64)) > len(sbuf) {
 		return Token{}, fmt.Errorf("%w: signature length", ErrBadSignature)
 	}
-	var sbuf [MaxRSABits / 8]byte
-	sig, err := decodeB64Checked(sbuf[:0], s64)
+	sig, err := decodeSegment(sbuf[:0], s64)
 	if err != nil {
 		return Token{}, fmt.Errorf("signature: %w", err)
+	}
+	if len(sig) != key.sigLen {
+		return Token{}, fmt.Errorf("%w: signature length", ErrBadSignature)
 	}
 	if !key.verify(b[:d2], sig) {
 		return Token{}, ErrBadSignature
 	}
 
-	payload, err := decodeB64Checked(nil, p64)
+	payload, err := decodeSegment(nil, p64)
 	if err != nil {
 		return Token{}, fmt.Errorf("payload: %w", err)
 	}
 	return Token{Header: hdr, Payload: payload, Key: key}, nil
 }
 
-// split finds the two dots of a compact JWS and checks, in the same pass,
-// that every other byte is in the base64url alphabet. That also rules out
-// the '=' padding, whitespace and line breaks that some base64 decoders
-// skip.
+// split finds the two dots of a compact JWS. It also rejects CR and LF,
+// the only bytes outside the base64url alphabet that encoding/base64
+// skips instead of rejecting; the decoder rejects everything else,
+// including '=' padding and whitespace.
 func split(token string) (d1, d2 int, err error) {
-	d1, d2 = -1, -1
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if c == '.' {
-			switch {
-			case d1 < 0:
-				d1 = i
-			case d2 < 0:
-				d2 = i
-			default:
-				return 0, 0, fmt.Errorf("%w: more than three segments", ErrMalformed)
-			}
-			continue
-		}
-		if b64Value(c) == 0xff {
-			return 0, 0, fmt.Errorf("%w: invalid character at offset %d", ErrMalformed, i)
-		}
-	}
-	switch {
-	case d2 < 0:
+	d1 = strings.IndexByte(token, '.')
+	if d1 < 0 {
 		return 0, 0, fmt.Errorf("%w: fewer than three segments", ErrMalformed)
+	}
+	r := strings.IndexByte(token[d1+1:], '.')
+	if r < 0 {
+		return 0, 0, fmt.Errorf("%w: fewer than three segments", ErrMalformed)
+	}
+	d2 = d1 + 1 + r
+	switch {
+	case strings.IndexByte(token[d2+1:], '.') >= 0:
+		return 0, 0, fmt.Errorf("%w: more than three segments", ErrMalformed)
+	case strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0:
+		return 0, 0, fmt.Errorf("%w: line break in token", ErrMalformed)
 	case d1 == 0:
 		return 0, 0, fmt.Errorf("%w: empty header", ErrMalformed)
 	case d2 == d1+1:
@@ -226,7 +229,7 @@ func parseHeader(data []byte) (Header, error) {
 		case "crit":
 			return Header{}, ErrCritUnsupported
 		case "jku", "x5u", "jwk", "x5c":
-			return Header{}, fmt.Errorf("%w: %q", ErrForbiddenHeader, name)
+			return Header{}, fmt.Errorf("%w: %q", ErrForbiddenHeader, string(name))
 		default:
 			if err := sc.skip(0); err != nil {
 				return Header{}, fmt.Errorf("%w: header: %w", ErrMalformed, err)
@@ -234,7 +237,7 @@ func parseHeader(data []byte) (Header, error) {
 			continue
 		}
 		if seen&bit != 0 {
-			return Header{}, fmt.Errorf("%w: header: duplicate %q", ErrMalformed, name)
+			return Header{}, fmt.Errorf("%w: header: duplicate %q", ErrMalformed, string(name))
 		}
 		seen |= bit
 		val, err := sc.str()

@@ -158,7 +158,9 @@ func TestVerifyRejects(t *testing.T) {
 		// Signatures.
 		{"wrong key same kid", craft(t, mustGenerate(t, EdDSA, "k-EdDSA"), `{"alg":"EdDSA","kid":"k-EdDSA"}`, payload), ErrBadSignature},
 		{"tampered payload", h64 + "." + string(appendB64(nil, []byte(`{"sub":"u2"}`))) + "." + sig64, ErrBadSignature},
-		{"short signature", h64 + "." + p64 + "." + sig64[:len(sig64)-4], ErrBadSignature},
+		{"short signature", h64 + "." + p64 + "." + string(appendB64(nil, mustDecode(t, sig64)[:63])), ErrBadSignature},
+		{"truncated signature, non-canonical", h64 + "." + p64 + "." + sig64[:len(sig64)-5] + nonCanonical(sig64[:len(sig64)-4]), ErrMalformed},
+		{"huge signature", h64 + "." + p64 + "." + strings.Repeat("A", 2000), ErrBadSignature},
 		{"long signature", h64 + "." + p64 + "." + sig64 + "AAAA", ErrBadSignature},
 		{"zero EdDSA signature", unsigned(`{"alg":"EdDSA","kid":"k-EdDSA"}`, payload, make([]byte, 64)), ErrBadSignature},
 		{"zero ES256 signature", unsigned(`{"alg":"ES256","kid":"k-ES256"}`, payload, make([]byte, 64)), ErrBadSignature},
@@ -194,6 +196,15 @@ func nonCanonical(s string) string {
 	}
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	return string(alphabet[last])
+}
+
+func mustDecode(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := decodeB64(nil, []byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // badLen pads s with 'A' to a length of 1 mod 4, which no base64 string
