@@ -250,13 +250,30 @@ func (c Config) Validate() error {
 // Secure and __Host- prefixed.
 func (c Config) SecureCookies() bool { return strings.HasPrefix(c.Issuer, "https://") }
 
-// IssuerOrigin returns the scheme://host[:port] of the issuer.
+// IssuerOrigin returns the origin of the issuer as browsers send it in
+// an Origin header: scheme://host[:port], see serializeOrigin.
 func (c Config) IssuerOrigin() string {
 	u, err := url.Parse(c.Issuer)
 	if err != nil {
 		return ""
 	}
-	return u.Scheme + "://" + u.Host
+	return serializeOrigin(u)
+}
+
+// serializeOrigin returns the origin of u in the form browsers send in an
+// Origin header (RFC 6454 section 6.1): lower-case scheme and host, and no
+// port when it is the scheme's default. Origins are compared as strings,
+// so "https://App.Example.com:443" must become "https://app.example.com".
+func serializeOrigin(u *url.URL) string {
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if port := u.Port(); port != "" && !(scheme == "https" && port == "443") && !(scheme == "http" && port == "80") {
+		host += ":" + port
+	}
+	return scheme + "://" + host
 }
 
 func parseOrigins(s string) ([]string, error) {
@@ -270,7 +287,7 @@ func parseOrigins(s string) ([]string, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return nil, fmt.Errorf("--trusted-origins: %q is not an origin like https://app.example.com", o)
 		}
-		out = append(out, u.Scheme+"://"+u.Host)
+		out = append(out, serializeOrigin(u))
 	}
 	return out, nil
 }

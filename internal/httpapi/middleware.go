@@ -203,11 +203,21 @@ func ForwardedFor(values []string, trusted func(netip.Addr) bool) (netip.Addr, b
 	return netip.Addr{}, false
 }
 
-// originOf returns the scheme://host of a URL, or "" if it has none.
+// originOf returns the origin of a URL as browsers send it in an Origin
+// header (RFC 6454 section 6.1: lower-case scheme and host, no default
+// port), or "" if it has none.
 func originOf(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return ""
 	}
-	return u.Scheme + "://" + u.Host
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if port := u.Port(); port != "" && !(scheme == "https" && port == "443") && !(scheme == "http" && port == "80") {
+		host += ":" + port
+	}
+	return scheme + "://" + host
 }
