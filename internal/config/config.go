@@ -248,7 +248,11 @@ func (c Config) Validate() error {
 
 // SecureCookies reports whether the issuer is https, which makes cookies
 // Secure and __Host- prefixed.
-func (c Config) SecureCookies() bool { return strings.HasPrefix(c.Issuer, "https://") }
+func (c Config) SecureCookies() bool {
+	// url.Parse lower-cases the scheme: HTTPS://… is https too.
+	u, err := url.Parse(c.Issuer)
+	return err == nil && u.Scheme == "https"
+}
 
 // IssuerOrigin returns the origin of the issuer as browsers send it in
 // an Origin header: scheme://host[:port], see serializeOrigin.
