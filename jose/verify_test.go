@@ -351,3 +351,42 @@ func TestSignHeader(t *testing.T) {
 		t.Errorf("Sign with invalid typ succeeded")
 	}
 }
+
+// TestVerifyConcurrent shares one Verifier and JWKS between goroutines;
+// run with -race.
+func TestVerifyConcurrent(t *testing.T) {
+	keys := testKeys(t)
+	var pubs []PublicKey
+	var toks []string
+	for _, k := range keys {
+		pubs = append(pubs, k.Public())
+		tok, err := Sign(k, "at+jwt", []byte(benchPayload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	set, _ := NewJWKS(pubs...)
+	v := &Verifier{Keys: set}
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			for i := range 20 {
+				tok, err := v.Verify(toks[(g+i)%len(toks)])
+				if err == nil {
+					_, err = ParseClaims(tok.Payload)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
