@@ -342,6 +342,26 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int,
 	return len(gone), nil
 }
 
+// RevokeClient ends every record (token grant) issued to the OAuth client
+// clientID, whoever its user, and returns how many it ended. An empty
+// clientID ends nothing: first-party records have no client.
+func (m *Manager) RevokeClient(ctx context.Context, clientID string) (int, error) {
+	if clientID == "" {
+		return 0, nil
+	}
+	gone, err := m.store.DeleteClientSessions(ctx, clientID)
+	if err != nil {
+		return 0, fmt.Errorf("session: revoke client: %w", err)
+	}
+	for _, s := range gone {
+		m.cache.deleteID(s.ID)
+	}
+	if len(gone) > 0 {
+		m.notify(ctx, gone)
+	}
+	return len(gone), nil
+}
+
 // Forget drops a record from this instance's cache without touching the
 // store; other instances call it when they learn of a revocation.
 func (m *Manager) Forget(id string) { m.cache.deleteID(id) }

@@ -97,6 +97,12 @@ type SessionStore interface {
 	// whose id is exceptID (which may be empty), and returns the removed
 	// records, oldest first; removing none is not an error.
 	DeleteUserSessions(ctx context.Context, userID, exceptID string) ([]Session, error)
+	// DeleteClientSessions removes every record, of any user, whose
+	// ClientID is clientID (the grants of an OAuth client being deleted),
+	// and returns the removed records, oldest first; removing none is not
+	// an error. An empty clientID matches no record: first-party records,
+	// which have no client, are never removed by it.
+	DeleteClientSessions(ctx context.Context, clientID string) ([]Session, error)
 	// DeleteExpiredSessions removes every record that is expired at now
 	// (see Session.Expired) and returns how many it removed.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)

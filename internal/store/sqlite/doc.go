@@ -8,8 +8,8 @@
 // queue for the write lock instead of failing to upgrade a read lock. New
 // wraps a ready *sql.DB (opened by Open, or with equivalent settings) in a
 // Store, which implements store.UserStore, store.SessionStore,
-// store.KeyStore, store.RefreshTokenStore and store.RevocationStore;
-// Migrate brings its schema up to date.
+// store.KeyStore, store.RefreshTokenStore, store.RevocationStore and
+// store.ClientStore; Migrate brings its schema up to date.
 //
 // # Storage format
 //
@@ -21,8 +21,9 @@
 // check in SQL (expires_at <= now) may disagree with Session.Expired within
 // that last millisecond. User claims and session data are TEXT holding
 // JSON; claims are decoded with encoding/json, so numbers come back as
-// float64. Hashes, sealed secrets and JWKs are BLOBs, returned byte for
-// byte. Tables are STRICT.
+// float64. A client's lists (grant types, redirect URIs, scopes,
+// audiences) are TEXT holding JSON arrays. Hashes, sealed secrets and
+// JWKs are BLOBs, returned byte for byte. Tables are STRICT.
 //
 // RotateKey and RotateRefreshToken each run in one IMMEDIATE transaction:
 // of concurrent rotations of one refresh token exactly one marks it
@@ -38,9 +39,8 @@
 // NNNN_description.sql and numbered 1, 2, 3… without gaps. Migrate applies
 // each file not yet recorded in the schema_migrations table, in order, in
 // its own transaction together with its schema_migrations row, so a file is
-// either fully applied and recorded or not at all. A later change (OAuth
-// clients, say) is a new file; applied files
-// are never edited. Migrate refuses, with ErrSchemaNewer, a database that a
+// either fully applied and recorded or not at all. A later change is a
+// new file; applied files are never edited. Migrate refuses, with ErrSchemaNewer, a database that a
 // newer Gatehouse has migrated past what this one knows. Because every file
 // runs inside a transaction, a migration must not change PRAGMA
 // foreign_keys (a no-op in a transaction); table rebuilds use SQLite's

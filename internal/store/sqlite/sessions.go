@@ -224,6 +224,24 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string)
 	return ss, nil
 }
 
+// DeleteClientSessions removes every record whose client_id is clientID,
+// in one statement, and returns the removed records, oldest first. The
+// second condition (client_id not empty) makes an empty clientID match
+// nothing and lets SQLite use the partial index sessions_client_id.
+func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`DELETE FROM sessions WHERE client_id = ? AND client_id <> '' RETURNING `+sessionColumns,
+		clientID)
+	if err != nil {
+		return nil, wrapErr("delete client sessions", err)
+	}
+	ss, err := scanSessions(rows)
+	if err != nil {
+		return nil, wrapErr("delete client sessions", err)
+	}
+	return ss, nil
+}
+
 // DeleteExpiredSessions removes every record whose idle or absolute expiry
 // is at or before now, and returns how many it removed.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {

@@ -71,6 +71,12 @@ func TestRevocationStore(t *testing.T) {
 	})
 }
 
+func TestClientStore(t *testing.T) {
+	storetest.RunClientStoreTests(t, func(t *testing.T) store.ClientStore {
+		return newTestStore(t)
+	})
+}
+
 // TestOpenPragmas checks that every connection of the pool, not just the
 // first, runs with the crash-safety and locking settings.
 func TestOpenPragmas(t *testing.T) {

@@ -20,10 +20,12 @@ var (
 	_ store.KeyStore          = (*Store)(nil)
 	_ store.RefreshTokenStore = (*Store)(nil)
 	_ store.RevocationStore   = (*Store)(nil)
+	_ store.ClientStore       = (*Store)(nil)
 )
 
-// Store keeps users, session records, signing keys, refresh tokens and the
-// revocation log in a SQLite database. It is safe for concurrent use.
+// Store keeps users, session records, signing keys, refresh tokens, the
+// revocation log and OAuth clients in a SQLite database. It is safe for
+// concurrent use.
 type Store struct {
 	db *sql.DB
 }

@@ -1,6 +1,7 @@
 // Package storetest holds the conformance suites that every backend of
 // package store must pass: RunUserStoreTests, RunSessionStoreTests,
-// RunKeyStoreTests, RunRefreshTokenStoreTests and RunRevocationStoreTests.
+// RunKeyStoreTests, RunRefreshTokenStoreTests, RunRevocationStoreTests and
+// RunClientStoreTests.
 //
 // A backend's test file calls each suite with a constructor that returns a
 // fresh, empty, migrated store and registers its own cleanup:

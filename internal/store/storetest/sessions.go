@@ -44,6 +44,9 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) store.Sessio
 		{"DeleteUserSessions", testDeleteUserSessions},
 		{"DeleteUserSessionsExcept", testDeleteUserSessionsExcept},
 		{"DeleteUserSessionsNone", testDeleteUserSessionsNone},
+		{"DeleteClientSessions", testDeleteClientSessions},
+		{"DeleteClientSessionsNone", testDeleteClientSessionsNone},
+		{"DeleteClientSessionsEmptyIDRemovesNothing", testDeleteClientSessionsEmptyID},
 		{"DeleteExpired", testDeleteExpiredSessions},
 		{"Count", testCountSessions},
 	}
@@ -485,6 +488,75 @@ func testDeleteUserSessionsNone(t *testing.T, st store.SessionStore) {
 	others, err := st.ListUserSessions(t.Context(), theirs[0].UserID)
 	noErr(t, "ListUserSessions of another user", err)
 	checkSessions(t, others, theirs)
+}
+
+// clientGrants creates, for one new client, two token grants of different
+// users, oldest first, plus a first-party grant and another client's grant
+// of the first user, and returns the client's grants and the others.
+func clientGrants(t *testing.T, st store.SessionStore) (mine, others []store.Session) {
+	t.Helper()
+	client := randomID(t, "client-")
+	alice, bob := randomID(t, "u-"), randomID(t, "u-")
+	mine = []store.Session{
+		newTokenSession(t, alice, baseTime()),
+		newTokenSession(t, bob, baseTime().Add(time.Minute)),
+	}
+	for i := range mine {
+		mine[i].ClientID = client
+	}
+	firstParty := newTokenSession(t, alice, baseTime())
+	firstParty.ClientID, firstParty.Scope = "", ""
+	others = []store.Session{
+		firstParty,
+		newTokenSession(t, alice, baseTime().Add(2*time.Minute)),
+		newCookieSession(t, bob, baseTime()),
+	}
+	for _, s := range []store.Session{mine[1], others[0], mine[0], others[1], others[2]} {
+		mustCreateSession(t, st, s)
+	}
+	return mine, others
+}
+
+func testDeleteClientSessions(t *testing.T, st store.SessionStore) {
+	mine, others := clientGrants(t, st)
+	removed, err := st.DeleteClientSessions(t.Context(), mine[0].ClientID)
+	noErr(t, "DeleteClientSessions", err)
+	checkSessions(t, removed, mine)
+	for _, s := range mine {
+		wantGone(t, st, s.ID)
+	}
+	for _, s := range others {
+		checkSession(t, mustGetSession(t, st, s.ID), s)
+	}
+	removed, err = st.DeleteClientSessions(t.Context(), mine[0].ClientID)
+	noErr(t, "second DeleteClientSessions", err)
+	if len(removed) != 0 {
+		t.Errorf("second DeleteClientSessions returned %d records, want none", len(removed))
+	}
+}
+
+func testDeleteClientSessionsNone(t *testing.T, st store.SessionStore) {
+	_, others := clientGrants(t, st)
+	removed, err := st.DeleteClientSessions(t.Context(), randomID(t, "client-"))
+	noErr(t, "DeleteClientSessions of a client with no records", err)
+	if len(removed) != 0 {
+		t.Errorf("DeleteClientSessions of a client with no records returned %d", len(removed))
+	}
+	for _, s := range others {
+		checkSession(t, mustGetSession(t, st, s.ID), s)
+	}
+}
+
+func testDeleteClientSessionsEmptyID(t *testing.T, st store.SessionStore) {
+	mine, others := clientGrants(t, st)
+	removed, err := st.DeleteClientSessions(t.Context(), "")
+	noErr(t, "DeleteClientSessions with an empty id", err)
+	if len(removed) != 0 {
+		t.Errorf("DeleteClientSessions(\"\") removed %d records, want none (first-party records have no client)", len(removed))
+	}
+	for _, s := range append(mine, others...) {
+		checkSession(t, mustGetSession(t, st, s.ID), s)
+	}
 }
 
 // expiryCases creates records around now, which lies an hour after
