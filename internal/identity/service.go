@@ -144,15 +144,26 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 // failures for the account or the client address give a
 // *RateLimitedError, whether or not the account exists.
 func (s *Service) Login(ctx context.Context, email, password, clientAddr string) (store.User, error) {
+	addrKey := "ip:" + clientAddr
 	normalized, err := NormalizeEmail(email)
 	if err != nil {
-		// Not an address at all: spend the same time and give the same answer.
+		// Not an address at all: spend the same time and give the same
+		// answer, and count it against the client address like any other
+		// failure, so it is no way around the address limit.
+		if err := s.checkLimit(ctx, s.cfg.AddressLimiter, addrKey); err != nil {
+			return store.User{}, err
+		}
 		if err := s.dummy(ctx, password); err != nil {
 			return store.User{}, err
 		}
+		if s.cfg.AddressLimiter != nil {
+			if _, ferr := s.cfg.AddressLimiter.Fail(ctx, addrKey); ferr != nil {
+				s.log.WarnContext(ctx, "rate limiter unavailable", "err", ferr)
+			}
+		}
 		return store.User{}, ErrInvalidCredentials
 	}
-	accountKey, addrKey := "account:"+normalized, "ip:"+clientAddr
+	accountKey := "account:" + normalized
 	if err := s.checkLimit(ctx, s.cfg.AccountLimiter, accountKey); err != nil {
 		return store.User{}, err
 	}
