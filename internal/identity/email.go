@@ -35,5 +35,10 @@ func NormalizeEmail(s string) (string, error) {
 			return "", ErrInvalidEmail
 		}
 	}
-	return fmt.Sprintf("%s@%s", local, strings.ToLower(domain)), nil
+	out := fmt.Sprintf("%s@%s", local, strings.ToLower(domain))
+	if len(out) > maxEmailLen {
+		// Lower-casing can lengthen UTF-8 (U+023A Ⱥ is 2 bytes, ⱥ 3).
+		return "", ErrInvalidEmail
+	}
+	return out, nil
 }
