@@ -31,8 +31,7 @@ type Claims struct {
 	IssuedAt time.Time
 	// ID is "jti" (RFC 7519 §4.1.7).
 	ID string
-	// SessionID is "sid" (OpenID Connect Front-Channel Logout 1.0 §3,
-	// RFC 9470 registry).
+	// SessionID is "sid" (OpenID Connect Front-Channel Logout 1.0 §3).
 	SessionID string
 	// Scope is "scope", a space-separated list (RFC 8693 §4.2, RFC 9068
 	// §2.2.3).

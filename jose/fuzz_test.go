@@ -56,7 +56,12 @@ func checkCategorized(t *testing.T, err error) {
 }
 
 // FuzzParse fuzzes Verifier.Verify, the compact token parser, with
-// arbitrary strings. Accepted tokens must be canonical: their segments
+// arbitrary strings. The fuzz targets' names share prefixes, so run one
+// with an anchored pattern:
+//
+//	go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 60s ./jose
+//
+// Accepted tokens must be canonical: their segments
 // re-encode to themselves, and their header is valid JSON whose "alg"
 // is the key's.
 func FuzzParse(f *testing.F) {

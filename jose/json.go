@@ -15,8 +15,8 @@ var errJSON = errors.New("invalid JSON")
 
 // scanner reads the one-level JSON objects found in JOSE headers, claims
 // sets and JWKs. It accepts exactly RFC 8259 JSON, and is stricter in two
-// ways: strings must be valid UTF-8 without lone surrogate escapes, and
-// nesting is limited to maxJSONDepth. Member names are returned unescaped
+// ways: strings must be valid UTF-8 without lone surrogate escapes (RFC
+// 8725 §3.7), and nesting is limited to maxJSONDepth. Member names are returned unescaped
 // and compared byte for byte, so "ALG" is not "alg" (encoding/json would
 // treat them as the same field).
 type scanner struct {

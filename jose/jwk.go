@@ -142,7 +142,7 @@ type jwkFields struct {
 //     (ErrUnsupportedKey), or one that does not fit "alg" (ErrInvalidKey);
 //   - coordinates that are not exactly 32 bytes or not a point on P-256
 //     (RFC 7518 §6.2.1.2), and RSA values with leading zero bytes
-//     (RFC 7518 §6.3.1) (ErrInvalidKey);
+//     (RFC 7518 §2, §6.3.1.1) (ErrInvalidKey);
 //   - RSA moduli under 2048 bits or exponents under 65537 (ErrWeakKey).
 //
 // Other members, such as "x5c" or "x5t", are ignored and never used.

@@ -360,7 +360,7 @@ func checkKeyID(kid string) error {
 
 // checkRSA enforces the RSA key policy: a modulus of MinRSABits to
 // MaxRSABits bits that is odd, and an odd public exponent of at least
-// 65537 that fits crypto/rsa (NIST SP 800-56B Rev. 2 §6.2.1 requires
+// 65537 that fits crypto/rsa (FIPS 186-4 Appendix B.3.1 requires
 // e > 2^16).
 func checkRSA(n *big.Int, e int) error {
 	bits := n.BitLen()

@@ -14,8 +14,8 @@ const maxTypeLen = 128
 //	{"alg":"<key's alg>","kid":"<key's kid>","typ":"<typ>"}
 //
 // in exactly that order; "typ" is omitted when typ is empty. Use
-// "at+jwt" for access tokens (RFC 9068 §2.1) and "JWT" or nothing for ID
-// tokens. Ed25519 signatures are deterministic, so for EdDSA the same
+// "at+jwt" for access tokens (RFC 9068 §2.1), so they cannot be mistaken
+// for other JWTs (RFC 8725 §3.11), and "JWT" or nothing for ID tokens. Ed25519 signatures are deterministic, so for EdDSA the same
 // inputs always give the same token.
 func Sign(key PrivateKey, typ string, payload []byte) (string, error) {
 	if key.IsZero() {

@@ -8,11 +8,13 @@ import (
 // DefaultMaxTokenSize is the token length limit a Verifier applies when
 // its MaxTokenSize is zero: 8 KiB, far above any token Gatehouse issues
 // and small enough that oversized input is turned away before any
-// decoding (RFC 8725 §3.11 on denial of service).
+// decoding.
 const DefaultMaxTokenSize = 8 << 10
 
-// KeySet finds verification keys. The verifier package implements it
-// with a cache of the issuer's JWKS; *JWKS implements it for a fixed set.
+// KeySet finds verification keys. *JWKS implements it for a fixed set; a
+// cache of an issuer's remote JWKS can implement it too, refreshing on an
+// unknown kid. Verify never asks a KeySet for a key named by anything but
+// the token's "kid".
 type KeySet interface {
 	// Key returns the key whose ID is kid. When kid is empty (the token
 	// carries no "kid"), Key must return the set's only key if it holds
