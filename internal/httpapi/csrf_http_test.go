@@ -160,3 +160,22 @@ func TestLoginCSRF(t *testing.T) {
 			WantStatus(t, http.StatusOK)
 	}
 }
+
+// TestOriginsCompareSerialised checks that an issuer or trusted origin
+// configured with capitals or a default port still matches the Origin
+// header browsers send (lower case, no default port).
+func TestOriginsCompareSerialised(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{Args: []string{"--issuer", "https://Auth.Example.com:443", "--trusted-origins", "https://App.Example.com,http://Other.example.com:80"}})
+	u := srv.NewUser(t)
+	for _, origin := range []string{"https://auth.example.com", "https://app.example.com", "http://other.example.com"} {
+		c := srv.NewClient()
+		c.Header.Set("Origin", origin)
+		c.Login(t, u.Email, u.Password)
+		c.Do(t, http.MethodPut, "/v1/session/data", `{"from": "`+origin+`"}`).WantStatus(t, http.StatusOK)
+		c.Do(t, http.MethodPost, "/v1/logout", nil).WantStatus(t, http.StatusNoContent)
+	}
+	for _, origin := range []string{"https://auth.example.com:8443", "http://auth.example.com"} {
+		srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password}, "Origin", origin).
+			WantError(t, http.StatusForbidden, "csrf_failed")
+	}
+}

@@ -494,11 +494,11 @@ func TestLoginRateLimitPerAccount(t *testing.T) {
 func TestLoginRateLimitPerIP(t *testing.T) {
 	srv := apptest.Start(t, apptest.Options{Args: []string{"--login-limit-account", "100/15m", "--login-limit-ip", "4/1m"}})
 	u := srv.NewUser(t) // a signup counts against the address too
-	for i := range 3 {
-		srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": strconv.Itoa(i) + u.Email, "password": "wrong password"}).
+	for _, email := range []string{"1" + u.Email, "2" + u.Email, "not an address"} {
+		srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": email, "password": "wrong password"}).
 			WantError(t, http.StatusUnauthorized, "invalid_credentials")
 	}
-	for _, email := range []string{u.Email, "never-" + u.Email} {
+	for _, email := range []string{u.Email, "never-" + u.Email, "still not an address"} {
 		r := srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": email, "password": u.Password})
 		r.WantError(t, http.StatusTooManyRequests, "rate_limited")
 		if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra <= 0 || ra > 60 {
