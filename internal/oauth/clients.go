@@ -1,0 +1,158 @@
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// SecretPrefix starts every client secret, so that secret scanners can
+// recognise a leaked one.
+const SecretPrefix = "ghc_"
+
+// ClientsConfig holds the options of Clients.
+type ClientsConfig struct {
+	// OnDelete runs after a client is deleted, to revoke everything issued
+	// to it: its users' grants, and its own client credentials tokens
+	// (whose "sub" is clientID). Nil does nothing. Its error is returned by
+	// Delete; the client is deleted regardless.
+	OnDelete func(ctx context.Context, clientID string) error
+}
+
+// Clients registers, finds, deletes and authenticates OAuth clients.
+type Clients struct {
+	store store.ClientStore
+	cfg   ClientsConfig
+	now   func() time.Time
+}
+
+// NewClients returns a Clients over st. now may be nil for time.Now.
+func NewClients(st store.ClientStore, cfg ClientsConfig, now func() time.Time) *Clients {
+	if now == nil {
+		now = time.Now
+	}
+	return &Clients{store: st, cfg: cfg, now: now}
+}
+
+// Registered is a new client with its secret, which exists only here: the
+// store keeps its SHA-256. Secret is empty for public clients.
+type Registered struct {
+	Client store.Client
+	Secret string
+}
+
+// Register validates m and stores a new client with a fresh id and, unless
+// it is public, a fresh secret of 256 random bits. Invalid metadata is a
+// *MetadataError (errors.Is(err, ErrInvalidMetadata)).
+func (c *Clients) Register(ctx context.Context, m Metadata) (Registered, error) {
+	cl, err := m.client()
+	if err != nil {
+		return Registered{}, err
+	}
+	cl.ID = newClientID()
+	cl.CreatedAt = c.now().UTC().Truncate(time.Millisecond)
+	var secret string
+	if cl.TokenEndpointAuthMethod != AuthNone {
+		secret = newSecret()
+		h := hashSecret(secret)
+		cl.SecretHash = h[:]
+	}
+	if err := c.store.CreateClient(ctx, cl); err != nil {
+		return Registered{}, fmt.Errorf("oauth: register client: %w", err)
+	}
+	return Registered{Client: cl, Secret: secret}, nil
+}
+
+// Get returns the client with the given id, or an error wrapping
+// store.ErrNotFound.
+func (c *Clients) Get(ctx context.Context, id string) (store.Client, error) {
+	cl, err := c.store.GetClient(ctx, id)
+	if err != nil {
+		return store.Client{}, fmt.Errorf("oauth: get client: %w", err)
+	}
+	return cl, nil
+}
+
+// List returns every client, oldest first.
+func (c *Clients) List(ctx context.Context) ([]store.Client, error) {
+	cs, err := c.store.ListClients(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: list clients: %w", err)
+	}
+	return cs, nil
+}
+
+// Delete removes the client, so it can no longer authenticate, then runs
+// OnDelete to revoke what was issued to it. It returns an error wrapping
+// store.ErrNotFound if there is no such client.
+func (c *Clients) Delete(ctx context.Context, id string) error {
+	if err := c.store.DeleteClient(ctx, id); err != nil {
+		return fmt.Errorf("oauth: delete client: %w", err)
+	}
+	if c.cfg.OnDelete != nil {
+		if err := c.cfg.OnDelete(ctx, id); err != nil {
+			return fmt.Errorf("oauth: revoke the grants of deleted client %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// Authenticate checks presented credentials and returns the client. The
+// method must be the one the client registered, so a confidential client
+// cannot pass as public by omitting its secret, and the secret's SHA-256
+// is compared in constant time. Every failure is ErrInvalidClient with
+// the same description, whichever check failed; store failures are
+// returned as they are.
+func (c *Clients) Authenticate(ctx context.Context, cr Credentials) (store.Client, error) {
+	if !cr.Present() {
+		return store.Client{}, ErrInvalidClient.WithDescription("client authentication required")
+	}
+	if len(cr.ClientID) > maxClientIDLen || len(cr.Secret) > maxClientSecretLen {
+		return store.Client{}, ErrInvalidClient.WithCause(errors.New("credentials too long"))
+	}
+	cl, err := c.store.GetClient(ctx, cr.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Client{}, ErrInvalidClient.WithCause(fmt.Errorf("unknown client %q", cr.ClientID))
+	}
+	if err != nil {
+		return store.Client{}, fmt.Errorf("oauth: authenticate client: %w", err)
+	}
+	if cr.Method != cl.TokenEndpointAuthMethod {
+		return store.Client{}, ErrInvalidClient.WithCause(fmt.Errorf("client %s used %s, registered %s", cl.ID, cr.Method, cl.TokenEndpointAuthMethod))
+	}
+	if cl.TokenEndpointAuthMethod == AuthNone {
+		return cl, nil
+	}
+	h := hashSecret(cr.Secret)
+	if len(cl.SecretHash) != len(h) || subtle.ConstantTimeCompare(h[:], cl.SecretHash) != 1 {
+		return store.Client{}, ErrInvalidClient.WithCause(fmt.Errorf("wrong secret for client %s", cl.ID))
+	}
+	return cl, nil
+}
+
+// hashSecret returns what is stored of a client secret.
+func hashSecret(secret string) [32]byte { return sha256.Sum256([]byte(secret)) }
+
+// newClientID returns a client id: 128 random bits in hex, like the other
+// public ids.
+func newClientID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// newSecret returns a client secret: SecretPrefix and 256 random bits in
+// base64url, which needs no escaping in a Basic header or a form.
+func newSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return SecretPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,151 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/token"
+)
+
+// Compile-time checks that the grants implement their interfaces and that
+// *token.Service serves them.
+var (
+	_ Grant           = (*ClientCredentialsGrant)(nil)
+	_ FirstPartyGrant = (*RefreshGrant)(nil)
+	_ Minter          = (*token.Service)(nil)
+	_ Refresher       = (*token.Service)(nil)
+)
+
+// Minter signs access tokens; *token.Service implements it.
+type Minter interface {
+	// Mint signs an access token and returns it with its expiry.
+	Mint(spec token.MintSpec) (string, time.Time, error)
+}
+
+// ClientCredentialsGrant is grant_type client_credentials (RFC 6749
+// section 4.4): a client gets an access token for itself. The token's
+// "sub" and "client_id" are the client's id; it has no "sid", so it
+// belongs to no user and Gatehouse's user endpoints refuse it. Its scope
+// is the requested one or, if none was requested, every scope the client
+// is allowed; its audience likewise defaults to every audience the client
+// is allowed (the issuer, if it registered none). No refresh token is
+// issued (section 4.4.3).
+type ClientCredentialsGrant struct {
+	minter Minter
+	now    func() time.Time
+}
+
+// NewClientCredentialsGrant returns the grant, minting with m. now may be
+// nil for time.Now; it must be the clock m uses.
+func NewClientCredentialsGrant(m Minter, now func() time.Time) *ClientCredentialsGrant {
+	if now == nil {
+		now = time.Now
+	}
+	return &ClientCredentialsGrant{minter: m, now: now}
+}
+
+// GrantType returns "client_credentials".
+func (g *ClientCredentialsGrant) GrantType() string { return GrantClientCredentials }
+
+// Handle mints the client's access token.
+func (g *ClientCredentialsGrant) Handle(ctx context.Context, req TokenRequest) (token.Response, error) {
+	if req.Client == nil {
+		return token.Response{}, ErrInvalidClient.WithDescription("client authentication required")
+	}
+	scope := req.Scope
+	if scope == nil {
+		scope = req.AllowedScope
+	}
+	aud := req.Audience
+	if aud == nil {
+		aud = req.AllowedAudience
+	}
+	spec := token.MintSpec{
+		Subject:  req.Client.ID,
+		ClientID: req.Client.ID,
+		Scope:    strings.Join(scope, " "),
+		Audience: slices.Clone(aud),
+	}
+	tok, exp, err := g.minter.Mint(spec)
+	if err != nil {
+		return token.Response{}, err
+	}
+	return token.Response{
+		AccessToken: tok,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(exp.Sub(g.now()).Round(time.Second).Seconds()),
+		Scope:       spec.Scope,
+	}, nil
+}
+
+// Refresher is what the refresh grant needs of *token.Service.
+type Refresher interface {
+	// Refresh exchanges a refresh token of the client's grant ("" for
+	// first-party) for a new pair, rotating it.
+	Refresh(ctx context.Context, presented, clientID string) (token.Response, error)
+	// Introspect describes a token and returns the grant it belongs to.
+	Introspect(ctx context.Context, raw string) (token.Introspection, store.Session)
+}
+
+// RefreshGrant is grant_type refresh_token (RFC 6749 section 6) over
+// package token's rotating refresh tokens, for first-party grants (no
+// client authentication) and clients' grants alike: the token must belong
+// to a grant of the authenticated client, or to a first-party grant when
+// no client is named. A refreshed token keeps its grant's scope and
+// audience: a scope parameter must name exactly the granted scope
+// (narrowing is not supported), and an audience parameter is refused.
+type RefreshGrant struct {
+	tokens Refresher
+}
+
+// NewRefreshGrant returns the grant over r.
+func NewRefreshGrant(r Refresher) *RefreshGrant { return &RefreshGrant{tokens: r} }
+
+// GrantType returns "refresh_token".
+func (g *RefreshGrant) GrantType() string { return GrantRefreshToken }
+
+// AllowsFirstParty returns true: first-party tokens refresh here without
+// client authentication.
+func (g *RefreshGrant) AllowsFirstParty() bool { return true }
+
+// Handle rotates the refresh token.
+func (g *RefreshGrant) Handle(ctx context.Context, req TokenRequest) (token.Response, error) {
+	rt := req.Form.Get("refresh_token")
+	if rt == "" {
+		return token.Response{}, ErrInvalidRequest.WithDescription("refresh_token is required")
+	}
+	if req.Audience != nil {
+		return token.Response{}, ErrInvalidTarget.WithDescription("a refreshed token keeps its grant's audience")
+	}
+	clientID := ""
+	if req.Client != nil {
+		clientID = req.Client.ID
+	}
+	if req.Scope != nil {
+		in, grant := g.tokens.Introspect(ctx, rt)
+		if !in.Active || in.TokenType != "refresh_token" || grant.ClientID != clientID {
+			return token.Response{}, ErrInvalidGrant
+		}
+		granted := strings.Fields(grant.Scope)
+		if !sameSet(req.Scope, granted) {
+			return token.Response{}, ErrInvalidScope.WithDescription("a refreshed token keeps its grant's scope: send no scope, or exactly the granted one")
+		}
+	}
+	resp, err := g.tokens.Refresh(ctx, rt, clientID)
+	if errors.Is(err, token.ErrInvalidGrant) {
+		return token.Response{}, ErrInvalidGrant.WithCause(err)
+	}
+	return resp, err
+}
+
+// sameSet reports whether a and b hold the same strings, ignoring order
+// and repetition.
+func sameSet(a, b []string) bool {
+	_, ab := subset(a, b)
+	_, ba := subset(b, a)
+	return ab && ba
+}
