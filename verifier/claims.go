@@ -112,8 +112,8 @@ func customClaims(payload []byte) (map[string]any, error) {
 		if isRegistered(name) {
 			return nil
 		}
-		var v any
-		if err := json.Unmarshal(value, &v); err != nil {
+		v, err := decodeValue(value)
+		if err != nil {
 			return err
 		}
 		if out == nil {
@@ -126,6 +126,37 @@ func customClaims(payload []byte) (map[string]any, error) {
 		return nil, invalid(ErrMalformed, "claims: %v", err)
 	}
 	return out, nil
+}
+
+// decodeValue decodes one JSON value as encoding/json would into an any.
+// Plain strings and literals, the usual custom claims, skip the decoder.
+func decodeValue(raw []byte) (any, error) {
+	switch string(raw) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "null":
+		return nil, nil
+	}
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		inner := raw[1 : len(raw)-1]
+		plain := true
+		for _, c := range inner {
+			if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return string(inner), nil
+		}
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // eachMember calls fn with the raw name (with quotes) and raw value of
