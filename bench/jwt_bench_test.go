@@ -300,3 +300,49 @@ func BenchmarkJWT(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJWTInterleaved runs the four checks of one algorithm in turn,
+// one call each per iteration, timing every call, and reports each
+// library's median and its ratio to bare. On a shared machine whose load
+// changes from one second to the next, interleaved calls see the same
+// load, so their medians compare fairly where back-to-back benchmarks
+// may not.
+func BenchmarkJWTInterleaved(b *testing.B) {
+	for _, alg := range algs {
+		b.Run(string(alg), func(b *testing.B) {
+			is := newIssuer(b, alg)
+			checks := make([]check, len(libraries))
+			times := make([][]time.Duration, len(libraries))
+			for i, lib := range libraries {
+				checks[i] = lib.make(b, is)
+				times[i] = make([]time.Duration, 0, b.N)
+			}
+			for b.Loop() {
+				for i, c := range checks {
+					t := time.Now()
+					if err := c(is.token); err != nil {
+						b.Fatal(err)
+					}
+					times[i] = append(times[i], time.Since(t))
+				}
+			}
+			bareP50 := median(times[len(times)-1])
+			for i, lib := range libraries {
+				p50 := median(times[i])
+				b.ReportMetric(float64(p50.Nanoseconds()), lib.name+"-p50-ns")
+				if lib.name != "bare" {
+					b.ReportMetric(float64(p50)/float64(bareP50), lib.name+"/bare")
+				}
+			}
+		})
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
