@@ -6,6 +6,8 @@ import (
 	"maps"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // Claims are the claims of an access token.
@@ -71,52 +73,37 @@ func setOrDelete(m map[string]any, k, v string) {
 	m[k] = v
 }
 
-// registered are the claim names Claims decodes into fields.
+// registered are the claim names Claims has fields for.
 var registered = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true, "sid": true, "scope": true, "client_id": true}
 
-// ParseClaims decodes a JWT claims set. Numeric dates must be numbers;
-// "aud" may be a string or an array of strings.
+// fromJOSE copies the registered claims parsed by package jose.
+func fromJOSE(jc jose.Claims) Claims {
+	return Claims{
+		Issuer: jc.Issuer, Subject: jc.Subject, Audience: jc.Audience,
+		ExpiresAt: utc(jc.ExpiresAt), IssuedAt: utc(jc.IssuedAt), NotBefore: utc(jc.NotBefore),
+		ID: jc.ID, SessionID: jc.SessionID, Scope: jc.Scope, ClientID: jc.ClientID,
+	}
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// ParseClaims decodes a JWT claims set: the registered claims with
+// jose.ParseClaims (strict: duplicates and ill-typed values are errors)
+// and every other member into Custom.
 func ParseClaims(payload []byte) (Claims, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &raw); err != nil {
+	jc, err := jose.ParseClaims(payload)
+	if err != nil {
 		return Claims{}, fmt.Errorf("token: claims: %w", err)
 	}
-	var c Claims
-	str := func(name string, dst *string) error {
-		if v, ok := raw[name]; ok {
-			if err := json.Unmarshal(v, dst); err != nil {
-				return fmt.Errorf("token: claim %q: %w", name, err)
-			}
-		}
-		return nil
-	}
-	date := func(name string, dst *time.Time) error {
-		if v, ok := raw[name]; ok {
-			var f float64
-			if err := json.Unmarshal(v, &f); err != nil {
-				return fmt.Errorf("token: claim %q: %w", name, err)
-			}
-			*dst = time.Unix(int64(f), 0).UTC()
-		}
-		return nil
-	}
-	for name, dst := range map[string]*string{"iss": &c.Issuer, "sub": &c.Subject, "jti": &c.ID, "sid": &c.SessionID, "scope": &c.Scope, "client_id": &c.ClientID} {
-		if err := str(name, dst); err != nil {
-			return Claims{}, err
-		}
-	}
-	for name, dst := range map[string]*time.Time{"exp": &c.ExpiresAt, "iat": &c.IssuedAt, "nbf": &c.NotBefore} {
-		if err := date(name, dst); err != nil {
-			return Claims{}, err
-		}
-	}
-	if v, ok := raw["aud"]; ok {
-		var one string
-		if err := json.Unmarshal(v, &one); err == nil {
-			c.Audience = []string{one}
-		} else if err := json.Unmarshal(v, &c.Audience); err != nil {
-			return Claims{}, fmt.Errorf("token: claim \"aud\": %w", err)
-		}
+	c := fromJOSE(jc)
+	var raw map[string]any
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		return Claims{}, fmt.Errorf("token: claims: %w", err)
 	}
 	for k, v := range raw {
 		if registered[k] {
@@ -125,11 +112,7 @@ func ParseClaims(payload []byte) (Claims, error) {
 		if c.Custom == nil {
 			c.Custom = map[string]any{}
 		}
-		var x any
-		if err := json.Unmarshal(v, &x); err != nil {
-			return Claims{}, fmt.Errorf("token: claim %q: %w", k, err)
-		}
-		c.Custom[k] = x
+		c.Custom[k] = v
 	}
 	return c, nil
 }

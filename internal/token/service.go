@@ -289,10 +289,12 @@ func (s *Service) VerifyAccess(ctx context.Context, raw string) (Claims, error) 
 	if tok.Header.Type != AccessTokenType {
 		return Claims{}, fmt.Errorf("%w: typ %q", ErrInvalidToken, tok.Header.Type)
 	}
-	c, err := ParseClaims(tok.Payload)
+	// Only registered claims matter here; custom ones are not decoded.
+	jc, err := jose.ParseClaims(tok.Payload)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
+	c := fromJOSE(jc)
 	now := s.now()
 	switch {
 	case c.Issuer != s.cfg.Issuer:
