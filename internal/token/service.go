@@ -227,7 +227,7 @@ func (s *Service) Refresh(ctx context.Context, presented, clientID string) (Resp
 		if !rt.ExpiresAt.After(now) {
 			return Response{}, ErrInvalidGrant
 		}
-		grant, err := s.sessions.Touch(ctx, rt.SessionID)
+		grant, err := s.sessions.Get(ctx, rt.SessionID)
 		if errors.Is(err, session.ErrInvalid) {
 			return Response{}, ErrInvalidGrant
 		}
@@ -235,7 +235,14 @@ func (s *Service) Refresh(ctx context.Context, presented, clientID string) (Resp
 			return Response{}, err
 		}
 		if grant.ClientID != clientID {
+			// Another client's refresh token: refused, and the grant is
+			// left untouched.
 			return Response{}, ErrInvalidGrant
+		}
+		if grant, err = s.sessions.Touch(ctx, rt.SessionID); errors.Is(err, session.ErrInvalid) {
+			return Response{}, ErrInvalidGrant
+		} else if err != nil {
+			return Response{}, err
 		}
 		u, err := s.users.GetUser(ctx, grant.UserID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
