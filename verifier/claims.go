@@ -85,10 +85,9 @@ func splitScope(scope string) []string {
 var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "scope", "client_id"}
 
 func isRegistered(name []byte) bool {
-	for _, r := range registeredClaims {
-		if string(name) == r {
-			return true
-		}
+	switch string(name) {
+	case "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "scope", "client_id":
+		return true
 	}
 	return false
 }
@@ -236,16 +235,25 @@ func (s *rawScanner) str() bool {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return false
 	}
-	for s.i++; s.i < len(s.b); s.i++ {
-		switch s.b[s.i] {
-		case '\\':
-			s.i++
-		case '"':
-			s.i++
-			return true
+	s.i++
+	for {
+		j := bytes.IndexByte(s.b[s.i:], '"')
+		if j < 0 {
+			s.i = len(s.b)
+			return false
 		}
+		if k := bytes.IndexByte(s.b[s.i:s.i+j], '\\'); k >= 0 {
+			// Step over the escape and its next byte, which may be a quote.
+			s.i += k + 2
+			if s.i > len(s.b) {
+				s.i = len(s.b)
+				return false
+			}
+			continue
+		}
+		s.i += j + 1
+		return true
 	}
-	return false
 }
 
 // value skips one value starting at s.i.
