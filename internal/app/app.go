@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
@@ -60,6 +61,8 @@ type App struct {
 	Sessions    *session.Manager
 	Keys        *keys.Manager
 	Tokens      *token.Service
+	Clients     *oauth.Clients
+	OAuth       *oauth.TokenEndpoint
 	Revocations *revocation.Log
 	API         *httpapi.Server
 
@@ -75,6 +78,7 @@ type Stores struct {
 	Keys        store.KeyStore
 	Refresh     store.RefreshTokenStore
 	Revocations store.RevocationStore
+	Clients     store.ClientStore
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -162,6 +166,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		AccessTokenTTL: cfg.AccessTokenTTL,
 		RefreshGrace:   graceOrNone(cfg.RefreshReuseGrace),
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
+	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.revokeClient}, opts.Now)
+	a.OAuth, err = oauth.NewTokenEndpoint(cfg.Issuer, a.Clients,
+		oauth.NewClientCredentialsGrant(a.Tokens, opts.Now),
+		oauth.NewRefreshGrant(a.Tokens),
+	)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	m := metrics.New(a.Sessions.Count)
 	a.API = httpapi.New(httpapi.Config{
 		Issuer:         cfg.Issuer,
@@ -175,6 +188,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Bearer:       a.Tokens,
 		Tokens:       a.Tokens,
 		TokenService: a.Tokens,
+		OAuth:        a.OAuth,
 		Keys:         a.Keys,
 		Revocations:  a.Revocations,
 		Metrics:      m,
@@ -183,6 +197,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Now:          opts.Now,
 	})
 	return a, nil
+}
+
+// revokeClient revokes what was issued to a deleted OAuth client: the
+// grants its users gave it, and its own client credentials tokens, whose
+// "sub" is the client id (a subject-wide revocation, as for a user).
+func (a *App) revokeClient(ctx context.Context, clientID string) error {
+	_, err := a.Sessions.RevokeClient(ctx, clientID)
+	return errors.Join(err, a.Revocations.RevokeUser(ctx, clientID))
 }
 
 // graceOrNone maps a zero grace (the flag's "none") to the token
@@ -231,7 +253,7 @@ func (a *App) openStores(ctx context.Context) (Stores, error) {
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, Ping: st.Ping}, nil
 }
 
 // Close releases the stores.

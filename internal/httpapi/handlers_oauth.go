@@ -1,50 +1,50 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/internal/oauth"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 )
 
-// oauthError is an RFC 6749 section 5.2 error.
-type oauthError struct {
-	status      int
-	code        string
-	description string
-}
+// errOAuthServer is the answer to an OAuth request that failed inside.
+var errOAuthServer = &oauth.Error{Code: "server_error", Description: "internal error", Status: http.StatusInternalServerError}
 
-func (e *oauthError) Error() string { return e.code + ": " + e.description }
-
-func oauthErr(status int, code, desc string) *oauthError {
-	return &oauthError{status: status, code: code, description: desc}
-}
-
-// writeOAuthError answers an OAuth endpoint's error. Anything that is not
-// an *oauthError is logged and answered as server_error.
+// writeOAuthError answers an OAuth endpoint's error (RFC 6749 section
+// 5.2). An *oauth.Error is written as it is, its cause logged; errors of
+// reading the request become invalid_request with their status; anything
+// else is logged and answered as server_error.
 func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err error) {
-	var oe *oauthError
-	if !errors.As(err, &oe) {
+	var oe *oauth.Error
+	if errors.As(err, &oe) {
+		if cause := oe.Unwrap(); cause != nil {
+			s.log.InfoContext(r.Context(), "oauth request refused", "route", r.Pattern, "error", oe.Code, "cause", cause.Error())
+		}
+	} else {
 		var tooBig *http.MaxBytesError
 		var ae *apiError
 		switch {
 		case errors.As(err, &tooBig):
-			oe = oauthErr(http.StatusRequestEntityTooLarge, "invalid_request", "request body too large")
+			oe = &oauth.Error{Code: oauth.ErrInvalidRequest.Code, Description: "request body too large", Status: http.StatusRequestEntityTooLarge}
 		case errors.As(err, &ae) && ae.Status < 500:
-			oe = oauthErr(ae.Status, "invalid_request", ae.Description)
+			oe = &oauth.Error{Code: oauth.ErrInvalidRequest.Code, Description: ae.Description, Status: ae.Status}
 		case errors.Is(err, token.ErrInvalidGrant):
-			oe = oauthErr(http.StatusBadRequest, "invalid_grant", "the grant is invalid, expired or revoked")
+			oe = oauth.ErrInvalidGrant
 		default:
 			s.log.ErrorContext(r.Context(), "oauth request failed", "route", r.Pattern, "err", err)
-			oe = oauthErr(http.StatusInternalServerError, "server_error", "internal error")
+			oe = errOAuthServer
 		}
 	}
-	if oe.status == http.StatusUnauthorized {
+	if oe.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
 	}
 	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, oe.status, errorBody{Error: oe.code, Description: oe.description})
+	writeJSON(w, oe.Status, errorBody{Error: oe.Code, Description: oe.Description})
 }
 
 // readForm reads an application/x-www-form-urlencoded body (RFC 6749
@@ -57,90 +57,111 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, oauthErr(http.StatusBadRequest, "invalid_request", "malformed form body")
+		return nil, oauth.ErrInvalidRequest.WithDescription("malformed form body")
 	}
 	for k, v := range form {
 		if len(v) > 1 {
-			return nil, oauthErr(http.StatusBadRequest, "invalid_request", "parameter "+k+" given more than once")
+			return nil, oauth.ErrInvalidRequest.WithDescription("parameter " + k + " given more than once")
 		}
 	}
 	return form, nil
 }
 
-// clientID authenticates the OAuth client of a request. Client
-// registration arrives with the OAuth provider; until then every request
-// is first-party and must not present client credentials.
-func (s *Server) clientID(r *http.Request, form url.Values) (string, error) {
-	if _, _, ok := r.BasicAuth(); ok || form.Get("client_secret") != "" || form.Get("client_id") != "" {
-		return "", oauthErr(http.StatusUnauthorized, "invalid_client", "unknown client")
+// firstPartyTokenEndpoint is the token endpoint of a server wired without
+// a client registry: first-party refresh only, and every client
+// credential refused.
+func firstPartyTokenEndpoint(issuer string, ts TokenService) *oauth.TokenEndpoint {
+	e, err := oauth.NewTokenEndpoint(issuer, nil, oauth.NewRefreshGrant(ts))
+	if err != nil { // one grant with a fixed type: cannot happen
+		panic("httpapi: " + err.Error())
 	}
-	return "", nil
+	return e
 }
 
+// authenticateClient checks a request's client credentials with the
+// registry.
+func (s *Server) authenticateClient(ctx context.Context, cr oauth.Credentials) (store.Client, error) {
+	cs := s.deps.OAuth.Clients()
+	if cs == nil {
+		return store.Client{}, oauth.ErrInvalidClient.WithDescription("no clients are registered")
+	}
+	return cs.Authenticate(ctx, cr)
+}
+
+// handleToken is the token endpoint: the domain authenticates the client,
+// checks grant type, scope and audience, and runs the grant.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	form, err := readForm(w, r)
 	if err != nil {
 		s.writeOAuthError(w, r, err)
 		return
 	}
-	client, err := s.clientID(r, form)
+	cr, err := oauth.ParseCredentials(r.Header.Get("Authorization"), form)
 	if err != nil {
 		s.writeOAuthError(w, r, err)
 		return
 	}
-	switch gt := form.Get("grant_type"); gt {
-	case "":
-		s.writeOAuthError(w, r, oauthErr(http.StatusBadRequest, "invalid_request", "grant_type is required"))
-	case "refresh_token":
-		rt := form.Get("refresh_token")
-		if rt == "" {
-			s.writeOAuthError(w, r, oauthErr(http.StatusBadRequest, "invalid_request", "refresh_token is required"))
-			return
-		}
-		resp, err := s.deps.TokenService.Refresh(r.Context(), rt, client)
-		if err != nil {
-			s.writeOAuthError(w, r, err)
-			return
-		}
-		w.Header().Set("Pragma", "no-cache")
-		writeJSON(w, http.StatusOK, resp)
-	default:
-		s.writeOAuthError(w, r, oauthErr(http.StatusBadRequest, "unsupported_grant_type", "grant_type "+gt+" is not supported"))
+	resp, err := s.deps.OAuth.Token(r.Context(), cr, form)
+	if err != nil {
+		s.writeOAuthError(w, r, err)
+		return
 	}
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // handleRevoke implements RFC 7009: 200 whether or not the token was
-// valid, so the endpoint reveals nothing.
+// valid, so the endpoint reveals nothing. A client that authenticates
+// revokes only tokens issued to it; without client credentials only
+// first-party tokens (no client) can be revoked, as they were issued
+// without any.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	form, err := readForm(w, r)
 	if err != nil {
 		s.writeOAuthError(w, r, err)
 		return
 	}
-	client, err := s.clientID(r, form)
+	cr, err := oauth.ParseCredentials(r.Header.Get("Authorization"), form)
 	if err != nil {
 		s.writeOAuthError(w, r, err)
 		return
 	}
+	var clientID string
+	if cr.Present() {
+		c, err := s.authenticateClient(r.Context(), cr)
+		if err != nil {
+			s.writeOAuthError(w, r, err)
+			return
+		}
+		clientID = c.ID
+	}
 	tok := form.Get("token")
 	if tok == "" {
-		s.writeOAuthError(w, r, oauthErr(http.StatusBadRequest, "invalid_request", "token is required"))
+		s.writeOAuthError(w, r, oauth.ErrInvalidRequest.WithDescription("token is required"))
 		return
 	}
-	if err := s.deps.TokenService.Revoke(r.Context(), tok, client); err != nil {
+	if err := s.deps.TokenService.Revoke(r.Context(), tok, clientID); err != nil {
 		s.writeOAuthError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
-// handleIntrospect implements RFC 7662 for callers holding the admin
-// token or a JWT with the gatehouse:admin scope. A session cookie value
-// can be introspected with token_type_hint=gatehouse_session, which lets
-// resource servers accept Gatehouse cookies.
+// handleIntrospect implements RFC 7662 for two kinds of caller:
+//
+//   - a bearer of the admin token or of a JWT with the gatehouse:admin
+//     scope, who sees every token. A session cookie value can be
+//     introspected with token_type_hint=gatehouse_session, which lets
+//     resource servers accept Gatehouse cookies.
+//   - a confidential client (client_secret_basic or client_secret_post),
+//     who sees only tokens issued to it: anything else, cookies included,
+//     is {"active": false}. Public clients have no credentials to
+//     introspect with.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	if !s.introspectionAllowed(r) {
-		s.writeOAuthError(w, r, oauthErr(http.StatusUnauthorized, "invalid_client", "introspection requires credentials"))
+	authz := r.Header.Get("Authorization")
+	bearer := hasScheme(authz, "Bearer")
+	if bearer && !s.introspectionAllowed(r) {
+		s.writeOAuthError(w, r, oauth.ErrInvalidClient.WithDescription("introspection requires admin or client credentials"))
 		return
 	}
 	form, err := readForm(w, r)
@@ -148,13 +169,39 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		s.writeOAuthError(w, r, err)
 		return
 	}
+	var client *store.Client
+	if !bearer {
+		cr, err := oauth.ParseCredentials(authz, form)
+		if err != nil {
+			s.writeOAuthError(w, r, err)
+			return
+		}
+		switch cr.Method {
+		case "":
+			s.writeOAuthError(w, r, oauth.ErrInvalidClient.WithDescription("introspection requires admin or client credentials"))
+			return
+		case oauth.AuthNone:
+			s.writeOAuthError(w, r, oauth.ErrInvalidClient.WithDescription("public clients cannot introspect tokens"))
+			return
+		}
+		c, err := s.authenticateClient(r.Context(), cr)
+		if err != nil {
+			s.writeOAuthError(w, r, err)
+			return
+		}
+		client = &c
+	}
 	tok := form.Get("token")
 	if tok == "" {
-		s.writeOAuthError(w, r, oauthErr(http.StatusBadRequest, "invalid_request", "token is required"))
+		s.writeOAuthError(w, r, oauth.ErrInvalidRequest.WithDescription("token is required"))
 		return
 	}
 	w.Header().Set("Pragma", "no-cache")
 	if form.Get("token_type_hint") == "gatehouse_session" {
+		if client != nil {
+			writeJSON(w, http.StatusOK, token.Introspection{})
+			return
+		}
 		sess, err := s.deps.Sessions.AuthenticateCookie(r.Context(), tok)
 		if err != nil {
 			writeJSON(w, http.StatusOK, token.Introspection{})
@@ -167,7 +214,19 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, _ := s.deps.TokenService.Introspect(r.Context(), tok)
+	if client != nil && in.ClientID != client.ID {
+		// Another client's token, or a first-party one: not this
+		// client's to see.
+		in = token.Introspection{}
+	}
 	writeJSON(w, http.StatusOK, in)
+}
+
+// hasScheme reports whether an Authorization header value uses the
+// authentication scheme (compared without regard to case).
+func hasScheme(authorization, scheme string) bool {
+	s, _, _ := strings.Cut(authorization, " ")
+	return strings.EqualFold(s, scheme)
 }
 
 // introspectionAllowed reports whether the caller may introspect: the
@@ -185,4 +244,21 @@ func (s *Server) introspectionAllowed(r *http.Request) bool {
 	}
 	p, err := s.deps.Bearer.AuthenticateBearer(r.Context(), tok)
 	return err == nil && p.HasScope(AdminScope)
+}
+
+// addOAuthDiscovery adds to the discovery document the grant types and
+// client authentication methods that are implemented, exactly.
+func (s *Server) addOAuthDiscovery(doc map[string]any) {
+	doc["grant_types_supported"] = s.deps.OAuth.GrantTypes()
+	// Without a client registry only first-party requests (no client
+	// authentication, "none") are served.
+	tokenAuth := []string{oauth.AuthNone}
+	introspectAuth := []string{"bearer"}
+	if s.deps.OAuth.Clients() != nil {
+		tokenAuth = []string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, oauth.AuthNone}
+		introspectAuth = []string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, "bearer"}
+	}
+	doc["token_endpoint_auth_methods_supported"] = tokenAuth
+	doc["revocation_endpoint_auth_methods_supported"] = tokenAuth
+	doc["introspection_endpoint_auth_methods_supported"] = introspectAuth
 }

@@ -55,19 +55,17 @@ func (s *Server) tokenRoutes() {
 // describe what is implemented. The OAuth work extends it.
 func (s *Server) discovery() map[string]any {
 	iss := s.cfg.Issuer
-	return map[string]any{
-		"issuer":                                        iss,
-		"jwks_uri":                                      iss + "/.well-known/jwks.json",
-		"token_endpoint":                                iss + "/oauth2/token",
-		"revocation_endpoint":                           iss + "/oauth2/revoke",
-		"introspection_endpoint":                        iss + "/oauth2/introspect",
-		"grant_types_supported":                         []string{"refresh_token"},
-		"token_endpoint_auth_methods_supported":         []string{"none"},
-		"revocation_endpoint_auth_methods_supported":    []string{"none"},
-		"introspection_endpoint_auth_methods_supported": []string{"bearer"},
-		"gatehouse_revocations_endpoint":                iss + "/v1/revocations",
-		"gatehouse_revocations_stream_endpoint":         iss + "/v1/revocations/stream",
+	doc := map[string]any{
+		"issuer":                                iss,
+		"jwks_uri":                              iss + "/.well-known/jwks.json",
+		"token_endpoint":                        iss + "/oauth2/token",
+		"revocation_endpoint":                   iss + "/oauth2/revoke",
+		"introspection_endpoint":                iss + "/oauth2/introspect",
+		"gatehouse_revocations_endpoint":        iss + "/v1/revocations",
+		"gatehouse_revocations_stream_endpoint": iss + "/v1/revocations/stream",
 	}
+	s.addOAuthDiscovery(doc)
+	return doc
 }
 
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {

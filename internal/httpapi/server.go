@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 )
 
@@ -52,8 +53,13 @@ type Deps struct {
 	TokenService TokenService
 	Keys         KeyService
 	Revocations  RevocationFeed
-	Metrics      *metrics.Metrics
-	Log          *slog.Logger
+	// OAuth serves POST /oauth2/token, and its client registry
+	// authenticates clients at the revocation and introspection endpoints
+	// and serves /admin/v1/clients. When nil, an endpoint with only the
+	// first-party refresh grant and no clients is built from TokenService.
+	OAuth   *oauth.TokenEndpoint
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 	// Ready reports whether the stores answer, for /readyz.
 	Ready func(ctx context.Context) error
 	// Now is the clock; nil for time.Now.
@@ -93,6 +99,9 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	for _, o := range cfg.TrustedOrigins {
 		s.origins[o] = true
+	}
+	if s.deps.OAuth == nil && s.deps.TokenService != nil {
+		s.deps.OAuth = firstPartyTokenEndpoint(cfg.Issuer, s.deps.TokenService)
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
@@ -136,6 +145,9 @@ func (s *Server) routes() {
 	m.Handle("GET /admin/v1/users/{id}/sessions", s.admin(s.handleAdminListSessions))
 	m.Handle("DELETE /admin/v1/users/{id}/sessions", s.admin(s.handleAdminDeleteSessions))
 
+	if s.deps.OAuth != nil && s.deps.OAuth.Clients() != nil {
+		s.clientRoutes()
+	}
 	if s.deps.TokenService != nil {
 		s.tokenRoutes()
 	}
