@@ -3,6 +3,7 @@
 //	gatehouse serve [flags]         run the server (see "gatehouse serve -h")
 //	gatehouse migrate [flags]       apply database migrations and exit
 //	gatehouse user create --email E create a user; the password is read from stdin
+//	gatehouse client create [flags] register an OAuth client; prints its id and secret once
 //	gatehouse version               print the version
 //
 // Every flag has an environment variable: --data-dir is GATEHOUSE_DATA_DIR.
@@ -20,12 +21,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/gatehouse-auth/gatehouse/internal/app"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -37,6 +40,9 @@ commands:
   serve         run the server
   migrate       apply database migrations and exit
   user create   create a user (--email; the password is read from stdin)
+  client create register an OAuth client and print its id and secret once
+                (--name, --grant-types, --scope, --audience, --redirect-uri,
+                --auth-method, --first-party; "gatehouse client create -h")
   version       print the version
 
 "gatehouse <command> -h" lists a command's flags. Every flag has an
@@ -70,6 +76,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return errors.New(`usage: gatehouse user create --email EMAIL [serve flags] < password`)
 		}
 		return createUser(ctx, args[2:], stdin, stdout, stderr)
+	case "client":
+		if len(args) < 2 || args[1] != "create" {
+			return errors.New(`usage: gatehouse client create [--name N] [--grant-types T,...] [--scope "a b"] [--audience A]... [--redirect-uri U]... [--auth-method M] [--first-party] [serve flags]`)
+		}
+		return createClient(ctx, args[2:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "gatehouse", versionString())
 		return nil
@@ -183,5 +194,118 @@ func createUser(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	fmt.Fprintf(stdout, "created user %s (%s)\n", u.ID, u.Email)
+	return nil
+}
+
+const clientCreateUsage = `usage: gatehouse client create [flags] [serve flags]
+
+Registers an OAuth client in the database of --data-dir (or --db) and
+prints its client_id and, unless it is public, its client_secret. The
+secret is shown only this once: Gatehouse keeps only its SHA-256.
+
+flags:
+  --name NAME            client_name, shown to users
+  --grant-types LIST     comma-separated: client_credentials, authorization_code,
+                         refresh_token (default authorization_code)
+  --scope "A B"          space-separated scopes the client may request
+  --audience AUD         an audience the client may request tokens for;
+                         repeat or separate with commas (default: the issuer)
+  --redirect-uri URI     a redirect URI; repeat or separate with commas
+  --auth-method METHOD   client_secret_basic (default), client_secret_post, or
+                         none for a public client (no secret, PKCE required)
+  --first-party          a first-party client: users are not asked for consent
+`
+
+// createClient registers an OAuth client, as POST /admin/v1/clients does.
+func createClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		m    oauth.Metadata
+		rest []string
+	)
+	list := func(v string) []string {
+		var out []string
+		for _, x := range strings.Split(v, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") {
+			rest = append(rest, args[i])
+			continue
+		}
+		switch name {
+		case "h", "help":
+			fmt.Fprint(stdout, clientCreateUsage)
+			return flag.ErrHelp
+		case "first-party":
+			m.FirstParty = true
+			if hasValue {
+				b, err := strconv.ParseBool(value)
+				if err != nil {
+					return fmt.Errorf("--first-party: %w", err)
+				}
+				m.FirstParty = b
+			}
+			continue
+		case "name", "grant-types", "scope", "audience", "redirect-uri", "auth-method":
+		default:
+			rest = append(rest, args[i])
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return fmt.Errorf("--%s needs a value", name)
+			}
+			i++
+			value = args[i]
+		}
+		switch name {
+		case "name":
+			m.Name = value
+		case "grant-types":
+			m.GrantTypes = append(m.GrantTypes, list(value)...)
+		case "scope":
+			m.Scope = value
+		case "audience":
+			m.Audience = append(m.Audience, list(value)...)
+		case "redirect-uri":
+			m.RedirectURIs = append(m.RedirectURIs, list(value)...)
+		case "auth-method":
+			m.TokenEndpointAuthMethod = value
+		}
+	}
+	cfg, err := config.Parse(rest, nil)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, app.Options{Log: newLogger(cfg, stderr)})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	reg, err := a.Clients.Register(ctx, m)
+	if err != nil {
+		var me *oauth.MetadataError
+		if errors.As(err, &me) {
+			return errors.New(me.Message())
+		}
+		return err
+	}
+	c := reg.Client
+	fmt.Fprintf(stdout, "client_id:     %s\n", c.ID)
+	if reg.Secret != "" {
+		fmt.Fprintf(stdout, "client_secret: %s\n", reg.Secret)
+	}
+	fmt.Fprintf(stderr, "registered client %q: grant types %s, scope %q, auth method %s\n",
+		c.Name, strings.Join(c.GrantTypes, ","), strings.Join(c.Scopes, " "), c.TokenEndpointAuthMethod)
+	if reg.Secret != "" {
+		fmt.Fprintln(stderr, "The client secret is shown only this once: Gatehouse keeps only its SHA-256.")
+	} else {
+		fmt.Fprintln(stderr, "A public client has no secret; it must use PKCE.")
+	}
 	return nil
 }
