@@ -82,6 +82,7 @@ func newFetcher(base *http.Client, maxBytes int64, insecureHTTP bool) *fetcher {
 // errStatus is the cause for an unexpected HTTP status.
 type errStatus int
 
+// Error names the status.
 func (e errStatus) Error() string {
 	return fmt.Sprintf("status %d %s", int(e), http.StatusText(int(e)))
 }

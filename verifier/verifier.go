@@ -111,7 +111,8 @@ func (v *Verifier) Keys() *RemoteKeySet { return v.keys }
 // and returns its principal. See the package documentation for what is
 // checked. ctx bounds a key set refetch for an unknown key ID. Errors
 // match ErrInvalidToken (with a specific sentinel), ErrScope, or
-// ErrUnavailable.
+// ErrUnavailable. With ErrScope the token is otherwise valid and its
+// Principal is returned too, so a caller can say which scopes it has.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	tok, err := v.jws.Verify(raw)
 	if err != nil && errors.Is(err, jose.ErrUnknownKey) {
