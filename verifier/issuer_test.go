@@ -58,6 +58,8 @@ type fakeIssuer struct {
 	dropStream bool
 	// lastEventIDs records each stream request's Last-Event-ID.
 	lastEventIDs []string
+	// pageSize, if positive, limits the events of one feed page.
+	pageSize int
 	// discoveryIssuer overrides the issuer in the discovery document.
 	discoveryIssuer string
 
@@ -229,16 +231,17 @@ func (f *fakeIssuer) handleFeed(w http.ResponseWriter, r *http.Request) {
 	f.feedPolls.Add(1)
 	since := f.since(r)
 	f.mu.Lock()
-	var out []map[string]any
+	out := []map[string]any{}
 	if since < len(f.events) {
 		out = append(out, f.events[since:]...)
 	}
-	cursor := max(since, len(f.events))
-	f.mu.Unlock()
-	if out == nil {
-		out = []map[string]any{}
+	more := false
+	if f.pageSize > 0 && len(out) > f.pageSize {
+		out, more = out[:f.pageSize], true
 	}
-	writeTestJSON(w, map[string]any{"revocations": out, "cursor": cursor, "more": false})
+	cursor := since + len(out)
+	f.mu.Unlock()
+	writeTestJSON(w, map[string]any{"revocations": out, "cursor": cursor, "more": more})
 }
 
 func (f *fakeIssuer) handleStream(w http.ResponseWriter, r *http.Request) {

@@ -220,3 +220,19 @@ func TestCloseStopsSubscriber(t *testing.T) {
 	}
 	v.Close() // idempotent
 }
+
+func TestNewReadsTheWholeFeed(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	f.pageSize = 10
+	const n = 10*maxPagesPerPoll + 7
+	for i := range n {
+		f.revoke("jti", "jti-"+itoa(int64(i)), t0, t0.Add(time.Hour))
+	}
+	v := newTestVerifier(t, f, newClock(t0), func(cfg *Config) { cfg.Revocations.Mode = RevocationPoll })
+	if got := v.revs.len(); got != n {
+		t.Fatalf("after New the set holds %d events, want all %d", got, n)
+	}
+	if got := v.revs.position(); got != n {
+		t.Errorf("cursor %d, want %d", got, n)
+	}
+}

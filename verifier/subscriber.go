@@ -49,9 +49,18 @@ func (s *subscriber) staleFor(now time.Time) time.Duration {
 	return now.Sub(time.Unix(0, s.heard.Load()))
 }
 
-// poll reads the feed from the set's cursor until it has no more.
-func (s *subscriber) poll(ctx context.Context) error {
-	for range maxPagesPerPoll {
+// poll reads the feed from the set's cursor until it has no more, or
+// for at most maxPagesPerPoll pages (the next poll goes on from there).
+func (s *subscriber) poll(ctx context.Context) error { return s.pollPages(ctx, maxPagesPerPoll) }
+
+// catchUp reads the whole feed from the set's cursor, however many pages
+// it takes: New must not return with part of it.
+func (s *subscriber) catchUp(ctx context.Context) error { return s.pollPages(ctx, -1) }
+
+// pollPages reads up to limit pages of the feed (no limit if negative),
+// stopping early when the feed has no more or its cursor stops moving.
+func (s *subscriber) pollPages(ctx context.Context, limit int) error {
+	for page := 0; limit < 0 || page < limit; page++ {
 		since := s.set.position()
 		u, err := withQuery(s.cfg.FeedURL, "since", strconv.FormatInt(since, 10))
 		if err != nil {

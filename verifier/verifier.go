@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		return v, nil
 	}
 	v.sub = &subscriber{cfg: cfg.Revocations, fetch: f, set: v.revs, now: cfg.Now, log: cfg.Logger}
-	if err := v.sub.poll(ctx); err != nil {
+	if err := v.sub.catchUp(ctx); err != nil {
 		stop()
 		return nil, fmt.Errorf("verifier: initial revocation feed: %w", err)
 	}
