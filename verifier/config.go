@@ -150,9 +150,11 @@ type RevocationConfig struct {
 	IdleTimeout time.Duration
 	// FailClosedAfter, when positive, makes Verify refuse every token
 	// with ErrUnavailable once the verifier has not heard from the feed
-	// for this long (an open stream counts as heard from; it must exceed
-	// IdleTimeout in stream mode). Zero means never: when the issuer is
-	// unreachable, tokens are accepted until they expire.
+	// for this long. An open stream counts as heard from, and a stream
+	// that died silently is only noticed after IdleTimeout, so in stream
+	// mode the effective limit is at least IdleTimeout. Zero means never:
+	// when the issuer is unreachable, tokens are accepted until they
+	// expire.
 	FailClosedAfter time.Duration
 	// FeedURL overrides gatehouse_revocations_endpoint from discovery.
 	FeedURL string
