@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -28,6 +29,7 @@ type TokenService interface {
 type KeyService interface {
 	JWKS() []byte
 	DefaultAlgorithm() jose.Algorithm
+	Algorithms() []jose.Algorithm
 	Rotate(ctx context.Context, alg jose.Algorithm) (string, error)
 }
 
@@ -245,8 +247,8 @@ func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request) {
 	if alg == "" {
 		alg = s.deps.Keys.DefaultAlgorithm()
 	}
-	if !alg.Valid() {
-		s.writeError(w, r, errInvalidRequest("alg must be EdDSA, ES256 or RS256"))
+	if !slices.Contains(s.deps.Keys.Algorithms(), alg) {
+		s.writeError(w, r, errInvalidRequest("alg must be one this server signs with: %v", s.deps.Keys.Algorithms()))
 		return
 	}
 	kid, err := s.deps.Keys.Rotate(r.Context(), alg)

@@ -439,3 +439,19 @@ func TestTokenEndpointErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUserRevocationSparesLaterTokens checks that a user-wide revocation
+// ends the tokens issued before it but not one issued a moment later in the
+// same second ("iat" carries milliseconds).
+func TestUserRevocationSparesLaterTokens(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u := srv.NewUser(t)
+	before := tokenLogin(t, srv, u)
+	srv.Clock.Advance(100 * time.Millisecond)
+	u.Password = "a brand new password"
+	srv.Admin().Do(t, http.MethodPatch, "/admin/v1/users/"+u.ID, map[string]any{"password": u.Password}).WantStatus(t, http.StatusOK)
+	srv.Clock.Advance(400 * time.Millisecond)
+	after := tokenLogin(t, srv, u)
+	bearer(srv, before.AccessToken).Do(t, http.MethodGet, "/v1/me", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+	bearer(srv, after.AccessToken).Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
+}

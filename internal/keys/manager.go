@@ -79,6 +79,9 @@ func NewManager(ctx context.Context, st store.KeyStore, kek [seal.KeySize]byte, 
 	return m, nil
 }
 
+// Algorithms returns the algorithms the manager keeps a current key for.
+func (m *Manager) Algorithms() []jose.Algorithm { return slices.Clone(m.cfg.Algorithms) }
+
 // DefaultAlgorithm is the algorithm of access tokens.
 func (m *Manager) DefaultAlgorithm() jose.Algorithm { return m.cfg.Algorithms[0] }
 

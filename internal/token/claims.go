@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,7 +53,7 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 		m["aud"] = c.Audience
 	}
 	m["exp"] = c.ExpiresAt.Unix()
-	m["iat"] = c.IssuedAt.Unix()
+	m["iat"] = numericDate(c.IssuedAt)
 	if !c.NotBefore.IsZero() {
 		m["nbf"] = c.NotBefore.Unix()
 	} else {
@@ -63,6 +64,18 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 	setOrDelete(m, "scope", c.Scope)
 	setOrDelete(m, "client_id", c.ClientID)
 	return json.Marshal(m)
+}
+
+// numericDate encodes t as a JWT NumericDate (RFC 7519 section 2), with
+// milliseconds when t has them. "iat" carries them so that a user-wide
+// revocation at time T does not also catch a token issued later within the
+// same second (the revocation compares "iat" with T).
+func numericDate(t time.Time) json.Number {
+	ms := t.UnixMilli()
+	if ms%1000 == 0 {
+		return json.Number(strconv.FormatInt(ms/1000, 10))
+	}
+	return json.Number(strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64))
 }
 
 func setOrDelete(m map[string]any, k, v string) {

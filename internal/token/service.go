@@ -98,7 +98,7 @@ type Response struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
-	Scope        string `json:"scope,omitempty"`
+	Scope        string `json:"scope"`
 	IDToken      string `json:"id_token,omitempty"`
 }
 
@@ -119,14 +119,14 @@ func (s *Service) Mint(spec MintSpec) (string, time.Time, error) {
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	now := s.now().UTC().Truncate(time.Second)
+	now := s.now().UTC().Truncate(time.Millisecond)
 	aud := spec.Audience
 	if len(aud) == 0 {
 		aud = []string{s.cfg.Issuer}
 	}
 	c := Claims{
 		Issuer: s.cfg.Issuer, Subject: spec.Subject, Audience: aud,
-		IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTokenTTL),
+		IssuedAt: now, ExpiresAt: now.Truncate(time.Second).Add(s.cfg.AccessTokenTTL),
 		ID: randomID(), SessionID: spec.SessionID, Scope: spec.Scope, ClientID: spec.ClientID,
 		Custom: spec.Custom,
 	}
