@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -117,6 +118,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Mode == "token" {
 		resp, err := s.deps.Tokens.LoginTokens(r.Context(), u, ci)
+		if err == nil {
+			err = s.revokeIfLocked(r.Context(), u.ID)
+		}
 		s.countLogin(req.Mode, err)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -136,6 +140,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	created, err := s.deps.Sessions.CreateCookie(r.Context(), u.ID, ci)
+	if err == nil {
+		err = s.revokeIfLocked(r.Context(), u.ID)
+	}
 	s.countLogin(req.Mode, err)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -148,6 +155,27 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		"session":    toSessionJSON(created.Session, created.Session.ID),
 		"csrf_token": session.CSRFToken(created.Secret),
 	})
+}
+
+// revokeIfLocked re-reads the user once a login has created their session
+// or token grant. An administrator who disables or deletes the account
+// while the password is being checked revokes the user's records before
+// the new one exists; reading again after creating it closes that window:
+// either this read sees the change, or the revocation runs after the new
+// record exists and ends it. A locked account's records are revoked and
+// the login answers ErrInvalidCredentials.
+func (s *Server) revokeIfLocked(ctx context.Context, userID string) error {
+	u, err := s.deps.Users.GetUser(ctx, userID)
+	switch {
+	case err == nil && !u.Disabled:
+		return nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err // the caller answers 500 and hands out no credential
+	}
+	if _, err := s.deps.Sessions.RevokeUser(ctx, userID, ""); err != nil {
+		return err
+	}
+	return identity.ErrInvalidCredentials
 }
 
 func (s *Server) countLogin(mode string, err error) {
