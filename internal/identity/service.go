@@ -203,24 +203,35 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		}
 	}
 	if rehash {
-		s.rehash(ctx, u.ID, password)
+		s.rehash(ctx, u.ID, u.PasswordHash, password)
 	}
 	return u, nil
 }
 
+// errPasswordChanged stops a rehash whose user changed password meanwhile.
+var errPasswordChanged = errors.New("identity: password changed during login")
+
 // rehash replaces a user's password hash after a successful login with
-// outdated parameters. Failure is logged, not returned: the login stands.
-func (s *Service) rehash(ctx context.Context, userID, password string) {
+// outdated parameters, unless the stored hash is no longer the one that
+// was verified (an administrator set a new password meanwhile). Failure is
+// logged, not returned: the login stands.
+func (s *Service) rehash(ctx context.Context, userID, verified, password string) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", "user_id", userID, "err", err)
 		return
 	}
 	_, err = s.users.UpdateUser(ctx, userID, func(u store.User) (store.User, error) {
+		if u.PasswordHash != verified {
+			return u, errPasswordChanged
+		}
 		u.PasswordHash = hash
 		u.UpdatedAt = s.now().UTC()
 		return u, nil
 	})
+	if errors.Is(err, errPasswordChanged) {
+		return
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash not stored", "user_id", userID, "err", err)
 	}
