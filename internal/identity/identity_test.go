@@ -117,6 +117,9 @@ type fakeHasher struct {
 	dummies          []string
 	rehash           bool
 	err              error
+	// hold, if set, runs once inside the next Verify, as if the
+	// computation took that long.
+	hold func()
 }
 
 func (h *fakeHasher) Hash(_ context.Context, pw string) (string, error) {
@@ -128,6 +131,12 @@ func (h *fakeHasher) Hash(_ context.Context, pw string) (string, error) {
 
 func (h *fakeHasher) Verify(_ context.Context, pw, encoded string) (bool, bool, error) {
 	h.mu.Lock()
+	if hold := h.hold; hold != nil {
+		h.hold = nil
+		h.mu.Unlock()
+		hold()
+		h.mu.Lock()
+	}
 	defer h.mu.Unlock()
 	h.verifies++
 	if h.err != nil {
@@ -289,6 +298,28 @@ func TestLoginRehash(t *testing.T) {
 	got, err := f.users.GetUser(t.Context(), u.ID)
 	if err != nil || got.PasswordHash != "fake$alice's password" {
 		t.Errorf("stored hash %q (err %v)", got.PasswordHash, err)
+	}
+}
+
+// TestRehashKeepsConcurrentPasswordChange checks that the rehash after a
+// login with an outdated hash does not overwrite a password an
+// administrator set while that login was verifying the old one.
+func TestRehashKeepsConcurrentPasswordChange(t *testing.T) {
+	f := newFixture(t, identity.Config{})
+	u := f.user(t, "alice@example.com", "old password", false)
+	f.hasher.rehash = true
+	f.hasher.hold = func() {
+		pw := "new password"
+		if _, err := f.svc.UpdateUser(t.Context(), u.ID, identity.UserUpdate{Password: &pw}); err != nil {
+			t.Errorf("UpdateUser: %v", err)
+		}
+	}
+	if _, err := f.svc.Login(t.Context(), u.Email, "old password", "192.0.2.1"); err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	got, err := f.users.GetUser(t.Context(), u.ID)
+	if err != nil || got.PasswordHash != "fake$new password" {
+		t.Fatalf("stored hash %q (err %v): the rehash of the old password overwrote the new one", got.PasswordHash, err)
 	}
 }
 
