@@ -48,7 +48,18 @@ type Manager struct {
 	created map[jose.Algorithm]time.Time
 	public  map[string]jose.PublicKey
 	jwks    []byte
+
+	// missMu serialises reloads triggered by unknown key ids; lastMiss
+	// rate-limits them to one per MissReloadInterval.
+	missMu   sync.Mutex
+	lastMiss time.Time
 }
+
+// MissReloadInterval is how often at most an unknown "kid" makes the
+// manager reload keys from the store, so a key another instance just
+// rotated in verifies here at once, while a flood of made-up key ids costs
+// at most one store read per interval.
+const MissReloadInterval = time.Second
 
 // NewManager loads the stored keys and creates a current key for every
 // configured algorithm that lacks one.
@@ -104,6 +115,37 @@ func (m *Manager) Key(kid string) (jose.PublicKey, bool) {
 	}
 	m.mu.RLock()
 	k, ok := m.public[kid]
+	m.mu.RUnlock()
+	if ok {
+		return k, true
+	}
+	return m.reloadForMiss(kid)
+}
+
+// reloadForMiss reloads the keys for an unknown kid, at most once per
+// MissReloadInterval; concurrent misses wait for the one reload.
+func (m *Manager) reloadForMiss(kid string) (jose.PublicKey, bool) {
+	m.missMu.Lock()
+	defer m.missMu.Unlock()
+	m.mu.RLock()
+	k, ok := m.public[kid]
+	m.mu.RUnlock()
+	if ok {
+		return k, true
+	}
+	now := m.now()
+	if !m.lastMiss.IsZero() && now.Sub(m.lastMiss) < MissReloadInterval {
+		return jose.PublicKey{}, false
+	}
+	m.lastMiss = now
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := m.Reload(ctx); err != nil {
+		m.log.Warn("key reload for an unknown kid failed", "err", err)
+		return jose.PublicKey{}, false
+	}
+	m.mu.RLock()
+	k, ok = m.public[kid]
 	m.mu.RUnlock()
 	return k, ok
 }

@@ -165,3 +165,42 @@ func TestLoadKEK(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownKidReloads checks that a key rotated in by another instance
+// verifies at once, and that made-up key ids reload at most once a second.
+func TestUnknownKidReloads(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	kek := seal.DeriveKey("test", []byte("kek"))
+	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
+	a, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := a.Rotate(ctx, jose.EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.Key(kid); !ok {
+		t.Fatal("instance b does not know the key instance a rotated in")
+	}
+	if _, ok := b.Key("made-up"); ok {
+		t.Fatal("made-up kid found")
+	}
+	kid2, err := a.Rotate(ctx, jose.EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.Key(kid2); ok {
+		t.Error("a second miss within MissReloadInterval reloaded again")
+	}
+	c.t = c.t.Add(keys.MissReloadInterval)
+	if _, ok := b.Key(kid2); !ok {
+		t.Error("a miss after MissReloadInterval did not reload")
+	}
+}
