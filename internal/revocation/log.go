@@ -14,8 +14,22 @@ import (
 // between the server and verifiers that accept tokens a little past exp.
 const DefaultLeeway = time.Minute
 
+// Notifier tells the other instances of a cluster that the log has new
+// events, so they Sync at once instead of at their next poll. Redis
+// pub/sub and PostgreSQL LISTEN/NOTIFY implement it.
+type Notifier interface {
+	// Notify announces new events. It is best effort: the periodic Sync
+	// reconciles a lost notification.
+	Notify(ctx context.Context) error
+	// Listen calls onNotify for every announcement (its own included)
+	// until ctx ends, reconnecting as needed.
+	Listen(ctx context.Context, onNotify func())
+}
+
 // Config holds the options of a Log.
 type Config struct {
+	// Notifier, if set, fans new events out to other instances.
+	Notifier Notifier
 	// MaxTokenLifetime is the longest lifetime of a token an event can
 	// affect: the access-token TTL. Events live this long plus Leeway.
 	MaxTokenLifetime time.Duration
@@ -104,6 +118,11 @@ func (l *Log) append(ctx context.Context, events []store.Revocation) error {
 		return fmt.Errorf("revocation: append: %w", err)
 	}
 	l.publish(stored)
+	if l.cfg.Notifier != nil {
+		if err := l.cfg.Notifier.Notify(ctx); err != nil {
+			l.log.WarnContext(ctx, "revocation notification failed; other instances learn at their next poll", "err", err)
+		}
+	}
 	return nil
 }
 
@@ -172,17 +191,28 @@ func (l *Log) publish(evs []store.Revocation) {
 	}
 }
 
-// Run syncs every interval and prunes expired events from the set and the
-// store, until ctx ends.
+// Run syncs every interval, and at once whenever the Notifier announces
+// new events, and prunes expired events from the set and the store, until
+// ctx ends.
 func (l *Log) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	wake := make(chan struct{}, 1)
+	if l.cfg.Notifier != nil {
+		go l.cfg.Notifier.Listen(ctx, func() {
+			select {
+			case wake <- struct{}{}:
+			default: // a Sync is already due
+			}
+		})
+	}
 	lastPrune := time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
 		}
 		if err := l.Sync(ctx); err != nil && ctx.Err() == nil {
 			l.log.WarnContext(ctx, "revocation sync failed", "err", err)
