@@ -29,7 +29,11 @@ type Revocation struct {
 // RevocationStore keeps the revocation log.
 type RevocationStore interface {
 	// AppendRevocations adds events and returns them, in the same order,
-	// with Seq set; later events get higher Seqs.
+	// with Seq set; later events get higher Seqs. Events become visible in
+	// Seq order, even across concurrent appends (and processes): once
+	// ListRevocations has returned an event, no event with a lower Seq
+	// appears after it, so a reader that moves its cursor to the last Seq
+	// it read misses nothing.
 	AppendRevocations(ctx context.Context, events []Revocation) ([]Revocation, error)
 	// ListRevocations returns up to limit events with Seq > afterSeq, in
 	// Seq order, that have not expired at now (Expires is after now);

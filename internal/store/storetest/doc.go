@@ -51,6 +51,6 @@
 // cursors see the whole store, though, so two suites must not run against
 // the same database at the same time; within a suite, subtests run one
 // after another; only the concurrency cases (UpdateSessionData,
-// RotateRefreshToken) run goroutines, against the one store of their
-// subtest.
+// RotateRefreshToken, concurrent AppendRevocations against a polling
+// reader) run goroutines, against the one store of their subtest.
 package storetest

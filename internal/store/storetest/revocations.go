@@ -27,6 +27,7 @@ func RunRevocationStoreTests(t *testing.T, newStore func(t *testing.T) store.Rev
 		{"ListLimit", testListRevocationsLimit},
 		{"DeleteExpired", testDeleteExpiredRevocations},
 		{"SeqNeverReused", testRevocationSeqNotReused},
+		{"ConcurrentAppendsVisibleInSeqOrder", testRevocationsVisibleInSeqOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

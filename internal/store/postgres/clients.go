@@ -1,0 +1,86 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// clientColumns lists the clients columns in the order scanClient reads
+// them.
+const clientColumns = `id, secret_hash, name, grant_types, redirect_uris, scopes, audiences,
+	token_endpoint_auth_method, first_party, created_at`
+
+// scanClient reads one row of clientColumns.
+func scanClient(r scanner) (store.Client, error) {
+	var (
+		c       store.Client
+		created int64
+	)
+	err := r.Scan(&c.ID, &c.SecretHash, &c.Name, &c.GrantTypes, &c.RedirectURIs, &c.Scopes, &c.Audiences,
+		&c.TokenEndpointAuthMethod, &c.FirstParty, &created)
+	if err != nil {
+		return store.Client{}, err
+	}
+	c.CreatedAt = fromMillis(created)
+	return c, nil
+}
+
+// list returns a list field as bound to a NOT NULL text[] column: pgx
+// binds a nil slice as NULL, so nil becomes an empty array.
+func list(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// CreateClient stores a new client. It returns store.ErrConflict if the id
+// is taken.
+func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
+	_, err := s.pool.Exec(ctx,
+		`INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		c.ID, blob(c.SecretHash), c.Name,
+		list(c.GrantTypes), list(c.RedirectURIs), list(c.Scopes), list(c.Audiences),
+		c.TokenEndpointAuthMethod, c.FirstParty, millis(c.CreatedAt))
+	if err != nil {
+		return wrapErr("create client", err)
+	}
+	return nil
+}
+
+// GetClient returns the client with the given id, or store.ErrNotFound.
+func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
+	c, err := scanClient(s.pool.QueryRow(ctx,
+		`SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	if err != nil {
+		return store.Client{}, wrapErr("get client", err)
+	}
+	return c, nil
+}
+
+// ListClients returns every client, oldest first (ties by id); an empty
+// slice if there are none.
+func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT `+clientColumns+` FROM clients ORDER BY created_at, id`)
+	if err != nil {
+		return nil, wrapErr("list clients", err)
+	}
+	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Client, error) { return scanClient(r) })
+	if err != nil {
+		return nil, wrapErr("list clients", err)
+	}
+	return cs, nil
+}
+
+// DeleteClient removes the client, or returns store.ErrNotFound.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+	if err != nil {
+		return wrapErr("delete client", err)
+	}
+	return checkAffected("delete client", tag)
+}
