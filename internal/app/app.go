@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
@@ -33,6 +35,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 	"github.com/gatehouse-auth/gatehouse/jose"
@@ -68,6 +71,7 @@ type App struct {
 
 	log     *slog.Logger
 	db      *sql.DB
+	pg      *postgres.Store
 	closers []func() error
 }
 
@@ -232,10 +236,10 @@ func newLimiter(l config.RateLimit, now func() time.Time) (ratelimit.Limiter, er
 func (a *App) openStores(ctx context.Context) (Stores, error) {
 	cfg := a.Config
 	switch {
-	case strings.HasPrefix(cfg.DB, "postgres://"), strings.HasPrefix(cfg.DB, "postgresql://"):
-		return Stores{}, errors.New("--db postgres:// is not supported by this build yet")
 	case cfg.Sessions != "db":
 		return Stores{}, errors.New("--sessions redis:// is not supported by this build yet")
+	case strings.HasPrefix(cfg.DB, "postgres://"), strings.HasPrefix(cfg.DB, "postgresql://"):
+		return a.openPostgres(ctx)
 	}
 	path := cfg.DB
 	if path == "" || path == "sqlite" {
@@ -252,6 +256,23 @@ func (a *App) openStores(ctx context.Context) (Stores, error) {
 	st := sqlite.New(db)
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
+	}
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, Ping: st.Ping}, nil
+}
+
+// openPostgres opens a connection pool on the PostgreSQL database whose
+// URL is --db (pool settings such as pool_max_conns may be set in it),
+// migrates it, and returns every store on it.
+func (a *App) openPostgres(ctx context.Context) (Stores, error) {
+	pool, err := pgxpool.New(ctx, a.Config.DB)
+	if err != nil {
+		return Stores{}, fmt.Errorf("open PostgreSQL database: %w", err)
+	}
+	a.closers = append(a.closers, func() error { pool.Close(); return nil })
+	st := postgres.New(pool)
+	a.pg = st
+	if err := st.Migrate(ctx); err != nil {
+		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
 	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, Ping: st.Ping}, nil
 }
@@ -374,6 +395,9 @@ func EnsureAdminToken(dataDir string) (token, path string, err error) {
 
 // SchemaVersion returns the database's migration version.
 func (a *App) SchemaVersion(ctx context.Context) (int, error) {
+	if a.pg != nil {
+		return a.pg.SchemaVersion(ctx)
+	}
 	if a.db == nil {
 		return 0, errors.New("no SQL database")
 	}
