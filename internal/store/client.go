@@ -35,6 +35,13 @@ type Client struct {
 	// FirstParty clients are the deployment's own applications: users are
 	// not asked for consent.
 	FirstParty bool
+	// PostLogoutRedirectURIs are where the end-session endpoint may send
+	// the browser after logout ("post_logout_redirect_uris", OpenID
+	// Connect RP-Initiated Logout 1.0), in the order registered.
+	PostLogoutRedirectURIs []string
+	// IDTokenSignedResponseAlg is the algorithm of the client's ID tokens
+	// ("id_token_signed_response_alg"); empty means RS256.
+	IDTokenSignedResponseAlg string
 	// CreatedAt is when the client was registered.
 	CreatedAt time.Time
 }
@@ -42,7 +49,8 @@ type Client struct {
 // ClientStore keeps OAuth clients.
 //
 // A client that does not exist, or that was deleted, is ErrNotFound. The
-// list fields (GrantTypes, RedirectURIs, Scopes, Audiences) come back in
+// list fields (GrantTypes, RedirectURIs, Scopes, Audiences,
+// PostLogoutRedirectURIs) come back in
 // the order written; nil and empty are the same. SecretHash comes back
 // byte for byte.
 type ClientStore interface {

@@ -37,6 +37,10 @@ type Session struct {
 	ClientID string
 	// Scope is the space-separated scope granted, if any.
 	Scope string
+	// Audience is what a grant's access tokens are for; empty means the
+	// issuer. It comes back in the order written; nil and empty are the
+	// same.
+	Audience []string
 	// CreatedAt is when the user authenticated.
 	CreatedAt time.Time
 	// LastSeenAt is when the record was last used, written at a coarse

@@ -11,17 +11,19 @@ import (
 // clientColumns lists the clients columns in the order scanClient reads
 // them.
 const clientColumns = `id, secret_hash, name, grant_types, redirect_uris, scopes, audiences,
-	token_endpoint_auth_method, first_party, created_at`
+	token_endpoint_auth_method, first_party, created_at,
+	post_logout_redirect_uris, id_token_signed_response_alg`
 
 // scanClient reads one row of clientColumns.
 func scanClient(r scanner) (store.Client, error) {
 	var (
 		c                                    store.Client
 		grants, redirects, scopes, audiences string
+		postLogout                           string
 		created                              int64
 	)
 	err := r.Scan(&c.ID, &c.SecretHash, &c.Name, &grants, &redirects, &scopes, &audiences,
-		&c.TokenEndpointAuthMethod, &c.FirstParty, &created)
+		&c.TokenEndpointAuthMethod, &c.FirstParty, &created, &postLogout, &c.IDTokenSignedResponseAlg)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -34,6 +36,7 @@ func scanClient(r scanner) (store.Client, error) {
 		{"redirect_uris", redirects, &c.RedirectURIs},
 		{"scopes", scopes, &c.Scopes},
 		{"audiences", audiences, &c.Audiences},
+		{"post_logout_redirect_uris", postLogout, &c.PostLogoutRedirectURIs},
 	} {
 		if err := json.Unmarshal([]byte(f.raw), f.dst); err != nil {
 			return store.Client{}, fmt.Errorf("decode %s: %w", f.name, err)
@@ -67,8 +70,13 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 		args = append(args, enc)
 	}
 	args = append(args, c.TokenEndpointAuthMethod, c.FirstParty, millis(c.CreatedAt))
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	postLogout, err := encodeList(c.PostLogoutRedirectURIs)
+	if err != nil {
+		return fmt.Errorf("sqlite: create client: %w", err)
+	}
+	args = append(args, postLogout, c.IDTokenSignedResponseAlg)
+	_, err = s.db.ExecContext(ctx,
+		`INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		return wrapErr("create client", err)
 	}

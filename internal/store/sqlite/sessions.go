@@ -17,20 +17,23 @@ import (
 // them.
 const sessionColumns = `id, secret_hash, kind, user_id, client_id, scope,
 	created_at, last_seen_at, idle_expires_at, expires_at,
-	user_agent, ip, data, data_version`
+	user_agent, ip, data, data_version, audiences`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(r scanner) (store.Session, error) {
 	var (
 		s                                store.Session
-		kind, data                       string
+		kind, data, audiences            string
 		created, lastSeen, idle, expires int64
 	)
 	err := r.Scan(&s.ID, &s.SecretHash, &kind, &s.UserID, &s.ClientID, &s.Scope,
 		&created, &lastSeen, &idle, &expires,
-		&s.UserAgent, &s.IP, &data, &s.DataVersion)
+		&s.UserAgent, &s.IP, &data, &s.DataVersion, &audiences)
 	if err != nil {
 		return store.Session{}, err
+	}
+	if err := json.Unmarshal([]byte(audiences), &s.Audience); err != nil {
+		return store.Session{}, fmt.Errorf("decode audiences: %w", err)
 	}
 	s.Kind = store.SessionKind(kind)
 	s.CreatedAt = fromMillis(created)
@@ -91,12 +94,16 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
+	aud, err := encodeList(ss.Audience)
+	if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
 	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO sessions (`+sessionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
 		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
-		ss.UserAgent, ss.IP, data, ss.DataVersion)
+		ss.UserAgent, ss.IP, data, ss.DataVersion, aud)
 	if err != nil {
 		return wrapErr("create session", err)
 	}

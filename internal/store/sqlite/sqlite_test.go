@@ -77,6 +77,18 @@ func TestClientStore(t *testing.T) {
 	})
 }
 
+func TestAuthCodeStore(t *testing.T) {
+	storetest.RunAuthCodeStoreTests(t, func(t *testing.T) store.AuthCodeStore {
+		return newTestStore(t)
+	})
+}
+
+func TestConsentStore(t *testing.T) {
+	storetest.RunConsentStoreTests(t, func(t *testing.T) store.ConsentStore {
+		return newTestStore(t)
+	})
+}
+
 // TestOpenPragmas checks that every connection of the pool, not just the
 // first, runs with the crash-safety and locking settings.
 func TestOpenPragmas(t *testing.T) {

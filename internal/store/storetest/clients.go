@@ -39,16 +39,18 @@ func RunClientStoreTests(t *testing.T, newStore func(t *testing.T) store.ClientS
 func newClient(t *testing.T, createdAt time.Time) store.Client {
 	t.Helper()
 	return store.Client{
-		ID:                      randomID(t, "client-"),
-		SecretHash:              randomHash(t),
-		Name:                    "Storetest Reporting Service",
-		GrantTypes:              []string{"client_credentials", "authorization_code", "refresh_token"},
-		RedirectURIs:            []string{"https://app.example.com/callback", "http://127.0.0.1/cb", "com.example.app:/oauth2redirect"},
-		Scopes:                  []string{"reports:read", "reports:write", "gatehouse:admin"},
-		Audiences:               []string{"https://api.example.com", "urn:example:billing"},
-		TokenEndpointAuthMethod: "client_secret_basic",
-		FirstParty:              true,
-		CreatedAt:               createdAt,
+		ID:                       randomID(t, "client-"),
+		SecretHash:               randomHash(t),
+		Name:                     "Storetest Reporting Service",
+		GrantTypes:               []string{"client_credentials", "authorization_code", "refresh_token"},
+		RedirectURIs:             []string{"https://app.example.com/callback", "http://127.0.0.1/cb", "com.example.app:/oauth2redirect"},
+		Scopes:                   []string{"reports:read", "reports:write", "gatehouse:admin"},
+		Audiences:                []string{"https://api.example.com", "urn:example:billing"},
+		TokenEndpointAuthMethod:  "client_secret_basic",
+		FirstParty:               true,
+		PostLogoutRedirectURIs:   []string{"https://app.example.com/logged-out", "com.example.app:/logout"},
+		IDTokenSignedResponseAlg: "EdDSA",
+		CreatedAt:                createdAt,
 	}
 }
 
@@ -98,6 +100,10 @@ func checkClient(t *testing.T, got, want store.Client) {
 	if got.FirstParty != want.FirstParty {
 		t.Errorf("FirstParty = %v, want %v", got.FirstParty, want.FirstParty)
 	}
+	checkStrings(t, "PostLogoutRedirectURIs", got.PostLogoutRedirectURIs, want.PostLogoutRedirectURIs)
+	if got.IDTokenSignedResponseAlg != want.IDTokenSignedResponseAlg {
+		t.Errorf("IDTokenSignedResponseAlg = %q, want %q", got.IDTokenSignedResponseAlg, want.IDTokenSignedResponseAlg)
+	}
 	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 }
 
@@ -123,7 +129,8 @@ func testPublicClient(t *testing.T, st store.ClientStore) {
 
 func testClientEmptyLists(t *testing.T, st store.ClientStore) {
 	c := newClient(t, baseTime())
-	c.RedirectURIs, c.Scopes, c.Audiences = nil, []string{}, nil
+	c.RedirectURIs, c.Scopes, c.Audiences, c.PostLogoutRedirectURIs = nil, []string{}, nil, nil
+	c.IDTokenSignedResponseAlg = ""
 	c.Name = ""
 	c.GrantTypes = []string{"client_credentials"}
 	mustCreateClient(t, st, c)

@@ -1,7 +1,7 @@
 // Package storetest holds the conformance suites that every backend of
 // package store must pass: RunUserStoreTests, RunSessionStoreTests,
-// RunKeyStoreTests, RunRefreshTokenStoreTests, RunRevocationStoreTests and
-// RunClientStoreTests.
+// RunKeyStoreTests, RunRefreshTokenStoreTests, RunRevocationStoreTests,
+// RunClientStoreTests, RunAuthCodeStoreTests and RunConsentStoreTests.
 //
 // A backend's test file calls each suite with a constructor that returns a
 // fresh, empty, migrated store and registers its own cleanup:

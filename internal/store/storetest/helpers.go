@@ -171,6 +171,7 @@ func checkSession(t *testing.T, got, want store.Session) {
 	if got.Scope != want.Scope {
 		t.Errorf("Scope = %q, want %q", got.Scope, want.Scope)
 	}
+	checkStrings(t, "Audience", got.Audience, want.Audience)
 	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	checkTime(t, "LastSeenAt", got.LastSeenAt, want.LastSeenAt)
 	checkTime(t, "IdleExpiresAt", got.IdleExpiresAt, want.IdleExpiresAt)

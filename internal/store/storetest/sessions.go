@@ -91,6 +91,7 @@ func newTokenSession(t *testing.T, userID string, createdAt time.Time) store.Ses
 	s.Kind = store.KindToken
 	s.ClientID = randomID(t, "client-")
 	s.Scope = "openid profile email offline_access"
+	s.Audience = []string{"https://api.example.com", "urn:example:billing"}
 	s.IP = "192.0.2.7"
 	return s
 }
