@@ -1,0 +1,28 @@
+-- CreateSession. KEYS[1]: r:<id>. ARGV[2]: id, ARGV[3]: secret hash (hex,
+-- "" for none), ARGV[4]: user, ARGV[5]: client, ARGV[6]: CreatedAt (ms),
+-- ARGV[7]: expiry (ms), ARGV[8...]: field, value pairs of the record.
+-- Returns "ok", or "id" or "hash" for the unique key that is taken.
+local id, sh, uid, cid, created, exp = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local rk = KEYS[1]
+if redis.call('EXISTS', rk) == 1 then return 'id' end
+local hk = rk
+if sh ~= '' then
+  hk = B .. 'h:' .. sh
+  if redis.call('EXISTS', hk) == 1 then return 'hash' end
+  redis.call('SET', rk, 'h:' .. sh)
+  redis.call('PEXPIREAT', rk, exp)
+end
+redis.call('HSET', hk, unpack(ARGV, 8))
+-- A past time deletes at once: a record created expired is not kept.
+redis.call('PEXPIREAT', hk, exp)
+local uk = B .. 'u:' .. uid
+redis.call('ZADD', uk, created, id)
+extend(uk, exp)
+if cid ~= '' then
+  local ck = B .. 'c:' .. cid
+  redis.call('ZADD', ck, created, id)
+  extend(ck, exp)
+end
+redis.call('ZADD', B .. 'x', exp, id)
+extend(B .. 'x', exp)
+return 'ok'

@@ -1,0 +1,27 @@
+-- One batch of DeleteExpiredSessions. KEYS[1]: x. ARGV[2]: now (ms),
+-- ARGV[3]: the batch size. Removes up to a batch of records expired at
+-- now, and the index entries of those Redis already expired. Returns {the
+-- number of records so ended, the number of entries looked at}.
+local now = tonumber(ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local n = 0
+for _, id in ipairs(ids) do
+  local hk = home(id)
+  if not hk then
+    -- Redis expired the record: only index entries were left.
+    redis.call('DEL', B .. 'r:' .. id)
+    redis.call('ZREM', KEYS[1], id)
+    n = n + 1
+  else
+    local f = redis.call('HMGET', hk, 'id', 'sh', 'u', 'c', 'ex', 'ie')
+    local exp = expiry(f[5], f[6])
+    if tonumber(exp) <= now then
+      unlink(f[1], f[2], f[3], f[4])
+      n = n + 1
+    else
+      -- A stale score; the record lives on.
+      redis.call('ZADD', KEYS[1], exp, id)
+    end
+  end
+end
+return {n, #ids}

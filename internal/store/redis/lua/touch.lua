@@ -1,0 +1,14 @@
+-- TouchSession. KEYS[1]: r:<id>. ARGV[2]: id, ARGV[3]: LastSeenAt, ARGV[4]:
+-- IdleExpiresAt (ms). Returns 0 if there is no record, else 1.
+local hk = home(ARGV[2])
+if not hk then return 0 end
+local f = redis.call('HMGET', hk, 'id', 'u', 'c', 'ex')
+redis.call('HSET', hk, 'ls', ARGV[3], 'ie', ARGV[4])
+local exp = expiry(f[4], ARGV[4])
+redis.call('PEXPIREAT', hk, exp)
+if hk ~= KEYS[1] then redis.call('PEXPIREAT', KEYS[1], exp) end
+extend(B .. 'u:' .. f[2], exp)
+if f[3] ~= '' then extend(B .. 'c:' .. f[3], exp) end
+redis.call('ZADD', B .. 'x', exp, f[1])
+extend(B .. 'x', exp)
+return 1
