@@ -72,6 +72,7 @@ type App struct {
 	log     *slog.Logger
 	db      *sql.DB
 	pg      *postgres.Store
+	redis   *redisBackend // nil unless --sessions names a Redis server
 	closers []func() error
 }
 
@@ -102,6 +103,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	if err := a.useRedis(ctx, &stores); err != nil {
+		a.Close()
+		return nil, err
+	}
 	adminToken, path, err := EnsureAdminToken(cfg.DataDir)
 	if err != nil {
 		a.Close()
@@ -114,12 +119,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, fmt.Errorf("password hasher: %w", err)
 	}
-	accountLimiter, err := newLimiter(cfg.LoginLimitAccount, opts.Now)
+	accountLimiter, err := a.newLimiter(cfg.LoginLimitAccount, opts.Now)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("--login-limit-account: %w", err)
 	}
-	ipLimiter, err := newLimiter(cfg.LoginLimitIP, opts.Now)
+	ipLimiter, err := a.newLimiter(cfg.LoginLimitIP, opts.Now)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("--login-limit-ip: %w", err)
@@ -220,12 +225,17 @@ func graceOrNone(d time.Duration) time.Duration {
 	return d
 }
 
-// newLimiter returns an in-process limiter, or nil (no limit) for Max 0.
-func newLimiter(l config.RateLimit, now func() time.Time) (ratelimit.Limiter, error) {
+// newLimiter returns a limiter shared through Redis when --sessions names
+// a Redis server, an in-process one otherwise, or nil (no limit) for Max 0.
+func (a *App) newLimiter(l config.RateLimit, now func() time.Time) (ratelimit.Limiter, error) {
 	if l.Max == 0 {
 		return nil, nil
 	}
-	m, err := ratelimit.NewMemory(ratelimit.Limit{Max: l.Max, Window: l.Window}, ratelimit.MemoryConfig{Now: now})
+	limit := ratelimit.Limit{Max: l.Max, Window: l.Window}
+	if a.redis != nil {
+		return a.redis.limiter(limit, now)
+	}
+	m, err := ratelimit.NewMemory(limit, ratelimit.MemoryConfig{Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +246,6 @@ func newLimiter(l config.RateLimit, now func() time.Time) (ratelimit.Limiter, er
 func (a *App) openStores(ctx context.Context) (Stores, error) {
 	cfg := a.Config
 	switch {
-	case cfg.Sessions != "db":
-		return Stores{}, errors.New("--sessions redis:// is not supported by this build yet")
 	case strings.HasPrefix(cfg.DB, "postgres://"), strings.HasPrefix(cfg.DB, "postgresql://"):
 		return a.openPostgres(ctx)
 	}

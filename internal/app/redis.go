@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	redislimit "github.com/gatehouse-auth/gatehouse/internal/ratelimit/redis"
+	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redis"
+)
+
+// redisKeyPrefixParam is the query parameter of a --sessions URL that sets
+// the prefix of every key Gatehouse writes to Redis (default
+// redisstore.DefaultKeyPrefix), so that deployments can share a server.
+const redisKeyPrefixParam = "key_prefix"
+
+// redisPingTimeout bounds the first PING at start-up.
+const redisPingTimeout = 10 * time.Second
+
+// redisBackend is the Redis server that --sessions names.
+type redisBackend struct {
+	client redis.UniversalClient
+	prefix string
+}
+
+// openRedis connects to the Redis server of a --sessions URL and pings it.
+// The URL is what redis.ParseURL reads (redis:// or rediss://, user,
+// password, database number, and client options such as dial_timeout as
+// query parameters), plus key_prefix. Errors show the URL without its
+// password.
+func openRedis(ctx context.Context, rawURL string) (*redisBackend, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Error quotes the URL, password included: say less.
+		return nil, errors.New("--sessions: malformed Redis URL")
+	}
+	q := u.Query()
+	prefix := q.Get(redisKeyPrefixParam)
+	q.Del(redisKeyPrefixParam)
+	u.RawQuery = q.Encode()
+	opts, err := redis.ParseURL(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("--sessions %s: %w", u.Redacted(), err)
+	}
+	client := redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
+	defer cancel()
+	if err := client.Ping(pctx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("connect to Redis at %s: %w", u.Redacted(), err)
+	}
+	return &redisBackend{client: client, prefix: prefix}, nil
+}
+
+// useRedis, when --sessions names a Redis server, connects to it and moves
+// the session store there; the login limiters follow (see newLimiter).
+// Readiness then needs both the database and Redis.
+func (a *App) useRedis(ctx context.Context, stores *Stores) error {
+	if a.Config.Sessions == "db" {
+		return nil
+	}
+	rb, err := openRedis(ctx, a.Config.Sessions)
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, rb.client.Close)
+	a.redis = rb
+	stores.Sessions = redisstore.New(rb.client, redisstore.Options{KeyPrefix: rb.prefix})
+	dbPing := stores.Ping
+	stores.Ping = func(ctx context.Context) error {
+		var errs []error
+		if dbPing != nil {
+			errs = append(errs, dbPing(ctx))
+		}
+		if err := rb.client.Ping(ctx).Err(); err != nil {
+			errs = append(errs, fmt.Errorf("redis: %w", err))
+		}
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// limiter returns a limiter whose state is shared through Redis by every
+// instance.
+func (rb *redisBackend) limiter(limit ratelimit.Limit, now func() time.Time) (ratelimit.Limiter, error) {
+	l, err := redislimit.New(rb.client, limit, redislimit.Options{KeyPrefix: rb.prefix, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
