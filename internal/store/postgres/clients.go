@@ -11,7 +11,8 @@ import (
 // clientColumns lists the clients columns in the order scanClient reads
 // them.
 const clientColumns = `id, secret_hash, name, grant_types, redirect_uris, scopes, audiences,
-	token_endpoint_auth_method, first_party, created_at`
+	token_endpoint_auth_method, first_party, created_at,
+	post_logout_redirect_uris, id_token_signed_response_alg`
 
 // scanClient reads one row of clientColumns.
 func scanClient(r scanner) (store.Client, error) {
@@ -20,7 +21,8 @@ func scanClient(r scanner) (store.Client, error) {
 		created int64
 	)
 	err := r.Scan(&c.ID, &c.SecretHash, &c.Name, &c.GrantTypes, &c.RedirectURIs, &c.Scopes, &c.Audiences,
-		&c.TokenEndpointAuthMethod, &c.FirstParty, &created)
+		&c.TokenEndpointAuthMethod, &c.FirstParty, &created,
+		&c.PostLogoutRedirectURIs, &c.IDTokenSignedResponseAlg)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -41,10 +43,11 @@ func list(l []string) []string {
 // is taken.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	_, err := s.pool.Exec(ctx,
-		`INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		`INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		c.ID, blob(c.SecretHash), c.Name,
 		list(c.GrantTypes), list(c.RedirectURIs), list(c.Scopes), list(c.Audiences),
-		c.TokenEndpointAuthMethod, c.FirstParty, millis(c.CreatedAt))
+		c.TokenEndpointAuthMethod, c.FirstParty, millis(c.CreatedAt),
+		list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg)
 	if err != nil {
 		return wrapErr("create client", err)
 	}

@@ -4,7 +4,8 @@
 // New wraps a ready *pgxpool.Pool (opened by the command that wires the
 // server, with pgxpool.New and a postgres:// URL) in a Store, which
 // implements store.UserStore, store.SessionStore, store.KeyStore,
-// store.RefreshTokenStore, store.RevocationStore and store.ClientStore;
+// store.RefreshTokenStore, store.RevocationStore, store.ClientStore,
+// store.AuthCodeStore and store.ConsentStore;
 // Migrate brings its schema up to date. Any number of Gatehouse
 // instances may share one database.
 //
@@ -20,7 +21,8 @@
 // session data are jsonb: PostgreSQL validates them and may reorder keys
 // and drop spaces, so session data round-trips as the same JSON value,
 // not the same bytes, and jsonb refuses a string holding \u0000, which
-// SQLite would keep. A client's lists are text[]. Hashes, sealed secrets
+// SQLite would keep. List fields (a client's lists, a grant's or a code's
+// audiences, a consent's scopes) are text[]. Hashes, sealed secrets
 // and JWKs are bytea, returned byte for byte. Identifiers and emails use
 // the "C" collation, so they compare and sort byte by byte whatever the
 // database's locale.
@@ -34,7 +36,9 @@
 // data's version (its ETag) is raised in the same UPDATE. Of concurrent
 // rotations of one refresh token exactly one wins the conditional UPDATE
 // (… WHERE rotated_at IS NULL); the others see it rotated and return
-// store.ErrConflict. RotateKey locks signing_keys against other rotations.
+// store.ErrConflict; authorization codes are redeemed the same way (…
+// WHERE used_at IS NULL). RotateKey locks signing_keys against other
+// rotations.
 //
 // The revocation log's seq is an identity column, so a pruned event's Seq
 // is never assigned again. A sequence hands out numbers in insert order,

@@ -68,6 +68,18 @@ func TestClientStore(t *testing.T) {
 	})
 }
 
+func TestAuthCodeStore(t *testing.T) {
+	storetest.RunAuthCodeStoreTests(t, func(t *testing.T) store.AuthCodeStore {
+		return newTestStore(t)
+	})
+}
+
+func TestConsentStore(t *testing.T) {
+	storetest.RunConsentStoreTests(t, func(t *testing.T) store.ConsentStore {
+		return newTestStore(t)
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	ms, err := postgres.Migrations()
 	if err != nil {

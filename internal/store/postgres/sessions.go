@@ -18,7 +18,7 @@ import (
 // them.
 const sessionColumns = `id, secret_hash, kind, user_id, client_id, scope,
 	created_at, last_seen_at, idle_expires_at, expires_at,
-	user_agent, ip, data, data_version`
+	user_agent, ip, data, data_version, audiences`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(r scanner) (store.Session, error) {
@@ -30,7 +30,7 @@ func scanSession(r scanner) (store.Session, error) {
 	)
 	err := r.Scan(&s.ID, &s.SecretHash, &kind, &s.UserID, &s.ClientID, &s.Scope,
 		&created, &lastSeen, &idle, &expires,
-		&s.UserAgent, &s.IP, &data, &s.DataVersion)
+		&s.UserAgent, &s.IP, &data, &s.DataVersion, &s.Audience)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -88,10 +88,10 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	}
 	_, err = s.pool.Exec(ctx,
 		`INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15)`,
 		ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
 		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
-		ss.UserAgent, ss.IP, data, ss.DataVersion)
+		ss.UserAgent, ss.IP, data, ss.DataVersion, list(ss.Audience))
 	if err != nil {
 		return wrapErr("create session", err)
 	}

@@ -21,10 +21,13 @@ var (
 	_ store.RefreshTokenStore = (*Store)(nil)
 	_ store.RevocationStore   = (*Store)(nil)
 	_ store.ClientStore       = (*Store)(nil)
+	_ store.AuthCodeStore     = (*Store)(nil)
+	_ store.ConsentStore      = (*Store)(nil)
 )
 
 // Store keeps users, session records, signing keys, refresh tokens, the
-// revocation log and OAuth clients in a PostgreSQL database. It is safe
+// revocation log, OAuth clients, authorization codes and consents in a
+// PostgreSQL database. It is safe
 // for concurrent use, by any number of goroutines and of processes
 // sharing the database.
 type Store struct {
