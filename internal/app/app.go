@@ -33,6 +33,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
+	"github.com/gatehouse-auth/gatehouse/internal/revocation/pgnotify"
+	"github.com/gatehouse-auth/gatehouse/internal/revocation/redisnotify"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
@@ -72,6 +74,7 @@ type App struct {
 	log     *slog.Logger
 	db      *sql.DB
 	pg      *postgres.Store
+	pgPool  *pgxpool.Pool
 	redis   *redisBackend // nil unless --sessions names a Redis server
 	closers []func() error
 }
@@ -134,7 +137,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		AccountLimiter: accountLimiter,
 		AddressLimiter: ipLimiter,
 	}, log, opts.Now)
-	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL}, log, opts.Now)
+	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL, Notifier: a.notifier()}, log, opts.Now)
 	if err := a.Revocations.Sync(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -277,12 +280,26 @@ func (a *App) openPostgres(ctx context.Context) (Stores, error) {
 		return Stores{}, fmt.Errorf("open PostgreSQL database: %w", err)
 	}
 	a.closers = append(a.closers, func() error { pool.Close(); return nil })
+	a.pgPool = pool
 	st := postgres.New(pool)
 	a.pg = st
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
 	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, Ping: st.Ping}, nil
+}
+
+// notifier picks how revocations fan out to other instances: Redis
+// pub/sub when Redis is configured, else PostgreSQL LISTEN/NOTIFY, else
+// none (SQLite serves one instance).
+func (a *App) notifier() revocation.Notifier {
+	switch {
+	case a.redis != nil:
+		return redisnotify.New(a.redis.client, a.redis.prefix+"revocations")
+	case a.pgPool != nil:
+		return pgnotify.New(a.pgPool)
+	}
+	return nil
 }
 
 // Close releases the stores.
