@@ -259,6 +259,32 @@ func (s *Server) addOAuthDiscovery(doc map[string]any) {
 		introspectAuth = []string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, "bearer"}
 	}
 	doc["token_endpoint_auth_methods_supported"] = tokenAuth
+	scopes := []string{oauth.ScopeOfflineAccess}
+	if s.deps.TokenService != nil {
+		iss := s.cfg.Issuer
+		doc["userinfo_endpoint"] = iss + "/userinfo"
+		scopes = []string{oauth.ScopeOpenID, oauth.ScopeProfile, oauth.ScopeEmail, oauth.ScopeOfflineAccess}
+		doc["claims_supported"] = append([]string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid", "email", "email_verified", "updated_at"}, profileClaims...)
+	}
+	doc["scopes_supported"] = scopes
+	if s.deps.Authorize != nil && s.deps.IDTokens != nil {
+		iss := s.cfg.Issuer
+		doc["authorization_endpoint"] = iss + "/oauth2/authorize"
+		doc["end_session_endpoint"] = iss + "/oauth2/logout"
+		doc["response_types_supported"] = []string{"code"}
+		doc["response_modes_supported"] = []string{"query"}
+		doc["subject_types_supported"] = []string{"public"}
+		doc["id_token_signing_alg_values_supported"] = s.deps.IDTokens.Algorithms()
+		doc["code_challenge_methods_supported"] = []string{oauth.PKCEMethodS256}
+		doc["prompt_values_supported"] = []string{"none", "login", "consent", "select_account"}
+		doc["acr_values_supported"] = []string{"0"}
+		doc["claims_parameter_supported"] = false
+		doc["request_parameter_supported"] = false
+		doc["request_uri_parameter_supported"] = false
+		doc["authorization_response_iss_parameter_supported"] = true
+		doc["frontchannel_logout_supported"] = false
+		doc["backchannel_logout_supported"] = false
+	}
 	doc["revocation_endpoint_auth_methods_supported"] = tokenAuth
 	doc["introspection_endpoint_auth_methods_supported"] = introspectAuth
 }

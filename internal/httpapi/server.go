@@ -57,9 +57,14 @@ type Deps struct {
 	// authenticates clients at the revocation and introspection endpoints
 	// and serves /admin/v1/clients. When nil, an endpoint with only the
 	// first-party refresh grant and no clients is built from TokenService.
-	OAuth   *oauth.TokenEndpoint
-	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	OAuth *oauth.TokenEndpoint
+	// Authorize serves the authorization endpoint, the login and consent
+	// pages, end_session and /v1/consents; with IDTokens, which signs and
+	// checks ID tokens. When nil, those routes are not mounted.
+	Authorize *oauth.Authorizer
+	IDTokens  *oauth.IDTokens
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
 	// Ready reports whether the stores answer, for /readyz.
 	Ready func(ctx context.Context) error
 	// Now is the clock; nil for time.Now.
@@ -150,6 +155,10 @@ func (s *Server) routes() {
 	}
 	if s.deps.TokenService != nil {
 		s.tokenRoutes()
+		s.userinfoRoutes()
+	}
+	if s.deps.Authorize != nil && s.deps.IDTokens != nil {
+		s.authorizeRoutes()
 	}
 }
 

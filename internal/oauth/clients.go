@@ -9,9 +9,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // SecretPrefix starts every client secret, so that secret scanners can
@@ -25,6 +27,10 @@ type ClientsConfig struct {
 	// (whose "sub" is clientID). Nil does nothing. Its error is returned by
 	// Delete; the client is deleted regardless.
 	OnDelete func(ctx context.Context, clientID string) error
+	// IDTokenAlgorithms, if set, are the algorithms the server can sign
+	// ID tokens with: a client registering another
+	// id_token_signed_response_alg is refused.
+	IDTokenAlgorithms []jose.Algorithm
 }
 
 // Clients registers, finds, deletes and authenticates OAuth clients.
@@ -56,6 +62,9 @@ func (c *Clients) Register(ctx context.Context, m Metadata) (Registered, error) 
 	cl, err := m.client()
 	if err != nil {
 		return Registered{}, err
+	}
+	if alg := cl.IDTokenSignedResponseAlg; alg != "" && c.cfg.IDTokenAlgorithms != nil && !slices.Contains(c.cfg.IDTokenAlgorithms, jose.Algorithm(alg)) {
+		return Registered{}, &MetadataError{Field: "id_token_signed_response_alg", Reason: fmt.Sprintf("this server signs ID tokens with %v only", c.cfg.IDTokenAlgorithms)}
 	}
 	cl.ID = newClientID()
 	cl.CreatedAt = c.now().UTC().Truncate(time.Millisecond)

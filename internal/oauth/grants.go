@@ -31,7 +31,8 @@ type Minter interface {
 // "sub" and "client_id" are the client's id; it has no "sid", so it
 // belongs to no user and Gatehouse's user endpoints refuse it. Its scope
 // is the requested one or, if none was requested, every scope the client
-// is allowed; its audience likewise defaults to every audience the client
+// is allowed except openid and offline_access, which need a user and are
+// refused here; its audience likewise defaults to every audience the client
 // is allowed (the issuer, if it registered none). No refresh token is
 // issued (section 4.4.3).
 type ClientCredentialsGrant struct {
@@ -58,7 +59,10 @@ func (g *ClientCredentialsGrant) Handle(ctx context.Context, req TokenRequest) (
 	}
 	scope := req.Scope
 	if scope == nil {
-		scope = req.AllowedScope
+		// Every allowed scope, except those that only a user can grant.
+		scope = slices.DeleteFunc(slices.Clone(req.AllowedScope), userOnlyScope)
+	} else if i := slices.IndexFunc(scope, userOnlyScope); i >= 0 {
+		return token.Response{}, ErrInvalidScope.WithDescription("scope " + quoteShort(scope[i]) + " needs a user: use the authorization code flow")
 	}
 	aud := req.Audience
 	if aud == nil {
@@ -81,6 +85,11 @@ func (g *ClientCredentialsGrant) Handle(ctx context.Context, req TokenRequest) (
 		Scope:       spec.Scope,
 	}, nil
 }
+
+// userOnlyScope reports whether scope s means something only for a user:
+// openid and offline_access (OpenID Connect Core sections 3.1.2.1 and 11),
+// which client credentials tokens never carry.
+func userOnlyScope(s string) bool { return s == ScopeOpenID || s == ScopeOfflineAccess }
 
 // Refresher is what the refresh grant needs of *token.Service.
 type Refresher interface {

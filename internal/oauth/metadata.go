@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // Grant types a client may register (RFC 7591 section 2).
@@ -61,6 +62,15 @@ type Metadata struct {
 	TokenEndpointAuthMethod string
 	// FirstParty clients skip the consent screen.
 	FirstParty bool
+	// PostLogoutRedirectURIs ("post_logout_redirect_uris", OpenID Connect
+	// RP-Initiated Logout 1.0) are where the end-session endpoint may send
+	// the browser back to; same rules as RedirectURIs.
+	PostLogoutRedirectURIs []string
+	// IDTokenSignedResponseAlg ("id_token_signed_response_alg", OpenID
+	// Connect Dynamic Client Registration 1.0) signs the client's ID
+	// tokens: RS256 (the default), EdDSA or ES256; the server must keep a
+	// key for it.
+	IDTokenSignedResponseAlg string
 }
 
 // RequiresPKCE reports whether the client must use PKCE in the
@@ -125,6 +135,24 @@ func (m Metadata) client() (store.Client, error) {
 	}
 	if has(GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 		return bad("redirect_uris", "authorization_code needs at least one redirect URI")
+	}
+
+	if len(m.PostLogoutRedirectURIs) > maxRedirectURIs {
+		return bad("post_logout_redirect_uris", "has more than %d entries", maxRedirectURIs)
+	}
+	for i, u := range m.PostLogoutRedirectURIs {
+		if why := checkRedirectURI(u); why != "" {
+			return bad(fmt.Sprintf("post_logout_redirect_uris[%d]", i), "%s", why)
+		}
+		if !slices.Contains(c.PostLogoutRedirectURIs, u) {
+			c.PostLogoutRedirectURIs = append(c.PostLogoutRedirectURIs, u)
+		}
+	}
+	switch m.IDTokenSignedResponseAlg {
+	case "", string(jose.RS256), string(jose.EdDSA), string(jose.ES256):
+		c.IDTokenSignedResponseAlg = m.IDTokenSignedResponseAlg
+	default:
+		return bad("id_token_signed_response_alg", "must be RS256, EdDSA or ES256")
 	}
 
 	scopes, err := ParseScope(m.Scope)

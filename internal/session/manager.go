@@ -148,6 +148,9 @@ type GrantSpec struct {
 	UserID   string
 	ClientID string
 	Scope    string
+	// Audience is what the grant's access tokens are for, kept so that
+	// refreshed tokens have it too; empty means the issuer.
+	Audience []string
 	Client   ClientInfo
 }
 
@@ -155,7 +158,7 @@ type GrantSpec struct {
 // "sid" of the tokens issued under it.
 func (m *Manager) CreateGrant(ctx context.Context, g GrantSpec) (store.Session, error) {
 	s := m.newRecord(store.KindToken, g.UserID, g.Client)
-	s.ClientID, s.Scope = g.ClientID, g.Scope
+	s.ClientID, s.Scope, s.Audience = g.ClientID, g.Scope, g.Audience
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return store.Session{}, fmt.Errorf("session: create grant: %w", err)
 	}

@@ -161,11 +161,27 @@ func (s *Service) IssueForGrant(ctx context.Context, grant store.Session, u stor
 	return s.issuePair(ctx, grant, u, nil)
 }
 
+// IssueAccessForGrant returns an access token, and no refresh token, for
+// an existing grant: the code flow without offline_access.
+func (s *Service) IssueAccessForGrant(ctx context.Context, grant store.Session, u store.User) (Response, error) {
+	access, exp, err := s.Mint(grantSpec(grant, u))
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(s.now()).Round(time.Second).Seconds()), Scope: grant.Scope}, nil
+}
+
+// grantSpec describes an access token of grant for u: the grant's
+// client, scope and audience.
+func grantSpec(grant store.Session, u store.User) MintSpec {
+	return MintSpec{Subject: u.ID, SessionID: grant.ID, ClientID: grant.ClientID, Scope: grant.Scope, Audience: grant.Audience, Custom: u.Claims}
+}
+
 // issuePair mints an access token and a new refresh token for grant. If
 // old is not nil the new refresh token is its successor (rotation);
 // otherwise it is the grant's first.
 func (s *Service) issuePair(ctx context.Context, grant store.Session, u store.User, old *rotation) (Response, error) {
-	access, exp, err := s.Mint(MintSpec{Subject: u.ID, SessionID: grant.ID, ClientID: grant.ClientID, Scope: grant.Scope, Custom: u.Claims})
+	access, exp, err := s.Mint(grantSpec(grant, u))
 	if err != nil {
 		return Response{}, err
 	}

@@ -1,0 +1,111 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// pageFiles holds the server-rendered pages (login, consent, logout,
+// messages) and their stylesheet.
+//
+//go:embed pages/*.html pages/gatehouse.css
+var pageFiles embed.FS
+
+// pageTemplates are the parsed pages; html/template escapes every value
+// for its context.
+var pageTemplates = template.Must(template.ParseFS(pageFiles, "pages/*.html"))
+
+// pageCSP is the Content-Security-Policy of HTML pages: nothing but the
+// stylesheet served from this server; no script at all, no framing. There
+// is no form-action directive: the consent and login forms end in a
+// redirect to the client, which browsers check against form-action.
+const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// Cookie of the login form's CSRF token (double submit): the form carries
+// a token derived from it, and only this origin can set it.
+const (
+	loginCSRFCookie       = "gatehouse_login_csrf"
+	secureLoginCSRFCookie = "__Host-gatehouse_login_csrf"
+)
+
+// renderPage writes an HTML page with the pages' security headers.
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	var buf bytes.Buffer
+	if err := pageTemplates.ExecuteTemplate(&buf, name, data); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderMessage writes a page that says one thing; isError marks it for
+// assistive technology.
+func (s *Server) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, msg string, isError bool) {
+	s.renderPage(w, r, status, "message.html", map[string]any{"Title": title, "Message": msg, "Error": isError})
+}
+
+// handleStylesheet serves the pages' stylesheet.
+func (s *Server) handleStylesheet(w http.ResponseWriter, r *http.Request) {
+	b, err := pageFiles.ReadFile("pages/gatehouse.css")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(b)
+}
+
+func (s *Server) loginCSRFCookieName() string {
+	if s.cfg.SecureCookies {
+		return secureLoginCSRFCookie
+	}
+	return loginCSRFCookie
+}
+
+// loginCSRFSecret returns the pre-login CSRF cookie's value, setting a new
+// one if the request has none.
+func (s *Server) loginCSRFSecret(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(s.loginCSRFCookieName()); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	v := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, &http.Cookie{
+		Name: s.loginCSRFCookieName(), Value: v, Path: "/", MaxAge: 3600,
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode,
+	})
+	return v
+}
+
+// safeReturnTo returns v if it is a path on this server, and "" otherwise:
+// only "/" followed by something other than "/" or "\", with no scheme,
+// host or control character, so that the login page is never an open
+// redirect.
+func safeReturnTo(v string) string {
+	if len(v) > 8192 || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.HasPrefix(v, "/\\") {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return ""
+		}
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return ""
+	}
+	return v
+}

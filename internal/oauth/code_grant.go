@@ -1,0 +1,188 @@
+package oauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/token"
+	"github.com/gatehouse-auth/gatehouse/jose"
+)
+
+// Compile-time checks of the code grant and what it needs.
+var (
+	_ Grant         = (*AuthorizationCodeGrant)(nil)
+	_ GrantSessions = (*session.Manager)(nil)
+	_ GrantIssuer   = (*token.Service)(nil)
+)
+
+// GrantSessions creates and revokes grants; *session.Manager implements
+// it.
+type GrantSessions interface {
+	// CreateGrant starts a token grant.
+	CreateGrant(ctx context.Context, g session.GrantSpec) (store.Session, error)
+	// Revoke ends the user's record id.
+	Revoke(ctx context.Context, userID, id string) error
+}
+
+// GrantIssuer issues the tokens of a grant; *token.Service implements it.
+type GrantIssuer interface {
+	// IssueForGrant returns an access token and a refresh token.
+	IssueForGrant(ctx context.Context, grant store.Session, u store.User) (token.Response, error)
+	// IssueAccessForGrant returns an access token only.
+	IssueAccessForGrant(ctx context.Context, grant store.Session, u store.User) (token.Response, error)
+}
+
+// UserGetter reads users; store.UserStore and *identity.Service
+// implement it.
+type UserGetter interface {
+	// GetUser returns the user, or an error wrapping store.ErrNotFound.
+	GetUser(ctx context.Context, id string) (store.User, error)
+}
+
+// AuthorizationCodeGrant is grant_type authorization_code (RFC 6749
+// section 4.1.3, OpenID Connect Core section 3.1.3). A code is redeemed
+// once, within its short life, by the client it was issued to, with the
+// redirect URI of the authorization request and the PKCE verifier of its
+// challenge. A code presented again revokes the grant created from it
+// (RFC 6749 section 4.1.2). Each redemption creates a token grant of the
+// client's scope and audience; it has a refresh token only when the scope
+// holds offline_access and the client may use refresh_token. An openid
+// scope adds an ID token.
+type AuthorizationCodeGrant struct {
+	codes    store.AuthCodeStore
+	sessions GrantSessions
+	tokens   GrantIssuer
+	users    UserGetter
+	ids      *IDTokens
+	now      func() time.Time
+}
+
+// NewAuthorizationCodeGrant returns the grant. now may be nil for
+// time.Now.
+func NewAuthorizationCodeGrant(codes store.AuthCodeStore, sessions GrantSessions, tokens GrantIssuer, users UserGetter, ids *IDTokens, now func() time.Time) *AuthorizationCodeGrant {
+	if now == nil {
+		now = time.Now
+	}
+	return &AuthorizationCodeGrant{codes: codes, sessions: sessions, tokens: tokens, users: users, ids: ids, now: now}
+}
+
+// GrantType returns "authorization_code".
+func (g *AuthorizationCodeGrant) GrantType() string { return GrantAuthorizationCode }
+
+// Handle redeems the code. Every way a code can be wrong is the same
+// invalid_grant, with the reason kept for the logs.
+func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (token.Response, error) {
+	if req.Client == nil {
+		return token.Response{}, ErrInvalidClient.WithDescription("client authentication required")
+	}
+	code := req.Form.Get("code")
+	if code == "" {
+		return token.Response{}, ErrInvalidRequest.WithDescription("code is required")
+	}
+	if req.Form.Get("redirect_uri") == "" {
+		return token.Response{}, ErrInvalidRequest.WithDescription("redirect_uri is required")
+	}
+	invalid := func(why string) (token.Response, error) {
+		return token.Response{}, ErrInvalidGrant.WithCause(errors.New(why))
+	}
+	if len(code) > 256 {
+		return invalid("code too long")
+	}
+	h := sha256.Sum256([]byte(code))
+	c, err := g.codes.GetAuthCode(ctx, h[:])
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("unknown code")
+	}
+	if err != nil {
+		return token.Response{}, fmt.Errorf("oauth: read authorization code: %w", err)
+	}
+	now := g.now()
+	switch {
+	case c.ClientID != req.Client.ID:
+		// Another client's code: refused, and left alone.
+		return invalid("code of client " + c.ClientID + " presented by " + req.Client.ID)
+	case !c.UsedAt.IsZero():
+		return g.reused(ctx, c)
+	case !now.Before(c.ExpiresAt):
+		return invalid("expired code")
+	case req.Form.Get("redirect_uri") != c.RedirectURI:
+		return invalid("redirect_uri differs from the authorization request's")
+	}
+	verifier := req.Form.Get("code_verifier")
+	switch {
+	case c.CodeChallenge != "" && !verifyPKCE(c.CodeChallenge, verifier):
+		return invalid("missing or wrong PKCE code_verifier")
+	case c.CodeChallenge == "" && verifier != "":
+		// RFC 9700 section 4.8.2: a verifier without a challenge is a
+		// downgrade attempt.
+		return invalid("code_verifier sent for a code issued without code_challenge")
+	}
+
+	u, err := g.users.GetUser(ctx, c.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return invalid("the user is gone or disabled")
+	}
+	if err != nil {
+		return token.Response{}, fmt.Errorf("oauth: read user: %w", err)
+	}
+	grant, err := g.sessions.CreateGrant(ctx, session.GrantSpec{UserID: c.UserID, ClientID: c.ClientID, Scope: c.Scope, Audience: c.Audience})
+	if err != nil {
+		return token.Response{}, err
+	}
+	// One conditional write settles concurrent redemptions: the loser
+	// ends its own grant and the winner's.
+	if err := g.codes.RedeemAuthCode(ctx, h[:], now.UTC(), grant.ID); err != nil {
+		_ = g.sessions.Revoke(ctx, grant.UserID, grant.ID)
+		if errors.Is(err, store.ErrConflict) {
+			if again, err2 := g.codes.GetAuthCode(ctx, h[:]); err2 == nil {
+				return g.reused(ctx, again)
+			}
+			return invalid("code redeemed concurrently")
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return invalid("code deleted while being redeemed")
+		}
+		return token.Response{}, fmt.Errorf("oauth: redeem authorization code: %w", err)
+	}
+
+	scope := strings.Fields(c.Scope)
+	var resp token.Response
+	if slices.Contains(scope, ScopeOfflineAccess) && slices.Contains(req.Client.GrantTypes, GrantRefreshToken) {
+		resp, err = g.tokens.IssueForGrant(ctx, grant, u)
+	} else {
+		resp, err = g.tokens.IssueAccessForGrant(ctx, grant, u)
+	}
+	if err != nil {
+		return token.Response{}, err
+	}
+	if slices.Contains(scope, ScopeOpenID) {
+		resp.IDToken, err = g.ids.Sign(IDTokenSpec{
+			Subject: u.ID, ClientID: c.ClientID, Nonce: c.Nonce, AuthTime: c.AuthTime,
+			SessionID: c.SessionID, AccessToken: resp.AccessToken,
+			Algorithm: jose.Algorithm(req.Client.IDTokenSignedResponseAlg),
+		})
+		if err != nil {
+			return token.Response{}, err
+		}
+	}
+	return resp, nil
+}
+
+// reused answers a code presented after it was redeemed: the grant the
+// first redemption created is revoked, with every token issued under it
+// (RFC 6749 section 4.1.2, RFC 9700 section 4.2.4).
+func (g *AuthorizationCodeGrant) reused(ctx context.Context, c store.AuthCode) (token.Response, error) {
+	if c.GrantID != "" {
+		if err := g.sessions.Revoke(ctx, c.UserID, c.GrantID); err != nil && !errors.Is(err, session.ErrInvalid) {
+			return token.Response{}, fmt.Errorf("oauth: revoke the grant of a reused code: %w", err)
+		}
+	}
+	return token.Response{}, ErrInvalidGrant.WithCause(errors.New("authorization code reused: its grant is revoked"))
+}
