@@ -68,6 +68,10 @@ type App struct {
 	Tokens      *token.Service
 	Clients     *oauth.Clients
 	OAuth       *oauth.TokenEndpoint
+	// Authorizer and IDTokens serve the authorization code flow; nil when
+	// the database has no code and consent stores.
+	Authorizer *oauth.Authorizer
+	IDTokens   *oauth.IDTokens
 	Revocations *revocation.Log
 	API         *httpapi.Server
 
@@ -87,6 +91,10 @@ type Stores struct {
 	Refresh     store.RefreshTokenStore
 	Revocations store.RevocationStore
 	Clients     store.ClientStore
+	// AuthCodes and Consents serve the authorization code flow, which is
+	// off when either is nil.
+	AuthCodes store.AuthCodeStore
+	Consents  store.ConsentStore
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -178,11 +186,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		AccessTokenTTL: cfg.AccessTokenTTL,
 		RefreshGrace:   graceOrNone(cfg.RefreshReuseGrace),
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
-	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.revokeClient}, opts.Now)
-	a.OAuth, err = oauth.NewTokenEndpoint(cfg.Issuer, a.Clients,
-		oauth.NewClientCredentialsGrant(a.Tokens, opts.Now),
-		oauth.NewRefreshGrant(a.Tokens),
-	)
+	a.IDTokens = oauth.NewIDTokens(cfg.Issuer, 0, a.Keys, opts.Now)
+	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.revokeClient, IDTokenAlgorithms: a.IDTokens.Algorithms()}, opts.Now)
+	grants := []oauth.Grant{}
+	if stores.AuthCodes != nil && stores.Consents != nil {
+		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.revokeUserClient},
+			a.Clients, stores.AuthCodes, stores.Consents, opts.Now)
+		grants = append(grants, oauth.NewAuthorizationCodeGrant(stores.AuthCodes, a.Sessions, a.Tokens, stores.Users, a.IDTokens, opts.Now))
+	}
+	grants = append(grants, oauth.NewClientCredentialsGrant(a.Tokens, opts.Now), oauth.NewRefreshGrant(a.Tokens))
+	a.OAuth, err = oauth.NewTokenEndpoint(cfg.Issuer, a.Clients, grants...)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -201,6 +214,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Tokens:       a.Tokens,
 		TokenService: a.Tokens,
 		OAuth:        a.OAuth,
+		Authorize:    a.Authorizer,
+		IDTokens:     a.IDTokens,
 		Keys:         a.Keys,
 		Revocations:  a.Revocations,
 		Metrics:      m,
@@ -217,6 +232,24 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 func (a *App) revokeClient(ctx context.Context, clientID string) error {
 	_, err := a.Sessions.RevokeClient(ctx, clientID)
 	return errors.Join(err, a.Revocations.RevokeUser(ctx, clientID))
+}
+
+// revokeUserClient revokes the grants a user gave a client, when the user
+// withdraws their consent to it.
+func (a *App) revokeUserClient(ctx context.Context, userID, clientID string) error {
+	records, err := a.Sessions.List(ctx, userID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range records {
+		if r.ClientID == clientID {
+			if err := a.Sessions.Revoke(ctx, userID, r.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // graceOrNone maps a zero grace (the flag's "none") to the token
@@ -268,7 +301,7 @@ func (a *App) openStores(ctx context.Context) (Stores, error) {
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Ping: st.Ping}, nil
 }
 
 // openPostgres opens a connection pool on the PostgreSQL database whose
@@ -334,6 +367,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.Revocations.Run(jobs, a.Config.RevocationPollInterval) })
 	wg.Go(func() { a.forgetRevoked(jobs) })
 	wg.Go(func() { a.Keys.RunBackground(jobs, time.Minute) })
+	if a.Authorizer != nil {
+		wg.Go(func() { a.sweepCodes(jobs) })
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -354,6 +390,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// sweepCodes deletes old authorization codes every sweep interval until
+// ctx ends.
+func (a *App) sweepCodes(ctx context.Context) {
+	t := time.NewTicker(a.Config.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.Authorizer.Sweep(ctx); err != nil {
+				a.log.ErrorContext(ctx, "sweep authorization codes", "err", err)
+			}
+		}
+	}
 }
 
 // forgetRevoked drops sessions that the revocation log reports revoked
