@@ -5,9 +5,8 @@
 // server, with pgxpool.New and a postgres:// URL) in a Store, which
 // implements store.UserStore, store.SessionStore, store.KeyStore,
 // store.RefreshTokenStore, store.RevocationStore, store.ClientStore,
-// store.AuthCodeStore and store.ConsentStore;
-// Migrate brings its schema up to date. Any number of Gatehouse
-// instances may share one database.
+// store.AuthCodeStore and store.ConsentStore; Migrate brings its schema
+// up to date. Any number of Gatehouse instances may share one database.
 //
 // # Storage format
 //
@@ -22,8 +21,8 @@
 // and drop spaces, so session data round-trips as the same JSON value,
 // not the same bytes, and jsonb refuses a string holding \u0000, which
 // SQLite would keep. List fields (a client's lists, a grant's or a code's
-// audiences, a consent's scopes) are text[]. Hashes, sealed secrets
-// and JWKs are bytea, returned byte for byte. Identifiers and emails use
+// audiences, a consent's scopes) are text[]. Hashes, sealed secrets and
+// JWKs are bytea, returned byte for byte. Identifiers and emails use
 // the "C" collation, so they compare and sort byte by byte whatever the
 // database's locale.
 //
