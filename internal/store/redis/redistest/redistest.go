@@ -61,18 +61,29 @@ func Client(t testing.TB) *redis.Client {
 	if err != nil {
 		t.Fatalf("redistest: %s=%q: %v", EnvURL, url, err)
 	}
-	opts.DialTimeout = 2 * time.Second
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
+	if err := probe(*opts); err != nil {
 		if InCI() {
 			t.Fatalf("redistest: no Redis server at %s: %v (CI=true: Redis is required)", url, err)
 		}
 		t.Skipf("redistest: SKIPPING: no Redis server at %s: %v. Start one (redis-server) or set %s to run this test; under CI=true it fails instead.", url, err, EnvURL)
 	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// probe pings the server once, without the client's retries, so that a
+// missing server costs a test a few milliseconds rather than seconds.
+func probe(opts redis.Options) error {
+	opts.DialTimeout = 2 * time.Second
+	opts.MaxRetries = -1
+	opts.DialerRetries = 1
+	opts.PoolSize = 1
+	c := redis.NewClient(&opts)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return c.Ping(ctx).Err()
 }
 
 // Prefix returns a key prefix that no other test uses, and deletes every
