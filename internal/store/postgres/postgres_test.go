@@ -316,3 +316,9 @@ func TestAppendRevocationsRejectsBadEvents(t *testing.T) {
 		})
 	}
 }
+
+func TestLeaseStore(t *testing.T) {
+	storetest.RunLeaseStoreTests(t, func(t *testing.T) store.LeaseStore {
+		return newTestStore(t)
+	})
+}
