@@ -62,16 +62,16 @@ type App struct {
 	// DatabasePath is the SQLite file, when SQLite is the database.
 	DatabasePath string
 
-	Users       *identity.Service
-	Sessions    *session.Manager
-	Keys        *keys.Manager
-	Tokens      *token.Service
-	Clients     *oauth.Clients
-	OAuth       *oauth.TokenEndpoint
+	Users    *identity.Service
+	Sessions *session.Manager
+	Keys     *keys.Manager
+	Tokens   *token.Service
+	Clients  *oauth.Clients
+	OAuth    *oauth.TokenEndpoint
 	// Authorizer and IDTokens serve the authorization code flow; nil when
 	// the database has no code and consent stores.
-	Authorizer *oauth.Authorizer
-	IDTokens   *oauth.IDTokens
+	Authorizer  *oauth.Authorizer
+	IDTokens    *oauth.IDTokens
 	Revocations *revocation.Log
 	API         *httpapi.Server
 
@@ -81,6 +81,12 @@ type App struct {
 	pgPool  *pgxpool.Pool
 	redis   *redisBackend // nil unless --sessions names a Redis server
 	closers []func() error
+
+	// leases and instanceID make background jobs run on one instance of a
+	// cluster at a time; now is the clock.
+	leases     store.LeaseStore
+	instanceID string
+	now        func() time.Time
 }
 
 // Stores are the backends a server runs on.
@@ -95,6 +101,8 @@ type Stores struct {
 	// off when either is nil.
 	AuthCodes store.AuthCodeStore
 	Consents  store.ConsentStore
+	// Leases let one instance at a time run the background jobs.
+	Leases store.LeaseStore
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -113,6 +121,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if err != nil {
 		a.Close()
 		return nil, err
+	}
+	a.leases, a.instanceID, a.now = stores.Leases, randomInstanceID(), opts.Now
+	if a.now == nil {
+		a.now = time.Now
 	}
 	if err := a.useRedis(ctx, &stores); err != nil {
 		a.Close()
@@ -301,7 +313,7 @@ func (a *App) openStores(ctx context.Context) (Stores, error) {
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Ping: st.Ping}, nil
 }
 
 // openPostgres opens a connection pool on the PostgreSQL database whose
@@ -319,7 +331,7 @@ func (a *App) openPostgres(ctx context.Context) (Stores, error) {
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Ping: st.Ping}, nil
 }
 
 // notifier picks how revocations fan out to other instances: Redis
@@ -363,13 +375,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	var wg sync.WaitGroup
-	wg.Go(func() { a.Sessions.RunSweeper(jobs, a.Config.SweepInterval) })
 	wg.Go(func() { a.Revocations.Run(jobs, a.Config.RevocationPollInterval) })
 	wg.Go(func() { a.forgetRevoked(jobs) })
-	wg.Go(func() { a.Keys.RunBackground(jobs, time.Minute) })
-	if a.Authorizer != nil {
-		wg.Go(func() { a.sweepCodes(jobs) })
-	}
+	wg.Go(func() { a.Keys.RunReload(jobs, time.Minute) })
+	wg.Go(func() { a.singleton(jobs, "sweep", a.Config.SweepInterval, a.Sweep) })
+	wg.Go(func() { a.singleton(jobs, "keys", time.Minute, a.Keys.Maintain) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -392,19 +402,64 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// sweepCodes deletes old authorization codes every sweep interval until
-// ctx ends.
-func (a *App) sweepCodes(ctx context.Context) {
-	t := time.NewTicker(a.Config.SweepInterval)
+// Sweep deletes what has expired: sessions and grants, refresh tokens,
+// authorization codes and revocation events. In a cluster one instance at
+// a time runs it (see singleton).
+func (a *App) Sweep(ctx context.Context) error {
+	var errs []error
+	count := func(what string, n int, err error) {
+		if err != nil {
+			errs = append(errs, err)
+		} else if n > 0 {
+			a.log.InfoContext(ctx, "expired records swept", "what", what, "count", n)
+		}
+	}
+	n, err := a.Sessions.Sweep(ctx)
+	count("sessions", n, err)
+	n, err = a.Tokens.Sweep(ctx)
+	count("refresh tokens", n, err)
+	n, err = a.Revocations.PruneStore(ctx)
+	count("revocation events", n, err)
+	if a.Authorizer != nil {
+		n, err = a.Authorizer.Sweep(ctx)
+		count("authorization codes", n, err)
+	}
+	return errors.Join(errs...)
+}
+
+// randomInstanceID names this process among the cluster's lease holders.
+func randomInstanceID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	host, _ := os.Hostname()
+	return host + "-" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// singleton runs job every interval until ctx ends, on the one instance
+// of the cluster that holds the job's lease: whoever runs it renews the
+// lease (for two intervals) each round, and another instance takes over
+// once a holder stops renewing.
+func (a *App) singleton(ctx context.Context, name string, interval time.Duration, job func(context.Context) error) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := a.Authorizer.Sweep(ctx); err != nil {
-				a.log.ErrorContext(ctx, "sweep authorization codes", "err", err)
+		}
+		held, err := a.leases.AcquireLease(ctx, name, a.instanceID, a.now(), 2*interval)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.WarnContext(ctx, "could not acquire a job lease", "job", name, "err", err)
 			}
+			continue
+		}
+		if !held {
+			continue
+		}
+		if err := job(ctx); err != nil && ctx.Err() == nil {
+			a.log.ErrorContext(ctx, "background job failed", "job", name, "err", err)
 		}
 	}
 }

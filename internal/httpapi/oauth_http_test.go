@@ -367,7 +367,7 @@ func TestClientCredentialsLimits(t *testing.T) {
 		{"issuer audience not registered", basicAuth(srv, c.ClientID, c.ClientSecret), url.Values{"audience": {srv.URL}}, "invalid_target"},
 		{"grant type not registered", basicAuth(srv, web.ClientID, web.ClientSecret), url.Values{}, "unauthorized_client"},
 		{"public client", srv.NewClient(), url.Values{"client_id": {public.ClientID}}, "unauthorized_client"},
-		{"authorization code not served yet", basicAuth(srv, web.ClientID, web.ClientSecret), url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}, "unsupported_grant_type"},
+		{"unknown authorization code", basicAuth(srv, web.ClientID, web.ClientSecret), url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {"https://app.example.com/cb"}}, "invalid_grant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -595,7 +595,7 @@ func TestDiscoveryNamesClientAuthentication(t *testing.T) {
 	}
 	srv.NewClient().Do(t, http.MethodGet, "/.well-known/openid-configuration", nil).WantStatus(t, http.StatusOK).Decode(t, &d)
 	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
-	if got := sorted(d.GrantTypes); !slices.Equal(got, []string{"client_credentials", "refresh_token"}) {
+	if got := sorted(d.GrantTypes); !slices.Equal(got, []string{"authorization_code", "client_credentials", "refresh_token"}) {
 		t.Errorf("grant_types_supported = %v", d.GrantTypes)
 	}
 	want := []string{"client_secret_basic", "client_secret_post", "none"}
