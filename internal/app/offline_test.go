@@ -1,0 +1,205 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/apptest"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+)
+
+// cutProxy forwards TCP connections to a backend server, counts the bytes
+// sent to it, and can cut every connection and refuse new ones: a network
+// failure between Gatehouse and its database or Redis, made on demand.
+type cutProxy struct {
+	ln     net.Listener
+	target string
+	sent   atomic.Int64 // bytes from Gatehouse to the backend
+
+	mu    sync.Mutex
+	conns []net.Conn
+	cut   bool
+}
+
+// newCutProxy listens on a free local port and forwards to target
+// (host:port) until the test ends.
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target}
+	go p.accept()
+	t.Cleanup(p.Cut)
+	return p
+}
+
+func (p *cutProxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			up.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() {
+			_, _ = io.Copy(countingWriter{up, &p.sent}, c)
+			up.Close()
+		}()
+		go func() {
+			_, _ = io.Copy(c, up)
+			c.Close()
+		}()
+	}
+}
+
+// countingWriter adds what it writes to n as it goes, so that bytes are
+// counted when they pass, not when the connection ends.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (cw countingWriter) Write(b []byte) (int, error) {
+	n, err := cw.w.Write(b)
+	cw.n.Add(int64(n))
+	return n, err
+}
+
+// Cut closes the listener and every forwarded connection.
+func (p *cutProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	p.ln.Close()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// through returns rawURL with its host replaced by the proxy's address.
+func (p *cutProxy) through(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = p.ln.Addr().String()
+	return u.String()
+}
+
+// waitFor polls cond for up to two seconds and fails t if it never holds.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// hostOf returns the host:port of a URL.
+func hostOf(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+// TestBearerAuthNeedsNoNetwork runs the high-availability layout
+// (PostgreSQL and Redis) with both reached through proxies it can cut.
+// Checking an access token must send nothing to either, and must still
+// succeed once both are cut: the signing keys and the revocation set are
+// in process. As a control, a cookie check that misses the session cache
+// must fail once Redis is cut, which shows the cut is real.
+func TestBearerAuthNeedsNoNetwork(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	rc := redistest.Client(t)
+	prefix := redistest.Prefix(t, rc)
+	sessionsURL := withKeyPrefix(t, redistest.URL(), prefix)
+	pg := newCutProxy(t, hostOf(t, dbURL))
+	rd := newCutProxy(t, hostOf(t, sessionsURL))
+	srv := apptest.Start(t, apptest.Options{Args: []string{
+		"--db", pg.through(t, dbURL),
+		"--sessions", rd.through(t, sessionsURL),
+	}})
+
+	u, c := srv.NewSession(t)
+	var pair tokenPair
+	srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password, "mode": "token"}).
+		WantStatus(t, http.StatusOK).Decode(t, &pair)
+	bearer := srv.NewClient()
+	bearer.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+	bearer.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
+
+	// Control for the counter: GET /v1/me reads the user from PostgreSQL
+	// after the bearer check, and that shows.
+	pgBefore, rdBefore := pg.sent.Load(), rd.sent.Load()
+	bearer.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
+	waitFor(t, func() bool { return pg.sent.Load() > pgBefore }, "GET /v1/me to send its user read through the PostgreSQL proxy")
+	if d := rd.sent.Load() - rdBefore; d != 0 {
+		t.Errorf("GET /v1/me with a bearer token sent %d bytes to Redis, want 0", d)
+	}
+
+	// A thousand bearer checks send not one byte to PostgreSQL or Redis.
+	ctx := context.Background()
+	pgBefore, rdBefore = pg.sent.Load(), rd.sent.Load()
+	for range 1000 {
+		p, err := srv.App.Tokens.AuthenticateBearer(ctx, pair.AccessToken)
+		if err != nil || p.UserID != u.ID {
+			t.Fatalf("AuthenticateBearer = %+v, %v; want user %s", p, err, u.ID)
+		}
+	}
+	// Give the proxies' copy loops time to count anything in flight.
+	time.Sleep(100 * time.Millisecond)
+	if d := pg.sent.Load() - pgBefore; d != 0 {
+		t.Errorf("bearer checks sent %d bytes to PostgreSQL, want 0", d)
+	}
+	if d := rd.sent.Load() - rdBefore; d != 0 {
+		t.Errorf("bearer checks sent %d bytes to Redis, want 0", d)
+	}
+
+	// Cut both. The bearer check still answers.
+	pg.Cut()
+	rd.Cut()
+	if p, err := srv.App.Tokens.AuthenticateBearer(ctx, pair.AccessToken); err != nil || p.UserID != u.ID {
+		t.Fatalf("AuthenticateBearer with PostgreSQL and Redis cut = %+v, %v; want user %s", p, err, u.ID)
+	}
+
+	// Control: a cookie check that has to read Redis fails now, and not
+	// as an invalid session.
+	srv.App.Sessions.Forget(c.SessionID)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := srv.App.Sessions.AuthenticateCookie(cctx, c.Cookie)
+	if err == nil || errors.Is(err, session.ErrInvalid) {
+		t.Fatalf("cold cookie check with Redis cut = %v, want a store error", err)
+	}
+}
