@@ -243,9 +243,10 @@ func (m *Manager) Reload(ctx context.Context) error {
 	return nil
 }
 
-// RunBackground reloads keys, rotates those older than RotationInterval
-// and deletes expired ones every interval, until ctx ends.
-func (m *Manager) RunBackground(ctx context.Context, interval time.Duration) {
+// RunReload reloads the keys every interval until ctx ends, so rotations
+// made by other instances take effect here. Rotation and deletion are
+// Maintain's, which one instance of a cluster runs.
+func (m *Manager) RunReload(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -254,17 +255,23 @@ func (m *Manager) RunBackground(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		if err := m.Tick(ctx); err != nil && ctx.Err() == nil {
-			m.log.WarnContext(ctx, "key maintenance failed", "err", err)
+		if err := m.Reload(ctx); err != nil && ctx.Err() == nil {
+			m.log.WarnContext(ctx, "key reload failed", "err", err)
 		}
 	}
 }
 
-// Tick runs one round of RunBackground's work.
+// Tick reloads the keys, then runs Maintain.
 func (m *Manager) Tick(ctx context.Context) error {
 	if err := m.Reload(ctx); err != nil {
 		return err
 	}
+	return m.Maintain(ctx)
+}
+
+// Maintain rotates keys older than RotationInterval and deletes keys whose
+// tokens have all expired. In a cluster one instance at a time runs it.
+func (m *Manager) Maintain(ctx context.Context) error {
 	now := m.now()
 	if m.cfg.RotationInterval > 0 {
 		for _, alg := range m.cfg.Algorithms {

@@ -192,8 +192,8 @@ func (l *Log) publish(evs []store.Revocation) {
 }
 
 // Run syncs every interval, and at once whenever the Notifier announces
-// new events, and prunes expired events from the set and the store, until
-// ctx ends.
+// new events, and prunes expired events from the in-process set, until
+// ctx ends. PruneStore cleans the store.
 func (l *Log) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -217,13 +217,19 @@ func (l *Log) Run(ctx context.Context, interval time.Duration) {
 		if err := l.Sync(ctx); err != nil && ctx.Err() == nil {
 			l.log.WarnContext(ctx, "revocation sync failed", "err", err)
 		}
-		now := l.now()
-		if now.Sub(lastPrune) >= time.Minute {
+		if now := l.now(); now.Sub(lastPrune) >= time.Minute {
 			lastPrune = now
 			l.set.Prune(now)
-			if _, err := l.store.DeleteExpiredRevocations(ctx, now); err != nil && ctx.Err() == nil {
-				l.log.WarnContext(ctx, "revocation prune failed", "err", err)
-			}
 		}
 	}
+}
+
+// PruneStore deletes expired events from the store and returns how many.
+// In a cluster one instance at a time runs it.
+func (l *Log) PruneStore(ctx context.Context) (int, error) {
+	n, err := l.store.DeleteExpiredRevocations(ctx, l.now())
+	if err != nil {
+		return 0, fmt.Errorf("revocation: prune: %w", err)
+	}
+	return n, nil
 }

@@ -400,25 +400,6 @@ func (m *Manager) Sweep(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// RunSweeper sweeps every interval until ctx ends.
-func (m *Manager) RunSweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := m.Sweep(ctx)
-			if err != nil {
-				m.log.ErrorContext(ctx, "session sweep failed", "err", err)
-			} else if n > 0 {
-				m.log.InfoContext(ctx, "expired sessions swept", "count", n)
-			}
-		}
-	}
-}
-
 // Count returns how many records are live.
 func (m *Manager) Count(ctx context.Context) (int, error) {
 	n, err := m.store.CountSessions(ctx, m.now())

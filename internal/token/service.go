@@ -462,6 +462,15 @@ func (s *Service) Revoke(ctx context.Context, raw, clientID string) error {
 	return s.revocations.RevokeToken(ctx, c.ID, c.ExpiresAt)
 }
 
+// Sweep deletes refresh tokens that expired unused and returns how many.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	n, err := s.refresh.DeleteExpiredRefreshTokens(ctx, s.now())
+	if err != nil {
+		return 0, fmt.Errorf("token: sweep: %w", err)
+	}
+	return n, nil
+}
+
 // OnSessionsRevoked is the session manager's OnRevoke hook: it deletes
 // the grants' refresh tokens and appends their revocation to the log.
 func (s *Service) OnSessionsRevoked(ctx context.Context, revoked []store.Session) {
