@@ -31,6 +31,9 @@ func TestPostgresSmoke(t *testing.T) {
 		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(ms))
 	}
 	srv.NewClient().Do(t, http.MethodGet, "/readyz", nil).WantStatus(t, http.StatusOK)
+	if srv.App.Authorizer == nil {
+		t.Error("the authorization code flow is off on PostgreSQL: openPostgres returned no code or consent store")
+	}
 
 	// Cookie session and its data, with If-Match.
 	u, c := srv.NewSession(t)
