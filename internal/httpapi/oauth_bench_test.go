@@ -15,7 +15,12 @@ import (
 // a token request authenticated with client_secret_basic.
 func benchClientCredentials(b *testing.B) (http.Handler, func() *http.Request) {
 	b.Helper()
-	srv := apptest.Start(b, apptest.Options{})
+	return benchClientCredentialsOn(b, apptest.Start(b, apptest.Options{}))
+}
+
+// benchClientCredentialsOn is benchClientCredentials on a running server.
+func benchClientCredentialsOn(b *testing.B, srv *apptest.Server) (http.Handler, func() *http.Request) {
+	b.Helper()
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, "/admin/v1/clients",
 		strings.NewReader(`{"grant_types":["client_credentials"],"scope":"reports:read reports:write"}`))
