@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/mergepatch"
@@ -150,6 +151,9 @@ func (s *Server) updateData(w http.ResponseWriter, r *http.Request, p authn.Prin
 		if len(next) > MaxSessionData {
 			return nil, &http.MaxBytesError{Limit: MaxSessionData}
 		}
+		if hasNUL(next) {
+			return nil, errInvalidRequest("session data cannot contain the NUL character (\\u0000)")
+		}
 		return next, nil
 	})
 	if err != nil {
@@ -168,4 +172,23 @@ func compactJSON(b []byte) (json.RawMessage, error) {
 		return nil, errInvalidRequest("malformed JSON")
 	}
 	return buf.Bytes(), nil
+}
+
+// hasNUL reports whether a JSON document has a string or member name
+// containing U+0000, which some stores (PostgreSQL jsonb) cannot hold; it
+// is refused everywhere so every backend behaves the same.
+func hasNUL(doc []byte) bool {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return false // the only way to write U+0000 in valid JSON
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if str, ok := tok.(string); ok && strings.ContainsRune(str, 0) {
+			return true
+		}
+	}
 }

@@ -455,3 +455,22 @@ func TestUserRevocationSparesLaterTokens(t *testing.T) {
 	bearer(srv, before.AccessToken).Do(t, http.MethodGet, "/v1/me", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
 	bearer(srv, after.AccessToken).Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
 }
+
+// TestSessionDataRefusesNUL checks that U+0000, which PostgreSQL's jsonb
+// cannot store, is refused with 400 on every backend, in values and in
+// member names, while the six characters \u0000 as text are fine.
+func TestSessionDataRefusesNUL(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	_, c := srv.NewSession(t)
+	for name, body := range map[string]string{
+		"value":       `{"a":"x\u0000y"}`,
+		"member name": `{"\u0000":1}`,
+		"nested":      `{"a":[{"b":"\u0000"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c.Do(t, http.MethodPut, "/v1/session/data", body).WantError(t, http.StatusBadRequest, "invalid_request")
+			c.Do(t, http.MethodPatch, "/v1/session/data", body, "Content-Type", "application/merge-patch+json").WantError(t, http.StatusBadRequest, "invalid_request")
+		})
+	}
+	c.Do(t, http.MethodPut, "/v1/session/data", `{"a":"\\u0000"}`).WantStatus(t, http.StatusOK)
+}
