@@ -485,6 +485,10 @@ func (a *App) forgetRevoked(ctx context.Context) {
 			}
 			if e.UserID != "" {
 				a.Sessions.ForgetUser(e.UserID)
+				// A deleted client's revocation is keyed on its id.
+				if a.Clients != nil {
+					a.Clients.Forget(e.UserID)
+				}
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -31,13 +32,35 @@ type ClientsConfig struct {
 	// ID tokens with: a client registering another
 	// id_token_signed_response_alg is refused.
 	IDTokenAlgorithms []jose.Algorithm
+	// CacheTTL is how long an authenticated client's record is kept in
+	// memory, so the token endpoint does not read the store on every
+	// request. Default 30s; negative turns the cache off. A client deleted
+	// through this instance leaves the cache at once, and other instances
+	// drop it when the revocation log reports the deletion (Forget).
+	CacheTTL time.Duration
 }
+
+// DefaultClientCacheTTL is the default ClientsConfig.CacheTTL.
+const DefaultClientCacheTTL = 30 * time.Second
+
+// maxCachedClients bounds the client cache; past it, an arbitrary entry
+// is evicted. Only clients that exist are cached, so made-up client ids
+// cannot fill it.
+const maxCachedClients = 10_000
 
 // Clients registers, finds, deletes and authenticates OAuth clients.
 type Clients struct {
 	store store.ClientStore
 	cfg   ClientsConfig
 	now   func() time.Time
+
+	mu    sync.RWMutex
+	cache map[string]cachedClient
+}
+
+type cachedClient struct {
+	client  store.Client
+	expires time.Time
 }
 
 // NewClients returns a Clients over st. now may be nil for time.Now.
@@ -45,7 +68,45 @@ func NewClients(st store.ClientStore, cfg ClientsConfig, now func() time.Time) *
 	if now == nil {
 		now = time.Now
 	}
-	return &Clients{store: st, cfg: cfg, now: now}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = DefaultClientCacheTTL
+	}
+	return &Clients{store: st, cfg: cfg, now: now, cache: map[string]cachedClient{}}
+}
+
+// Forget drops a client from this instance's cache.
+func (c *Clients) Forget(id string) {
+	c.mu.Lock()
+	delete(c.cache, id)
+	c.mu.Unlock()
+}
+
+// lookup returns the client for authentication: from the cache while its
+// entry is fresh, else from the store.
+func (c *Clients) lookup(ctx context.Context, id string) (store.Client, error) {
+	now := c.now()
+	c.mu.RLock()
+	e, ok := c.cache[id]
+	c.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e.client, nil
+	}
+	cl, err := c.store.GetClient(ctx, id)
+	if err != nil {
+		return store.Client{}, err
+	}
+	if c.cfg.CacheTTL > 0 {
+		c.mu.Lock()
+		if len(c.cache) >= maxCachedClients {
+			for k := range c.cache {
+				delete(c.cache, k)
+				break
+			}
+		}
+		c.cache[id] = cachedClient{client: cl, expires: now.Add(c.cfg.CacheTTL)}
+		c.mu.Unlock()
+	}
+	return cl, nil
 }
 
 // Registered is a new client with its secret, which exists only here: the
@@ -103,6 +164,7 @@ func (c *Clients) List(ctx context.Context) ([]store.Client, error) {
 // OnDelete to revoke what was issued to it. It returns an error wrapping
 // store.ErrNotFound if there is no such client.
 func (c *Clients) Delete(ctx context.Context, id string) error {
+	c.Forget(id)
 	if err := c.store.DeleteClient(ctx, id); err != nil {
 		return fmt.Errorf("oauth: delete client: %w", err)
 	}
@@ -127,7 +189,7 @@ func (c *Clients) Authenticate(ctx context.Context, cr Credentials) (store.Clien
 	if len(cr.ClientID) > maxClientIDLen || len(cr.Secret) > maxClientSecretLen {
 		return store.Client{}, ErrInvalidClient.WithCause(errors.New("credentials too long"))
 	}
-	cl, err := c.store.GetClient(ctx, cr.ClientID)
+	cl, err := c.lookup(ctx, cr.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Client{}, ErrInvalidClient.WithCause(fmt.Errorf("unknown client %q", cr.ClientID))
 	}

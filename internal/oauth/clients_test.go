@@ -180,3 +180,52 @@ func TestDeleteRunsOnDelete(t *testing.T) {
 		t.Errorf("OnDelete ran for a client that did not exist")
 	}
 }
+
+// TestClientCache checks that authentication serves a known client from
+// memory for CacheTTL, that a client deleted behind the cache's back stops
+// authenticating once its entry expires or is forgotten, and that a wrong
+// secret is refused from the cache too.
+func TestClientCache(t *testing.T) {
+	ctx := context.Background()
+	st := newTestStore(t)
+	now := testNow
+	cs := NewClients(st, ClientsConfig{CacheTTL: 30 * time.Second}, func() time.Time { return now })
+	reg, err := cs.Register(ctx, Metadata{Name: "svc", GrantTypes: []string{GrantClientCredentials}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := Credentials{AuthClientSecretBasic, reg.Client.ID, reg.Secret}
+	if _, err := cs.Authenticate(ctx, cr); err != nil {
+		t.Fatal(err)
+	}
+	// Deleted in the store by another instance: still cached here.
+	if err := st.DeleteClient(ctx, reg.Client.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Authenticate(ctx, cr); err != nil {
+		t.Fatalf("cached client refused within CacheTTL: %v", err)
+	}
+	if _, err := cs.Authenticate(ctx, Credentials{AuthClientSecretBasic, reg.Client.ID, "ghc_wrong"}); !errors.Is(err, ErrInvalidClient) {
+		t.Fatalf("wrong secret against the cache: %v", err)
+	}
+	now = now.Add(30 * time.Second)
+	if _, err := cs.Authenticate(ctx, cr); !errors.Is(err, ErrInvalidClient) {
+		t.Fatalf("deleted client authenticated after CacheTTL: %v", err)
+	}
+
+	reg2, err := cs.Register(ctx, Metadata{Name: "svc2", GrantTypes: []string{GrantClientCredentials}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr2 := Credentials{AuthClientSecretBasic, reg2.Client.ID, reg2.Secret}
+	if _, err := cs.Authenticate(ctx, cr2); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteClient(ctx, reg2.Client.ID); err != nil {
+		t.Fatal(err)
+	}
+	cs.Forget(reg2.Client.ID)
+	if _, err := cs.Authenticate(ctx, cr2); !errors.Is(err, ErrInvalidClient) {
+		t.Fatalf("forgotten, deleted client authenticated: %v", err)
+	}
+}
