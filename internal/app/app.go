@@ -175,6 +175,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			}
 		},
 	}, log, opts.Now)
+	if err := checkKEKPresent(ctx, stores.Keys, cfg.DataDir); err != nil {
+		a.Close()
+		return nil, err
+	}
 	kek, err := keys.LoadKEK(os.Getenv(keys.KEKEnv), cfg.DataDir)
 	if err != nil {
 		a.Close()
@@ -332,6 +336,28 @@ func (a *App) openPostgres(ctx context.Context) (Stores, error) {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
 	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Ping: st.Ping}, nil
+}
+
+// checkKEKPresent refuses to start when no key-encryption key is
+// configured (neither the variable nor the file) while the database already
+// holds signing keys: generating a new KEK then would only leave a wrong
+// one behind. The operator restores the KEK instead.
+func checkKEKPresent(ctx context.Context, ks store.KeyStore, dataDir string) error {
+	if os.Getenv(keys.KEKEnv) != "" {
+		return nil
+	}
+	path := filepath.Join(dataDir, keys.KEKFile)
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	stored, err := ks.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list signing keys: %w", err)
+	}
+	if len(stored) > 0 {
+		return fmt.Errorf("the database holds %d signing keys but there is no key-encryption key: set %s or restore %s (see docs/deploy.md)", len(stored), keys.KEKEnv, path)
+	}
+	return nil
 }
 
 // notifier picks how revocations fan out to other instances: Redis

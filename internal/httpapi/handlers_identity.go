@@ -210,8 +210,12 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p authn.Pr
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p authn.Principal) {
 	u, err := s.deps.Users.GetUser(r.Context(), p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		s.writeError(w, r, errUnauthenticated) // deleted since the login
+		return
+	}
 	if err != nil {
-		s.writeError(w, r, errUnauthenticated)
+		s.writeError(w, r, err) // a store outage is a 500, not a logout
 		return
 	}
 	if u.Disabled {
