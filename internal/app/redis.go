@@ -43,11 +43,10 @@ func openRedis(ctx context.Context, rawURL string) (*redisBackend, error) {
 	prefix := q.Get(redisKeyPrefixParam)
 	q.Del(redisKeyPrefixParam)
 	u.RawQuery = q.Encode()
-	opts, err := redis.ParseURL(u.String())
+	client, err := newRedisClient(u.String(), q)
 	if err != nil {
 		return nil, fmt.Errorf("--sessions %s: %w", u.Redacted(), err)
 	}
-	client := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
 	defer cancel()
 	if err := client.Ping(pctx).Err(); err != nil {
@@ -55,6 +54,33 @@ func openRedis(ctx context.Context, rawURL string) (*redisBackend, error) {
 		return nil, fmt.Errorf("connect to Redis at %s: %w", u.Redacted(), err)
 	}
 	return &redisBackend{client: client, prefix: prefix}, nil
+}
+
+// newRedisClient opens the client a --sessions URL describes: Redis
+// Sentinel when it has a master_name parameter (the sentinels are its host
+// and any addr parameters), Redis Cluster when it has addr parameters (the
+// seed nodes), and a single server otherwise. The URL syntax is
+// go-redis's ParseFailoverURL, ParseClusterURL and ParseURL.
+func newRedisClient(rawURL string, q url.Values) (redis.UniversalClient, error) {
+	switch {
+	case q.Has("master_name"):
+		opts, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		return redis.NewFailoverClient(opts), nil
+	case q.Has("addr"):
+		opts, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		return redis.NewClusterClient(opts), nil
+	}
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(opts), nil
 }
 
 // useRedis, when --sessions names a Redis server, connects to it and moves

@@ -1,0 +1,50 @@
+package app
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestNewRedisClientKinds checks that a --sessions URL picks a single
+// server, Sentinel or Cluster client by its parameters.
+func TestNewRedisClientKinds(t *testing.T) {
+	tests := []struct {
+		url  string
+		want string
+	}{
+		{"redis://127.0.0.1:6379/0", "single"},
+		{"redis://user:pw@10.0.0.1:26379/0?master_name=mymaster&addr=10.0.0.2:26379", "sentinel"},
+		{"redis://10.0.0.1:7000?addr=10.0.0.2:7000&addr=10.0.0.3:7000", "cluster"},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := newRedisClient(tt.url, u.Query())
+		if err != nil {
+			t.Fatalf("%s: %v", tt.url, err)
+		}
+		var got string
+		switch c.(type) {
+		case *redis.Client:
+			// NewFailoverClient returns a *redis.Client too, whose Addr
+			// go-redis sets to "FailoverClient".
+			got = "single"
+			if c.(*redis.Client).Options().Addr == "FailoverClient" {
+				got = "sentinel"
+			}
+		case *redis.ClusterClient:
+			got = "cluster"
+		}
+		c.Close()
+		if got != tt.want {
+			t.Errorf("%s: %T, want %s", tt.url, c, tt.want)
+		}
+	}
+	if _, err := newRedisClient("redis://h:1?addr=h2:1&bogus=1", url.Values{"addr": {"h2:1"}, "bogus": {"1"}}); err == nil {
+		t.Error("an unknown cluster parameter was accepted")
+	}
+}
