@@ -57,7 +57,8 @@ type Options struct {
 // App is a wired Gatehouse server.
 type App struct {
 	Config config.Config
-	// AdminTokenPath is the file holding the admin token.
+	// AdminTokenPath is the file holding the admin token, or
+	// "$GATEHOUSE_ADMIN_TOKEN" when the token comes from that variable.
 	AdminTokenPath string
 	// DatabasePath is the SQLite file, when SQLite is the database.
 	DatabasePath string
@@ -130,7 +131,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	adminToken, path, err := EnsureAdminToken(cfg.DataDir)
+	adminToken, path, err := adminTokenFromEnv()
+	if err == nil && adminToken == "" {
+		adminToken, path, err = EnsureAdminToken(cfg.DataDir)
+	}
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -518,6 +522,27 @@ func (a *App) forgetRevoked(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// AdminTokenEnv holds the admin token when set, instead of the file in
+// the data dir: instances of a cluster share one token this way.
+const AdminTokenEnv = "GATEHOUSE_ADMIN_TOKEN"
+
+// minAdminTokenLen is the shortest admin token accepted from the
+// environment (the generated ones are 47 characters, 256 bits).
+const minAdminTokenLen = 32
+
+// adminTokenFromEnv returns the token in AdminTokenEnv, if set, with a
+// description of where it came from in place of a path.
+func adminTokenFromEnv() (token, source string, err error) {
+	t := strings.TrimSpace(os.Getenv(AdminTokenEnv))
+	if t == "" {
+		return "", "", nil
+	}
+	if len(t) < minAdminTokenLen {
+		return "", "", fmt.Errorf("%s must be at least %d characters (generate one with: head -c 32 /dev/urandom | base64)", AdminTokenEnv, minAdminTokenLen)
+	}
+	return t, "$" + AdminTokenEnv, nil
 }
 
 // EnsureAdminToken returns the admin token stored in dataDir, creating it
