@@ -7,7 +7,7 @@ BENCH    ?= CookieAuth|Ed25519
 COUNT    ?= 5
 FUZZTIME ?= 10s
 
-.PHONY: all test race vet build bench fuzz ci
+.PHONY: all test race vet build bench bench-report bench-quick fuzz ci
 
 all: vet test build
 
@@ -27,6 +27,17 @@ build:
 # bench runs the benchmarks of docs/benchmarks.md; BENCH=. runs them all.
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -count $(COUNT) ./internal/...
+
+# bench-report runs the whole JWT-versus-sessions suite (bench/cmd/ghbench,
+# at most ~15 min on 2 cores): it builds and starts real gatehouse
+# servers (SQLite; PostgreSQL and Redis when they answer) and writes
+# docs/benchmarks-report.md and docs/img/*.png. bench-quick is the
+# under-2-minute form CI runs; it writes into a temporary directory.
+bench-report:
+	cd bench && $(GO) run ./cmd/ghbench
+
+bench-quick:
+	cd bench && $(GO) run ./cmd/ghbench -quick -out "$$(mktemp -d)"
 
 # fuzz runs every fuzz target in the module for FUZZTIME each. go test
 # fuzzes one target of one package at a time, hence the loop.

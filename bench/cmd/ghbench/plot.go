@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// lineSeries is one named line of points.
+type lineSeries struct {
+	name string
+	pts  plotter.XYs
+}
+
+func savePlot(dir, file, title, xlabel, ylabel string, logX bool, series []lineSeries) error {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xlabel, ylabel
+	if logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	p.Legend.Top = true
+	for i, s := range series {
+		if len(s.pts) == 0 {
+			continue
+		}
+		l, pts, err := plotter.NewLinePoints(s.pts)
+		if err != nil {
+			return err
+		}
+		l.Color = plotutil.Color(i)
+		l.Dashes = plotutil.Dashes(i / 7)
+		pts.Color = plotutil.Color(i)
+		pts.Shape = plotutil.Shape(i)
+		p.Add(l, pts)
+		p.Legend.Add(s.name, l, pts)
+	}
+	p.Add(plotter.NewGrid())
+	return p.Save(8*vg.Inch, 5*vg.Inch, filepath.Join(dir, file))
+}
+
+// WritePlots draws the report's plots into dir and returns their names.
+func WritePlots(dir string, r *Report) ([]string, error) {
+	var files []string
+	type key struct{ flow, backend string }
+	var order []key
+	ratio := map[key]plotter.XYs{}
+	p99 := map[key]plotter.XYs{}
+	for _, e := range r.E2E {
+		k := key{e.Flow, e.Backend}
+		if _, ok := ratio[k]; !ok {
+			order = append(order, k)
+		}
+		if r := e.Ratio(); !math.IsNaN(r) && !math.IsInf(r, 0) {
+			ratio[k] = append(ratio[k], plotter.XY{X: float64(e.C), Y: r})
+		}
+		p99[k] = append(p99[k], plotter.XY{X: float64(e.C), Y: float64(e.Gatehouse.Lat.P99) / float64(time.Millisecond)})
+	}
+	if len(order) > 0 {
+		var rs, ls []lineSeries
+		for _, k := range order {
+			n := fmt.Sprintf("%s (%s)", k.flow, k.backend)
+			rs = append(rs, lineSeries{n, ratio[k]})
+			ls = append(ls, lineSeries{n, p99[k]})
+		}
+		if err := savePlot(dir, "e2e-ratio.png", "Gatehouse throughput / bare handler throughput", "concurrency", "ratio", true, rs); err != nil {
+			return files, err
+		}
+		if err := savePlot(dir, "e2e-p99.png", "Gatehouse p99 latency", "concurrency", "p99 (ms)", true, ls); err != nil {
+			return files, err
+		}
+		files = append(files, "e2e-ratio.png", "e2e-p99.png")
+	}
+	var cdf []lineSeries
+	for _, v := range r.Revoke {
+		if len(v.Delays) == 0 {
+			continue
+		}
+		d := slices.Clone(v.Delays)
+		slices.Sort(d)
+		var pts plotter.XYs
+		for i, x := range d {
+			pts = append(pts, plotter.XY{X: float64(x) / float64(time.Millisecond), Y: float64(i+1) / float64(len(d))})
+		}
+		cdf = append(cdf, lineSeries{v.Path, pts})
+	}
+	if len(cdf) > 0 {
+		if err := savePlot(dir, "revocation-cdf.png", "Revocation delay (CDF)", "ms from revocation to first rejection", "fraction of trials", false, cdf); err != nil {
+			return files, err
+		}
+		files = append(files, "revocation-cdf.png")
+	}
+	_ = color.Black
+	return files, nil
+}
