@@ -2,6 +2,7 @@ package session
 
 import (
 	"sync"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -10,15 +11,33 @@ import (
 // keyed by the hash of their secret, so that a cookie check reads no
 // store. Entries leave it when the session is revoked, expires, or is
 // evicted to respect the size bound; a miss falls back to the store.
+//
+// A revocation leaves a tombstone for a while, so that a request that read
+// the record from the store just before it was deleted cannot put it back
+// into the cache afterwards.
 type cache struct {
 	mu     sync.RWMutex
 	max    int
 	byHash map[[32]byte]store.Session
 	byID   map[string][32]byte
+	// tombs holds revoked session ids until the given time; userTombs
+	// holds user-wide revocations.
+	tombs     map[string]time.Time
+	userTombs map[string]userTomb
+}
+
+// userTomb refuses the user's sessions created at or before at, except
+// the one whose id is except, until until.
+type userTomb struct {
+	at, until time.Time
+	except    string
 }
 
 func newCache(max int) *cache {
-	return &cache{max: max, byHash: make(map[[32]byte]store.Session), byID: make(map[string][32]byte)}
+	return &cache{
+		max: max, byHash: make(map[[32]byte]store.Session), byID: make(map[string][32]byte),
+		tombs: make(map[string]time.Time), userTombs: make(map[string]userTomb),
+	}
 }
 
 func (c *cache) get(hash [32]byte) (store.Session, bool) {
@@ -28,14 +47,21 @@ func (c *cache) get(hash [32]byte) (store.Session, bool) {
 	return s, ok
 }
 
-// put stores s without its data, which the cache never serves.
-func (c *cache) put(hash [32]byte, s store.Session) {
+// put stores s without its data, which the cache never serves, unless a
+// live tombstone says it was revoked.
+func (c *cache) put(hash [32]byte, s store.Session, now time.Time) {
 	if c.max <= 0 {
 		return
 	}
 	s.Data = nil
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if until, ok := c.tombs[s.ID]; ok && now.Before(until) {
+		return
+	}
+	if ut, ok := c.userTombs[s.UserID]; ok && now.Before(ut.until) && s.ID != ut.except && !s.CreatedAt.After(ut.at) {
+		return
+	}
 	if _, ok := c.byHash[hash]; !ok && len(c.byHash) >= c.max {
 		// Evict an arbitrary entry: Go's map iteration order is random, so
 		// this is random eviction, which needs no bookkeeping per hit.
@@ -56,6 +82,43 @@ func (c *cache) deleteID(id string) {
 	if h, ok := c.byID[id]; ok {
 		delete(c.byHash, h)
 		delete(c.byID, id)
+	}
+}
+
+// revoke drops the session with the given id and keeps it out until
+// until.
+func (c *cache) revoke(id string, now, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.byID[id]; ok {
+		delete(c.byHash, h)
+		delete(c.byID, id)
+	}
+	c.pruneTombs(now)
+	c.tombs[id] = until
+}
+
+// revokeUser drops every cached session of the user except exceptID, and
+// keeps those created until now out until until.
+func (c *cache) revokeUser(userID, exceptID string, now, until time.Time) {
+	c.deleteUser(userID, exceptID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pruneTombs(now)
+	c.userTombs[userID] = userTomb{at: now, until: until, except: exceptID}
+}
+
+// pruneTombs drops tombstones that expired; c.mu is held.
+func (c *cache) pruneTombs(now time.Time) {
+	for id, until := range c.tombs {
+		if !now.Before(until) {
+			delete(c.tombs, id)
+		}
+	}
+	for u, t := range c.userTombs {
+		if !now.Before(t.until) {
+			delete(c.userTombs, u)
+		}
 	}
 }
 

@@ -139,7 +139,7 @@ func (m *Manager) CreateCookie(ctx context.Context, userID string, ci ClientInfo
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return Created{}, fmt.Errorf("session: create: %w", err)
 	}
-	m.cache.put(hash, s)
+	m.cache.put(hash, s, m.now())
 	return Created{Session: s, Secret: secret}, nil
 }
 
@@ -214,7 +214,7 @@ func (m *Manager) AuthenticateCookie(ctx context.Context, secret string) (store.
 			return store.Session{}, ErrInvalid
 		}
 		s.Data = nil
-		m.cache.put(hash, s)
+		m.cache.put(hash, s, m.now())
 	}
 	if now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval {
 		touched, err := m.touch(ctx, s, now)
@@ -222,7 +222,7 @@ func (m *Manager) AuthenticateCookie(ctx context.Context, secret string) (store.
 			return store.Session{}, err
 		}
 		s = touched
-		m.cache.put(hash, s)
+		m.cache.put(hash, s, m.now())
 	}
 	return s, nil
 }
@@ -314,7 +314,7 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 	if err != nil {
 		return fmt.Errorf("session: revoke: %w", err)
 	}
-	m.cache.deleteID(id)
+	m.cache.revoke(id, m.now(), m.tombUntil())
 	if err := m.store.DeleteSession(ctx, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrInvalid
@@ -328,13 +328,13 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 // RevokeUser ends every record of the user except exceptID (which may be
 // empty) and returns how many it ended.
 func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int, error) {
-	m.cache.deleteUser(userID, exceptID)
+	m.cache.revokeUser(userID, exceptID, m.now(), m.tombUntil())
 	gone, err := m.store.DeleteUserSessions(ctx, userID, exceptID)
 	if err != nil {
 		return 0, fmt.Errorf("session: revoke all: %w", err)
 	}
 	for _, s := range gone {
-		m.cache.deleteID(s.ID)
+		m.cache.revoke(s.ID, m.now(), m.tombUntil())
 	}
 	if len(gone) > 0 {
 		m.notify(ctx, gone)
@@ -357,7 +357,7 @@ func (m *Manager) RevokeClient(ctx context.Context, clientID string) (int, error
 		return 0, fmt.Errorf("session: revoke client: %w", err)
 	}
 	for _, s := range gone {
-		m.cache.deleteID(s.ID)
+		m.cache.revoke(s.ID, m.now(), m.tombUntil())
 	}
 	if len(gone) > 0 {
 		m.notify(ctx, gone)
@@ -365,12 +365,20 @@ func (m *Manager) RevokeClient(ctx context.Context, clientID string) (int, error
 	return len(gone), nil
 }
 
-// Forget drops a record from this instance's cache without touching the
-// store; other instances call it when they learn of a revocation.
-func (m *Manager) Forget(id string) { m.cache.deleteID(id) }
+// Forget drops a record from this instance's cache, and keeps it out,
+// without touching the store; other instances call it when they learn of
+// a revocation.
+func (m *Manager) Forget(id string) { m.cache.revoke(id, m.now(), m.tombUntil()) }
 
-// ForgetUser drops every cached record of the user from this instance.
-func (m *Manager) ForgetUser(userID string) { m.cache.deleteUser(userID, "") }
+// ForgetUser drops every cached record of the user from this instance and
+// keeps those created until now out.
+func (m *Manager) ForgetUser(userID string) {
+	m.cache.revokeUser(userID, "", m.now(), m.tombUntil())
+}
+
+// tombUntil is how long a revocation keeps a record out of the cache:
+// longer than any request that read it before the revocation can take.
+func (m *Manager) tombUntil() time.Time { return m.now().Add(2 * m.cfg.TouchInterval) }
 
 func (m *Manager) notify(ctx context.Context, revoked []store.Session) {
 	if m.cfg.OnRevoke != nil {
