@@ -54,6 +54,7 @@ type RemoteKeySet struct {
 
 	mu          sync.RWMutex
 	set         *jose.JWKS
+	gen         uint64    // counts the sets published; see refreshAfter
 	fetchedAt   time.Time // of the current set
 	lastAttempt time.Time // start of the last refetch, for the rate limit
 	attempts    int
@@ -115,7 +116,7 @@ func (s *RemoteKeySet) KeyContext(ctx context.Context, kid string) (jose.PublicK
 	if k, ok := s.cached(kid); ok {
 		return k, nil
 	}
-	err := s.Refresh(ctx)
+	err := s.refresh(ctx, kid)
 	if k, ok := s.cached(kid); ok {
 		return k, nil
 	}
@@ -131,10 +132,49 @@ func (s *RemoteKeySet) KeyContext(ctx context.Context, kid string) (jose.PublicK
 // is unchanged). The first fetch, which loads the set, does not count
 // against the limit, so a key published just after start-up can be
 // picked up at once. A failed fetch keeps the cached set.
-func (s *RemoteKeySet) Refresh(ctx context.Context) error {
-	c, err := s.start()
+func (s *RemoteKeySet) Refresh(ctx context.Context) error { return s.refresh(ctx, "") }
+
+// generation returns the count of key sets published so far.
+func (s *RemoteKeySet) generation() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.gen
+}
+
+// refreshAfter is Refresh for a caller whose lookup failed against the set
+// of generation gen: if a newer set was published since, it fetches
+// nothing and the caller retries against that set. Concurrent misses thus
+// cause one fetch, even those that come in just after it finished.
+func (s *RemoteKeySet) refreshAfter(ctx context.Context, gen uint64) error {
+	s.mu.RLock()
+	newer := s.gen != gen
+	s.mu.RUnlock()
+	if newer {
+		return nil
+	}
+	return s.refreshGen(ctx, gen)
+}
+
+// refresh is Refresh for a caller that missed kid: if a fetch that
+// finished between the miss and now brought kid, it fetches nothing.
+func (s *RemoteKeySet) refresh(ctx context.Context, kid string) error {
+	return s.wait(ctx, func() (*fetchCall, error) { return s.startFor(kid, 0, false) })
+}
+
+// refreshGen fetches unless a set newer than gen is published by the time
+// it holds the lock.
+func (s *RemoteKeySet) refreshGen(ctx context.Context, gen uint64) error {
+	return s.wait(ctx, func() (*fetchCall, error) { return s.startFor("", gen, true) })
+}
+
+// wait starts (or joins) a fetch with start and waits for it.
+func (s *RemoteKeySet) wait(ctx context.Context, start func() (*fetchCall, error)) error {
+	c, err := start()
 	if err != nil {
 		return err
+	}
+	if c == nil {
+		return nil
 	}
 	select {
 	case <-c.done:
@@ -146,11 +186,25 @@ func (s *RemoteKeySet) Refresh(ctx context.Context) error {
 
 // start returns the running fetch, or starts one unless the last
 // refetch started less than MinRefreshInterval ago.
-func (s *RemoteKeySet) start() (*fetchCall, error) {
+func (s *RemoteKeySet) start() (*fetchCall, error) { return s.startFor("", 0, false) }
+
+// startFor is start for a caller that missed kid, or that looked up a key
+// in the set of generation gen (when byGen): it returns nil, starting
+// nothing, if the cached set holds kid by now, or is newer than gen (a
+// fetch finished between the caller's miss and this call).
+func (s *RemoteKeySet) startFor(kid string, gen uint64, byGen bool) (*fetchCall, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight != nil {
 		return s.inflight, nil
+	}
+	if byGen && s.gen != gen {
+		return nil, nil
+	}
+	if kid != "" && s.set != nil {
+		if _, ok := s.set.Key(kid); ok {
+			return nil, nil
+		}
 	}
 	now := s.now()
 	if !s.lastAttempt.IsZero() && now.Sub(s.lastAttempt) < s.minInterval {
@@ -174,6 +228,7 @@ func (s *RemoteKeySet) run(c *fetchCall) {
 	s.mu.Lock()
 	if err == nil {
 		s.set = set
+		s.gen++
 		s.fetchedAt = s.now()
 	}
 	c.err = err
