@@ -217,15 +217,15 @@ func (t timings) report(b *testing.B) {
 //     cache (the common case: no session store call; the handler then
 //     reads the user from the database);
 //   - check-warm: Sessions.AuthenticateCookie alone, cached;
-//   - check-cold: the same after Sessions.Forget, so the session store is
+//   - check-cold: the same after Sessions.Evict, so the session store is
 //     read (the first request after a restart, an eviction, or a session
 //     made on another instance);
-//   - me-cold: GET /v1/me after Forget;
+//   - me-cold: GET /v1/me after Evict;
 //   - on redis only, get: a bare GET of a string as long as the session's
 //     hash (its fields and values), and hgetall: a bare HGETALL of the
 //     session's own key; the floor for one round trip.
 //
-// Forget runs outside the timed calls. The clock stands still, so no call
+// Evict runs outside the timed calls. The clock stands still, so no call
 // writes last_seen_at (a live server does, once a minute per session).
 // The Redis target is check-cold/get ≤ 1.3, reported as cold-x-get.
 func BenchmarkCookieAuth(b *testing.B) {
@@ -269,9 +269,9 @@ func BenchmarkCookieAuth(b *testing.B) {
 			for b.Loop() {
 				t.time("me-warm", me)
 				t.time("check-warm", check)
-				bs.App.Sessions.Forget(sid)
+				bs.App.Sessions.Evict(sid)
 				t.time("check-cold", check)
-				bs.App.Sessions.Forget(sid)
+				bs.App.Sessions.Evict(sid)
 				t.time("me-cold", me)
 				if bs.redis != nil {
 					t.time("get", func() {
@@ -406,7 +406,7 @@ func BenchmarkBackendsInterleaved(b *testing.B) {
 		{"CookieAuthCold", func(b *testing.B, bs *benchServer) func() {
 			cookie, sid := bs.cookieLogin(b)
 			return func() {
-				bs.App.Sessions.Forget(sid)
+				bs.App.Sessions.Evict(sid)
 				if _, err := bs.App.Sessions.AuthenticateCookie(context.Background(), cookie.Value); err != nil {
 					b.Fatal(err)
 				}

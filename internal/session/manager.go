@@ -365,6 +365,11 @@ func (m *Manager) RevokeClient(ctx context.Context, clientID string) (int, error
 	return len(gone), nil
 }
 
+// Evict drops a record from this instance's cache as the size bound would:
+// the next check reads the store and caches it again. Benchmarks use it to
+// measure a cache miss; a revocation uses Forget instead.
+func (m *Manager) Evict(id string) { m.cache.deleteID(id) }
+
 // Forget drops a record from this instance's cache, and keeps it out,
 // without touching the store; other instances call it when they learn of
 // a revocation.
