@@ -60,7 +60,7 @@ func micro(ctx context.Context, rep *Report, root string, quick bool, svc *Servi
 	}
 	cl := ParseBenchOutput(out)
 	lines = append(lines, "", "**Cookie check through the session service** (`go test -run '^$' -bench '^BenchmarkCookieAuth$' -benchtime "+cn+" -count "+count+" ./internal/app/`), µs; "+
-		"`cached` hits the in-process cache, `uncached` reads the session store (after `Forget`); `GET /v1/me` is the whole request in process, which also reads the user:", "",
+		"`cached` hits the in-process cache, `uncached` reads the session store (after `Evict`); `GET /v1/me` is the whole request in process, which also reads the user:", "",
 		"| backend | check, cached | check, uncached | GET /v1/me cached | GET /v1/me uncached | uncached / bare Redis GET |", "|---|---|---|---|---|---|")
 	warm, cold, mew, mec, xget := MedianMetric(cl, "check-warm-µs"), MedianMetric(cl, "check-cold-µs"), MedianMetric(cl, "me-warm-µs"), MedianMetric(cl, "me-cold-µs"), MedianMetric(cl, "cold-x-get")
 	for _, b := range []string{"sqlite", "postgres", "redis"} {
