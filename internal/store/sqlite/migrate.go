@@ -7,11 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store/migration"
 )
 
 // migrationFiles holds the schema, one numbered file per migration.
@@ -37,22 +36,7 @@ const (
 )
 
 // Migration is one numbered step of the schema.
-type Migration struct {
-	// Version is the number the file name starts with; versions run 1, 2,
-	// 3… without gaps.
-	Version int
-	// Name is the rest of the file name, without the extension: in
-	// "0001_users_sessions.sql" it is "users_sessions".
-	Name string
-	// SQL is the file's content, run in one transaction.
-	SQL string
-}
-
-// String returns the migration's file name without the extension, such as
-// "0001_users_sessions".
-func (m Migration) String() string {
-	return fmt.Sprintf("%04d_%s", m.Version, m.Name)
-}
+type Migration = migration.Migration
 
 // Migrations returns the migrations built into this program, in order. The
 // last one's Version is the schema version Migrate brings a database to.
@@ -60,34 +44,12 @@ func Migrations() ([]Migration, error) {
 	return parseMigrations(migrationFiles, "migrations")
 }
 
-// parseMigrations reads the NNNN_name.sql files of dir in fsys and returns
-// them in order. It fails on any other file name and on a duplicated or
-// missing version, so two branches that add the same number cannot both be
-// merged unnoticed.
+// parseMigrations reads the migrations of dir in fsys (see
+// migration.Parse).
 func parseMigrations(fsys fs.FS, dir string) ([]Migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
+	ms, err := migration.Parse(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: read migrations: %w", err)
-	}
-	var ms []Migration
-	for _, e := range entries {
-		base, ok := strings.CutSuffix(e.Name(), ".sql")
-		num, name, ok2 := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if e.IsDir() || !ok || !ok2 || len(num) != 4 || err != nil || version < 1 || name == "" {
-			return nil, fmt.Errorf("sqlite: migration file %q is not named NNNN_description.sql", e.Name())
-		}
-		sql, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: read migration: %w", err)
-		}
-		ms = append(ms, Migration{Version: version, Name: name, SQL: string(sql)})
-	}
-	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
-	for i, m := range ms {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %s: want version %d (versions run 1, 2, 3… without gaps or duplicates)", m, i+1)
-		}
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return ms, nil
 }
