@@ -260,13 +260,10 @@ func (m *Manager) lifetimeOf(kind store.SessionKind) time.Duration {
 	return m.cfg.Lifetime
 }
 
-// Touch records use of the live record id (a token grant being refreshed,
-// say) and returns it, or ErrInvalid if it is dead.
-func (m *Manager) Touch(ctx context.Context, id string) (store.Session, error) {
-	s, err := m.Get(ctx, id)
-	if err != nil {
-		return store.Session{}, err
-	}
+// Touch records use of s, a live record the caller has just read with Get
+// (a token grant being refreshed, say), and returns it updated, or
+// ErrInvalid if it was deleted meanwhile.
+func (m *Manager) Touch(ctx context.Context, s store.Session) (store.Session, error) {
 	return m.touch(ctx, s, m.now())
 }
 

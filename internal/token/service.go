@@ -255,7 +255,7 @@ func (s *Service) Refresh(ctx context.Context, presented, clientID string) (Resp
 			// left untouched.
 			return Response{}, ErrInvalidGrant
 		}
-		if grant, err = s.sessions.Touch(ctx, rt.SessionID); errors.Is(err, session.ErrInvalid) {
+		if grant, err = s.sessions.Touch(ctx, grant); errors.Is(err, session.ErrInvalid) {
 			return Response{}, ErrInvalidGrant
 		} else if err != nil {
 			return Response{}, err
