@@ -2,7 +2,6 @@ package token
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"strconv"
 	"strings"
@@ -86,9 +85,6 @@ func setOrDelete(m map[string]any, k, v string) {
 	m[k] = v
 }
 
-// registered are the claim names Claims has fields for.
-var registered = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true, "sid": true, "scope": true, "client_id": true}
-
 // fromJOSE copies the registered claims parsed by package jose.
 func fromJOSE(jc jose.Claims) Claims {
 	return Claims{
@@ -103,29 +99,4 @@ func utc(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
-}
-
-// ParseClaims decodes a JWT claims set: the registered claims with
-// jose.ParseClaims (strict: duplicates and ill-typed values are errors)
-// and every other member into Custom.
-func ParseClaims(payload []byte) (Claims, error) {
-	jc, err := jose.ParseClaims(payload)
-	if err != nil {
-		return Claims{}, fmt.Errorf("token: claims: %w", err)
-	}
-	c := fromJOSE(jc)
-	var raw map[string]any
-	if err := json.Unmarshal(payload, &raw); err != nil {
-		return Claims{}, fmt.Errorf("token: claims: %w", err)
-	}
-	for k, v := range raw {
-		if registered[k] {
-			continue
-		}
-		if c.Custom == nil {
-			c.Custom = map[string]any{}
-		}
-		c.Custom[k] = v
-	}
-	return c, nil
 }

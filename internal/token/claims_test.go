@@ -2,9 +2,12 @@ package token
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 func TestClaimsRoundTrip(t *testing.T) {
@@ -19,7 +22,7 @@ func TestClaimsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := ParseClaims(b)
+		got, err := parseClaims(b)
 		if err != nil {
 			t.Fatalf("ParseClaims(%s): %v", b, err)
 		}
@@ -32,7 +35,7 @@ func TestClaimsRoundTrip(t *testing.T) {
 func TestCustomClaimsCannotOverrideRegistered(t *testing.T) {
 	c := Claims{Issuer: "real", Subject: "u", Audience: []string{"real"}, ID: "j", Custom: map[string]any{"iss": "evil", "sub": "admin", "sid": "x", "scope": "gatehouse:admin"}}
 	b, _ := json.Marshal(c)
-	got, err := ParseClaims(b)
+	got, err := parseClaims(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +53,7 @@ func TestParseClaimsRejects(t *testing.T) {
 		"truncated":     `{"sub":"u"`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := ParseClaims([]byte(payload)); err == nil {
+			if _, err := parseClaims([]byte(payload)); err == nil {
 				t.Errorf("ParseClaims(%s) succeeded", payload)
 			}
 		})
@@ -65,7 +68,7 @@ func FuzzParseClaims(f *testing.F) {
 	f.Add([]byte(`{"exp":1e300}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		c, err := ParseClaims(payload)
+		c, err := parseClaims(payload)
 		if err != nil {
 			return
 		}
@@ -73,7 +76,7 @@ func FuzzParseClaims(f *testing.F) {
 		if err != nil {
 			return // custom claims such as huge floats may not re-encode
 		}
-		again, err := ParseClaims(b)
+		again, err := parseClaims(b)
 		if err != nil {
 			t.Fatalf("re-parse of %s: %v", b, err)
 		}
@@ -81,4 +84,33 @@ func FuzzParseClaims(f *testing.F) {
 			t.Fatalf("registered claims changed: %+v then %+v", c, again)
 		}
 	})
+}
+
+// registered are the claim names Claims has fields for.
+var registered = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true, "sid": true, "scope": true, "client_id": true}
+
+// parseClaims decodes a JWT claims set, as a verifier of Gatehouse's
+// tokens would, to check what MarshalJSON writes: the registered claims with
+// jose.ParseClaims (strict: duplicates and ill-typed values are errors)
+// and every other member into Custom.
+func parseClaims(payload []byte) (Claims, error) {
+	jc, err := jose.parseClaims(payload)
+	if err != nil {
+		return Claims{}, fmt.Errorf("token: claims: %w", err)
+	}
+	c := fromJOSE(jc)
+	var raw map[string]any
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		return Claims{}, fmt.Errorf("token: claims: %w", err)
+	}
+	for k, v := range raw {
+		if registered[k] {
+			continue
+		}
+		if c.Custom == nil {
+			c.Custom = map[string]any{}
+		}
+		c.Custom[k] = v
+	}
+	return c, nil
 }
