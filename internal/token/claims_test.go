@@ -94,7 +94,7 @@ var registered = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": t
 // jose.ParseClaims (strict: duplicates and ill-typed values are errors)
 // and every other member into Custom.
 func parseClaims(payload []byte) (Claims, error) {
-	jc, err := jose.parseClaims(payload)
+	jc, err := jose.ParseClaims(payload)
 	if err != nil {
 		return Claims{}, fmt.Errorf("token: claims: %w", err)
 	}
