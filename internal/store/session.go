@@ -41,8 +41,19 @@ type Session struct {
 	// issuer. It comes back in the order written; nil and empty are the
 	// same.
 	Audience []string
-	// CreatedAt is when the user authenticated.
+	// CreatedAt is when the record was created: for a cookie session and a
+	// first-party grant, when the user authenticated.
 	CreatedAt time.Time
+	// AuthTime is when the user authenticated for a grant of the
+	// authorization code flow: the login of the browser session it was
+	// authorized in (AuthSessionID), which may be well before CreatedAt.
+	// Refreshed ID tokens carry it as "auth_time" (OpenID Connect Core
+	// section 12.2). Zero for every other record, and for grants stored
+	// before it was recorded.
+	AuthTime time.Time
+	// AuthSessionID is the id of that browser session: the "sid" of the
+	// grant's ID tokens. Empty when AuthTime is zero.
+	AuthSessionID string
 	// LastSeenAt is when the record was last used, written at a coarse
 	// granularity (see the session manager).
 	LastSeenAt time.Time

@@ -18,7 +18,8 @@ import (
 // them.
 const sessionColumns = `id, secret_hash, kind, user_id, client_id, scope,
 	created_at, last_seen_at, idle_expires_at, expires_at,
-	user_agent, ip, data, data_version, audiences`
+	user_agent, ip, data, data_version, audiences,
+	auth_time, auth_session_id`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(r scanner) (store.Session, error) {
@@ -27,10 +28,12 @@ func scanSession(r scanner) (store.Session, error) {
 		kind                             string
 		data                             []byte
 		created, lastSeen, idle, expires int64
+		authTime                         *int64
 	)
 	err := r.Scan(&s.ID, &s.SecretHash, &kind, &s.UserID, &s.ClientID, &s.Scope,
 		&created, &lastSeen, &idle, &expires,
-		&s.UserAgent, &s.IP, &data, &s.DataVersion, &s.Audience)
+		&s.UserAgent, &s.IP, &data, &s.DataVersion, &s.Audience,
+		&authTime, &s.AuthSessionID)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -39,6 +42,7 @@ func scanSession(r scanner) (store.Session, error) {
 	s.LastSeenAt = fromMillis(lastSeen)
 	s.IdleExpiresAt = fromMillis(idle)
 	s.ExpiresAt = fromMillis(expires)
+	s.AuthTime = fromNullMillis(authTime)
 	s.Data = json.RawMessage(data)
 	return s, nil
 }
@@ -88,10 +92,11 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	}
 	_, err = s.pool.Exec(ctx,
 		`INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16, $17)`,
 		ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
 		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
-		ss.UserAgent, ss.IP, data, ss.DataVersion, list(ss.Audience))
+		ss.UserAgent, ss.IP, data, ss.DataVersion, list(ss.Audience),
+		nullMillis(ss.AuthTime), ss.AuthSessionID)
 	if err != nil {
 		return wrapErr("create session", err)
 	}

@@ -140,7 +140,18 @@ func recordFields(s store.Session, data, aud string) []any {
 		"ip", s.IP,
 		"d", data,
 		"v", strconv.FormatInt(s.DataVersion, 10),
+		"at", optionalMillis(s.AuthTime),
+		"as", s.AuthSessionID,
 	}
+}
+
+// optionalMillis returns a time that may be zero as stored: "" for the
+// zero time, else unix milliseconds.
+func optionalMillis(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return millis(t)
 }
 
 // errCorrupt reports a record that the store cannot read back.
@@ -211,6 +222,12 @@ func (d *decoder) set(name, value string) {
 	case "ex":
 		d.s.ExpiresAt = d.time(name, value)
 		d.required |= hasExpires
+	case "at":
+		if value != "" {
+			d.s.AuthTime = d.time(name, value)
+		}
+	case "as":
+		d.s.AuthSessionID = value
 	case "ua":
 		d.s.UserAgent = value
 	case "ip":

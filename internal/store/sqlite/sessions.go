@@ -17,7 +17,8 @@ import (
 // them.
 const sessionColumns = `id, secret_hash, kind, user_id, client_id, scope,
 	created_at, last_seen_at, idle_expires_at, expires_at,
-	user_agent, ip, data, data_version, audiences`
+	user_agent, ip, data, data_version, audiences,
+	auth_time, auth_session_id`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(r scanner) (store.Session, error) {
@@ -25,10 +26,12 @@ func scanSession(r scanner) (store.Session, error) {
 		s                                store.Session
 		kind, data, audiences            string
 		created, lastSeen, idle, expires int64
+		authTime                         sql.NullInt64
 	)
 	err := r.Scan(&s.ID, &s.SecretHash, &kind, &s.UserID, &s.ClientID, &s.Scope,
 		&created, &lastSeen, &idle, &expires,
-		&s.UserAgent, &s.IP, &data, &s.DataVersion, &audiences)
+		&s.UserAgent, &s.IP, &data, &s.DataVersion, &audiences,
+		&authTime, &s.AuthSessionID)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -40,6 +43,7 @@ func scanSession(r scanner) (store.Session, error) {
 	s.LastSeenAt = fromMillis(lastSeen)
 	s.IdleExpiresAt = fromMillis(idle)
 	s.ExpiresAt = fromMillis(expires)
+	s.AuthTime = fromNullMillis(authTime)
 	s.Data = json.RawMessage(data)
 	return s, nil
 }
@@ -100,10 +104,11 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	}
 	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO sessions (`+sessionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
 		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
-		ss.UserAgent, ss.IP, data, ss.DataVersion, aud)
+		ss.UserAgent, ss.IP, data, ss.DataVersion, aud,
+		nullMillis(ss.AuthTime), ss.AuthSessionID)
 	if err != nil {
 		return wrapErr("create session", err)
 	}

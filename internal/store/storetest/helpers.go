@@ -176,6 +176,10 @@ func checkSession(t *testing.T, got, want store.Session) {
 	checkTime(t, "LastSeenAt", got.LastSeenAt, want.LastSeenAt)
 	checkTime(t, "IdleExpiresAt", got.IdleExpiresAt, want.IdleExpiresAt)
 	checkTime(t, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	checkOptionalTime(t, "AuthTime", got.AuthTime, want.AuthTime)
+	if got.AuthSessionID != want.AuthSessionID {
+		t.Errorf("AuthSessionID = %q, want %q", got.AuthSessionID, want.AuthSessionID)
+	}
 	if got.UserAgent != want.UserAgent {
 		t.Errorf("UserAgent = %q, want %q", got.UserAgent, want.UserAgent)
 	}

@@ -20,6 +20,7 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) store.Sessio
 	}{
 		{"CreateThenGet", testCreateGetSession},
 		{"CreateTokenGrant", testCreateTokenSession},
+		{"FirstPartyGrantHasNoAuthTime", testFirstPartyGrantNoAuthTime},
 		{"GetNotFound", testGetSessionNotFound},
 		{"GetBySecretHash", testGetSessionBySecretHash},
 		{"GetBySecretHashNotFound", testGetSessionBySecretHashNotFound},
@@ -32,6 +33,7 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) store.Sessio
 		{"ListOldestFirst", testListUserSessions},
 		{"ListNone", testListUserSessionsNone},
 		{"Touch", testTouchSession},
+		{"TouchGrant", testTouchGrant},
 		{"TouchNotFound", testTouchSessionNotFound},
 		{"UpdateData", testUpdateSessionData},
 		{"UpdateDataNilStoredAsEmptyObject", testUpdateSessionDataNil},
@@ -83,7 +85,8 @@ func newCookieSession(t *testing.T, userID string, createdAt time.Time) store.Se
 }
 
 // newTokenSession returns a token grant of userID, created at createdAt,
-// with a random id and no secret hash.
+// with a random id and no secret hash: a grant of the authorization code
+// flow, whose user authenticated in a browser session an hour earlier.
 func newTokenSession(t *testing.T, userID string, createdAt time.Time) store.Session {
 	t.Helper()
 	s := newCookieSession(t, userID, createdAt)
@@ -93,6 +96,8 @@ func newTokenSession(t *testing.T, userID string, createdAt time.Time) store.Ses
 	s.Scope = "openid profile email offline_access"
 	s.Audience = []string{"https://api.example.com", "urn:example:billing"}
 	s.IP = "192.0.2.7"
+	s.AuthTime = createdAt.Add(-time.Hour + 123*time.Millisecond)
+	s.AuthSessionID = randomID(t, "s-")
 	return s
 }
 
@@ -150,6 +155,21 @@ func testCreateTokenSession(t *testing.T, st store.SessionStore) {
 	checkSession(t, got, s)
 	if len(got.SecretHash) != 0 {
 		t.Errorf("SecretHash = %x, want empty for a token grant", got.SecretHash)
+	}
+}
+
+// testFirstPartyGrantNoAuthTime checks that a grant without an
+// authentication time of its own (a first-party login) reads back with a
+// zero AuthTime, not the epoch.
+func testFirstPartyGrantNoAuthTime(t *testing.T, st store.SessionStore) {
+	s := newTokenSession(t, randomID(t, "u-"), baseTime())
+	s.ClientID, s.Scope, s.Audience = "", "", nil
+	s.AuthTime, s.AuthSessionID = time.Time{}, ""
+	mustCreateSession(t, st, s)
+	got := mustGetSession(t, st, s.ID)
+	checkSession(t, got, s)
+	if !got.AuthTime.IsZero() || got.AuthSessionID != "" {
+		t.Errorf("AuthTime, AuthSessionID = %v, %q; want zero, empty", got.AuthTime, got.AuthSessionID)
 	}
 }
 
@@ -294,6 +314,18 @@ func testTouchSession(t *testing.T, st store.SessionStore) {
 	noErr(t, "TouchSession", st.TouchSession(t.Context(), s.ID, want.LastSeenAt, want.IdleExpiresAt))
 	checkSession(t, mustGetSession(t, st, s.ID), want)
 	checkSession(t, mustGetSession(t, st, other.ID), other)
+}
+
+// testTouchGrant touches a grant, as a refresh does: every other field,
+// AuthTime and AuthSessionID included, stays as it was.
+func testTouchGrant(t *testing.T, st store.SessionStore) {
+	s := newTokenSession(t, randomID(t, "u-"), baseTime())
+	mustCreateSession(t, st, s)
+	want := s
+	want.LastSeenAt = baseTime().Add(10 * time.Minute)
+	want.IdleExpiresAt = want.LastSeenAt.Add(testIdleTimeout)
+	noErr(t, "TouchSession", st.TouchSession(t.Context(), s.ID, want.LastSeenAt, want.IdleExpiresAt))
+	checkSession(t, mustGetSession(t, st, s.ID), want)
 }
 
 func testTouchSessionNotFound(t *testing.T, st store.SessionStore) {

@@ -16,7 +16,9 @@
 --
 -- Record fields: id, sh (secret hash, lower-case hex, "" for none), k, u,
 -- c, sc, a (audience, a JSON array or "" for none), ct, ls, ie, ex (times
--- in unix ms), ua, ip, d (data), v (version).
+-- in unix ms), ua, ip, d (data), v (version), at (auth time in unix ms, ""
+-- for none), as (auth session id). Records written before a field existed
+-- lack it.
 -- A record and its r: key expire at min(ExpiresAt, IdleExpiresAt); the
 -- sorted sets expire with the last record they list.
 local B = ARGV[1]
