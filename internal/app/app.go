@@ -160,6 +160,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		SignupOpen:     cfg.Signup,
 		AccountLimiter: accountLimiter,
 		AddressLimiter: ipLimiter,
+		UserCacheTTL:   cfg.UserCacheTTL,
 	}, log, opts.Now)
 	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL, Notifier: a.notifier()}, log, opts.Now)
 	if err := a.Revocations.Sync(ctx); err != nil {
@@ -515,6 +516,7 @@ func (a *App) forgetRevoked(ctx context.Context) {
 			}
 			if e.UserID != "" {
 				a.Sessions.ForgetUser(e.UserID)
+				a.Users.Forget(e.UserID)
 				// A deleted client's revocation is keyed on its id.
 				if a.Clients != nil {
 					a.Clients.Forget(e.UserID)

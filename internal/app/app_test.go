@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/app"
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
@@ -202,3 +203,45 @@ func mustDecode(t *testing.T, s string) []byte {
 }
 
 func decodedHex(t *testing.T, s string) string { return hex.EncodeToString(mustDecode(t, s)) }
+
+// TestUserCacheAcrossInstances runs two instances on one database: an
+// administrator's change of custom claims on one shows at once in its own
+// GET /v1/me and within --user-cache-ttl on the other; with the cache off
+// it shows at once on both.
+func TestUserCacheAcrossInstances(t *testing.T) {
+	for _, tc := range []struct {
+		ttl   string
+		stale bool
+	}{{"5s", true}, {"0", false}} {
+		t.Run("ttl="+tc.ttl, func(t *testing.T) {
+			a := apptest.Start(t, apptest.Options{Args: []string{"--user-cache-ttl", tc.ttl}})
+			b := apptest.Start(t, apptest.Options{Args: []string{"--user-cache-ttl", tc.ttl, "--data-dir", a.DataDir}, Clock: a.Clock})
+			u, c := a.NewSession(t)
+			onB := b.NewClient()
+			onB.Cookie, onB.CSRF = c.Cookie, c.CSRF
+			tier := func(c *apptest.Client) any {
+				t.Helper()
+				me := c.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK).JSON(t)
+				claims, _ := me["user"].(map[string]any)["claims"].(map[string]any)
+				return claims["tier"]
+			}
+			if got := tier(onB); got != nil {
+				t.Fatalf("tier before the change = %v", got)
+			}
+			a.Admin().Do(t, http.MethodPatch, "/admin/v1/users/"+u.ID, map[string]any{"claims": map[string]any{"tier": "gold"}}).WantStatus(t, http.StatusOK)
+			if got := tier(c); got != "gold" {
+				t.Errorf("on the instance that changed it: tier = %v, want gold at once", got)
+			}
+			if got, want := tier(onB), map[bool]any{true: nil, false: "gold"}[tc.stale]; got != want {
+				t.Errorf("on the other instance right after: tier = %v, want %v", got, want)
+			}
+			a.Clock.Advance(5 * time.Second)
+			if got := tier(onB); got != "gold" {
+				t.Errorf("on the other instance after the TTL: tier = %v, want gold", got)
+			}
+			// A disable ends every session at once, cache or not.
+			a.Admin().Do(t, http.MethodPatch, "/admin/v1/users/"+u.ID, map[string]any{"disabled": true}).WantStatus(t, http.StatusOK)
+			c.Do(t, http.MethodGet, "/v1/me", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+		})
+	}
+}

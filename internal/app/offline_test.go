@@ -160,12 +160,23 @@ func TestBearerAuthNeedsNoNetwork(t *testing.T) {
 	bearer.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
 
 	// Control for the counter: GET /v1/me reads the user from PostgreSQL
-	// after the bearer check, and that shows.
+	// after the bearer check when it is not cached, and that shows.
+	srv.App.Users.Forget(u.ID)
 	pgBefore, rdBefore := pg.sent.Load(), rd.sent.Load()
 	bearer.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
 	waitFor(t, func() bool { return pg.sent.Load() > pgBefore }, "GET /v1/me to send its user read through the PostgreSQL proxy")
 	if d := rd.sent.Load() - rdBefore; d != 0 {
 		t.Errorf("GET /v1/me with a bearer token sent %d bytes to Redis, want 0", d)
+	}
+	// Once the user is cached, GET /v1/me by bearer reaches neither.
+	time.Sleep(100 * time.Millisecond)
+	pgBefore, rdBefore = pg.sent.Load(), rd.sent.Load()
+	for range 100 {
+		bearer.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if d, e := pg.sent.Load()-pgBefore, rd.sent.Load()-rdBefore; d != 0 || e != 0 {
+		t.Errorf("100 GET /v1/me with a cached user sent %d bytes to PostgreSQL and %d to Redis, want 0", d, e)
 	}
 
 	// A thousand bearer checks send not one byte to PostgreSQL or Redis.

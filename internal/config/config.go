@@ -81,6 +81,11 @@ type Config struct {
 	// HashConcurrency (--hash-concurrency, default GOMAXPROCS, one per CPU) bounds the
 	// Argon2id computations running at once (19 MiB each).
 	HashConcurrency int
+	// UserCacheTTL (--user-cache-ttl, default 5s) is how long GET /v1/me
+	// may answer with an account read from memory; 0 turns the cache off.
+	// Disables, deletes and password changes show at once on every
+	// instance; other changes made on another instance show within it.
+	UserCacheTTL time.Duration
 	// SweepInterval (--sweep-interval, default 1m) is how often expired
 	// sessions are deleted.
 	SweepInterval time.Duration
@@ -157,6 +162,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&limitAccount, "login-limit-account", "10/15m", "failed logins allowed per account per window (0/1m turns it off)")
 	fs.StringVar(&limitIP, "login-limit-ip", "100/15m", "failed logins and signups allowed per client address per window")
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "Argon2id computations at once (default: one per CPU)")
+	fs.DurationVar(&c.UserCacheTTL, "user-cache-ttl", 5*time.Second, "how long GET /v1/me may show an account from memory (0 turns the cache off)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired sessions are deleted")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
@@ -228,6 +234,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyRotationInterval < 0 || c.RefreshReuseGrace < 0 {
 		errs = append(errs, errors.New("--key-rotation-interval and --refresh-reuse-grace must not be negative"))
+	}
+	if c.UserCacheTTL < 0 {
+		errs = append(errs, errors.New("--user-cache-ttl must not be negative"))
 	}
 	if c.HashConcurrency < 0 {
 		errs = append(errs, errors.New("--hash-concurrency must not be negative"))

@@ -209,7 +209,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p authn.Pr
 }
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p authn.Principal) {
-	u, err := s.deps.Users.GetUser(r.Context(), p.UserID)
+	u, err := s.deps.Users.CachedUser(r.Context(), p.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		s.writeError(w, r, errUnauthenticated) // deleted since the login
 		return

@@ -50,6 +50,10 @@ type Config struct {
 	// AddressLimiter limits failed logins and signups per client address.
 	// Nil disables it.
 	AddressLimiter Limiter
+	// UserCacheTTL is how long CachedUser may answer from memory; zero
+	// turns the cache off. UserCacheSize bounds it (default 100000).
+	UserCacheTTL  time.Duration
+	UserCacheSize int
 }
 
 // Service manages user accounts.
@@ -59,6 +63,7 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+	cache  *userCache // nil when off
 }
 
 // NewService returns a Service over users. now may be nil for time.Now.
@@ -69,7 +74,10 @@ func NewService(users store.UserStore, hasher PasswordHasher, cfg Config, log *s
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{users: users, hasher: hasher, cfg: cfg, log: log, now: now}
+	if cfg.UserCacheSize <= 0 {
+		cfg.UserCacheSize = 100_000
+	}
+	return &Service{users: users, hasher: hasher, cfg: cfg, log: log, now: now, cache: newUserCache(cfg.UserCacheTTL, cfg.UserCacheSize)}
 }
 
 // NewUser describes an account to create.
@@ -221,6 +229,7 @@ func (s *Service) rehash(ctx context.Context, userID, verified, password string)
 		s.log.WarnContext(ctx, "password rehash failed", "user_id", userID, "err", err)
 		return
 	}
+	defer s.Forget(userID)
 	_, err = s.users.UpdateUser(ctx, userID, func(u store.User) (store.User, error) {
 		if u.PasswordHash != verified {
 			return u, errPasswordChanged
@@ -284,6 +293,39 @@ func (s *Service) GetUser(ctx context.Context, id string) (store.User, error) {
 	return u, nil
 }
 
+// CachedUser returns the user with the given id for read-only display,
+// from memory when it was read less than UserCacheTTL ago (see
+// Config.UserCacheTTL): changes made on another instance that revoke
+// nothing may show late by up to that TTL. The result has no password
+// hash, and its Claims map is shared: callers must not modify it. Paths
+// that issue credentials use GetUser.
+func (s *Service) CachedUser(ctx context.Context, id string) (store.User, error) {
+	if s.cache == nil {
+		return s.GetUser(ctx, id)
+	}
+	now := s.now()
+	u, gen, ok := s.cache.get(id, now)
+	if ok {
+		return u, nil
+	}
+	u, err := s.GetUser(ctx, id)
+	if err != nil {
+		return store.User{}, err
+	}
+	s.cache.put(u, gen, now)
+	u.PasswordHash = ""
+	return u, nil
+}
+
+// Forget drops the user from this instance's cache. The server calls it
+// for every user-wide revocation in the revocation log, so a disable or
+// delete on any instance shows at once everywhere.
+func (s *Service) Forget(id string) {
+	if s.cache != nil {
+		s.cache.forget(id)
+	}
+}
+
 // UserUpdate holds the fields of an administrative change; nil fields
 // stay as they are.
 type UserUpdate struct {
@@ -311,6 +353,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 		}
 		hash = h
 	}
+	defer s.Forget(id)
 	u, err := s.users.UpdateUser(ctx, id, func(u store.User) (store.User, error) {
 		if up.Claims != nil {
 			u.Claims = up.Claims
@@ -332,6 +375,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 
 // DeleteUser removes the account. The caller revokes its sessions first.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
+	defer s.Forget(id)
 	if err := s.users.DeleteUser(ctx, id); err != nil {
 		return fmt.Errorf("identity: delete user: %w", err)
 	}
