@@ -132,7 +132,12 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 	if err != nil {
 		return token.Response{}, fmt.Errorf("oauth: read user: %w", err)
 	}
-	grant, err := g.sessions.CreateGrant(ctx, session.GrantSpec{UserID: c.UserID, ClientID: c.ClientID, Scope: c.Scope, Audience: c.Audience})
+	// The grant keeps the authentication time and browser session, which
+	// its refreshed ID tokens repeat (OpenID Connect Core section 12.2).
+	grant, err := g.sessions.CreateGrant(ctx, session.GrantSpec{
+		UserID: c.UserID, ClientID: c.ClientID, Scope: c.Scope, Audience: c.Audience,
+		AuthTime: c.AuthTime, AuthSessionID: c.SessionID,
+	})
 	if err != nil {
 		return token.Response{}, err
 	}

@@ -73,6 +73,11 @@ type TokenEndpoint struct {
 // default audience of client tokens. clients may be nil: then no client
 // can authenticate and only first-party requests are served. Two grants
 // with the same GrantType, or an empty one, are an error.
+//
+// When grants hold both an AuthorizationCodeGrant and a RefreshGrant, the
+// refresh grant issues ID tokens with the code grant's signer (OpenID
+// Connect Core section 12.2); its Refresher must then be an
+// IDTokenRefresher.
 func NewTokenEndpoint(issuer string, clients *Clients, grants ...Grant) (*TokenEndpoint, error) {
 	e := &TokenEndpoint{issuer: issuer, clients: clients, grants: map[string]Grant{}}
 	for _, g := range grants {
@@ -85,6 +90,13 @@ func NewTokenEndpoint(issuer string, clients *Clients, grants ...Grant) (*TokenE
 		}
 		e.grants[gt] = g
 		e.types = append(e.types, gt)
+	}
+	code, _ := e.grants[GrantAuthorizationCode].(*AuthorizationCodeGrant)
+	refresh, _ := e.grants[GrantRefreshToken].(*RefreshGrant)
+	if code != nil && code.ids != nil && refresh != nil {
+		if err := refresh.issueIDTokens(code.ids); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }

@@ -3,21 +3,24 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
+	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // Compile-time checks that the grants implement their interfaces and that
 // *token.Service serves them.
 var (
-	_ Grant           = (*ClientCredentialsGrant)(nil)
-	_ FirstPartyGrant = (*RefreshGrant)(nil)
-	_ Minter          = (*token.Service)(nil)
-	_ Refresher       = (*token.Service)(nil)
+	_ Grant            = (*ClientCredentialsGrant)(nil)
+	_ FirstPartyGrant  = (*RefreshGrant)(nil)
+	_ Minter           = (*token.Service)(nil)
+	_ Refresher        = (*token.Service)(nil)
+	_ IDTokenRefresher = (*token.Service)(nil)
 )
 
 // Minter signs access tokens; *token.Service implements it.
@@ -100,6 +103,15 @@ type Refresher interface {
 	Introspect(ctx context.Context, raw string) (token.Introspection, store.Session)
 }
 
+// IDTokenRefresher is a Refresher that lets the caller add an ID token to
+// a refreshed response before the response is sealed for the reuse grace
+// period; *token.Service implements it.
+type IDTokenRefresher interface {
+	Refresher
+	// RefreshWith is Refresh with extend adding to the response.
+	RefreshWith(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error)
+}
+
 // RefreshGrant is grant_type refresh_token (RFC 6749 section 6) over
 // package token's rotating refresh tokens, for first-party grants (no
 // client authentication) and clients' grants alike: the token must belong
@@ -107,8 +119,22 @@ type Refresher interface {
 // no client is named. A refreshed token keeps its grant's scope and
 // audience: a scope parameter must name exactly the granted scope
 // (narrowing is not supported), and an audience parameter is refused.
+//
+// Served next to an AuthorizationCodeGrant (NewTokenEndpoint links them),
+// it answers the refresh of a grant with scope openid with a new ID token
+// too (OpenID Connect Core section 12.2), signed like the code grant's.
+// The new token has the original's iss, sub, aud, azp, auth_time (the
+// original login, not the refresh), acr, amr and sid; iat and exp of its
+// own; the at_hash of the new access token; and no nonce, which section
+// 12.2 says it SHOULD NOT have. A grant stored before the authentication
+// time was kept (store.Session.AuthTime is zero) refreshes without one:
+// no ID token beats one with a made-up auth_time. A refresh token replayed
+// within the grace period gets the same ID token as the first answer.
 type RefreshGrant struct {
 	tokens Refresher
+	// oidc is set, with ids, when the grant issues ID tokens.
+	oidc IDTokenRefresher
+	ids  *IDTokens
 }
 
 // NewRefreshGrant returns the grant over r.
@@ -116,6 +142,17 @@ func NewRefreshGrant(r Refresher) *RefreshGrant { return &RefreshGrant{tokens: r
 
 // GrantType returns "refresh_token".
 func (g *RefreshGrant) GrantType() string { return GrantRefreshToken }
+
+// issueIDTokens makes the grant issue ID tokens signed with ids; its
+// Refresher must be an IDTokenRefresher.
+func (g *RefreshGrant) issueIDTokens(ids *IDTokens) error {
+	r, ok := g.tokens.(IDTokenRefresher)
+	if !ok {
+		return fmt.Errorf("oauth: the refresh grant's %T cannot add ID tokens", g.tokens)
+	}
+	g.oidc, g.ids = r, ids
+	return nil
+}
 
 // AllowsFirstParty returns true: first-party tokens refresh here without
 // client authentication.
@@ -144,11 +181,39 @@ func (g *RefreshGrant) Handle(ctx context.Context, req TokenRequest) (token.Resp
 			return token.Response{}, ErrInvalidScope.WithDescription("a refreshed token keeps its grant's scope: send no scope, or exactly the granted one")
 		}
 	}
-	resp, err := g.tokens.Refresh(ctx, rt, clientID)
+	var (
+		resp token.Response
+		err  error
+	)
+	if g.oidc != nil && req.Client != nil {
+		resp, err = g.oidc.RefreshWith(ctx, rt, clientID, g.idToken(req.Client))
+	} else {
+		resp, err = g.tokens.Refresh(ctx, rt, clientID)
+	}
 	if errors.Is(err, token.ErrInvalidGrant) {
 		return token.Response{}, ErrInvalidGrant.WithCause(err)
 	}
 	return resp, err
+}
+
+// idToken returns the extension that adds the ID token of OpenID Connect
+// Core section 12.2 to the refresh of client's grant, if its scope has
+// openid and it knows when its user authenticated.
+func (g *RefreshGrant) idToken(client *store.Client) token.Extend {
+	return func(_ context.Context, grant store.Session, u store.User, resp *token.Response) error {
+		if !slices.Contains(strings.Fields(grant.Scope), ScopeOpenID) || grant.AuthTime.IsZero() {
+			return nil
+		}
+		// As at the code exchange (AuthorizationCodeGrant.Handle), but
+		// without the nonce.
+		var err error
+		resp.IDToken, err = g.ids.Sign(IDTokenSpec{
+			Subject: u.ID, ClientID: grant.ClientID, AuthTime: grant.AuthTime,
+			SessionID: grant.AuthSessionID, AccessToken: resp.AccessToken,
+			Algorithm: jose.Algorithm(client.IDTokenSignedResponseAlg),
+		})
+		return err
+	}
 }
 
 // sameSet reports whether a and b hold the same strings, ignoring order

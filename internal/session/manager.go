@@ -152,6 +152,11 @@ type GrantSpec struct {
 	// refreshed tokens have it too; empty means the issuer.
 	Audience []string
 	Client   ClientInfo
+	// AuthTime and AuthSessionID are when, and in which browser session,
+	// the user authenticated, for a grant of the authorization code flow;
+	// zero otherwise (see store.Session).
+	AuthTime      time.Time
+	AuthSessionID string
 }
 
 // CreateGrant starts a token grant: a record of kind token whose id is the
@@ -159,6 +164,9 @@ type GrantSpec struct {
 func (m *Manager) CreateGrant(ctx context.Context, g GrantSpec) (store.Session, error) {
 	s := m.newRecord(store.KindToken, g.UserID, g.Client)
 	s.ClientID, s.Scope, s.Audience = g.ClientID, g.Scope, g.Audience
+	if !g.AuthTime.IsZero() {
+		s.AuthTime, s.AuthSessionID = g.AuthTime.UTC().Truncate(time.Millisecond), g.AuthSessionID
+	}
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return store.Session{}, fmt.Errorf("session: create grant: %w", err)
 	}

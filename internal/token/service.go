@@ -193,6 +193,13 @@ func (s *Service) issuePair(ctx context.Context, grant store.Session, u store.Us
 		rec.ExpiresAt = grant.ExpiresAt
 	}
 	resp := Response{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(s.now()).Round(time.Second).Seconds()), RefreshToken: refresh, Scope: grant.Scope}
+	if old != nil && old.extend != nil {
+		// Before sealing: a replay within the grace period gets what the
+		// extension added too.
+		if err := old.extend(ctx, grant, u, &resp); err != nil {
+			return Response{}, err
+		}
+	}
 	if old == nil {
 		if err := s.refresh.CreateRefreshToken(ctx, rec); err != nil {
 			return Response{}, fmt.Errorf("token: store refresh token: %w", err)
@@ -217,13 +224,30 @@ func (s *Service) issuePair(ctx context.Context, grant store.Session, u store.Us
 type rotation struct {
 	presented string
 	hash      []byte
+	extend    Extend
 }
+
+// Extend adds to the response of a refresh what the caller issues with
+// the new pair, such as an ID token (package oauth). It is called with the
+// grant and the user the pair is for, after the pair is minted and before
+// anything is stored: the response is then sealed as the rotated token's
+// successor, so a replay within the grace period gets exactly the same
+// answer, additions included. An error fails the refresh and leaves the
+// refresh token unused.
+type Extend func(ctx context.Context, grant store.Session, u store.User, resp *Response) error
 
 // Refresh exchanges a refresh token for a new pair (grant_type
 // refresh_token). clientID is the authenticated client, or "" for a
 // first-party request without client authentication; it must match the
 // grant's client.
 func (s *Service) Refresh(ctx context.Context, presented, clientID string) (Response, error) {
+	return s.RefreshWith(ctx, presented, clientID, nil)
+}
+
+// RefreshWith is Refresh with extend (which may be nil) adding to the
+// response. A rotated token presented again within the grace period gets
+// the sealed response, extend is not called again.
+func (s *Service) RefreshWith(ctx context.Context, presented, clientID string, extend Extend) (Response, error) {
 	if !strings.HasPrefix(presented, refreshPrefix) || len(presented) > 128 {
 		return Response{}, ErrInvalidGrant
 	}
@@ -267,7 +291,7 @@ func (s *Service) Refresh(ctx context.Context, presented, clientID string) (Resp
 		if err != nil {
 			return Response{}, fmt.Errorf("token: refresh: %w", err)
 		}
-		resp, err := s.issuePair(ctx, grant, u, &rotation{presented: presented, hash: h[:]})
+		resp, err := s.issuePair(ctx, grant, u, &rotation{presented: presented, hash: h[:], extend: extend})
 		if errors.Is(err, store.ErrConflict) {
 			continue // another request rotated it first: answer as a reuse
 		}
@@ -277,8 +301,9 @@ func (s *Service) Refresh(ctx context.Context, presented, clientID string) (Resp
 }
 
 // reused answers a rotated refresh token presented again: within the
-// grace period, the same new pair; after it, theft is assumed and the
-// whole grant is revoked.
+// grace period, the same new pair, with the same ID token if the first
+// answer had one (see Extend); after it, theft is assumed and the whole
+// grant is revoked.
 func (s *Service) reused(ctx context.Context, presented string, rt store.RefreshToken, now time.Time) (Response, error) {
 	if s.cfg.RefreshGrace > 0 && now.Sub(rt.RotatedAt) <= s.cfg.RefreshGrace {
 		body, err := seal.Open(successorKey(presented), rt.SealedSuccessor, rt.Hash)
