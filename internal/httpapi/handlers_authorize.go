@@ -123,7 +123,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	created, err := s.deps.Sessions.CreateCookie(r.Context(), u.ID, ci)
 	if err == nil {
-		err = s.revokeIfLocked(r.Context(), u.ID)
+		err = s.revokeIfLocked(r.Context(), u, pw)
 	}
 	s.countLogin("page", err)
 	if err != nil {

@@ -119,7 +119,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if req.Mode == "token" {
 		resp, err := s.deps.Tokens.LoginTokens(r.Context(), u, ci)
 		if err == nil {
-			err = s.revokeIfLocked(r.Context(), u.ID)
+			err = s.revokeIfLocked(r.Context(), u, req.Password)
 		}
 		s.countLogin(req.Mode, err)
 		if err != nil {
@@ -141,7 +141,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	created, err := s.deps.Sessions.CreateCookie(r.Context(), u.ID, ci)
 	if err == nil {
-		err = s.revokeIfLocked(r.Context(), u.ID)
+		err = s.revokeIfLocked(r.Context(), u, req.Password)
 	}
 	s.countLogin(req.Mode, err)
 	if err != nil {
@@ -158,21 +158,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // revokeIfLocked re-reads the user once a login has created their session
-// or token grant. An administrator who disables or deletes the account
-// while the password is being checked revokes the user's records before
-// the new one exists; reading again after creating it closes that window:
-// either this read sees the change, or the revocation runs after the new
-// record exists and ends it. A locked account's records are revoked and
-// the login answers ErrInvalidCredentials.
-func (s *Server) revokeIfLocked(ctx context.Context, userID string) error {
-	u, err := s.deps.Users.GetUser(ctx, userID)
-	switch {
-	case err == nil && !u.Disabled:
-		return nil
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return err // the caller answers 500 and hands out no credential
+// or token grant. An administrator who disables or deletes the account, or
+// resets its password, while the password is being checked revokes the
+// user's records before the new one exists; reading again after creating
+// it closes that window: either this read sees the change, or the
+// revocation runs after the new record exists and ends it. When the read
+// sees a change, the user's records are revoked and the login answers
+// ErrInvalidCredentials.
+func (s *Server) revokeIfLocked(ctx context.Context, u store.User, password string) error {
+	err := s.deps.Users.Recheck(ctx, u, password)
+	if !errors.Is(err, identity.ErrInvalidCredentials) {
+		return err // nil, or a store error: 500 and no credential
 	}
-	if _, err := s.deps.Sessions.RevokeUser(ctx, userID, ""); err != nil {
+	if _, err := s.deps.Sessions.RevokeUser(ctx, u.ID, ""); err != nil {
 		return err
 	}
 	return identity.ErrInvalidCredentials

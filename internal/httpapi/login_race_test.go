@@ -51,9 +51,10 @@ func (h *gateHasher) hold() (entered <-chan struct{}, release func()) {
 	return in, sync.OnceFunc(func() { close(out) })
 }
 
-// TestAdminChangeDuringLogin checks that an account disabled or deleted
-// while one of its logins is checking the password does not come out of
-// that login with a live session: the administrator's revocation runs
+// TestAdminChangeDuringLogin checks that an account disabled or deleted,
+// or whose password an administrator resets, while one of its logins is
+// checking the (old) password does not come out of that login with a live
+// session: the administrator's revocation runs
 // before the new session exists, so the login must notice. The server is
 // wired by hand, with a hasher the test can hold, because the race cannot
 // be arranged through app.New.
@@ -65,6 +66,7 @@ func TestAdminChangeDuringLogin(t *testing.T) {
 	}{
 		{"disabled", http.MethodPatch, `{"disabled": true}`},
 		{"deleted", http.MethodDelete, ""},
+		{"password reset", http.MethodPatch, `{"password": "a new password"}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -437,3 +437,102 @@ func TestSignup(t *testing.T) {
 		}
 	})
 }
+
+// TestRecheck covers what a login sees when it reads the account again
+// after creating its session: a change by an administrator meanwhile ends
+// the login, another login's rehash of the same password does not.
+func TestRecheck(t *testing.T) {
+	ctx := t.Context()
+	cases := []struct {
+		name   string
+		change func(f fixture, u store.User)
+		want   error
+	}{
+		{"unchanged", func(fixture, store.User) {}, nil},
+		{"rehashed to the same password", func(f fixture, u store.User) {
+			if _, err := f.users.UpdateUser(ctx, u.ID, func(v store.User) (store.User, error) {
+				v.PasswordHash = "fake$login password" // what a rehash with new parameters would store
+				v.UpdatedAt = v.UpdatedAt.Add(time.Second)
+				return v, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"password reset", func(f fixture, u store.User) {
+			pw := "another password"
+			if _, err := f.svc.UpdateUser(ctx, u.ID, identity.UserUpdate{Password: &pw}); err != nil {
+				t.Fatal(err)
+			}
+		}, identity.ErrInvalidCredentials},
+		{"disabled", func(f fixture, u store.User) {
+			d := true
+			if _, err := f.svc.UpdateUser(ctx, u.ID, identity.UserUpdate{Disabled: &d}); err != nil {
+				t.Fatal(err)
+			}
+		}, identity.ErrInvalidCredentials},
+		{"deleted", func(f fixture, u store.User) {
+			if err := f.svc.DeleteUser(ctx, u.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, identity.ErrInvalidCredentials},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, identity.Config{})
+			f.user(t, "recheck@example.com", "login password", false)
+			u, err := f.svc.Login(ctx, "recheck@example.com", "login password", "192.0.2.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Make the stored hash differ from the verified one in form but
+			// not in meaning for the rehash case.
+			if tc.name == "rehashed to the same password" {
+				u.PasswordHash = "fake-old-params$login password"
+			}
+			tc.change(f, u)
+			if err := f.svc.Recheck(ctx, u, "login password"); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+				t.Errorf("Recheck = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// versionedHasher stores "v2$"+password and also accepts the older
+// "v1$"+password, which it asks to rehash.
+type versionedHasher struct{ fakeHasher }
+
+func (*versionedHasher) Hash(_ context.Context, pw string) (string, error) { return "v2$" + pw, nil }
+
+func (*versionedHasher) Verify(_ context.Context, pw, encoded string) (bool, bool, error) {
+	switch encoded {
+	case "v2$" + pw:
+		return true, false, nil
+	case "v1$" + pw:
+		return true, true, nil
+	}
+	return false, false, nil
+}
+
+// TestLoginReturnsRehashedUser checks that a login that rehashed the
+// password returns the account with the hash it stored, so that its
+// recheck compares against the current hash and needs no second
+// verification.
+func TestLoginReturnsRehashedUser(t *testing.T) {
+	users := newUsers(t)
+	hasher := &versionedHasher{}
+	svc := identity.NewService(users, hasher, identity.Config{}, nil, nil)
+	now := time.Now().UTC()
+	if err := users.CreateUser(t.Context(), store.User{ID: "u1", Email: "rh@example.com", PasswordHash: "v1$login password", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := svc.Login(t.Context(), "rh@example.com", "login password", "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.PasswordHash != "v2$login password" {
+		t.Errorf("Login returned hash %q, want the rehashed v2$", u.PasswordHash)
+	}
+	if err := svc.Recheck(t.Context(), u, "login password"); err != nil {
+		t.Errorf("Recheck after a rehash = %v", err)
+	}
+}

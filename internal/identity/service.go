@@ -211,9 +211,40 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		}
 	}
 	if rehash {
-		s.rehash(ctx, u.ID, u.PasswordHash, password)
+		if h := s.rehash(ctx, u.ID, u.PasswordHash, password); h != "" {
+			u.PasswordHash = h
+		}
 	}
 	return u, nil
+}
+
+// Recheck reads again the account that Login returned, once the caller
+// has created the login's session or grant, and reports whether the login
+// still stands: ErrInvalidCredentials if the account was disabled or
+// deleted, or its password changed (an administrator's reset), while the
+// password was being checked. A password hash that changed but still
+// matches password (another login's rehash) stands. Store failures are
+// returned as they are.
+func (s *Service) Recheck(ctx context.Context, u store.User, password string) error {
+	cur, err := s.users.GetUser(ctx, u.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrInvalidCredentials
+	case err != nil:
+		return fmt.Errorf("identity: recheck user: %w", err)
+	case cur.Disabled:
+		return ErrInvalidCredentials
+	case cur.PasswordHash == u.PasswordHash:
+		return nil
+	}
+	ok, _, err := s.hasher.Verify(ctx, password, cur.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("identity: verify password: %w", err)
+	}
+	if !ok {
+		return ErrInvalidCredentials
+	}
+	return nil
 }
 
 // errPasswordChanged stops a rehash whose user changed password meanwhile.
@@ -221,13 +252,14 @@ var errPasswordChanged = errors.New("identity: password changed during login")
 
 // rehash replaces a user's password hash after a successful login with
 // outdated parameters, unless the stored hash is no longer the one that
-// was verified (an administrator set a new password meanwhile). Failure is
-// logged, not returned: the login stands.
-func (s *Service) rehash(ctx context.Context, userID, verified, password string) {
+// was verified (an administrator set a new password meanwhile), and
+// returns the new hash, or "" if it stored none. Failure is logged, not
+// returned: the login stands.
+func (s *Service) rehash(ctx context.Context, userID, verified, password string) string {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", "user_id", userID, "err", err)
-		return
+		return ""
 	}
 	defer s.Forget(userID)
 	_, err = s.users.UpdateUser(ctx, userID, func(u store.User) (store.User, error) {
@@ -239,11 +271,13 @@ func (s *Service) rehash(ctx context.Context, userID, verified, password string)
 		return u, nil
 	})
 	if errors.Is(err, errPasswordChanged) {
-		return
+		return ""
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash not stored", "user_id", userID, "err", err)
+		return ""
 	}
+	return hash
 }
 
 func (s *Service) checkLimit(ctx context.Context, l Limiter, key string) error {
