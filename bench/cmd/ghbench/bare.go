@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -25,14 +31,83 @@ type BareConfig struct {
 	Password  string
 }
 
-// BareServer is a plain net/http server on loopback doing only the
-// cryptography or lookup of each measured Gatehouse endpoint.
-type BareServer struct {
-	URL string
-	srv *http.Server
+// bareSpec is BareConfig as the bare process receives it: the public
+// keys travel as the JWKS itself, and the process generates its own
+// signing key of SignKey's algorithm.
+type bareSpec struct {
+	MeJSON    []byte         `json:"me_json"`
+	JWKS      []byte         `json:"jwks"`
+	SignAlg   jose.Algorithm `json:"sign_alg"`
+	CCPayload map[string]any `json:"cc_payload"`
+	Password  string         `json:"password"`
 }
 
-// StartBare starts the bare handlers:
+// bareEnv, when set, turns this program into the bare server: it holds
+// the path of a JSON bareSpec. The bare handlers run in a process of
+// their own, like Gatehouse, so that both sides of a row pay the same
+// process boundary and their CPU time can be read apart from the load
+// generator's.
+const bareEnv = "GHBENCH_BARE_SPEC"
+
+func init() {
+	if path := os.Getenv(bareEnv); path != "" {
+		if err := bareMain(path); err != nil {
+			fmt.Fprintln(os.Stderr, "ghbench bare:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+}
+
+// bareMain serves the bare handlers on a loopback port, writes its base
+// URL as the first line of standard output, and exits when standard input
+// closes (the parent is done or gone).
+func bareMain(specPath string) error {
+	b, err := os.ReadFile(specPath)
+	if err != nil {
+		return err
+	}
+	var spec bareSpec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return err
+	}
+	keys, err := jose.ParseJWKS(spec.JWKS)
+	if err != nil {
+		return fmt.Errorf("parse JWKS: %w", err)
+	}
+	signKey, err := jose.GenerateKey(spec.SignAlg, "bare")
+	if err != nil {
+		return err
+	}
+	cfg := BareConfig{MeJSON: spec.MeJSON, JWKS: spec.JWKS, Keys: keys, SignKey: signKey, CCPayload: spec.CCPayload, Password: spec.Password}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: bareMux(cfg), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		_ = srv.Close()
+	}()
+	fmt.Printf("http://%s\n", ln.Addr())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// BareServer is a plain net/http server on loopback, in a process of its
+// own, doing only the cryptography or lookup of each measured Gatehouse
+// endpoint.
+type BareServer struct {
+	URL   string
+	cmd   *exec.Cmd
+	stdin io.Closer
+	spec  string
+}
+
+// StartBare starts the bare handlers in a child process (this program,
+// re-run with bareEnv set):
 //
 //	GET  /me-json    writes the /v1/me body
 //	GET  /me-bearer  verifies the bearer token's signature, then writes it
@@ -41,6 +116,84 @@ type BareServer struct {
 //	GET  /jwks       writes the JWKS body
 //	POST /login      one Argon2id hash at OWASP parameters (m=19 MiB, t=2, p=1)
 func StartBare(cfg BareConfig) (*BareServer, error) {
+	alg := cfg.SignKey.Algorithm()
+	if alg == "" {
+		alg = jose.EdDSA
+	}
+	spec, err := json.Marshal(bareSpec{MeJSON: cfg.MeJSON, JWKS: cfg.JWKS, SignAlg: alg, CCPayload: cfg.CCPayload, Password: cfg.Password})
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp("", "ghbench-bare-*.json")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.Write(spec); err != nil {
+		os.Remove(f.Name())
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), bareEnv+"="+f.Name())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.Remove(f.Name())
+		return nil, err
+	}
+	b := &BareServer{cmd: cmd, stdin: stdin, spec: f.Name()}
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(stdout).ReadString('\n')
+		line <- strings.TrimSpace(l)
+	}()
+	select {
+	case l := <-line:
+		if !strings.HasPrefix(l, "http://") {
+			b.Close()
+			return nil, fmt.Errorf("bare server did not start (said %q)", l)
+		}
+		b.URL = l
+	case <-time.After(30 * time.Second):
+		b.Close()
+		return nil, errors.New("bare server did not start within 30s")
+	}
+	return b, nil
+}
+
+// PID returns the bare process's id, for its CPU time.
+func (b *BareServer) PID() int { return b.cmd.Process.Pid }
+
+// Close stops the bare server.
+func (b *BareServer) Close() {
+	_ = b.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = b.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = b.cmd.Process.Kill()
+		<-done
+	}
+	os.Remove(b.spec)
+}
+
+// bareMux returns the bare handlers.
+func bareMux(cfg BareConfig) http.Handler {
 	v := jose.Verifier{Keys: cfg.Keys}
 	mux := http.NewServeMux()
 	writeJSON := func(w http.ResponseWriter, b []byte) {
@@ -93,17 +246,8 @@ func StartBare(cfg BareConfig) (*BareServer, error) {
 		_ = argon2.IDKey([]byte(cfg.Password), salt, 2, 19*1024, 1, 32)
 		writeJSON(w, cfg.MeJSON)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	b := &BareServer{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = b.srv.Serve(ln) }()
-	return b, nil
+	return mux
 }
-
-// Close stops the bare server.
-func (b *BareServer) Close() { _ = b.srv.Close() }
 
 // tokenPayload decodes the claims of a compact JWS without verifying it.
 func tokenPayload(tok string) (map[string]any, error) {

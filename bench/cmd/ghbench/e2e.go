@@ -24,6 +24,17 @@ type E2ERow struct {
 	C                   int
 	Gatehouse, BareSide Side
 	CPUPerReq           float64 // Gatehouse process CPU µs per request, NaN if unknown
+	BareCPUPerReq       float64 // the bare process's, NaN if unknown
+}
+
+// CPURatio is the bare handler's CPU time per request over Gatehouse's:
+// the throughput ratio the two would reach if each had the CPUs to
+// itself, which the machine's other load does not move.
+func (r E2ERow) CPURatio() float64 {
+	if !(r.BareCPUPerReq > 0) {
+		return math.NaN()
+	}
+	return Ratio(r.BareCPUPerReq, r.CPUPerReq)
 }
 
 // Ratio is Gatehouse's throughput over the bare handler's.
@@ -35,7 +46,7 @@ type flow struct {
 	name, backend, bare string
 	gh, bareReq         func() *http.Request
 	want                int
-	pid                 int // the Gatehouse process, for its CPU time
+	pid, barePID        int // the processes, for their CPU time
 }
 
 // E2EConfig sets the length of the measurements.
@@ -57,7 +68,7 @@ func runFlow(ctx context.Context, cfg E2EConfig, f flow, logf func(string, ...an
 		var ghRPS, bareRPS []float64
 		var ghLat, bareLat []time.Duration
 		row := E2ERow{Flow: f.name, Backend: f.backend, Bare: f.bare, C: c}
-		var ticks, served int64
+		var ticks, served, bareTicks, bareServed int64
 		for range cfg.Rounds {
 			t0 := cpuTicks(f.pid)
 			g := Load(ctx, ghClient, c, cfg.Round, 0, f.want, f.gh)
@@ -65,7 +76,12 @@ func runFlow(ctx context.Context, cfg E2EConfig, f flow, logf func(string, ...an
 				ticks += t1 - t0
 				served += int64(g.Requests)
 			}
+			t0 = cpuTicks(f.barePID)
 			b := Load(ctx, bareClient, c, cfg.Round, 0, http.StatusOK, f.bareReq)
+			if t1 := cpuTicks(f.barePID); f.barePID > 0 && t0 >= 0 && t1 >= 0 {
+				bareTicks += t1 - t0
+				bareServed += int64(b.Requests)
+			}
 			ghRPS, bareRPS = append(ghRPS, g.Throughput()), append(bareRPS, b.Throughput())
 			ghLat, bareLat = append(ghLat, g.Latencies...), append(bareLat, b.Latencies...)
 			row.Gatehouse.Errors += g.Errors
@@ -77,19 +93,25 @@ func runFlow(ctx context.Context, cfg E2EConfig, f flow, logf func(string, ...an
 				row.BareSide.FirstEr = b.FirstError
 			}
 		}
-		row.CPUPerReq = math.NaN()
-		if served > 0 {
-			row.CPUPerReq = float64(ticks) * 1e4 / float64(served) // 1 tick = 10 ms = 1e4 µs
-		}
+		row.CPUPerReq, row.BareCPUPerReq = cpuPerRequest(ticks, served), cpuPerRequest(bareTicks, bareServed)
 		row.Gatehouse.RPS, row.BareSide.RPS = Median(ghRPS), Median(bareRPS)
 		row.Gatehouse.Lat, row.BareSide.Lat = Summarize(ghLat), Summarize(bareLat)
 		ghClient.CloseIdleConnections()
 		bareClient.CloseIdleConnections()
-		logf("  %-22s %-8s c=%-3d gatehouse %8.0f req/s  bare %8.0f req/s  ratio %.2f  errors %d/%d %s",
-			f.name, f.backend, c, row.Gatehouse.RPS, row.BareSide.RPS, row.Ratio(), row.Gatehouse.Errors, row.BareSide.Errors, row.Gatehouse.FirstEr)
+		logf("  %-22s %-8s c=%-3d gatehouse %8.0f req/s  bare %8.0f req/s  ratio %.2f  cpu ratio %.2f  errors %d/%d %s",
+			f.name, f.backend, c, row.Gatehouse.RPS, row.BareSide.RPS, row.Ratio(), row.CPURatio(), row.Gatehouse.Errors, row.BareSide.Errors, row.Gatehouse.FirstEr)
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// cpuPerRequest converts clock ticks over requests into µs per request,
+// or NaN when nothing was measured.
+func cpuPerRequest(ticks, requests int64) float64 {
+	if requests <= 0 || ticks < 0 {
+		return math.NaN()
+	}
+	return float64(ticks) * 1e4 / float64(requests) // 1 tick = 10 ms = 1e4 µs
 }
 
 func getReq(url string, hdr ...string) func() *http.Request {

@@ -194,7 +194,7 @@ func run(ctx context.Context, quick bool, out, root string) error {
 			flow{name: "POST /v1/login token", bare: "one Argon2id", gh: postReq(s.URL+"/v1/login", strings.TrimSuffix(loginBody, "}")+`,"mode":"token"}`, "application/json"), bareReq: postReq(bare.URL+"/login", loginBody, "application/json")},
 		)
 		for _, f := range flows {
-			f.backend, f.want, f.pid = b.Name, http.StatusOK, s.PID()
+			f.backend, f.want, f.pid, f.barePID = b.Name, http.StatusOK, s.PID(), bare.PID()
 			if strings.HasPrefix(f.name, "POST /v1/login") {
 				lc := cfg
 				lc.Rounds, lc.Round = 1, max(cfg.Round, 3*time.Second)

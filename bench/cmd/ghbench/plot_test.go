@@ -14,7 +14,7 @@ import (
 func fixedReport() *Report {
 	lat := Summarize([]time.Duration{100 * time.Microsecond, 200 * time.Microsecond, 300 * time.Microsecond})
 	rows := []E2ERow{
-		{Flow: "GET /v1/me cookie", Backend: "sqlite", Bare: "write same JSON", C: 32, CPUPerReq: 50,
+		{Flow: "GET /v1/me cookie", Backend: "sqlite", Bare: "write same JSON", C: 32, CPUPerReq: 50, BareCPUPerReq: 40,
 			Gatehouse: Side{RPS: 600, Lat: lat}, BareSide: Side{RPS: 1000, Lat: lat}},
 		{Flow: "GET /v1/me bearer", Backend: "sqlite", Bare: "verify token + JSON", C: 32, CPUPerReq: math.NaN(),
 			Gatehouse: Side{RPS: 700, Lat: lat}, BareSide: Side{RPS: 1000, Lat: lat}},
@@ -46,10 +46,11 @@ func TestReportWrite(t *testing.T) {
 	for _, want := range []string{
 		"# Benchmark report",
 		"## Not measured in this run",
-		"| cookie | ≥ 0.50 at c=32 | 0.60 | met |",
+		"| cookie | ≥ 0.50 at c=32 | 0.60 (cpu ratio 0.80) | met |",
 		"| bearer | ≥ 0.80 at c=32 | 0.70 | not met |",
 		"| jwks | ≥ 0.50 at c=32 | — | not measured |",
-		"| GET /v1/me cookie | sqlite | 32 | 600 | 200 | 300 | 300 | 300 | 50 | 0 | write same JSON | 1000 | 200 | 300 | 0.60 |",
+		"| GET /v1/me cookie | sqlite | 32 | 600 | 200 | 300 | 300 | 300 | 50 | 0 | write same JSON | 1000 | 200 | 300 | 40 | 0.60 | 0.80 |",
+		"| GET /v1/me bearer | sqlite | 32 | 700 | 200 | 300 | 300 | 300 | — | 0 | verify token + JSON | 1000 | 200 | 300 | — | 0.70 | — |",
 		"| own endpoints (sqlite) | 2 | 1.0 | 3.0 | 3.0 | 3.0 | 0 |",
 		"| 10 | 0 | 1s | 10.0 |",
 		"| EdDSA | 400 | 43 | 43 | 120 |",

@@ -86,12 +86,12 @@ func (r *Report) Write(w io.Writer) error {
 	}
 	if len(r.E2E) > 0 {
 		p("\n## End to end over loopback HTTP\n\n")
-		p("Closed-loop load from the bench process (one keep-alive connection per worker) against a real `gatehouse serve` process; beside each row a bare `net/http` handler in the bench process doing only the same crypto or lookup. Gatehouse and bare alternate in short rounds; req/s is the median over rounds, latencies (µs) are pooled. `ratio` = Gatehouse req/s ÷ bare req/s. `cpu/req` is the Gatehouse process's CPU time per request (from /proc, 10 ms ticks).\n\n")
-		p("| flow | backend | c | req/s | p50 | p90 | p99 | p99.9 | cpu/req µs | errors | bare | bare req/s | bare p50 | bare p99 | ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		p("Closed-loop load from the bench process (one keep-alive connection per worker) against a real `gatehouse serve` process; beside each row a bare `net/http` handler, in a process of its own, doing only the same crypto or lookup. Gatehouse and bare alternate in short rounds; req/s is the median over rounds, latencies (µs) are pooled. `ratio` = Gatehouse req/s ÷ bare req/s: the stated targets. `cpu/req` is each server process's CPU time per request (from /proc, 10 ms ticks, summed over the rounds), and `cpu ratio` = bare cpu/req ÷ Gatehouse cpu/req: the throughput ratio if each server had the CPUs to itself. The load generator shares the machine's CPUs with the server it drives, so on a small or busy machine `cpu ratio` is the steadier of the two.\n\n")
+		p("| flow | backend | c | req/s | p50 | p90 | p99 | p99.9 | cpu/req µs | errors | bare | bare req/s | bare p50 | bare p99 | bare cpu/req µs | ratio | cpu ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, e := range r.E2E {
-			p("| %s | %s | %d | %.0f | %s | %s | %s | %s | %s | %d | %s | %.0f | %s | %s | %s |\n",
+			p("| %s | %s | %d | %.0f | %s | %s | %s | %s | %s | %d | %s | %.0f | %s | %s | %s | %s | %s |\n",
 				e.Flow, e.Backend, e.C, e.Gatehouse.RPS, us(e.Gatehouse.Lat.P50), us(e.Gatehouse.Lat.P90), us(e.Gatehouse.Lat.P99), us(e.Gatehouse.Lat.P999),
-				cpuStr(e.CPUPerReq), e.Gatehouse.Errors, e.Bare, e.BareSide.RPS, us(e.BareSide.Lat.P50), us(e.BareSide.Lat.P99), ratioStr(e.Ratio()))
+				cpuStr(e.CPUPerReq), e.Gatehouse.Errors, e.Bare, e.BareSide.RPS, us(e.BareSide.Lat.P50), us(e.BareSide.Lat.P99), cpuStr(e.BareCPUPerReq), ratioStr(e.Ratio()), ratioStr(e.CPURatio()))
 		}
 	}
 	if len(r.Revoke) > 0 {
@@ -161,5 +161,11 @@ func ratioAt(rows []E2ERow, flow, backend string, c int) float64 {
 // RatioTarget builds a target line for a throughput ratio.
 func RatioTarget(name string, rows []E2ERow, flow, backend string, c int, atLeast float64) Target {
 	got := ratioAt(rows, flow, backend, c)
-	return Target{Name: name, Bound: fmt.Sprintf("≥ %.2f at c=%d", atLeast, c), Measured: ratioStr(got), Verdict: Verdict(got, atLeast)}
+	measured := ratioStr(got)
+	for _, r := range rows {
+		if r.Flow == flow && r.Backend == backend && r.C == c && !math.IsNaN(r.CPURatio()) {
+			measured += fmt.Sprintf(" (cpu ratio %s)", ratioStr(r.CPURatio()))
+		}
+	}
+	return Target{Name: name, Bound: fmt.Sprintf("≥ %.2f at c=%d", atLeast, c), Measured: measured, Verdict: Verdict(got, atLeast)}
 }
