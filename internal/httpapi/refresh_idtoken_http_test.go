@@ -128,7 +128,7 @@ func TestRefreshIDTokenWithGoOIDC(t *testing.T) {
 				t.Errorf("iat %v exp %v, want %v and 5 minutes later (the original iat was %v)", id.IssuedAt, id.Expiry, refreshAt, orig.IssuedAt)
 			}
 			if c.Nonce != nil || id.Nonce != "" {
-				t.Errorf("refreshed ID token has nonce %q", *c.Nonce)
+				t.Errorf("refreshed ID token has nonce %q", id.Nonce)
 			}
 			if c.AZP != oc.AZP || c.AZP != r.client.ClientID || c.SID != oc.SID || c.SID == "" || c.ACR != oc.ACR || !slices.Equal(c.AMR, oc.AMR) {
 				t.Errorf("azp sid acr amr = %q %q %q %v, want %q %q %q %v", c.AZP, c.SID, c.ACR, c.AMR, oc.AZP, oc.SID, oc.ACR, oc.AMR)
@@ -156,7 +156,7 @@ func TestRefreshIDTokenWithGoOIDC(t *testing.T) {
 			}
 			id2, c2 := verifyIDToken(t, idv, r, next)
 			if c2.AuthTime != oc.AuthTime || !id2.IssuedAt.After(id.IssuedAt) || c2.SID != oc.SID || c2.Nonce != nil {
-				t.Errorf("second refresh: auth_time %d iat %v sid %q nonce %v", c2.AuthTime, id2.IssuedAt, c2.SID, c2.Nonce)
+				t.Errorf("second refresh: auth_time %d iat %v sid %q nonce %q", c2.AuthTime, id2.IssuedAt, c2.SID, id2.Nonce)
 			}
 		})
 	}
@@ -205,9 +205,9 @@ func TestRefreshIDTokenByGrant(t *testing.T) {
 			}
 			idv := r.provider.Verifier(&oidc.Config{ClientID: r.client.ClientID, Now: srv.Clock.Now, SupportedSigningAlgs: []string{tt.alg}})
 			_, oc := verifyIDToken(t, idv, r, tok)
-			_, c := verifyIDToken(t, idv, r, fresh)
+			id, c := verifyIDToken(t, idv, r, fresh)
 			if c.AuthTime != oc.AuthTime || c.SID != oc.SID || c.Nonce != nil {
-				t.Errorf("refreshed auth_time %d sid %q nonce %v; exchange had %d %q", c.AuthTime, c.SID, c.Nonce, oc.AuthTime, oc.SID)
+				t.Errorf("refreshed auth_time %d sid %q nonce %q; exchange had %d %q", c.AuthTime, c.SID, id.Nonce, oc.AuthTime, oc.SID)
 			}
 		})
 	}
