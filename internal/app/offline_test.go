@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -33,7 +34,7 @@ type cutProxy struct {
 
 // newCutProxy listens on a free local port and forwards to target
 // (host:port) until the test ends.
-func newCutProxy(t *testing.T, target string) *cutProxy {
+func newCutProxy(t testing.TB, target string) *cutProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -102,7 +103,7 @@ func (p *cutProxy) Cut() {
 }
 
 // through returns rawURL with its host replaced by the proxy's address.
-func (p *cutProxy) through(t *testing.T, rawURL string) string {
+func (p *cutProxy) through(t testing.TB, rawURL string) string {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -124,7 +125,7 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 }
 
 // hostOf returns the host:port of a URL.
-func hostOf(t *testing.T, rawURL string) string {
+func hostOf(t testing.TB, rawURL string) string {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -213,4 +214,56 @@ func TestBearerAuthNeedsNoNetwork(t *testing.T) {
 	if err == nil || errors.Is(err, session.ErrInvalid) {
 		t.Fatalf("cold cookie check with Redis cut = %v, want a store error", err)
 	}
+}
+
+// BenchmarkBearerAuthNetwork runs the high-availability layout
+// (PostgreSQL and Redis, each behind a counting proxy) and, per
+// iteration, checks an access token (token.Service.AuthenticateBearer)
+// and serves GET /v1/me with it through the whole handler. It reports the
+// bytes each iteration sent to PostgreSQL and to Redis (the target: none,
+// the keys, the revocation set and the account are in process) and the
+// median cost of each step. ghbench turns the byte counts into a row of
+// its targets.
+func BenchmarkBearerAuthNetwork(b *testing.B) {
+	dbURL := pgtest.NewDatabase(b)
+	rc := redistest.Client(b)
+	prefix := redistest.Prefix(b, rc)
+	sessionsURL := withKeyPrefix(b, redistest.URL(), prefix)
+	pg := newCutProxy(b, hostOf(b, dbURL))
+	rd := newCutProxy(b, hostOf(b, sessionsURL))
+	srv := apptest.Start(b, apptest.Options{Args: []string{
+		"--db", pg.through(b, dbURL),
+		"--sessions", rd.through(b, sessionsURL),
+	}})
+	u := srv.NewUser(b)
+	var pair tokenPair
+	srv.NewClient().Do(b, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password, "mode": "token"}).
+		WantStatus(b, http.StatusOK).Decode(b, &pair)
+	ctx := context.Background()
+	me := func() {
+		r := httptest.NewRequest(http.MethodGet, "/v1/me", nil)
+		r.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("GET /v1/me: %d %s", w.Code, w.Body)
+		}
+	}
+	check := func() {
+		if p, err := srv.App.Tokens.AuthenticateBearer(ctx, pair.AccessToken); err != nil || p.UserID != u.ID {
+			b.Fatalf("AuthenticateBearer = %+v, %v", p, err)
+		}
+	}
+	me() // the first GET /v1/me reads the account; later ones find it cached
+	time.Sleep(100 * time.Millisecond)
+	pgBefore, rdBefore := pg.sent.Load(), rd.sent.Load()
+	t := timings{}
+	for b.Loop() {
+		t.time("check", check)
+		t.time("me", me)
+	}
+	time.Sleep(100 * time.Millisecond) // let the proxies count anything in flight
+	t.report(b)
+	b.ReportMetric(float64(pg.sent.Load()-pgBefore)/float64(b.N), "pg-bytes/op")
+	b.ReportMetric(float64(rd.sent.Load()-rdBefore)/float64(b.N), "redis-bytes/op")
 }

@@ -213,9 +213,8 @@ func (t timings) report(b *testing.B) {
 // BenchmarkCookieAuth authenticates one request by its session cookie.
 // Each iteration runs, in turn:
 //
-//   - me-warm: GET /v1/me through the handler, session in the in-process
-//     cache (the common case: no session store call; the handler then
-//     reads the user from the database);
+//   - me-warm: GET /v1/me through the handler, session and account in the
+//     in-process caches (the common case: no store call);
 //   - check-warm: Sessions.AuthenticateCookie alone, cached;
 //   - check-cold: the same after Sessions.Evict, so the session store is
 //     read (the first request after a restart, an eviction, or a session
@@ -272,6 +271,7 @@ func BenchmarkCookieAuth(b *testing.B) {
 				bs.App.Sessions.Evict(sid)
 				t.time("check-cold", check)
 				bs.App.Sessions.Evict(sid)
+				bs.App.Users.Forget(bs.user.ID)
 				t.time("me-cold", me)
 				if bs.redis != nil {
 					t.time("get", func() {

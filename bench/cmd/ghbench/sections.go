@@ -90,6 +90,7 @@ func micro(ctx context.Context, rep *Report, root string, quick bool, svc *Servi
 	r := Ratio(req, ed)
 	rep.Targets = append(rep.Targets, Target{Name: "cookie request through the middleware vs one Ed25519 verification", Bound: "≤ 0.25", Measured: ratioStr(r),
 		Verdict: verdictAtMost(r, 0.25)})
+	lines = append(lines, bearerNetwork(ctx, rep, root, cn, count)...)
 	rep.Micro = lines
 	_ = svc
 }
