@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,13 +37,15 @@ type Services struct {
 	adminURL, dbName          string
 	redis                     *redis.Client
 	redisPrefix               string
+	run                       string
+	extraDBs, extraPrefixes   []string // made by NewDatabase and NewRedisURL
 }
 
 // OpenServices creates a fresh PostgreSQL database and picks a Redis key
 // prefix, each only when its server answers.
 func OpenServices(ctx context.Context) *Services {
-	s := &Services{}
 	run := fmt.Sprintf("ghbench_%d", time.Now().UnixNano())
+	s := &Services{run: run}
 	s.adminURL = envOr(postgresEnv, postgresDefault)
 	if conn, err := connectPG(ctx, s.adminURL); err != nil {
 		s.PostgresSkip = fmt.Sprintf("PostgreSQL not reachable at %s (%v); set %s", redactURL(s.adminURL), firstLine(err), postgresEnv)
@@ -131,18 +135,109 @@ func (s *Services) RedisSessionBytes(ctx context.Context) (int64, int64, error) 
 	return total, n, iter.Err()
 }
 
-// Close drops the run's database and deletes its Redis keys.
+// NewDatabase creates another database of the run, named after the
+// run and suffix (lower-case letters and digits), and returns its URL.
+// Close drops it, unless DropDatabase did.
+func (s *Services) NewDatabase(ctx context.Context, suffix string) (string, error) {
+	if s.PostgresURL == "" {
+		return "", errors.New("no PostgreSQL")
+	}
+	name := s.run + "_" + suffix
+	conn, err := connectPG(ctx, s.adminURL)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	s.extraDBs = append(s.extraDBs, name)
+	u, _ := url.Parse(s.adminURL)
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// DropDatabase drops a database made by NewDatabase, given its URL.
+func (s *Services) DropDatabase(ctx context.Context, dbURL string) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if !slices.Contains(s.extraDBs, name) {
+		return
+	}
+	if conn, err := connectPG(ctx, s.adminURL); err == nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		conn.Close(ctx)
+	}
+	s.extraDBs = slices.DeleteFunc(s.extraDBs, func(n string) bool { return n == name })
+}
+
+// NewRedisURL returns the Redis URL of the run with another key prefix,
+// named after the run and suffix. Close deletes its keys, unless
+// DeleteRedisPrefix did.
+func (s *Services) NewRedisURL(suffix string) (string, error) {
+	if s.RedisURL == "" {
+		return "", errors.New("no Redis")
+	}
+	prefix := s.run + "_" + suffix + ":"
+	u, _ := url.Parse(s.RedisURL)
+	q := u.Query()
+	q.Set("key_prefix", prefix)
+	u.RawQuery = q.Encode()
+	s.extraPrefixes = append(s.extraPrefixes, prefix)
+	return u.String(), nil
+}
+
+// DeleteRedisPrefix deletes the keys of a URL made by NewRedisURL.
+func (s *Services) DeleteRedisPrefix(ctx context.Context, redisURL string) {
+	u, err := url.Parse(redisURL)
+	if err != nil {
+		return
+	}
+	prefix := u.Query().Get("key_prefix")
+	if !slices.Contains(s.extraPrefixes, prefix) {
+		return
+	}
+	_ = deleteKeys(ctx, s.redis, prefix)
+	s.extraPrefixes = slices.DeleteFunc(s.extraPrefixes, func(p string) bool { return p == prefix })
+}
+
+// deleteKeys deletes every key under prefix, a page of SCAN at a time
+// with one UNLINK: a million keys take seconds, not minutes.
+func deleteKeys(ctx context.Context, c *redis.Client, prefix string) error {
+	var cursor uint64
+	for {
+		keys, next, err := c.Scan(ctx, cursor, prefix+"*", 10_000).Result()
+		if err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			if err := c.Unlink(ctx, keys...).Err(); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// Close drops the run's databases and deletes its Redis keys.
 func (s *Services) Close(ctx context.Context) {
-	if s.dbName != "" {
+	for _, name := range append([]string{s.dbName}, s.extraDBs...) {
+		if name == "" {
+			continue
+		}
 		if conn, err := connectPG(ctx, s.adminURL); err == nil {
-			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+s.dbName+" WITH (FORCE)")
+			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 			conn.Close(ctx)
 		}
 	}
 	if s.redis != nil {
-		iter := s.redis.Scan(ctx, 0, s.redisPrefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			s.redis.Del(ctx, iter.Val())
+		for _, p := range append([]string{s.redisPrefix}, s.extraPrefixes...) {
+			_ = deleteKeys(ctx, s.redis, p)
 		}
 		s.redis.Close()
 	}

@@ -96,6 +96,10 @@ func run(ctx context.Context, quick bool, out, root string) error {
 	if err != nil {
 		return err
 	}
+	seeder, err := buildSeeder(ctx, root, work)
+	if err != nil {
+		return err
+	}
 	svc := OpenServices(ctx)
 	defer svc.Close(context.Background())
 	if svc.PostgresSkip != "" {
@@ -296,6 +300,19 @@ func run(ctx context.Context, quick bool, out, root string) error {
 		rep.Sizes = append(rep.Sizes, ws)
 	}
 	storage(ctx, rep, svc, sr, storm)
+
+	// Growth: cookie check, memory and storage with many live sessions.
+	gcfg := GrowthConfig{Sizes: []int{10_000, 100_000, 1_000_000}, Miss: 2000, MissWarmup: 200, Warm: 32, WarmFor: 1500 * time.Millisecond, C: 4,
+		Users: 1000, Grants: 100_000, MaxSeedStep: 150 * time.Second, FreshFor: 30 * time.Minute}
+	if quick {
+		gcfg = GrowthConfig{Sizes: []int{1000, 10_000}, Miss: 300, MissWarmup: 60, Warm: 16, WarmFor: 300 * time.Millisecond, C: 4,
+			Users: 100, Grants: 5000, MaxSeedStep: 60 * time.Second, FreshFor: 30 * time.Minute}
+	}
+	rep.GrowthOf = gcfg
+	growth(ctx, rep, bin, seeder, work, svc, gcfg)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 
 	rep.Verdicts = verdicts(rep)
 	rep.Machine = append(rep.Machine, "load average at end: "+loadavg())

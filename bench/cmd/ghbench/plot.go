@@ -98,6 +98,32 @@ func WritePlots(dir string, r *Report) ([]string, error) {
 		}
 		files = append(files, "revocation-cdf.png")
 	}
+	g, err := growthPlot(dir, r)
+	files = append(files, g...)
 	_ = color.Black
-	return files, nil
+	return files, err
+}
+
+// growthPlot draws the cookie check's p50 against live sessions.
+func growthPlot(dir string, r *Report) ([]string, error) {
+	var series []lineSeries
+	for _, g := range r.Growth {
+		var miss, warm plotter.XYs
+		for _, p := range g.Points {
+			if p.Miss.N > 0 {
+				miss = append(miss, plotter.XY{X: float64(p.Sessions), Y: float64(p.Miss.P50) / float64(time.Microsecond)})
+			}
+			if p.Warm.N > 0 {
+				warm = append(warm, plotter.XY{X: float64(p.Sessions), Y: float64(p.Warm.P50) / float64(time.Microsecond)})
+			}
+		}
+		series = append(series, lineSeries{"miss (" + g.Backend + ")", miss}, lineSeries{"warm (" + g.Backend + ")", warm})
+	}
+	if len(series) == 0 {
+		return nil, nil
+	}
+	if err := savePlot(dir, "growth-cookie-check.png", "Cookie check (GET /v1/me) p50 against live sessions", "live cookie sessions", "p50 (µs)", true, series); err != nil {
+		return nil, err
+	}
+	return []string{"growth-cookie-check.png"}, nil
 }

@@ -27,6 +27,8 @@ type Report struct {
 	Storm    *StormResult
 	Sizes    []WireSize
 	Storage  []string // markdown table lines
+	Growth   []GrowthResult
+	GrowthOf GrowthConfig
 	Targets  []Target
 	Plots    []string // file names under img/
 	Verdicts []string // markdown of the decision guide
@@ -121,6 +123,9 @@ func (r *Report) Write(w io.Writer) error {
 			p("%s\n", l)
 		}
 	}
+	if len(r.Growth) > 0 {
+		r.writeGrowth(p)
+	}
 	if len(r.Plots) > 0 {
 		p("\n## Plots\n\n")
 		for _, f := range r.Plots {
@@ -168,4 +173,65 @@ func RatioTarget(name string, rows []E2ERow, flow, backend string, c int, atLeas
 		}
 	}
 	return Target{Name: name, Bound: fmt.Sprintf("≥ %.2f at c=%d", atLeast, c), Measured: measured, Verdict: Verdict(got, atLeast)}
+}
+
+// writeGrowth writes the growth section.
+func (r *Report) writeGrowth(p func(string, ...any)) {
+	c := r.GrowthOf
+	p("\n## Growth\n\n")
+	p("Each backend gets a fresh server; `ghseed` (internal/benchseed) adds live cookie sessions straight to its stores with their bulk inserts, spread over %d users, "+
+		"up to each size in turn, while the server runs. At each size: **miss** is `GET /v1/me` with %d cookies never seen by this server, each used once, after %d more unmeasured "+
+		"(the in-process session cache cannot serve them: the store is read), drawn uniformly over all live sessions; **warm** sends %d cached cookies over and over for %v. "+
+		"c=%d, latencies in µs. The seeded records are dated as used %v ahead, so no check writes a touch: both paths are the lookup alone, as in the micro-benchmark's uncached column. "+
+		"RSS is the server's after the checks (its session cache holds only the cookies checked). "+
+		"Storage is read by the seeder before and after each step; bytes/session is this step's growth ÷ sessions added.\n\n",
+		c.Users, c.Miss, c.MissWarmup, c.Warm, c.WarmFor, c.C, c.FreshFor)
+	p("| backend | live sessions | seeded in | miss p50 | miss p90 | miss p99 | miss req/s | warm p50 | warm p99 | warm req/s | errors | server RSS | storage | bytes/session (step) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, g := range r.Growth {
+		for _, pt := range g.Points {
+			store := mib(pt.Usage.SessionBytes)
+			if pt.Usage.FileBytes > 0 {
+				store += fmt.Sprintf(" (file %s)", mib(pt.Usage.FileBytes))
+			}
+			p("| %s | %s | %.2f s (%.0f/s) | %s | %s | %s | %.0f | %s | %s | %.0f | %d | %s | %s | %s |\n",
+				g.Backend, count(pt.Sessions), pt.SeedTook.Seconds(), float64(pt.Seeded)/max(pt.SeedTook.Seconds(), 1e-9),
+				us(pt.Miss.P50), us(pt.Miss.P90), us(pt.Miss.P99), pt.MissRPS, us(pt.Warm.P50), us(pt.Warm.P99), pt.WarmRPS,
+				pt.MissErr+pt.WarmErr, mib(pt.RSS), store, perStr(pt.BytesPerSession))
+		}
+	}
+	p("\nOn Redis a record is a hash, which Redis keeps as a compact listpack only while every value is at most `hash-max-listpack-value` bytes (64 by default): "+
+		"the seeded User-Agent, a current desktop browser's, is %d bytes, which makes each cookie session's hash a hash table (about 1.6 KB by `MEMORY USAGE`, against about 0.4 KB with a short User-Agent).\n", len(seedUserAgent))
+	p("\nStorage per record, from the growth steps (the largest step of each backend is the steadiest figure):\n\n| backend | session storage measured as | bytes per session | bytes per grant | grant split |\n|---|---|---|---|---|\n")
+	for _, g := range r.Growth {
+		per, how := math.NaN(), g.Storage
+		if n := len(g.Points); n > 0 {
+			per = g.Points[n-1].BytesPerSession
+			if f := g.Points[n-1].DBFilePerSession; f > 0 {
+				how += fmt.Sprintf("; the database file (after `wal_checkpoint(TRUNCATE)`) grew %.0f per session", f)
+			}
+		}
+		grant, split := "—", "not measured"
+		if g.Grants > 0 {
+			grant, split = perStr(g.BytesPerGrant), fmt.Sprintf("%d grants: %s", g.Grants, g.GrantSplit)
+		}
+		p("| %s | %s | %s | %s | %s |\n", g.Backend, how, perStr(per), grant, split)
+	}
+	for _, g := range r.Growth {
+		for _, n := range g.Notes {
+			p("\n- %s: %s", g.Backend, n)
+		}
+		for _, pt := range g.Points {
+			if pt.FirstErr != "" {
+				p("\n- %s at %s: first error `%s`", g.Backend, count(pt.Sessions), pt.FirstErr)
+			}
+		}
+	}
+	p("\n")
+}
+
+func perStr(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f", v)
 }
