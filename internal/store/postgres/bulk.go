@@ -9,16 +9,17 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// bulkSessionColumns are the sessions columns that CreateSessions writes;
-// columns added later take their defaults.
+// bulkSessionColumns are the sessions columns, as CreateSession writes
+// them (sessionColumns).
 var bulkSessionColumns = []string{"id", "secret_hash", "kind", "user_id", "client_id", "scope",
 	"created_at", "last_seen_at", "idle_expires_at", "expires_at",
-	"user_agent", "ip", "data", "data_version", "audiences"}
+	"user_agent", "ip", "data", "data_version", "audiences",
+	"auth_time", "auth_session_id"}
 
 // CreateSessions stores many new records with one COPY: all of them, or,
 // on any error, none. Each record is checked and stored as CreateSession
-// would, but only in bulkSessionColumns, and a taken id or secret hash
-// (in the database or earlier in ss) is store.ErrConflict.
+// would, and a taken id or secret hash (in the database or earlier in ss)
+// is store.ErrConflict.
 //
 // It is for bulk loading (the benchmark seeder, imports), not part of
 // store.SessionStore: one statement and one commit cover the whole batch
@@ -35,7 +36,8 @@ func (s *Store) CreateSessions(ctx context.Context, ss []store.Session) error {
 		}
 		rows[i] = []any{r.ID, nullableHash(r.SecretHash), string(r.Kind), r.UserID, r.ClientID, r.Scope,
 			millis(r.CreatedAt), millis(r.LastSeenAt), millis(r.IdleExpiresAt), millis(r.ExpiresAt),
-			r.UserAgent, r.IP, data, r.DataVersion, list(r.Audience)}
+			r.UserAgent, r.IP, data, r.DataVersion, list(r.Audience),
+			nullMillis(r.AuthTime), r.AuthSessionID}
 	}
 	if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{"sessions"}, bulkSessionColumns, pgx.CopyFromRows(rows)); err != nil {
 		return wrapErr("create sessions", err)

@@ -7,16 +7,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// bulkSessionColumns are the sessions columns that CreateSessions writes;
-// columns added later take their defaults.
-const bulkSessionColumns = `id, secret_hash, kind, user_id, client_id, scope,
-	created_at, last_seen_at, idle_expires_at, expires_at,
-	user_agent, ip, data, data_version, audiences`
-
 // CreateSessions stores many new records in one transaction: all of them,
 // or, on any error, none. Each record is checked and stored as
-// CreateSession would, but only in bulkSessionColumns, and a taken id or
-// secret hash (in the database or earlier in ss) is store.ErrConflict.
+// CreateSession would, and a taken id or secret hash (in the database or
+// earlier in ss) is store.ErrConflict.
 //
 // It is for bulk loading (the benchmark seeder, imports), not part of
 // store.SessionStore: with synchronous=FULL one commit, one fsync, covers
@@ -32,8 +26,8 @@ func (s *Store) CreateSessions(ctx context.Context, ss []store.Session) error {
 		return wrapErr("create sessions", err)
 	}
 	defer rollback(tx)
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO sessions (`+bulkSessionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return wrapErr("create sessions", err)
 	}
@@ -50,7 +44,8 @@ func (s *Store) CreateSessions(ctx context.Context, ss []store.Session) error {
 		if _, err := stmt.ExecContext(ctx,
 			r.ID, nullableHash(r.SecretHash), string(r.Kind), r.UserID, r.ClientID, r.Scope,
 			millis(r.CreatedAt), millis(r.LastSeenAt), millis(r.IdleExpiresAt), millis(r.ExpiresAt),
-			r.UserAgent, r.IP, data, r.DataVersion, aud); err != nil {
+			r.UserAgent, r.IP, data, r.DataVersion, aud,
+			nullMillis(r.AuthTime), r.AuthSessionID); err != nil {
 			return wrapErr(fmt.Sprintf("create sessions: record %d", i), err)
 		}
 	}

@@ -32,6 +32,7 @@ func bulkRecords(uid string, n, m int) []store.Session {
 			s.SecretHash = h[:]
 		} else {
 			s.Kind, s.ClientID, s.Scope, s.Audience = store.KindToken, "client", "openid", []string{"api"}
+			s.AuthTime, s.AuthSessionID = now.Add(-time.Hour), "browser-session"
 		}
 		ss = append(ss, s)
 	}
@@ -44,7 +45,8 @@ func sameSession(t *testing.T, got, want store.Session) {
 		got.ClientID != want.ClientID || got.Scope != want.Scope || !slices.Equal(got.Audience, want.Audience) ||
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.LastSeenAt.Equal(want.LastSeenAt) ||
 		!got.IdleExpiresAt.Equal(want.IdleExpiresAt) || !got.ExpiresAt.Equal(want.ExpiresAt) ||
-		got.UserAgent != want.UserAgent || got.IP != want.IP || compactJSON(got.Data) != compactJSON(want.Data) || got.DataVersion != want.DataVersion {
+		got.UserAgent != want.UserAgent || got.IP != want.IP || compactJSON(got.Data) != compactJSON(want.Data) || got.DataVersion != want.DataVersion ||
+		!got.AuthTime.Equal(want.AuthTime) || got.AuthSessionID != want.AuthSessionID {
 		t.Errorf("read back %+v\nwant %+v", got, want)
 	}
 }
