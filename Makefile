@@ -7,7 +7,7 @@ BENCH    ?= CookieAuth|Ed25519
 COUNT    ?= 5
 FUZZTIME ?= 10s
 
-.PHONY: all test race vet build bench bench-report bench-quick fuzz ci
+.PHONY: all test race vet build bench bench-quick bench-report bench-go fuzz ci
 
 all: vet test build
 
@@ -24,17 +24,21 @@ vet:
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o gatehouse ./cmd/gatehouse
 
-# bench runs the benchmarks of docs/benchmarks.md; BENCH=. runs them all.
-bench:
+# bench-go runs the Go benchmarks of docs/benchmark-notes.md; BENCH=.
+# runs them all.
+bench-go:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -count $(COUNT) ./internal/...
 
-# bench-report runs the whole JWT-versus-sessions suite (bench/cmd/ghbench,
+# bench runs the whole JWT-versus-sessions suite (bench/cmd/ghbench,
 # at most ~15 min on 2 cores): it builds and starts real gatehouse
 # servers (SQLite; PostgreSQL and Redis when they answer) and writes
-# docs/benchmarks-report.md and docs/img/*.png. bench-quick is the
+# docs/benchmarks.md and docs/img/*.png. bench-quick is the
 # under-2-minute form CI runs; it writes into a temporary directory.
-bench-report:
+bench:
 	cd bench && $(GO) run ./cmd/ghbench
+
+# bench-report is the old name of bench.
+bench-report: bench
 
 bench-quick:
 	cd bench && $(GO) run ./cmd/ghbench -quick -out "$$(mktemp -d)"

@@ -8,9 +8,9 @@
 //
 //	cd bench && go test -run '^$' -bench . -benchtime 2000x
 //
-// and see the "JWT verification" section of docs/benchmarks.md. The
+// and see the "JWT verification" section of docs/benchmark-notes.md. The
 // command in cmd/ghbench runs the whole JWT-versus-sessions suite end to
-// end and writes docs/benchmarks-report.md:
+// end and writes docs/benchmarks.md:
 //
 //	cd bench && go run ./cmd/ghbench [-quick]
 package bench

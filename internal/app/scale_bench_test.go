@@ -22,7 +22,7 @@ package app_test
 // that a login's cost is the backend's, not Argon2id's.
 //
 // The machine these run on is shared and its load moves faster than a
-// benchmark lasts (see docs/benchmarks.md, "Reading the numbers"), so
+// benchmark lasts (see docs/benchmark-notes.md, "Reading the numbers"), so
 // every benchmark times each call and reports medians (…-µs metrics), and
 // where several contenders are compared they run once each per iteration.
 // ns/op of a benchmark with several contenders is their sum and means

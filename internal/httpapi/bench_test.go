@@ -22,7 +22,7 @@ import (
 
 // The benchmarks in this file answer one question: what does it cost to
 // authenticate a request by its session cookie, compared with verifying
-// the Ed25519 signature of one access token? docs/benchmarks.md records
+// the Ed25519 signature of one access token? docs/benchmark-notes.md records
 // the numbers and the command:
 //
 //	go test -run '^$' -bench 'CookieAuth|Ed25519' -count 5 ./internal/...

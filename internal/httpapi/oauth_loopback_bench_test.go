@@ -142,7 +142,7 @@ func mustDo(b *testing.B, r *http.Request) []byte {
 // BenchmarkLoopbackClientCredentials compares client credentials token
 // issuance through Gatehouse over loopback HTTP with a bare net/http
 // handler that only signs the same token, at several concurrency levels,
-// in the same run. See docs/benchmarks.md.
+// in the same run. See docs/benchmark-notes.md.
 func BenchmarkLoopbackClientCredentials(b *testing.B) {
 	f := newLoopbackFixture(b)
 	for _, c := range loopbackConcurrency {

@@ -10,7 +10,7 @@
 // Redis when they answer, else a note in the report), drives them with
 // its own load generator on net/http, and runs the Go benchmarks of the
 // main module and of the bench module for per-request costs. The report
-// goes to <out>/benchmarks-report.md and the plots to <out>/img/.
+// goes to <out>/benchmarks.md and the plots to <out>/img/.
 package main
 
 import (
@@ -32,7 +32,7 @@ import (
 
 func main() {
 	quick := flag.Bool("quick", false, "short rounds and few trials (under 2 minutes)")
-	out := flag.String("out", "../docs", "directory for benchmarks-report.md and img/")
+	out := flag.String("out", "../docs", "directory for benchmarks.md and img/")
 	root := flag.String("root", "..", "the main module's directory")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -325,7 +325,7 @@ func run(ctx context.Context, quick bool, out, root string) error {
 		return fmt.Errorf("plots: %w", err)
 	}
 	rep.Plots = plots
-	f, err := os.Create(filepath.Join(out, "benchmarks-report.md"))
+	f, err := os.Create(filepath.Join(out, "benchmarks.md"))
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func micro(ctx context.Context, rep *Report, root string, quick bool, svc *Servi
 		n, count = "300x", "1"
 	}
 	logf("per-request costs: go test -bench JWTInterleaved (bench module)")
-	lines := []string{"Medians of individually timed calls, interleaved (see *Reading the numbers* in [benchmarks.md](benchmarks.md)); " +
+	lines := []string{"Medians of individually timed calls, interleaved (see *Reading the numbers* in [benchmark-notes.md](benchmark-notes.md)); " +
 		"one goroutine, so each is also the CPU time per check. `-count " + count + "`, medians over the runs.", "",
 		"**JWT check** (`go test -run '^$' -bench JWTInterleaved -benchtime " + n + " -count " + count + "` in bench/), µs per check, ratio to bare:", "",
 		"| alg | bare | verifier | golang-jwt v5 | jwx v3 |", "|---|---|---|---|---|"}
