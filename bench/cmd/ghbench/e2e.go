@@ -52,9 +52,22 @@ type flow struct {
 // E2EConfig sets the length of the measurements.
 type E2EConfig struct {
 	Concurrency []int
-	Rounds      int           // alternations of Gatehouse and bare per level
-	Round       time.Duration // length of one side of one round
-	Warmup      time.Duration
+	Rounds      int // alternations of Gatehouse and bare per level
+	// TargetC is the concurrency the targets are read at; it gets
+	// TargetRounds rounds instead of Rounds (if more), for a steadier
+	// median where it counts.
+	TargetC, TargetRounds int
+	Round                 time.Duration // length of one side of one round
+	Warmup                time.Duration
+}
+
+// describe says how many rounds of what length the configuration runs.
+func (c E2EConfig) describe() string {
+	d := fmt.Sprintf("%d rounds of %v per side", c.Rounds, c.Round)
+	if c.TargetRounds > c.Rounds {
+		d += fmt.Sprintf(", %d at c=%d", c.TargetRounds, c.TargetC)
+	}
+	return d
 }
 
 // runFlow measures a flow at every concurrency, alternating Gatehouse and
@@ -69,7 +82,11 @@ func runFlow(ctx context.Context, cfg E2EConfig, f flow, logf func(string, ...an
 		var ghLat, bareLat []time.Duration
 		row := E2ERow{Flow: f.name, Backend: f.backend, Bare: f.bare, C: c}
 		var ticks, served, bareTicks, bareServed int64
-		for range cfg.Rounds {
+		rounds := cfg.Rounds
+		if c == cfg.TargetC && cfg.TargetRounds > rounds {
+			rounds = cfg.TargetRounds
+		}
+		for range rounds {
 			t0 := cpuTicks(f.pid)
 			g := Load(ctx, ghClient, c, cfg.Round, 0, f.want, f.gh)
 			if t1 := cpuTicks(f.pid); t0 >= 0 && t1 >= 0 {

@@ -30,7 +30,7 @@ func fixedReport() *Report {
 			RatioTarget("jwks", rows, "GET JWKS", "sqlite", 32, 0.5),
 		},
 		Revoke: []RevocationResult{{Path: "own endpoints (sqlite)", Delays: []time.Duration{time.Millisecond, 3 * time.Millisecond}, Sum: Summarize([]time.Duration{time.Millisecond, 3 * time.Millisecond})}},
-		Storm:  &StormResult{Logins: 10, Elapsed: time.Second, Lat: lat, RSSBefore: 40 << 20, HWMAfter: 80 << 20},
+		Storms: []StormResult{{Logins: 10, Elapsed: time.Second, Lat: lat, RSSBefore: 40 << 20, HWMAfter: 80 << 20}},
 		Sizes:  []WireSize{{Alg: "EdDSA", AccessToken: 400, RefreshToken: 43, Cookie: 43, SetCookie: 120}},
 	}
 }
@@ -52,7 +52,7 @@ func TestReportWrite(t *testing.T) {
 		"| GET /v1/me cookie | sqlite | 32 | 600 | 200 | 300 | 300 | 300 | 50 | 0 | write same JSON | 1000 | 200 | 300 | 40 | 0.60 | 0.80 |",
 		"| GET /v1/me bearer | sqlite | 32 | 700 | 200 | 300 | 300 | 300 | — | 0 | verify token + JSON | 1000 | 200 | 300 | — | 0.70 | — |",
 		"| own endpoints (sqlite) | 2 | 1.0 | 3.0 | 3.0 | 3.0 | 0 |",
-		"| 10 | 0 | 1s | 10.0 |",
+		"| 10 | 10 | 0 | 0 | 1s | 10.0 |",
 		"| EdDSA | 400 | 43 | 43 | 120 |",
 		"## Which should I use?",
 		"**Single-page app",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -133,7 +134,10 @@ func revokeVerifier(ctx context.Context, srv *Server, email, password string, tr
 
 // StormResult is what a login storm measured.
 type StormResult struct {
-	Logins, Errors         int
+	// Logins were sent; Shed were refused with 429 (the server sheds
+	// logins that queue too long for a hash slot, by design); Errors are
+	// every other failure.
+	Logins, Shed, Errors   int
 	Elapsed                time.Duration
 	Lat                    Summary
 	RSSBefore, HWMAfter    int64 // bytes
@@ -161,6 +165,11 @@ func loginStorm(srv *Server, email, password string, n int) StormResult {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
+				var se *StatusError
+				if errors.As(err, &se) && se.Status == http.StatusTooManyRequests {
+					res.Shed++
+					return
+				}
 				res.Errors++
 				if res.FirstError == "" {
 					res.FirstError = err.Error()
@@ -178,6 +187,33 @@ func loginStorm(srv *Server, email, password string, n int) StormResult {
 	res.HWMAfter = ProcStatus(srv.PID(), "VmHWM")
 	res.DBAfter = dirBytes(srv.DataDir, "*.db*")
 	return res
+}
+
+// OK returns how many logins succeeded.
+func (r StormResult) OK() int { return r.Logins - r.Shed - r.Errors }
+
+// StormTarget judges that peak resident memory stays bounded under a
+// login storm: the storm of many logins must not peak much higher than
+// the one of few (at most 1.25× plus 16 MiB), since only the hashing
+// slots (one per CPU by default, 19 MiB each) hold Argon2id memory
+// however many logins wait, and no login may fail other than by being
+// shed with 429.
+func StormTarget(small, big StormResult) Target {
+	bound := small.HWMAfter + small.HWMAfter/4 + 16<<20
+	t := Target{
+		Name: fmt.Sprintf("login storm peak RSS bounded (%d vs %d concurrent)", big.Logins, small.Logins),
+		Bound: fmt.Sprintf("peak at %d ≤ 1.25 × peak at %d + 16 MiB = %s, no errors but 429 (unbounded hashing would need %d×19 MiB = %s)",
+			big.Logins, small.Logins, mib(bound), big.Logins, mib(int64(big.Logins)*19<<20)),
+		Measured: fmt.Sprintf("%s at %d, %s at %d; errors %d", mib(big.HWMAfter), big.Logins, mib(small.HWMAfter), small.Logins, small.Errors+big.Errors),
+		Verdict:  "not met",
+	}
+	switch {
+	case small.HWMAfter <= 0 || big.HWMAfter <= 0:
+		t.Verdict = "not measured"
+	case big.HWMAfter <= bound && small.Errors == 0 && big.Errors == 0:
+		t.Verdict = "met"
+	}
+	return t
 }
 
 // dirBytes sums the sizes of the files matching pattern in dir.

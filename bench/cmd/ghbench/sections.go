@@ -108,7 +108,7 @@ func verdictAtMost(v, bound float64) string {
 // storage adds the storage-per-record lines.
 func storage(ctx context.Context, rep *Report, svc *Services, sr StormResult, storm int) {
 	lines := []string{"", "Storage per session:", "", "| backend | how | bytes per session |", "|---|---|---|"}
-	if n := storm - sr.Errors; n > 0 && sr.DBAfter > 0 {
+	if n := sr.OK(); n > 0 && sr.DBAfter > 0 {
 		lines = append(lines, fmt.Sprintf("| sqlite | growth of the database files (db + WAL) over the storm's %d logins; WAL-inflated upper bound | %.0f |", n, float64(sr.DBAfter-sr.DBBytesBefore)/float64(n)))
 	}
 	if svc.PostgresURL != "" {

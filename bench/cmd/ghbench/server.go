@@ -257,7 +257,7 @@ func (s *Server) LoginSession(client *http.Client, email, password string) (Sess
 		return Session{}, err
 	}
 	if st != http.StatusOK {
-		return Session{}, fmt.Errorf("login: %d %s", st, b)
+		return Session{}, &StatusError{Status: st, Body: string(b)}
 	}
 	var a struct {
 		Session struct {
@@ -330,3 +330,11 @@ func tcpOpen(addr string) bool {
 	c.Close()
 	return true
 }
+
+// StatusError is a login answered with a status other than 200.
+type StatusError struct {
+	Status int
+	Body   string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("login: %d %s", e.Status, e.Body) }

@@ -96,3 +96,29 @@ func TestLoadCountsStatusesAndLatencies(t *testing.T) {
 		t.Errorf("bad run: %+v", res)
 	}
 }
+
+func TestStormTarget(t *testing.T) {
+	const mb = 1 << 20
+	small := StormResult{Logins: 100, HWMAfter: 150 * mb}
+	cases := []struct {
+		name    string
+		big     StormResult
+		small   StormResult
+		verdict string
+	}{
+		{"flat", StormResult{Logins: 500, Shed: 300, HWMAfter: 160 * mb}, small, "met"},
+		{"at the bound", StormResult{Logins: 500, HWMAfter: 150*mb + 150*mb/4 + 16*mb}, small, "met"},
+		{"grows", StormResult{Logins: 500, HWMAfter: 400 * mb}, small, "not met"},
+		{"an error that is not 429", StormResult{Logins: 500, Errors: 1, HWMAfter: 150 * mb}, small, "not met"},
+		{"no reading", StormResult{Logins: 500}, small, "not measured"},
+	}
+	for _, tc := range cases {
+		got := StormTarget(tc.small, tc.big)
+		if got.Verdict != tc.verdict {
+			t.Errorf("%s: verdict %q (%s; %s), want %q", tc.name, got.Verdict, got.Bound, got.Measured, tc.verdict)
+		}
+	}
+	if r := (StormResult{Logins: 500, Shed: 300, Errors: 2}); r.OK() != 198 {
+		t.Errorf("OK() = %d, want 198", r.OK())
+	}
+}
