@@ -220,12 +220,22 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p authn.Princi
 		s.writeError(w, r, errUnauthenticated)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"user": toUserJSON(u),
-		"auth": map[string]any{
-			"method":     string(p.Method),
-			"session_id": p.SessionID,
-			"expires_at": p.ExpiresAt.UTC(),
-		},
+	writeJSON(w, http.StatusOK, meJSON{
+		Auth: meAuthJSON{ExpiresAt: p.ExpiresAt.UTC(), Method: string(p.Method), SessionID: p.SessionID},
+		User: toUserJSON(u),
 	})
+}
+
+// meJSON is the body of GET /v1/me. Structs rather than maps, which
+// encoding/json sorts on every call: this answers every request of a
+// session-backed page. Fields are in the order maps gave them.
+type meJSON struct {
+	Auth meAuthJSON `json:"auth"`
+	User userJSON   `json:"user"`
+}
+
+type meAuthJSON struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Method    string    `json:"method"`
+	SessionID string    `json:"session_id"`
 }
