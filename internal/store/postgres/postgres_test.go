@@ -80,6 +80,12 @@ func TestConsentStore(t *testing.T) {
 	})
 }
 
+func TestBulkStore(t *testing.T) {
+	storetest.RunBulkStoreTests(t, func(t *testing.T) storetest.BulkStore {
+		return newTestStore(t)
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	ms, err := postgres.Migrations()
 	if err != nil {

@@ -89,6 +89,12 @@ func TestConsentStore(t *testing.T) {
 	})
 }
 
+func TestBulkStore(t *testing.T) {
+	storetest.RunBulkStoreTests(t, func(t *testing.T) storetest.BulkStore {
+		return newTestStore(t)
+	})
+}
+
 // TestOpenPragmas checks that every connection of the pool, not just the
 // first, runs with the crash-safety and locking settings.
 func TestOpenPragmas(t *testing.T) {

@@ -1,7 +1,9 @@
 // Package storetest holds the conformance suites that every backend of
 // package store must pass: RunUserStoreTests, RunSessionStoreTests,
 // RunKeyStoreTests, RunRefreshTokenStoreTests, RunRevocationStoreTests,
-// RunClientStoreTests, RunAuthCodeStoreTests and RunConsentStoreTests.
+// RunClientStoreTests, RunAuthCodeStoreTests and RunConsentStoreTests;
+// the SQL backends also pass RunBulkStoreTests, for their all-or-none
+// bulk inserts (CreateSessions, CreateRefreshTokens).
 //
 // A backend's test file calls each suite with a constructor that returns a
 // fresh, empty, migrated store and registers its own cleanup:

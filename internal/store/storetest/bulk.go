@@ -1,7 +1,8 @@
-package postgres_test
+package storetest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,22 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
+
+// BulkStore is a store with the bulk inserts of the SQL backends:
+// CreateSessions and CreateRefreshTokens store a batch all or none.
+type BulkStore interface {
+	store.SessionStore
+	store.RefreshTokenStore
+	CreateSessions(ctx context.Context, ss []store.Session) error
+	CreateRefreshTokens(ctx context.Context, ts []store.RefreshToken) error
+}
+
+// RunBulkStoreTests runs the conformance suite for the all-or-none bulk
+// inserts of BulkStore. newStore must return a fresh, empty store.
+func RunBulkStoreTests(t *testing.T, newStore func(t *testing.T) BulkStore) {
+	t.Run("CreateSessions", func(t *testing.T) { testCreateSessions(t, newStore(t)) })
+	t.Run("CreateRefreshTokens", func(t *testing.T) { testCreateRefreshTokens(t, newStore(t)) })
+}
 
 // bulkRecords returns n cookie sessions and m token grants of user uid.
 func bulkRecords(uid string, n, m int) []store.Session {
@@ -39,7 +56,9 @@ func bulkRecords(uid string, n, m int) []store.Session {
 	return ss
 }
 
-func sameSession(t *testing.T, got, want store.Session) {
+// sameBulkSession fails the test unless got reads back as want, its data
+// compared after json.Compact.
+func sameBulkSession(t *testing.T, got, want store.Session) {
 	t.Helper()
 	if got.ID != want.ID || !bytes.Equal(got.SecretHash, want.SecretHash) || got.Kind != want.Kind || got.UserID != want.UserID ||
 		got.ClientID != want.ClientID || got.Scope != want.Scope || !slices.Equal(got.Audience, want.Audience) ||
@@ -59,8 +78,7 @@ func compactJSON(b []byte) string {
 	return out.String()
 }
 
-func TestCreateSessions(t *testing.T) {
-	st := newTestStore(t)
+func testCreateSessions(t *testing.T, st BulkStore) {
 	ctx := t.Context()
 	ss := bulkRecords("u1", 50, 10)
 	if err := st.CreateSessions(ctx, ss); err != nil {
@@ -71,7 +89,7 @@ func TestCreateSessions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GetSession(%s): %v", want.ID, err)
 		}
-		sameSession(t, got, want)
+		sameBulkSession(t, got, want)
 		if want.Kind == store.KindCookie {
 			got, err := st.GetSessionBySecretHash(ctx, want.SecretHash)
 			if err != nil || got.ID != want.ID {
@@ -110,8 +128,7 @@ func TestCreateSessions(t *testing.T) {
 	}
 }
 
-func TestCreateRefreshTokens(t *testing.T) {
-	st := newTestStore(t)
+func testCreateRefreshTokens(t *testing.T, st BulkStore) {
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	var ts []store.RefreshToken
