@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -249,7 +250,7 @@ func growth(ctx context.Context, rep *Report, bin, seeder, work string, svc *Ser
 	if svc.RedisURL != "" {
 		u, err1 := svc.NewDatabase(ctx, "growthredis")
 		r, err2 := svc.NewRedisURL("growth")
-		if err := cmpErr(err1, err2); err != nil {
+		if err := cmp.Or(err1, err2); err != nil {
 			rep.Notes = append(rep.Notes, "Growth on Redis: "+firstLine(err))
 		} else {
 			bs = append(bs, growthBackend{name: "redis", storage: "Redis `used_memory` (the whole server)",
@@ -269,15 +270,6 @@ func growth(ctx context.Context, rep *Report, bin, seeder, work string, svc *Ser
 			b.cleanup()
 		}
 	}
-}
-
-func cmpErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }
 
 // growOne runs the growth section on one backend.
@@ -375,7 +367,7 @@ func growOne(ctx context.Context, bin, seeder, work string, b growthBackend, cfg
 			return getReq(srv.URL+"/v1/me", "Cookie", cookieHeader(warm[int(i)%len(warm)]))()
 		})
 		p.Warm, p.WarmRPS, p.WarmErr = Summarize(wr.Latencies), wr.Throughput(), wr.Errors
-		p.FirstErr = cmpStr(mr.FirstError, wr.FirstError)
+		p.FirstErr = cmp.Or(mr.FirstError, wr.FirstError)
 		p.RSS = ProcStatus(srv.PID(), "VmRSS")
 		logf("    miss p50 %s µs p99 %s µs %.0f/s (errors %d); warm p50 %s µs %.0f/s; RSS %s; %s stored, %.0f B/session this step",
 			us(p.Miss.P50), us(p.Miss.P99), p.MissRPS, p.MissErr, us(p.Warm.P50), p.WarmRPS, mib(p.RSS), mib(p.Usage.SessionBytes), p.BytesPerSession)
@@ -400,15 +392,6 @@ func growOne(ctx context.Context, bin, seeder, work string, b growthBackend, cfg
 		logf("  %s: %d grants in %v, %.0f B per grant (%s)", b.name, cfg.Grants, g.GrantTook.Round(time.Millisecond), g.BytesPerGrant, g.GrantSplit)
 	}
 	return g
-}
-
-func cmpStr(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // checkOnce sends GET url once with each cookie, from c workers, and

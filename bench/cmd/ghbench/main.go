@@ -117,7 +117,7 @@ func run(ctx context.Context, quick bool, out, root string) error {
 	}
 
 	rep.E2EOf = cfg
-	micro(ctx, rep, root, quick, svc)
+	micro(ctx, rep, root, quick)
 
 	const password = "correct horse battery staple"
 	servers := map[string]*Server{}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"image/color"
 	"math"
 	"path/filepath"
 	"slices"
@@ -109,7 +108,6 @@ func WritePlots(dir string, r *Report) ([]string, error) {
 	}
 	g, err := growthPlot(dir, r)
 	files = append(files, g...)
-	_ = color.Black
 	return files, err
 }
 

@@ -155,7 +155,6 @@ func loginStorm(srv *Server, email, password string, n int) StormResult {
 	var lat []time.Duration
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	t0 := time.Now()
 	for range n {
 		wg.Go(func() {
 			<-start
@@ -179,7 +178,7 @@ func loginStorm(srv *Server, email, password string, n int) StormResult {
 			lat = append(lat, el)
 		})
 	}
-	t0 = time.Now()
+	t0 := time.Now()
 	close(start)
 	wg.Wait()
 	res.Elapsed = time.Since(t0)

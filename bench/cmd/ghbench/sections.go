@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"strings"
 )
 
 // micro runs the Go benchmarks behind the per-request costs: the bench
 // module's interleaved JWT comparison, and the main module's cookie
 // checks per backend and cookie-vs-Ed25519 interleaved benchmark.
-func micro(ctx context.Context, rep *Report, root string, quick bool, svc *Services) {
+func micro(ctx context.Context, rep *Report, root string, quick bool) {
 	n, count := "3000x", "3"
 	if quick {
 		n, count = "300x", "1"
@@ -92,7 +91,6 @@ func micro(ctx context.Context, rep *Report, root string, quick bool, svc *Servi
 		Verdict: verdictAtMost(r, 0.25)})
 	lines = append(lines, bearerNetwork(ctx, rep, root, cn, count)...)
 	rep.Micro = lines
-	_ = svc
 }
 
 func verdictAtMost(v, bound float64) string {
@@ -126,5 +124,4 @@ func storage(ctx context.Context, rep *Report, svc *Services, sr StormResult, st
 	}
 	lines = append(lines, "", "These small samples are rough; *Growth* below measures bytes per session and per grant on each backend over many records.")
 	rep.Storage = lines
-	_ = strings.TrimSpace
 }

@@ -321,16 +321,6 @@ func (s *Server) CreateClient() (id, secret string, err error) {
 	return c.ID, c.Secret, nil
 }
 
-// tcpOpen reports whether something accepts TCP connections at addr.
-func tcpOpen(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
 // StatusError is a login answered with a status other than 200.
 type StatusError struct {
 	Status int

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"time"
+	"strings"
 )
 
 // row finds an end-to-end row.
@@ -17,7 +17,7 @@ func row(rows []E2ERow, flow, backend string, c int) (E2ERow, bool) {
 
 func revocation(rep *Report, prefix string) string {
 	for _, v := range rep.Revoke {
-		if len(v.Path) >= len(prefix) && v.Path[:len(prefix)] == prefix && v.Sum.N > 0 {
+		if strings.HasPrefix(v.Path, prefix) && v.Sum.N > 0 {
 			return fmt.Sprintf("p50 %s ms, p99 %s ms", ms(v.Sum.P50), ms(v.Sum.P99))
 		}
 	}
@@ -44,7 +44,6 @@ func verdicts(rep *Report) []string {
 	if l, ok := row(rep.E2E, "POST /v1/login session", "sqlite", 8); ok {
 		login = fmt.Sprintf("%.0f logins/s at c=8 (p50 %s µs), bounded by Argon2id", l.Gatehouse.RPS, us(l.Gatehouse.Lat.P50))
 	}
-	_ = time.Second
 	return []string{
 		"The numbers behind every answer are from this run (above): " + costs + "; revocation is seen by Gatehouse's own endpoints in " + own +
 			", by a `verifier` subscribed to the feed in " + feed + ", and by another instance in " + other + "; " + size + "; login costs " + login + " in either mode.",
