@@ -9,13 +9,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// bulkSessionColumns are the sessions columns, as CreateSession writes
-// them (sessionColumns).
-var bulkSessionColumns = []string{"id", "secret_hash", "kind", "user_id", "client_id", "scope",
-	"created_at", "last_seen_at", "idle_expires_at", "expires_at",
-	"user_agent", "ip", "data", "data_version", "audiences",
-	"auth_time", "auth_session_id"}
-
 // CreateSessions stores many new records with one COPY: all of them, or,
 // on any error, none. Each record is checked and stored as CreateSession
 // would, and a taken id or secret hash (in the database or earlier in ss)
@@ -30,16 +23,13 @@ func (s *Store) CreateSessions(ctx context.Context, ss []store.Session) error {
 	}
 	rows := make([][]any, len(ss))
 	for i, r := range ss {
-		data, err := encodeData(r.Data)
+		args, err := sessionArgs(r)
 		if err != nil {
 			return fmt.Errorf("postgres: create sessions: record %d: %w", i, err)
 		}
-		rows[i] = []any{r.ID, nullableHash(r.SecretHash), string(r.Kind), r.UserID, r.ClientID, r.Scope,
-			millis(r.CreatedAt), millis(r.LastSeenAt), millis(r.IdleExpiresAt), millis(r.ExpiresAt),
-			r.UserAgent, r.IP, data, r.DataVersion, list(r.Audience),
-			nullMillis(r.AuthTime), r.AuthSessionID}
+		rows[i] = args
 	}
-	if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{"sessions"}, bulkSessionColumns, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{"sessions"}, sessionColumnNames, pgx.CopyFromRows(rows)); err != nil {
 		return wrapErr("create sessions", err)
 	}
 	return nil
@@ -56,8 +46,7 @@ func (s *Store) CreateRefreshTokens(ctx context.Context, ts []store.RefreshToken
 	for i, t := range ts {
 		rows[i] = refreshTokenArgs(t)
 	}
-	if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{"refresh_tokens"},
-		[]string{"hash", "session_id", "created_at", "expires_at"}, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{"refresh_tokens"}, refreshTokenColumns, pgx.CopyFromRows(rows)); err != nil {
 		return wrapErr("create refresh tokens", err)
 	}
 	return nil

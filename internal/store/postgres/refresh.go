@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,10 +31,15 @@ func scanRefreshToken(r scanner) (store.RefreshToken, error) {
 	return rt, nil
 }
 
-// insertRefreshToken is the statement that stores a new, current token.
-const insertRefreshToken = `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`
+// refreshTokenColumns are the columns of a new, current token, in the
+// order of refreshTokenArgs.
+var refreshTokenColumns = []string{"hash", "session_id", "created_at", "expires_at"}
 
-// refreshTokenArgs returns the arguments of insertRefreshToken for rt.
+// insertRefreshToken is the statement that stores a new, current token.
+var insertRefreshToken = `INSERT INTO refresh_tokens (` + strings.Join(refreshTokenColumns, ", ") + `) VALUES ($1, $2, $3, $4)`
+
+// refreshTokenArgs returns the values of refreshTokenColumns for rt, the
+// arguments of insertRefreshToken.
 func refreshTokenArgs(rt store.RefreshToken) []any {
 	return []any{blob(rt.Hash), rt.SessionID, millis(rt.CreatedAt), millis(rt.ExpiresAt)}
 }

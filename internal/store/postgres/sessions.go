@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,12 +15,15 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// sessionColumns lists the sessions columns in the order scanSession reads
-// them.
-const sessionColumns = `id, secret_hash, kind, user_id, client_id, scope,
-	created_at, last_seen_at, idle_expires_at, expires_at,
-	user_agent, ip, data, data_version, audiences,
-	auth_time, auth_session_id`
+// sessionColumnNames are the sessions columns in the order scanSession
+// reads them and sessionArgs binds them.
+var sessionColumnNames = []string{"id", "secret_hash", "kind", "user_id", "client_id", "scope",
+	"created_at", "last_seen_at", "idle_expires_at", "expires_at",
+	"user_agent", "ip", "data", "data_version", "audiences",
+	"auth_time", "auth_session_id"}
+
+// sessionColumns is sessionColumnNames as a SQL column list.
+var sessionColumns = strings.Join(sessionColumnNames, ", ")
 
 // scanSession reads one row of sessionColumns.
 func scanSession(r scanner) (store.Session, error) {
@@ -81,22 +85,33 @@ func nullableHash(hash []byte) []byte {
 	return hash
 }
 
+// sessionArgs returns the values of sessionColumnNames for ss, as
+// CreateSession binds them and CreateSessions copies them. It fails if
+// ss.Data is not valid JSON.
+func sessionArgs(ss store.Session) ([]any, error) {
+	data, err := encodeData(ss.Data)
+	if err != nil {
+		return nil, err
+	}
+	return []any{ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
+		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
+		ss.UserAgent, ss.IP, data, ss.DataVersion, list(ss.Audience),
+		nullMillis(ss.AuthTime), ss.AuthSessionID}, nil
+}
+
 // CreateSession stores a new record. It returns store.ErrConflict if the id
 // or the secret hash is taken; an empty SecretHash is stored as NULL and
 // never conflicts. A nil Data is stored as "{}"; other Data must be valid
 // JSON that jsonb accepts (not a string holding \u0000).
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
-	data, err := encodeData(ss.Data)
+	args, err := sessionArgs(ss)
 	if err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
 	_, err = s.pool.Exec(ctx,
 		`INSERT INTO sessions (`+sessionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16, $17)`,
-		ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
-		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
-		ss.UserAgent, ss.IP, data, ss.DataVersion, list(ss.Audience),
-		nullMillis(ss.AuthTime), ss.AuthSessionID)
+		args...)
 	if err != nil {
 		return wrapErr("create session", err)
 	}

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -30,18 +29,10 @@ func (s *Store) CreateSessions(ctx context.Context, ss []store.Session) error {
 	cmds := make([]*redis.Cmd, len(ss))
 	pipe := s.client.Pipeline()
 	for i, r := range ss {
-		data, err := encodeData(r.Data)
+		args, err := s.createArgs(r)
 		if err != nil {
 			return fmt.Errorf("redisstore: create sessions: record %d: %w", i, err)
 		}
-		aud, err := encodeAudience(r.Audience)
-		if err != nil {
-			return fmt.Errorf("redisstore: create sessions: record %d: %w", i, err)
-		}
-		args := append([]any{
-			s.base, r.ID, hex.EncodeToString(r.SecretHash), r.UserID, r.ClientID,
-			millis(r.CreatedAt), millis(expiry(r)),
-		}, recordFields(r, data, aud)...)
 		cmds[i] = createScript.EvalSha(ctx, pipe, []string{s.recordKey(r.ID)}, args...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {

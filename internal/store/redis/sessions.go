@@ -22,18 +22,10 @@ import (
 // ExpiresAt and IdleExpiresAt; a record already expired in Redis's own
 // clock is not kept.
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
-	data, err := encodeData(ss.Data)
+	args, err := s.createArgs(ss)
 	if err != nil {
 		return fmt.Errorf("redisstore: create session: %w", err)
 	}
-	aud, err := encodeAudience(ss.Audience)
-	if err != nil {
-		return fmt.Errorf("redisstore: create session: %w", err)
-	}
-	args := append([]any{
-		s.base, ss.ID, hex.EncodeToString(ss.SecretHash), ss.UserID, ss.ClientID,
-		millis(ss.CreatedAt), millis(expiry(ss)),
-	}, recordFields(ss, data, aud)...)
 	res, err := createScript.Run(ctx, s.client, []string{s.recordKey(ss.ID)}, args...).Text()
 	if err != nil {
 		return fmt.Errorf("redisstore: create session: %w", err)
@@ -47,6 +39,24 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 		return fmt.Errorf("redisstore: create session: secret hash taken: %w", store.ErrConflict)
 	}
 	return fmt.Errorf("redisstore: create session: unexpected reply %q", res)
+}
+
+// createArgs returns the arguments of createScript for ss, as
+// CreateSession and CreateSessions pass them. It fails if ss.Data is not
+// valid JSON or ss.Audience cannot be encoded.
+func (s *Store) createArgs(ss store.Session) ([]any, error) {
+	data, err := encodeData(ss.Data)
+	if err != nil {
+		return nil, err
+	}
+	aud, err := encodeAudience(ss.Audience)
+	if err != nil {
+		return nil, err
+	}
+	return append([]any{
+		s.base, ss.ID, hex.EncodeToString(ss.SecretHash), ss.UserID, ss.ClientID,
+		millis(ss.CreatedAt), millis(expiry(ss)),
+	}, recordFields(ss, data, aud)...), nil
 }
 
 // GetSession returns the record with the given public id, or

@@ -26,26 +26,17 @@ func (s *Store) CreateSessions(ctx context.Context, ss []store.Session) error {
 		return wrapErr("create sessions", err)
 	}
 	defer rollback(tx)
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, insertSession)
 	if err != nil {
 		return wrapErr("create sessions", err)
 	}
 	defer stmt.Close()
 	for i, r := range ss {
-		data, err := encodeData(r.Data)
+		args, err := sessionArgs(r)
 		if err != nil {
 			return fmt.Errorf("sqlite: create sessions: record %d: %w", i, err)
 		}
-		aud, err := encodeList(r.Audience)
-		if err != nil {
-			return fmt.Errorf("sqlite: create sessions: record %d: %w", i, err)
-		}
-		if _, err := stmt.ExecContext(ctx,
-			r.ID, nullableHash(r.SecretHash), string(r.Kind), r.UserID, r.ClientID, r.Scope,
-			millis(r.CreatedAt), millis(r.LastSeenAt), millis(r.IdleExpiresAt), millis(r.ExpiresAt),
-			r.UserAgent, r.IP, data, r.DataVersion, aud,
-			nullMillis(r.AuthTime), r.AuthSessionID); err != nil {
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return wrapErr(fmt.Sprintf("create sessions: record %d", i), err)
 		}
 	}

@@ -89,26 +89,38 @@ func nullableHash(hash []byte) any {
 	return hash
 }
 
+// insertSession is the statement that stores a new record, with the
+// arguments of sessionArgs.
+const insertSession = `INSERT INTO sessions (` + sessionColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// sessionArgs returns the arguments of insertSession for ss. It fails if
+// ss.Data is not valid JSON or ss.Audience cannot be encoded.
+func sessionArgs(ss store.Session) ([]any, error) {
+	data, err := encodeData(ss.Data)
+	if err != nil {
+		return nil, err
+	}
+	aud, err := encodeList(ss.Audience)
+	if err != nil {
+		return nil, err
+	}
+	return []any{ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
+		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
+		ss.UserAgent, ss.IP, data, ss.DataVersion, aud,
+		nullMillis(ss.AuthTime), ss.AuthSessionID}, nil
+}
+
 // CreateSession stores a new record. It returns store.ErrConflict if the id
 // or the secret hash is taken; an empty SecretHash is stored as NULL and
 // never conflicts. A nil Data is stored as "{}"; other Data must be valid
 // JSON.
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
-	data, err := encodeData(ss.Data)
+	args, err := sessionArgs(ss)
 	if err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
-	aud, err := encodeList(ss.Audience)
-	if err != nil {
-		return fmt.Errorf("sqlite: create session: %w", err)
-	}
-	_, err = s.db.ExecContext(ctx,
-		`INSERT INTO sessions (`+sessionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
-		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
-		ss.UserAgent, ss.IP, data, ss.DataVersion, aud,
-		nullMillis(ss.AuthTime), ss.AuthSessionID)
+	_, err = s.db.ExecContext(ctx, insertSession, args...)
 	if err != nil {
 		return wrapErr("create session", err)
 	}
