@@ -45,15 +45,29 @@ func openRedis(ctx context.Context, rawURL string) (*redisBackend, error) {
 	u.RawQuery = q.Encode()
 	client, err := newRedisClient(u.String(), q)
 	if err != nil {
-		return nil, fmt.Errorf("--sessions %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("--sessions %s: %w", redactRedisURL(u), err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
 	defer cancel()
 	if err := client.Ping(pctx).Err(); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("connect to Redis at %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("connect to Redis at %s: %w", redactRedisURL(u), err)
 	}
 	return &redisBackend{client: client, prefix: prefix}, nil
+}
+
+// redactRedisURL returns u for an error message without its passwords:
+// the user info's, and the password query parameter's, where a Sentinel
+// URL carries the master's password (go-redis ParseFailoverURL).
+func redactRedisURL(u *url.URL) string {
+	q := u.Query()
+	if !q.Has("password") {
+		return u.Redacted()
+	}
+	q.Set("password", "xxxxx")
+	r := *u
+	r.RawQuery = q.Encode()
+	return r.Redacted()
 }
 
 // newRedisClient opens the client a --sessions URL describes: Redis

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -46,5 +47,21 @@ func TestNewRedisClientKinds(t *testing.T) {
 	}
 	if _, err := newRedisClient("redis://h:1?addr=h2:1&bogus=1", url.Values{"addr": {"h2:1"}, "bogus": {"1"}}); err == nil {
 		t.Error("an unknown cluster parameter was accepted")
+	}
+}
+
+// TestRedactRedisURL checks that error messages hide both the user
+// info's password and a Sentinel URL's master password.
+func TestRedactRedisURL(t *testing.T) {
+	u, err := url.Parse("redis://user:sentinelpw@10.0.0.1:26379/0?master_name=m&password=masterpw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := redactRedisURL(u)
+	if strings.Contains(got, "sentinelpw") || strings.Contains(got, "masterpw") || !strings.Contains(got, "master_name=m") {
+		t.Errorf("redactRedisURL = %s", got)
+	}
+	if u.Query().Get("password") != "masterpw" {
+		t.Error("redactRedisURL changed its argument")
 	}
 }
