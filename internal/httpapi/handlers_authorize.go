@@ -114,17 +114,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if old, ok := s.cookieSecret(r); ok {
-		if sess, err := s.deps.Sessions.AuthenticateCookie(r.Context(), old); err == nil {
-			if err := s.deps.Sessions.Revoke(r.Context(), sess.UserID, sess.ID); err != nil {
-				s.log.WarnContext(r.Context(), "could not end the replaced session", "err", err)
-			}
-		}
-	}
-	created, err := s.deps.Sessions.CreateCookie(r.Context(), u.ID, ci)
-	if err == nil {
-		err = s.revokeIfLocked(r.Context(), u, pw)
-	}
+	created, err := s.startBrowserSession(r, u, pw, ci)
 	s.countLogin("page", err)
 	if err != nil {
 		if errors.Is(err, identity.ErrInvalidCredentials) {

@@ -130,19 +130,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// A session that came with the request is replaced, never reused
-	// (session fixation): end it if it is live.
-	if old, ok := s.cookieSecret(r); ok {
-		if sess, err := s.deps.Sessions.AuthenticateCookie(r.Context(), old); err == nil {
-			if err := s.deps.Sessions.Revoke(r.Context(), sess.UserID, sess.ID); err != nil {
-				s.log.WarnContext(r.Context(), "could not end the replaced session", "err", err)
-			}
-		}
-	}
-	created, err := s.deps.Sessions.CreateCookie(r.Context(), u.ID, ci)
-	if err == nil {
-		err = s.revokeIfLocked(r.Context(), u, req.Password)
-	}
+	created, err := s.startBrowserSession(r, u, req.Password, ci)
 	s.countLogin(req.Mode, err)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -155,6 +143,26 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		"session":    toSessionJSON(created.Session, created.Session.ID),
 		"csrf_token": session.CSRFToken(created.Secret),
 	})
+}
+
+// startBrowserSession starts the cookie session of u, who just logged in
+// with password: a session that came with the request is replaced, never
+// reused (session fixation), so it is ended if it is live; the new one is
+// then created and the login rechecked (revokeIfLocked).
+func (s *Server) startBrowserSession(r *http.Request, u store.User, password string, ci session.ClientInfo) (session.Created, error) {
+	if old, _, ok := s.browserSession(r); ok {
+		if err := s.deps.Sessions.Revoke(r.Context(), old.UserID, old.ID); err != nil {
+			s.log.WarnContext(r.Context(), "could not end the replaced session", "err", err)
+		}
+	}
+	created, err := s.deps.Sessions.CreateCookie(r.Context(), u.ID, ci)
+	if err != nil {
+		return session.Created{}, err
+	}
+	if err := s.revokeIfLocked(r.Context(), u, password); err != nil {
+		return session.Created{}, err
+	}
+	return created, nil
 }
 
 // revokeIfLocked re-reads the user once a login has created their session
