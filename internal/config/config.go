@@ -264,20 +264,20 @@ func (c Config) SecureCookies() bool {
 }
 
 // IssuerOrigin returns the origin of the issuer as browsers send it in
-// an Origin header: scheme://host[:port], see serializeOrigin.
+// an Origin header: scheme://host[:port], see SerializeOrigin.
 func (c Config) IssuerOrigin() string {
 	u, err := url.Parse(c.Issuer)
 	if err != nil {
 		return ""
 	}
-	return serializeOrigin(u)
+	return SerializeOrigin(u)
 }
 
-// serializeOrigin returns the origin of u in the form browsers send in an
+// SerializeOrigin returns the origin of u in the form browsers send in an
 // Origin header (RFC 6454 section 6.1): lower-case scheme and host, and no
 // port when it is the scheme's default. Origins are compared as strings,
 // so "https://App.Example.com:443" must become "https://app.example.com".
-func serializeOrigin(u *url.URL) string {
+func SerializeOrigin(u *url.URL) string {
 	host := strings.ToLower(u.Hostname())
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
@@ -300,7 +300,7 @@ func parseOrigins(s string) ([]string, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return nil, fmt.Errorf("--trusted-origins: %q is not an origin like https://app.example.com", o)
 		}
-		out = append(out, serializeOrigin(u))
+		out = append(out, SerializeOrigin(u))
 	}
 	return out, nil
 }

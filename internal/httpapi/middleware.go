@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/config"
 )
 
 // recoverer turns a panic into a 500 server_error and logs it with its
@@ -204,20 +206,11 @@ func ForwardedFor(values []string, trusted func(netip.Addr) bool) (netip.Addr, b
 }
 
 // originOf returns the origin of a URL as browsers send it in an Origin
-// header (RFC 6454 section 6.1: lower-case scheme and host, no default
-// port), or "" if it has none.
+// header (config.SerializeOrigin), or "" if it has none.
 func originOf(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return ""
 	}
-	host := strings.ToLower(u.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if port := u.Port(); port != "" && !(scheme == "https" && port == "443") && !(scheme == "http" && port == "80") {
-		host += ":" + port
-	}
-	return scheme + "://" + host
+	return config.SerializeOrigin(u)
 }
