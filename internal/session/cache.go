@@ -24,7 +24,15 @@ type cache struct {
 	// holds user-wide revocations.
 	tombs     map[string]time.Time
 	userTombs map[string]userTomb
+	// nextPrune is when expired tombstones are next dropped: at most once
+	// per tombPruneEvery, not on every revocation, so that a burst of
+	// revocations does not scan every tombstone each under the lock.
+	// Expired ones left meanwhile are ignored by put.
+	nextPrune time.Time
 }
+
+// tombPruneEvery is how often at most expired tombstones are dropped.
+const tombPruneEvery = time.Second
 
 // userTomb refuses the user's sessions created at or before at, except
 // the one whose id is except, until until.
@@ -108,8 +116,13 @@ func (c *cache) revokeUser(userID, exceptID string, now, until time.Time) {
 	c.userTombs[userID] = userTomb{at: now, until: until, except: exceptID}
 }
 
-// pruneTombs drops tombstones that expired; c.mu is held.
+// pruneTombs drops tombstones that expired, if it has not done so in the
+// last tombPruneEvery; c.mu is held.
 func (c *cache) pruneTombs(now time.Time) {
+	if now.Before(c.nextPrune) {
+		return
+	}
+	c.nextPrune = now.Add(tombPruneEvery)
 	for id, until := range c.tombs {
 		if !now.Before(until) {
 			delete(c.tombs, id)
