@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/url"
 	"strings"
 )
@@ -100,7 +101,8 @@ func decodeBasic(b64 string) (id, secret string, err error) {
 		return "", "", malformed.WithCause(err)
 	}
 	if secret, err = url.QueryUnescape(rawSecret); err != nil {
-		return "", "", malformed.WithCause(err)
+		// Not err: it quotes part of the secret, and the cause is logged.
+		return "", "", malformed.WithCause(errors.New("client secret is not form-urlencoded"))
 	}
 	if id == "" {
 		return "", "", malformed
