@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ func (v *Verifier) checkClaims(c *jose.Claims, now time.Time) error {
 	if !cfg.InsecureSkipIssuerCheck && c.Issuer != cfg.Issuer {
 		return invalid(ErrIssuer, "iss %q, want %q", clip(c.Issuer), cfg.Issuer)
 	}
-	if !cfg.InsecureSkipAudienceCheck && !contains(c.Audience, cfg.Audience) {
+	if !cfg.InsecureSkipAudienceCheck && !slices.Contains(c.Audience, cfg.Audience) {
 		return invalid(ErrAudience, "aud %q does not include %q", clipList(c.Audience), cfg.Audience)
 	}
 	// RFC 7519 §4.1.4: the token must not be accepted "on or after" exp.
@@ -57,15 +58,6 @@ func checkType(typ string) error {
 		return invalid(ErrType, "typ %q", clip(typ))
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func clipList(list []string) string {
