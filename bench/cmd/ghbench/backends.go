@@ -55,9 +55,7 @@ func OpenServices(ctx context.Context) *Services {
 		if err != nil {
 			s.PostgresSkip = fmt.Sprintf("could not create a database: %v", firstLine(err))
 		} else {
-			u, _ := url.Parse(s.adminURL)
-			u.Path = "/" + run
-			s.PostgresURL, s.dbName = u.String(), run
+			s.PostgresURL, s.dbName = s.databaseURL(run), run
 		}
 	}
 	ru := envOr(redisEnv, redisDefault)
@@ -69,11 +67,7 @@ func OpenServices(ctx context.Context) *Services {
 		cancel()
 		if err == nil {
 			s.redis, s.redisPrefix = c, run+":"
-			u, _ := url.Parse(ru)
-			q := u.Query()
-			q.Set("key_prefix", s.redisPrefix)
-			u.RawQuery = q.Encode()
-			s.RedisURL = u.String()
+			s.RedisURL = withKeyPrefix(ru, s.redisPrefix)
 		} else {
 			c.Close()
 		}
@@ -92,6 +86,36 @@ func connectPG(ctx context.Context, u string) (*pgx.Conn, error) {
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	return pgx.Connect(cctx, u)
+}
+
+// serviceEnv is the environment that points the main module's tests and
+// benchmarks at the same PostgreSQL and Redis as this run.
+func serviceEnv() []string {
+	return []string{postgresEnv + "=" + envOr(postgresEnv, postgresDefault), redisEnv + "=" + envOr(redisEnv, redisDefault)}
+}
+
+// databaseURL is the admin URL with the database name replaced.
+func (s *Services) databaseURL(name string) string {
+	u, _ := url.Parse(s.adminURL)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// withKeyPrefix returns the Redis URL raw with its key_prefix set.
+func withKeyPrefix(raw, prefix string) string {
+	u, _ := url.Parse(raw)
+	q := u.Query()
+	q.Set("key_prefix", prefix)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// dropDatabase drops a database of the run, ignoring errors.
+func (s *Services) dropDatabase(ctx context.Context, name string) {
+	if conn, err := connectPG(ctx, s.adminURL); err == nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		conn.Close(ctx)
+	}
 }
 
 // Backends returns the backends this run can use.
@@ -152,9 +176,7 @@ func (s *Services) NewDatabase(ctx context.Context, suffix string) (string, erro
 		return "", err
 	}
 	s.extraDBs = append(s.extraDBs, name)
-	u, _ := url.Parse(s.adminURL)
-	u.Path = "/" + name
-	return u.String(), nil
+	return s.databaseURL(name), nil
 }
 
 // DropDatabase drops a database made by NewDatabase, given its URL.
@@ -167,10 +189,7 @@ func (s *Services) DropDatabase(ctx context.Context, dbURL string) {
 	if !slices.Contains(s.extraDBs, name) {
 		return
 	}
-	if conn, err := connectPG(ctx, s.adminURL); err == nil {
-		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		conn.Close(ctx)
-	}
+	s.dropDatabase(ctx, name)
 	s.extraDBs = slices.DeleteFunc(s.extraDBs, func(n string) bool { return n == name })
 }
 
@@ -182,12 +201,8 @@ func (s *Services) NewRedisURL(suffix string) (string, error) {
 		return "", errors.New("no Redis")
 	}
 	prefix := s.run + "_" + suffix + ":"
-	u, _ := url.Parse(s.RedisURL)
-	q := u.Query()
-	q.Set("key_prefix", prefix)
-	u.RawQuery = q.Encode()
 	s.extraPrefixes = append(s.extraPrefixes, prefix)
-	return u.String(), nil
+	return withKeyPrefix(s.RedisURL, prefix), nil
 }
 
 // DeleteRedisPrefix deletes the keys of a URL made by NewRedisURL.
@@ -227,12 +242,8 @@ func deleteKeys(ctx context.Context, c *redis.Client, prefix string) error {
 // Close drops the run's databases and deletes its Redis keys.
 func (s *Services) Close(ctx context.Context) {
 	for _, name := range append([]string{s.dbName}, s.extraDBs...) {
-		if name == "" {
-			continue
-		}
-		if conn, err := connectPG(ctx, s.adminURL); err == nil {
-			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			conn.Close(ctx)
+		if name != "" {
+			s.dropDatabase(ctx, name)
 		}
 	}
 	if s.redis != nil {

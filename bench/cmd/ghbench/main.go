@@ -256,7 +256,7 @@ func run(ctx context.Context, quick bool, out, root string) error {
 			}
 			t := Target{Name: "revocation reaches another instance", Bound: "≤ 1000 ms (max of trials)", Measured: fmt.Sprintf("max %s ms, p99 %s ms (%d trials)", ms(v.Sum.Max), ms(v.Sum.P99), v.Sum.N), Verdict: "not measured"}
 			if !math.IsNaN(got) {
-				t.Verdict = map[bool]string{true: "met", false: "not met"}[got <= 1000 && v.Failed == 0]
+				t.Verdict = metIf(got <= 1000 && v.Failed == 0)
 			}
 			rep.Targets = append(rep.Targets, t)
 		}

@@ -12,8 +12,7 @@ import (
 // it measured, and returns the report lines that describe it.
 func bearerNetwork(ctx context.Context, rep *Report, root, n, count string) []string {
 	logf("per-request costs: go test -bench BearerAuthNetwork ./internal/app/")
-	env := []string{postgresEnv + "=" + envOr(postgresEnv, postgresDefault), redisEnv + "=" + envOr(redisEnv, redisDefault)}
-	out, err := goBench(ctx, root, "./internal/app/", "^BenchmarkBearerAuthNetwork$", env, "-benchtime", n, "-count", count)
+	out, err := goBench(ctx, root, "./internal/app/", "^BenchmarkBearerAuthNetwork$", serviceEnv(), "-benchtime", n, "-count", count)
 	t := Target{Name: "bearer check needs no network call (PostgreSQL + Redis layout)", Bound: "0 bytes sent to either per check", Verdict: "not measured"}
 	if err != nil {
 		rep.Notes = append(rep.Notes, "bearer network benchmark failed: "+firstLine(err))
@@ -36,7 +35,7 @@ func BearerNetworkLines(lines []BenchLine, t *Target, cmd string) []string {
 	// The worst run decides: a single byte in any run is a network call.
 	worst := math.Max(maxMetric(lines, k, "pg-bytes/op"), maxMetric(lines, k, "redis-bytes/op"))
 	t.Measured = fmt.Sprintf("%.1f B to PostgreSQL, %.1f B to Redis per check (median of runs; worst run %.1f B)", pgB, rdB, worst)
-	t.Verdict = map[bool]string{true: "met", false: "not met"}[worst == 0]
+	t.Verdict = metIf(worst == 0)
 	check, me := MedianMetric(lines, "check-µs")[k], MedianMetric(lines, "me-µs")[k]
 	return []string{"", fmt.Sprintf("**Bearer check and the network** (%s): a server on PostgreSQL and Redis, each reached through a proxy that counts the bytes sent to it; "+
 		"per iteration one `AuthenticateBearer` (%.1f µs) and one whole `GET /v1/me` by bearer in process (%.1f µs). Bytes sent per iteration: PostgreSQL %.0f, Redis %.0f.", cmd, check, me, pgB, rdB)}

@@ -78,7 +78,7 @@ func (r *Report) Write(w io.Writer) error {
 			p("- %s\n", n)
 		}
 	}
-	p("\n## Targets\n\n| target | bound | measured | verdict |\n|---|---|---|---|\n")
+	p("\n## Targets\n\n%s\n", tableHead("target", "bound", "measured", "verdict"))
 	for _, t := range r.Targets {
 		p("| %s | %s | %s | %s |\n", t.Name, t.Bound, t.Measured, t.Verdict)
 	}
@@ -91,7 +91,7 @@ func (r *Report) Write(w io.Writer) error {
 	if len(r.E2E) > 0 {
 		p("\n## End to end over loopback HTTP\n\n")
 		p("Closed-loop load from the bench process (one keep-alive connection per worker) against a real `gatehouse serve` process; beside each row a bare `net/http` handler, in a process of its own, doing only the same crypto or lookup. Gatehouse and bare alternate in short rounds (%s); req/s is the median over rounds, latencies (µs) are pooled; logins run one round of at least 3 s per side. `ratio` = Gatehouse req/s ÷ bare req/s: the stated targets. `cpu/req` is each server process's CPU time per request (from /proc, 10 ms ticks, summed over the rounds), and `cpu ratio` = bare cpu/req ÷ Gatehouse cpu/req: the throughput ratio if each server had the CPUs to itself. The load generator shares the machine's CPUs with the server it drives, so on a small or busy machine `cpu ratio` is the steadier of the two.\n\n", r.E2EOf.describe())
-		p("| flow | backend | c | req/s | p50 | p90 | p99 | p99.9 | cpu/req µs | errors | bare | bare req/s | bare p50 | bare p99 | bare cpu/req µs | ratio | cpu ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		p("%s\n", tableHead("flow", "backend", "c", "req/s", "p50", "p90", "p99", "p99.9", "cpu/req µs", "errors", "bare", "bare req/s", "bare p50", "bare p99", "bare cpu/req µs", "ratio", "cpu ratio"))
 		for _, e := range r.E2E {
 			p("| %s | %s | %d | %.0f | %s | %s | %s | %s | %s | %d | %s | %.0f | %s | %s | %s | %s | %s |\n",
 				e.Flow, e.Backend, e.C, e.Gatehouse.RPS, us(e.Gatehouse.Lat.P50), us(e.Gatehouse.Lat.P90), us(e.Gatehouse.Lat.P99), us(e.Gatehouse.Lat.P999),
@@ -99,14 +99,14 @@ func (r *Report) Write(w io.Writer) error {
 		}
 	}
 	if len(r.Revoke) > 0 {
-		p("\n## Revocation delay\n\nFrom sending the revocation to the first rejection (ms).\n\n| path | trials | p50 | p90 | p99 | max | never rejected | note |\n|---|---|---|---|---|---|---|---|\n")
+		p("\n## Revocation delay\n\nFrom sending the revocation to the first rejection (ms).\n\n%s\n", tableHead("path", "trials", "p50", "p90", "p99", "max", "never rejected", "note"))
 		for _, v := range r.Revoke {
 			p("| %s | %d | %s | %s | %s | %s | %d | %s |\n", v.Path, v.Sum.N, ms(v.Sum.P50), ms(v.Sum.P90), ms(v.Sum.P99), ms(v.Sum.Max), v.Failed, v.Note)
 		}
 	}
 	if len(r.Storms) > 0 {
 		p("\n## Login storm\n\nN concurrent `POST /v1/login` (session mode, Argon2id m=19 MiB t=2 p=1, the default `--hash-concurrency` of one per CPU) against a fresh SQLite server each, all sent at once. A login that waits more than 2 s for a hashing slot is shed with `429 rate_limited` and `Retry-After` (by design: the queue stays short and memory flat); `ok` logins/s is the hashing throughput. Latencies are of the successful logins.\n\n")
-		p("| logins | ok | shed (429) | errors | took | ok logins/s | p50 ms | p90 ms | p99 ms | max ms | peak RSS before | peak RSS after |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		p("%s\n", tableHead("logins", "ok", "shed (429)", "errors", "took", "ok logins/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "peak RSS before", "peak RSS after"))
 		for _, s := range r.Storms {
 			p("| %d | %d | %d | %d | %s | %.1f | %s | %s | %s | %s | %s | %s |\n", s.Logins, s.OK(), s.Shed, s.Errors, s.Elapsed.Round(time.Millisecond), float64(s.OK())/s.Elapsed.Seconds(),
 				ms(s.Lat.P50), ms(s.Lat.P90), ms(s.Lat.P99), ms(s.Lat.Max), mib(s.RSSBefore), mib(s.HWMAfter))
@@ -120,7 +120,7 @@ func (r *Report) Write(w io.Writer) error {
 	if len(r.Sizes) > 0 || len(r.Storage) > 0 {
 		p("\n## Sizes\n\n")
 		if len(r.Sizes) > 0 {
-			p("Credentials on the wire (bytes):\n\n| alg | access token | refresh token | cookie value | Set-Cookie header value |\n|---|---|---|---|---|\n")
+			p("Credentials on the wire (bytes):\n\n%s\n", tableHead("alg", "access token", "refresh token", "cookie value", "Set-Cookie header value"))
 			for _, s := range r.Sizes {
 				p("| %s | %d | %d | %d | %d |\n", s.Alg, s.AccessToken, s.RefreshToken, s.Cookie, s.SetCookie)
 			}
@@ -148,6 +148,12 @@ func (r *Report) Write(w io.Writer) error {
 	return err
 }
 
+// tableHead returns a Markdown table's header row and separator row,
+// without a final newline.
+func tableHead(cols ...string) string {
+	return "| " + strings.Join(cols, " | ") + " |\n" + strings.Repeat("|---", len(cols)) + "|"
+}
+
 func cpuStr(v float64) string {
 	if math.IsNaN(v) || v <= 0 {
 		return "—"
@@ -155,28 +161,17 @@ func cpuStr(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// ratioAt returns the ratio of a flow's row at concurrency c on a
-// backend, or NaN.
-func ratioAt(rows []E2ERow, flow, backend string, c int) float64 {
-	for _, r := range rows {
-		if r.Flow == flow && r.Backend == backend && r.C == c {
-			if r.Gatehouse.Errors > 0 && r.Gatehouse.RPS == 0 {
-				return math.NaN()
-			}
-			return r.Ratio()
-		}
-	}
-	return math.NaN()
-}
-
-// RatioTarget builds a target line for a throughput ratio.
+// RatioTarget builds a target line for the throughput ratio of a flow's
+// row at concurrency c on a backend.
 func RatioTarget(name string, rows []E2ERow, flow, backend string, c int, atLeast float64) Target {
-	got := ratioAt(rows, flow, backend, c)
+	r, ok := row(rows, flow, backend, c)
+	got := math.NaN()
+	if ok && !(r.Gatehouse.Errors > 0 && r.Gatehouse.RPS == 0) {
+		got = r.Ratio()
+	}
 	measured := ratioStr(got)
-	for _, r := range rows {
-		if r.Flow == flow && r.Backend == backend && r.C == c && !math.IsNaN(r.CPURatio()) {
-			measured += fmt.Sprintf(" (cpu ratio %s)", ratioStr(r.CPURatio()))
-		}
+	if ok && !math.IsNaN(r.CPURatio()) {
+		measured += fmt.Sprintf(" (cpu ratio %s)", ratioStr(r.CPURatio()))
 	}
 	return Target{Name: name, Bound: fmt.Sprintf("≥ %.2f at c=%d", atLeast, c), Measured: measured, Verdict: Verdict(got, atLeast)}
 }
@@ -192,7 +187,7 @@ func (r *Report) writeGrowth(p func(string, ...any)) {
 		"RSS is the server's after the checks (its session cache holds only the cookies checked). "+
 		"Storage is read by the seeder before and after each step; bytes/session is this step's growth ÷ sessions added.\n\n",
 		c.Users, c.Miss, c.MissWarmup, c.Warm, c.WarmFor, c.C, c.FreshFor)
-	p("| backend | live sessions | seeded in | miss p50 | miss p90 | miss p99 | miss req/s | warm p50 | warm p99 | warm req/s | errors | server RSS | storage | bytes/session (step) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("%s\n", tableHead("backend", "live sessions", "seeded in", "miss p50", "miss p90", "miss p99", "miss req/s", "warm p50", "warm p99", "warm req/s", "errors", "server RSS", "storage", "bytes/session (step)"))
 	for _, g := range r.Growth {
 		for _, pt := range g.Points {
 			store := mib(pt.Usage.SessionBytes)
@@ -207,7 +202,7 @@ func (r *Report) writeGrowth(p func(string, ...any)) {
 	}
 	p("\nOn Redis a record is a hash, which Redis keeps as a compact listpack only while every value is at most `hash-max-listpack-value` bytes (64 by default): "+
 		"the seeded User-Agent, a current desktop browser's, is %d bytes, which makes each cookie session's hash a hash table (about 1.6 KB by `MEMORY USAGE`, against about 0.4 KB with a short User-Agent).\n", len(seedUserAgent))
-	p("\nStorage per record, from the growth steps (the largest step of each backend is the steadiest figure):\n\n| backend | session storage measured as | bytes per session | bytes per grant | grant split |\n|---|---|---|---|---|\n")
+	p("\nStorage per record, from the growth steps (the largest step of each backend is the steadiest figure):\n\n%s\n", tableHead("backend", "session storage measured as", "bytes per session", "bytes per grant", "grant split"))
 	for _, g := range r.Growth {
 		per, how := math.NaN(), g.Storage
 		if n := len(g.Points); n > 0 {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"path/filepath"
 )
 
@@ -19,7 +18,7 @@ func micro(ctx context.Context, rep *Report, root string, quick bool) {
 	lines := []string{"Medians of individually timed calls, interleaved (see *Reading the numbers* in [benchmark-notes.md](benchmark-notes.md)); " +
 		"one goroutine, so each is also the CPU time per check. `-count " + count + "`, medians over the runs.", "",
 		"**JWT check** (`go test -run '^$' -bench JWTInterleaved -benchtime " + n + " -count " + count + "` in bench/), µs per check, ratio to bare:", "",
-		"| alg | bare | verifier | golang-jwt v5 | jwx v3 |", "|---|---|---|---|---|"}
+		tableHead("alg", "bare", "verifier", "golang-jwt v5", "jwx v3")}
 	out, err := goBench(ctx, filepath.Join(root, "bench"), ".", "JWTInterleaved", nil, "-benchtime", n, "-count", count)
 	jwt := ParseBenchOutput(out)
 	if err != nil {
@@ -39,11 +38,11 @@ func micro(ctx context.Context, rep *Report, root string, quick bool) {
 		lines = append(lines, fmt.Sprintf("| %s | %.1f | %s | %s | %s |", alg, b/1e3, cell(ver[k]), cell(gj[k]), cell(jx[k])))
 		r := Ratio(ver[k], b)
 		rep.Targets = append(rep.Targets, Target{Name: "verifier " + alg + " vs bare signature check", Bound: "≤ 1.10", Measured: ratioStr(r),
-			Verdict: map[bool]string{true: "met", false: "not met"}[r <= 1.10]})
+			Verdict: metIf(r <= 1.10)})
 		if ver[k] > 0 && gj[k] > 0 && jx[k] > 0 {
 			rep.Targets = append(rep.Targets, Target{Name: "verifier " + alg + " faster than golang-jwt and jwx", Bound: "verifier < both",
 				Measured: fmt.Sprintf("%.1f vs %.1f / %.1f µs", ver[k]/1e3, gj[k]/1e3, jx[k]/1e3),
-				Verdict:  map[bool]string{true: "met", false: "not met"}[ver[k] < gj[k] && ver[k] < jx[k]]})
+				Verdict:  metIf(ver[k] < gj[k] && ver[k] < jx[k])})
 		}
 	}
 
@@ -52,15 +51,14 @@ func micro(ctx context.Context, rep *Report, root string, quick bool) {
 	if quick {
 		cn = "200x"
 	}
-	env := []string{postgresEnv + "=" + envOr(postgresEnv, postgresDefault), redisEnv + "=" + envOr(redisEnv, redisDefault)}
-	out, err = goBench(ctx, root, "./internal/app/", "^BenchmarkCookieAuth$", env, "-benchtime", cn, "-count", count)
+	out, err = goBench(ctx, root, "./internal/app/", "^BenchmarkCookieAuth$", serviceEnv(), "-benchtime", cn, "-count", count)
 	if err != nil {
 		rep.Notes = append(rep.Notes, "cookie micro-benchmarks failed: "+firstLine(err))
 	}
 	cl := ParseBenchOutput(out)
 	lines = append(lines, "", "**Cookie check through the session service** (`go test -run '^$' -bench '^BenchmarkCookieAuth$' -benchtime "+cn+" -count "+count+" ./internal/app/`), µs; "+
 		"`cached` hits the in-process cache, `uncached` reads the session store (after `Evict`); `GET /v1/me` is the whole request in process, which also reads the user:", "",
-		"| backend | check, cached | check, uncached | GET /v1/me cached | GET /v1/me uncached | uncached / bare Redis GET |", "|---|---|---|---|---|---|")
+		tableHead("backend", "check, cached", "check, uncached", "GET /v1/me cached", "GET /v1/me uncached", "uncached / bare Redis GET"))
 	warm, cold, mew, mec, xget := MedianMetric(cl, "check-warm-µs"), MedianMetric(cl, "check-cold-µs"), MedianMetric(cl, "me-warm-µs"), MedianMetric(cl, "me-cold-µs"), MedianMetric(cl, "cold-x-get")
 	for _, b := range []string{"sqlite", "postgres", "redis"} {
 		k := "BenchmarkCookieAuth/" + b
@@ -72,7 +70,7 @@ func micro(ctx context.Context, rep *Report, root string, quick bool) {
 		if v, ok := xget[k]; ok {
 			x = fmt.Sprintf("%.2f", v)
 			rep.Targets = append(rep.Targets, Target{Name: "Redis cookie check, cache miss, vs bare GET", Bound: "≤ 1.3", Measured: x,
-				Verdict: map[bool]string{true: "met", false: "not met"}[v <= 1.3]})
+				Verdict: metIf(v <= 1.3)})
 		}
 		lines = append(lines, fmt.Sprintf("| %s | %.2f | %.1f | %.1f | %.1f | %s |", b, warm[k], cold[k], mew[k], mec[k], x))
 	}
@@ -93,19 +91,9 @@ func micro(ctx context.Context, rep *Report, root string, quick bool) {
 	rep.Micro = lines
 }
 
-func verdictAtMost(v, bound float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "not measured"
-	case v <= bound:
-		return "met"
-	}
-	return "not met"
-}
-
 // storage adds the storage-per-record lines.
 func storage(ctx context.Context, rep *Report, svc *Services, sr StormResult, storm int) {
-	lines := []string{"", "Storage per session:", "", "| backend | how | bytes per session |", "|---|---|---|"}
+	lines := []string{"", "Storage per session:", "", tableHead("backend", "how", "bytes per session")}
 	if n := sr.OK(); n > 0 && sr.DBAfter > 0 {
 		lines = append(lines, fmt.Sprintf("| sqlite | growth of the database files (db + WAL) over the storm's %d logins; WAL-inflated upper bound | %.0f |", n, float64(sr.DBAfter-sr.DBBytesBefore)/float64(n)))
 	}

@@ -75,12 +75,25 @@ func Ratio(a, b float64) float64 {
 // Verdict says whether a measured ratio meets a lower bound ("met",
 // "not met", or "not measured" for NaN).
 func Verdict(measured, atLeast float64) string {
-	switch {
-	case math.IsNaN(measured):
+	if math.IsNaN(measured) {
 		return "not measured"
-	case measured >= atLeast:
-		return "met"
-	default:
-		return "not met"
 	}
+	return metIf(measured >= atLeast)
+}
+
+// verdictAtMost says whether a measured value meets an upper bound, like
+// Verdict.
+func verdictAtMost(v, bound float64) string {
+	if math.IsNaN(v) {
+		return "not measured"
+	}
+	return metIf(v <= bound)
+}
+
+// metIf is the verdict of a measured target: "met" when ok, else "not met".
+func metIf(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
 }
