@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -397,47 +396,13 @@ func growOne(ctx context.Context, bin, seeder, work string, b growthBackend, cfg
 // checkOnce sends GET url once with each cookie, from c workers, and
 // returns what it measured.
 func checkOnce(ctx context.Context, client *http.Client, url string, cookies []string, c int) LoadResult {
-	var (
-		res  LoadResult
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		next atomic.Int64
-	)
-	start := time.Now()
-	for range c {
-		wg.Go(func() {
-			var lat []time.Duration
-			errs, first := 0, ""
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(cookies) {
-					break
-				}
-				t0 := time.Now()
-				st, _, _, err := do(client, http.MethodGet, url, "", map[string]string{"Cookie": cookieHeader(cookies[i])})
-				el := time.Since(t0)
-				if err != nil || st != http.StatusOK {
-					errs++
-					if first == "" {
-						first = fmt.Sprintf("GET %s: %d %v", url, st, err)
-					}
-					continue
-				}
-				lat = append(lat, el)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			res.Latencies = append(res.Latencies, lat...)
-			res.Requests += len(lat) + errs
-			res.Errors += errs
-			if res.FirstError == "" {
-				res.FirstError = first
-			}
-		})
+	if len(cookies) == 0 {
+		return LoadResult{}
 	}
-	wg.Wait()
-	res.Elapsed = time.Since(start)
-	return res
+	var next atomic.Int64
+	return Load(ctx, client, c, 0, len(cookies), http.StatusOK, func() *http.Request {
+		return getReq(url, "Cookie", cookieHeader(cookies[next.Add(1)-1]))()
+	})
 }
 
 // seedUserAgent is benchseed.UserAgent, which the bench module cannot

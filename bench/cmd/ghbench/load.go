@@ -27,12 +27,16 @@ func (r LoadResult) Throughput() float64 {
 }
 
 // Load runs a closed-loop load: c workers, each sending one request at a
-// time built by newReq, for d (or until max requests when max > 0). A
-// response whose status is not want counts as an error. Each worker
-// keeps its own keep-alive connection.
+// time built by newReq, for d (or until max requests when max > 0; d ≤ 0
+// sets no time limit, for a run bounded by max alone). newReq is called
+// at most max times then. A response whose status is not want counts as
+// an error. Each worker keeps its own keep-alive connection.
 func Load(ctx context.Context, client *http.Client, c int, d time.Duration, max int, want int, newReq func() *http.Request) LoadResult {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	if d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
 	var (
 		mu  sync.Mutex
 		res LoadResult
