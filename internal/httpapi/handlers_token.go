@@ -20,7 +20,7 @@ type TokenService interface {
 	TokenIssuer
 	BearerAuthenticator
 	SessionToken(ctx context.Context, sess store.Session, audience string) (token.Response, error)
-	Refresh(ctx context.Context, presented, clientID string) (token.Response, error)
+	Refresh(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error)
 	Introspect(ctx context.Context, raw string) (token.Introspection, store.Session)
 	Revoke(ctx context.Context, raw, clientID string) error
 }

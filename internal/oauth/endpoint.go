@@ -76,8 +76,7 @@ type TokenEndpoint struct {
 //
 // When grants hold both an AuthorizationCodeGrant and a RefreshGrant, the
 // refresh grant issues ID tokens with the code grant's signer (OpenID
-// Connect Core section 12.2); its Refresher must then be an
-// IDTokenRefresher.
+// Connect Core section 12.2).
 func NewTokenEndpoint(issuer string, clients *Clients, grants ...Grant) (*TokenEndpoint, error) {
 	e := &TokenEndpoint{issuer: issuer, clients: clients, grants: map[string]Grant{}}
 	for _, g := range grants {
@@ -94,9 +93,7 @@ func NewTokenEndpoint(issuer string, clients *Clients, grants ...Grant) (*TokenE
 	code, _ := e.grants[GrantAuthorizationCode].(*AuthorizationCodeGrant)
 	refresh, _ := e.grants[GrantRefreshToken].(*RefreshGrant)
 	if code != nil && code.ids != nil && refresh != nil {
-		if err := refresh.issueIDTokens(code.ids); err != nil {
-			return nil, err
-		}
+		refresh.ids = code.ids
 	}
 	return e, nil
 }

@@ -29,7 +29,7 @@ type fakeRefresher struct {
 	calls int
 }
 
-func (r *fakeRefresher) Refresh(_ context.Context, presented, clientID string) (token.Response, error) {
+func (r *fakeRefresher) Refresh(_ context.Context, presented, clientID string, _ token.Extend) (token.Response, error) {
 	r.calls++
 	if presented != r.token || clientID != r.grant.ClientID {
 		return token.Response{}, token.ErrInvalidGrant

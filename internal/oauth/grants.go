@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -16,11 +15,10 @@ import (
 // Compile-time checks that the grants implement their interfaces and that
 // *token.Service serves them.
 var (
-	_ Grant            = (*ClientCredentialsGrant)(nil)
-	_ FirstPartyGrant  = (*RefreshGrant)(nil)
-	_ Minter           = (*token.Service)(nil)
-	_ Refresher        = (*token.Service)(nil)
-	_ IDTokenRefresher = (*token.Service)(nil)
+	_ Grant           = (*ClientCredentialsGrant)(nil)
+	_ FirstPartyGrant = (*RefreshGrant)(nil)
+	_ Minter          = (*token.Service)(nil)
+	_ Refresher       = (*token.Service)(nil)
 )
 
 // Minter signs access tokens; *token.Service implements it.
@@ -97,19 +95,11 @@ func userOnlyScope(s string) bool { return s == ScopeOpenID || s == ScopeOffline
 // Refresher is what the refresh grant needs of *token.Service.
 type Refresher interface {
 	// Refresh exchanges a refresh token of the client's grant ("" for
-	// first-party) for a new pair, rotating it.
-	Refresh(ctx context.Context, presented, clientID string) (token.Response, error)
+	// first-party) for a new pair, rotating it; extend, if not nil, adds
+	// to the response before it is sealed for the reuse grace period.
+	Refresh(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error)
 	// Introspect describes a token and returns the grant it belongs to.
 	Introspect(ctx context.Context, raw string) (token.Introspection, store.Session)
-}
-
-// IDTokenRefresher is a Refresher that lets the caller add an ID token to
-// a refreshed response before the response is sealed for the reuse grace
-// period; *token.Service implements it.
-type IDTokenRefresher interface {
-	Refresher
-	// RefreshWith is Refresh with extend adding to the response.
-	RefreshWith(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error)
 }
 
 // RefreshGrant is grant_type refresh_token (RFC 6749 section 6) over
@@ -132,9 +122,7 @@ type IDTokenRefresher interface {
 // within the grace period gets the same ID token as the first answer.
 type RefreshGrant struct {
 	tokens Refresher
-	// oidc is set, with ids, when the grant issues ID tokens.
-	oidc IDTokenRefresher
-	ids  *IDTokens
+	ids    *IDTokens // set when the grant issues ID tokens
 }
 
 // NewRefreshGrant returns the grant over r.
@@ -142,17 +130,6 @@ func NewRefreshGrant(r Refresher) *RefreshGrant { return &RefreshGrant{tokens: r
 
 // GrantType returns "refresh_token".
 func (g *RefreshGrant) GrantType() string { return GrantRefreshToken }
-
-// issueIDTokens makes the grant issue ID tokens signed with ids; its
-// Refresher must be an IDTokenRefresher.
-func (g *RefreshGrant) issueIDTokens(ids *IDTokens) error {
-	r, ok := g.tokens.(IDTokenRefresher)
-	if !ok {
-		return fmt.Errorf("oauth: the refresh grant's %T cannot add ID tokens", g.tokens)
-	}
-	g.oidc, g.ids = r, ids
-	return nil
-}
 
 // AllowsFirstParty returns true: first-party tokens refresh here without
 // client authentication.
@@ -181,15 +158,11 @@ func (g *RefreshGrant) Handle(ctx context.Context, req TokenRequest) (token.Resp
 			return token.Response{}, ErrInvalidScope.WithDescription("a refreshed token keeps its grant's scope: send no scope, or exactly the granted one")
 		}
 	}
-	var (
-		resp token.Response
-		err  error
-	)
-	if g.oidc != nil && req.Client != nil {
-		resp, err = g.oidc.RefreshWith(ctx, rt, clientID, g.idToken(req.Client))
-	} else {
-		resp, err = g.tokens.Refresh(ctx, rt, clientID)
+	var extend token.Extend
+	if g.ids != nil && req.Client != nil {
+		extend = g.idToken(req.Client)
 	}
+	resp, err := g.tokens.Refresh(ctx, rt, clientID, extend)
 	if errors.Is(err, token.ErrInvalidGrant) {
 		return token.Response{}, ErrInvalidGrant.WithCause(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -63,21 +62,16 @@ func (s testSigners) Algorithms() []jose.Algorithm {
 type extendingRefresher struct {
 	grants  map[string]store.Session // by refresh token
 	user    store.User
-	plain   int // calls of Refresh, without an extension
-	extends int // calls of RefreshWith
+	plain   int // calls of Refresh without an extension
+	extends int // calls of Refresh with one
 }
 
-func (r *extendingRefresher) Refresh(ctx context.Context, presented, clientID string) (token.Response, error) {
-	r.plain++
-	return r.refresh(ctx, presented, clientID, nil)
-}
-
-func (r *extendingRefresher) RefreshWith(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error) {
-	r.extends++
-	return r.refresh(ctx, presented, clientID, extend)
-}
-
-func (r *extendingRefresher) refresh(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error) {
+func (r *extendingRefresher) Refresh(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error) {
+	if extend == nil {
+		r.plain++
+	} else {
+		r.extends++
+	}
 	g, ok := r.grants[presented]
 	if !ok || g.ClientID != clientID {
 		return token.Response{}, token.ErrInvalidGrant
@@ -208,7 +202,7 @@ func TestRefreshIDToken(t *testing.T) {
 		})
 	}
 	if r.plain != 1 || r.extends != 4 {
-		t.Errorf("Refresh called %d times, RefreshWith %d; want 1 (first party) and 4", r.plain, r.extends)
+		t.Errorf("Refresh called %d times without an extension, %d with; want 1 (first party) and 4", r.plain, r.extends)
 	}
 }
 
@@ -221,17 +215,17 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-// TestRefreshIDTokenNeedsExtendingRefresher checks that NewTokenEndpoint
-// refuses to pair a code grant with a refresh grant that could not add
-// ID tokens, rather than silently refreshing without them.
-func TestRefreshIDTokenNeedsExtendingRefresher(t *testing.T) {
-	ids := NewIDTokens(testIssuer, 0, newTestSigners(t, jose.RS256), nil)
-	_, err := NewTokenEndpoint(testIssuer, nil, NewAuthorizationCodeGrant(nil, nil, nil, nil, ids, nil), NewRefreshGrant(&fakeRefresher{}))
-	if err == nil || !strings.Contains(err.Error(), "cannot add ID tokens") {
-		t.Fatalf("NewTokenEndpoint = %v, want an error", err)
-	}
-	// Without a code grant, any Refresher does.
-	if _, err := NewTokenEndpoint(testIssuer, nil, NewRefreshGrant(&fakeRefresher{})); err != nil {
+// TestRefreshGrantWithoutCodeGrant checks that a refresh grant served
+// without a code grant issues no ID tokens and needs no signer.
+func TestRefreshGrantWithoutCodeGrant(t *testing.T) {
+	r := &extendingRefresher{user: store.User{ID: "u1"}, grants: map[string]store.Session{
+		"ghr_a": {ID: "g1", ClientID: "c1", Scope: "openid", AuthTime: testNow},
+	}}
+	e, err := NewTokenEndpoint(testIssuer, nil, NewRefreshGrant(r))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if g := e.grants[GrantRefreshToken].(*RefreshGrant); g.ids != nil {
+		t.Errorf("refresh grant without a code grant has an ID-token signer")
 	}
 }

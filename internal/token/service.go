@@ -239,15 +239,10 @@ type Extend func(ctx context.Context, grant store.Session, u store.User, resp *R
 // Refresh exchanges a refresh token for a new pair (grant_type
 // refresh_token). clientID is the authenticated client, or "" for a
 // first-party request without client authentication; it must match the
-// grant's client.
-func (s *Service) Refresh(ctx context.Context, presented, clientID string) (Response, error) {
-	return s.RefreshWith(ctx, presented, clientID, nil)
-}
-
-// RefreshWith is Refresh with extend (which may be nil) adding to the
-// response. A rotated token presented again within the grace period gets
-// the sealed response, extend is not called again.
-func (s *Service) RefreshWith(ctx context.Context, presented, clientID string, extend Extend) (Response, error) {
+// grant's client. extend, which may be nil, adds to the response; a
+// rotated token presented again within the grace period gets the sealed
+// response, and extend is not called again.
+func (s *Service) Refresh(ctx context.Context, presented, clientID string, extend Extend) (Response, error) {
 	if !strings.HasPrefix(presented, refreshPrefix) || len(presented) > 128 {
 		return Response{}, ErrInvalidGrant
 	}
