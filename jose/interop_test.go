@@ -41,9 +41,9 @@ func TestInteropGoJOSE(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			jws, err := gojose.ParseSigned(tok, []gojose.SignatureAlgorithm{algs[alg]})
+			jws, err := gojose.ParseSignedCompact(tok, []gojose.SignatureAlgorithm{algs[alg]})
 			if err != nil {
-				t.Fatalf("go-jose ParseSigned: %v", err)
+				t.Fatalf("go-jose ParseSignedCompact: %v", err)
 			}
 			if got := jws.Signatures[0].Header.KeyID; got != priv.KeyID() {
 				t.Fatalf("go-jose sees kid %q", got)

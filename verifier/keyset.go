@@ -269,13 +269,6 @@ func (s *RemoteKeySet) refreshIfOld(now time.Time) {
 	}
 }
 
-// snapshot returns the cached set, which may be nil.
-func (s *RemoteKeySet) snapshot() *jose.JWKS {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.set
-}
-
 // cachedKeys is a RemoteKeySet seen as a jose.KeySet that never fetches:
 // Verify looks keys up through it and refetches itself, with its context,
 // on a miss.

@@ -29,12 +29,12 @@ func TestNewRedisClientKinds(t *testing.T) {
 			t.Fatalf("%s: %v", tt.url, err)
 		}
 		var got string
-		switch c.(type) {
+		switch rc := c.(type) {
 		case *redis.Client:
 			// NewFailoverClient returns a *redis.Client too, whose Addr
 			// go-redis sets to "FailoverClient".
 			got = "single"
-			if c.(*redis.Client).Options().Addr == "FailoverClient" {
+			if rc.Options().Addr == "FailoverClient" {
 				got = "sentinel"
 			}
 		case *redis.ClusterClient:

@@ -146,9 +146,3 @@ func (c *cache) deleteUser(userID, exceptID string) {
 		}
 	}
 }
-
-func (c *cache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.byHash)
-}
