@@ -1,9 +1,13 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -136,4 +140,54 @@ func TestResourceServerIntrospection(t *testing.T) {
 	form(t, bearer(srv, otherTok.AccessToken), "/oauth2/introspect", url.Values{"token": {user.AccessToken}}).WantError(t, http.StatusUnauthorized, "invalid_client")
 	// A wrong secret is refused.
 	form(t, basicAuth(srv, rs.ClientID, "ghc_wrong"), "/oauth2/introspect", url.Values{"token": {user.AccessToken}}).WantError(t, http.StatusUnauthorized, "invalid_client")
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestClientSecretInIDSlotNotLogged: a secret sent where the client id
+// belongs (curl -u "$SECRET:$ID") never reaches the log.
+func TestClientSecretInIDSlotNotLogged(t *testing.T) {
+	var logs syncBuffer
+	srv := apptest.Start(t, apptest.Options{Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	c := serviceClient(t, srv, "x")
+	secret := c.ClientSecret
+	swapped := srv.NewClient()
+	swapped.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(secret+":"+c.ClientID)))
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	form(t, swapped, "/oauth2/token", cc).WantError(t, http.StatusUnauthorized, "invalid_client")
+	form(t, swapped, "/oauth2/introspect", url.Values{"token": {"x"}}).WantError(t, http.StatusUnauthorized, "invalid_client")
+	form(t, swapped, "/oauth2/revoke", url.Values{"token": {"x"}}).WantError(t, http.StatusUnauthorized, "invalid_client")
+	form(t, srv.NewClient(), "/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {secret}, "client_secret": {c.ClientID}}).WantError(t, http.StatusUnauthorized, "invalid_client")
+	// A secret with a malformed escape in the id slot.
+	bad := srv.NewClient()
+	bad.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(secret+"%zz:"+c.ClientID)))
+	form(t, bad, "/oauth2/token", cc).WantError(t, http.StatusUnauthorized, "invalid_client")
+
+	out := logs.String()
+	if !strings.Contains(out, "invalid_client") {
+		t.Fatalf("the refusals were not logged at all:\n%s", out)
+	}
+	// Neither the secret nor any 12-byte piece of its random part.
+	random := strings.TrimPrefix(secret, "ghc_")
+	for i := 0; i+12 <= len(random); i++ {
+		if strings.Contains(out, random[i:i+12]) {
+			t.Fatalf("the log holds part of the client secret (%q):\n%s", random[i:i+12], out)
+		}
+	}
 }
