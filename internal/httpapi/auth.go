@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -20,8 +21,20 @@ const (
 	CSRFHeader = "X-CSRF-Token"
 )
 
-// AdminScope is the scope that makes a JWT an admin credential.
-const AdminScope = "gatehouse:admin"
+// AdminScope is the scope that makes a client credentials token an admin
+// credential.
+const AdminScope = oauth.ScopeAdmin
+
+// IntrospectScope is the scope of a resource server: its client
+// credentials token may introspect every token and session cookie.
+const IntrospectScope = oauth.ScopeIntrospect
+
+// serviceToken reports whether p is a client credentials token carrying
+// scope: a token that acts for a user (it has a user or a grant) never
+// carries the server's own powers, whatever its scope says.
+func serviceToken(p authn.Principal, scope string) bool {
+	return p.Method == authn.MethodJWT && p.UserID == "" && p.SessionID == "" && p.HasScope(scope)
+}
 
 func (s *Server) cookieName() string {
 	if s.cfg.SecureCookies {
@@ -116,8 +129,9 @@ func (s *Server) user(next func(http.ResponseWriter, *http.Request, authn.Princi
 	})
 }
 
-// admin wraps a handler for administrators: the admin token, or a JWT
-// carrying the gatehouse:admin scope.
+// admin wraps a handler for administrators: the admin token, or a
+// client credentials JWT carrying the gatehouse:admin scope. User tokens
+// are refused whatever their scope.
 func (s *Server) admin(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, present := bearerToken(r)
@@ -135,7 +149,9 @@ func (s *Server) admin(next http.HandlerFunc) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if !p.HasScope(AdminScope) {
+		if !serviceToken(p, AdminScope) {
+			// Without the scope, or a user's token: a user cannot
+			// hold admin power through a token.
 			s.writeError(w, r, errForbidden)
 			return
 		}

@@ -30,6 +30,9 @@ const (
 	codeUnsupportedMediaType = "unsupported_media_type"
 	codeRateLimited          = "rate_limited"
 	codeServerError          = "server_error"
+	// codeUnavailable answers 503: the request could not be served now
+	// and may be retried (as OAuth's temporarily_unavailable).
+	codeUnavailable = "temporarily_unavailable"
 )
 
 // apiError is an error answer: a status, a contract code and a description
@@ -57,6 +60,9 @@ var (
 	errNotFound        = &apiError{Status: http.StatusNotFound, Code: codeNotFound, Description: "not found"}
 	errPrecondition    = &apiError{Status: http.StatusPreconditionFailed, Code: codePreconditionFailed, Description: "If-Match does not match the current ETag"}
 	errServer          = &apiError{Status: http.StatusInternalServerError, Code: codeServerError, Description: "internal error"}
+	// errUnavailable is the answer to a login that cannot be completed
+	// or limited right now, whether its password was right or wrong.
+	errUnavailable = &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Description: "temporarily unavailable, retry shortly", RetryAfter: 5 * time.Second}
 )
 
 type errorBody struct {
@@ -101,6 +107,8 @@ func (s *Server) asAPIErrorQuiet(err error) *apiError {
 		return &apiError{Status: http.StatusTooManyRequests, Code: codeRateLimited, Description: "server busy, retry shortly", RetryAfter: time.Second}
 	case errors.As(err, &tooBig):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: codePayloadTooLarge, Description: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}
+	case errors.Is(err, identity.ErrUnavailable):
+		return errUnavailable
 	case errors.Is(err, identity.ErrInvalidCredentials):
 		return &apiError{Status: http.StatusUnauthorized, Code: codeInvalidCredentials, Description: "invalid email or password"}
 	case errors.Is(err, identity.ErrInvalidEmail), errors.Is(err, identity.ErrInvalidPassword), errors.Is(err, identity.ErrInvalidClaims):

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -84,6 +85,18 @@ type TokenIssuer interface {
 	LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (any, error)
 }
 
+// loginIncomplete turns a server failure after the password was accepted
+// (the session or grant could not be stored) into the answer a wrong
+// password gets when the login cannot complete (identity.ErrUnavailable),
+// so a failing store does not reveal that a guess was right.
+func (s *Server) loginIncomplete(r *http.Request, err error) error {
+	if err == nil || s.asAPIErrorQuiet(err) != errServer {
+		return err
+	}
+	s.log.ErrorContext(r.Context(), "login could not complete", "err", err)
+	return fmt.Errorf("%w: %w", identity.ErrUnavailable, err)
+}
+
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.originOK(r) {
 		s.writeError(w, r, errCSRF)
@@ -121,6 +134,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = s.revokeIfLocked(r.Context(), u, req.Password)
 		}
+		err = s.loginIncomplete(r, err)
 		s.countLogin(req.Mode, err)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -131,6 +145,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 
 	created, err := s.startBrowserSession(r, u, req.Password, ci)
+	err = s.loginIncomplete(r, err)
 	s.countLogin(req.Mode, err)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
@@ -147,16 +148,22 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// handleIntrospect implements RFC 7662 for two kinds of caller:
+// handleIntrospect implements RFC 7662 for three kinds of caller:
 //
-//   - a bearer of the admin token or of a JWT with the gatehouse:admin
-//     scope, who sees every token. A session cookie value can be
-//     introspected with token_type_hint=gatehouse_session, which lets
-//     resource servers accept Gatehouse cookies.
-//   - a confidential client (client_secret_basic or client_secret_post),
-//     who sees only tokens issued to it: anything else, cookies included,
-//     is {"active": false}. Public clients have no credentials to
-//     introspect with.
+//   - a bearer of the admin token or of a client credentials JWT with the
+//     gatehouse:admin scope, who sees every token;
+//   - a resource server: a confidential client registered with scope
+//     gatehouse:introspect, authenticating with its credentials
+//     (client_secret_basic or client_secret_post) or with a client
+//     credentials JWT carrying that scope. It sees every token, too, and
+//     can do nothing else.
+//   - any other confidential client, who sees only tokens issued to it:
+//     anything else, cookies included, is {"active": false}. Public
+//     clients have no credentials to introspect with.
+//
+// Those who see everything may introspect a session cookie value with
+// token_type_hint=gatehouse_session, which lets resource servers accept
+// Gatehouse cookies.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	authz := r.Header.Get("Authorization")
 	bearer := hasScheme(authz, "Bearer")
@@ -189,7 +196,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			s.writeOAuthError(w, r, err)
 			return
 		}
-		client = &c
+		if !seesEveryToken(c) {
+			client = &c
+		}
 	}
 	tok := form.Get("token")
 	if tok == "" {
@@ -222,6 +231,13 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, in)
 }
 
+// seesEveryToken reports whether an authenticated client may introspect
+// every token: a resource server (registered with gatehouse:introspect),
+// or a client that may obtain gatehouse:admin anyway.
+func seesEveryToken(c store.Client) bool {
+	return slices.Contains(c.Scopes, IntrospectScope) || slices.Contains(c.Scopes, AdminScope)
+}
+
 // hasScheme reports whether an Authorization header value uses the
 // authentication scheme (compared without regard to case).
 func hasScheme(authorization, scheme string) bool {
@@ -229,8 +245,10 @@ func hasScheme(authorization, scheme string) bool {
 	return strings.EqualFold(s, scheme)
 }
 
-// introspectionAllowed reports whether the caller may introspect: the
-// admin token, or an access token with the gatehouse:admin scope.
+// introspectionAllowed reports whether a bearer caller may introspect:
+// the admin token, or a client credentials token with the gatehouse:admin
+// or gatehouse:introspect scope. A user's token never may, whatever its
+// scope.
 func (s *Server) introspectionAllowed(r *http.Request) bool {
 	tok, present := bearerToken(r)
 	if !present || tok == "" {
@@ -243,7 +261,7 @@ func (s *Server) introspectionAllowed(r *http.Request) bool {
 		return false
 	}
 	p, err := s.deps.Bearer.AuthenticateBearer(r.Context(), tok)
-	return err == nil && p.HasScope(AdminScope)
+	return err == nil && (serviceToken(p, AdminScope) || serviceToken(p, IntrospectScope))
 }
 
 // addOAuthDiscovery adds to the discovery document the grant types and

@@ -20,6 +20,11 @@ var (
 	ErrInvalidClaims = errors.New("identity: invalid claims")
 	// ErrSignupClosed reports that self-service signup is turned off.
 	ErrSignupClosed = errors.New("identity: signup is closed")
+	// ErrUnavailable reports that a login or signup cannot be limited
+	// right now (the shared rate limiter is down), so it is refused
+	// before the password is looked at: the answer is the same whether
+	// the password was right or wrong, and no guess is ever unlimited.
+	ErrUnavailable = errors.New("identity: temporarily unavailable")
 )
 
 // RateLimitedError reports that too many attempts were made; RetryAfter

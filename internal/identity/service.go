@@ -166,7 +166,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		}
 		if s.cfg.AddressLimiter != nil {
 			if _, ferr := s.cfg.AddressLimiter.Fail(ctx, addrKey); ferr != nil {
-				s.log.WarnContext(ctx, "rate limiter unavailable", "err", ferr)
+				return store.User{}, s.unavailable(ctx, ferr)
 			}
 		}
 		return store.User{}, ErrInvalidCredentials
@@ -182,7 +182,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		if err := s.dummy(ctx, password[:MaxPasswordLen]); err != nil {
 			return store.User{}, err
 		}
-		s.recordFailure(ctx, accountKey, addrKey)
+		if err := s.recordFailure(ctx, accountKey, addrKey); err != nil {
+			return store.User{}, err
+		}
 		return store.User{}, ErrInvalidCredentials
 	}
 
@@ -192,7 +194,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		if err := s.dummy(ctx, password); err != nil {
 			return store.User{}, err
 		}
-		s.recordFailure(ctx, accountKey, addrKey)
+		if err := s.recordFailure(ctx, accountKey, addrKey); err != nil {
+			return store.User{}, err
+		}
 		return store.User{}, ErrInvalidCredentials
 	case err != nil:
 		return store.User{}, fmt.Errorf("identity: look up user: %w", err)
@@ -202,7 +206,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		return store.User{}, fmt.Errorf("identity: verify password: %w", err)
 	}
 	if !ok || u.Disabled {
-		s.recordFailure(ctx, accountKey, addrKey)
+		if err := s.recordFailure(ctx, accountKey, addrKey); err != nil {
+			return store.User{}, err
+		}
 		return store.User{}, ErrInvalidCredentials
 	}
 	if s.cfg.AccountLimiter != nil {
@@ -280,16 +286,17 @@ func (s *Service) rehash(ctx context.Context, userID, verified, password string)
 	return hash
 }
 
+// checkLimit returns a *RateLimitedError if key may not attempt now. A
+// limiter that cannot answer fails closed with ErrUnavailable, before any
+// password is checked: failing open would let anyone guess without limit
+// while a shared limiter is down.
 func (s *Service) checkLimit(ctx context.Context, l Limiter, key string) error {
 	if l == nil {
 		return nil
 	}
 	d, err := l.Allow(ctx, key)
 	if err != nil {
-		// Failing open keeps logins working when a shared limiter is down;
-		// Argon2 and the hashing concurrency bound still cap the rate.
-		s.log.WarnContext(ctx, "rate limiter unavailable", "err", err)
-		return nil
+		return s.unavailable(ctx, err)
 	}
 	if !d.Allowed {
 		return &RateLimitedError{RetryAfter: d.RetryAfter}
@@ -297,15 +304,26 @@ func (s *Service) checkLimit(ctx context.Context, l Limiter, key string) error {
 	return nil
 }
 
-func (s *Service) recordFailure(ctx context.Context, keys ...string) {
+// recordFailure counts a failed login against the account and the
+// address. If a failure cannot be counted, the attempt is answered
+// ErrUnavailable, as a correct password would be when the login cannot
+// complete, so the answer does not tell a right guess from a wrong one.
+func (s *Service) recordFailure(ctx context.Context, keys ...string) error {
 	for i, l := range []Limiter{s.cfg.AccountLimiter, s.cfg.AddressLimiter} {
 		if l == nil {
 			continue
 		}
 		if _, err := l.Fail(ctx, keys[i]); err != nil {
-			s.log.WarnContext(ctx, "rate limiter unavailable", "err", err)
+			return s.unavailable(ctx, err)
 		}
 	}
+	return nil
+}
+
+// unavailable logs a limiter failure and returns ErrUnavailable.
+func (s *Service) unavailable(ctx context.Context, err error) error {
+	s.log.WarnContext(ctx, "rate limiter unavailable: refusing the attempt", "err", err)
+	return fmt.Errorf("%w: rate limiter: %w", ErrUnavailable, err)
 }
 
 // dummy spends the time of a password check when there is no hash to

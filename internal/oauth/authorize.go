@@ -244,6 +244,9 @@ func (a *Authorizer) ParseRequest(ctx context.Context, q url.Values) (AuthorizeR
 	if s, ok := subset(req.Scope, cl.Scopes); !ok {
 		return fail(ErrInvalidScope.WithDescription("scope " + quoteShort(s) + " is not allowed for this client"))
 	}
+	if i := slices.IndexFunc(req.Scope, IsServiceScope); i >= 0 {
+		return fail(errServiceScope(req.Scope[i]))
+	}
 
 	req.Nonce = q.Get("nonce")
 	if len(req.Nonce) > maxNonceLen {

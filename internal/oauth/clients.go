@@ -191,7 +191,9 @@ func (c *Clients) Authenticate(ctx context.Context, cr Credentials) (store.Clien
 	}
 	cl, err := c.lookup(ctx, cr.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Client{}, ErrInvalidClient.WithCause(fmt.Errorf("unknown client %q", cr.ClientID))
+		// The presented id may be a secret sent in the wrong slot: the log
+		// gets a short hash, never the value.
+		return store.Client{}, ErrInvalidClient.WithCause(fmt.Errorf("unknown client (presented id %s)", LogHash(cr.ClientID)))
 	}
 	if err != nil {
 		return store.Client{}, fmt.Errorf("oauth: authenticate client: %w", err)
@@ -207,6 +209,15 @@ func (c *Clients) Authenticate(ctx context.Context, cr Credentials) (store.Clien
 		return store.Client{}, ErrInvalidClient.WithCause(fmt.Errorf("wrong secret for client %s", cl.ID))
 	}
 	return cl, nil
+}
+
+// LogHash returns what logs may show of a client-supplied value that can
+// be a secret (a client id slot holding a secret, say): "sha256:" and the
+// first 8 hex digits of its SHA-256, enough to correlate log lines and
+// useless for guessing the value.
+func LogHash(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return "sha256:" + hex.EncodeToString(h[:4])
 }
 
 // hashSecret returns what is stored of a client secret.

@@ -114,6 +114,9 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 		return invalid("expired code")
 	case req.Form.Get("redirect_uri") != c.RedirectURI:
 		return invalid("redirect_uri differs from the authorization request's")
+	case slices.ContainsFunc(strings.Fields(c.Scope), IsServiceScope):
+		// Issued before service scopes were refused at authorization.
+		return invalid("code carries a service scope")
 	}
 	verifier := req.Form.Get("code_verifier")
 	switch {

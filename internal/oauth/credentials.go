@@ -98,7 +98,9 @@ func decodeBasic(b64 string) (id, secret string, err error) {
 		return "", "", malformed
 	}
 	if id, err = url.QueryUnescape(rawID); err != nil {
-		return "", "", malformed.WithCause(err)
+		// Not err: it quotes part of the id, which may be a secret sent
+		// in the wrong slot.
+		return "", "", malformed.WithCause(errors.New("client id is not form-urlencoded"))
 	}
 	if secret, err = url.QueryUnescape(rawSecret); err != nil {
 		// Not err: it quotes part of the secret, and the cause is logged.

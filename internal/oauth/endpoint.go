@@ -153,6 +153,13 @@ func (e *TokenEndpoint) Token(ctx context.Context, cr Credentials, form url.Valu
 		}
 		return token.Response{}, ErrInvalidScope.WithDescription("scope " + quoteShort(s) + " is not allowed for this client")
 	}
+	if gt != GrantClientCredentials {
+		// Every other grant acts for a user, who cannot delegate
+		// authority over the server.
+		if i := slices.IndexFunc(req.Scope, IsServiceScope); i >= 0 {
+			return token.Response{}, errServiceScope(req.Scope[i])
+		}
+	}
 	if req.Audience, err = parseAudience(form.Get("audience")); err != nil {
 		return token.Response{}, err
 	}

@@ -13,6 +13,29 @@ const (
 	maxAudienceLen   = 512
 )
 
+// Service scopes give power over the Gatehouse server itself rather than
+// over a user's data. A user cannot delegate power they do not hold, so a
+// service scope is granted only through client credentials, to a client
+// registered with it; never through a user's authorization, consent,
+// code, refresh or a first-party login.
+const (
+	// ServiceScopePrefix starts every service scope.
+	ServiceScopePrefix = "gatehouse:"
+	// ScopeAdmin makes a client credentials token an admin credential.
+	ScopeAdmin = "gatehouse:admin"
+	// ScopeIntrospect makes a client a resource server: it may
+	// introspect every token and session cookie, and do nothing more.
+	ScopeIntrospect = "gatehouse:introspect"
+)
+
+// IsServiceScope reports whether s is a service scope (ServiceScopePrefix).
+func IsServiceScope(s string) bool { return strings.HasPrefix(s, ServiceScopePrefix) }
+
+// errServiceScope refuses a service scope asked for on a user's behalf.
+func errServiceScope(s string) *Error {
+	return ErrInvalidScope.WithDescription("scope " + quoteShort(s) + " is granted only to a client through client credentials, never on a user's behalf")
+}
+
 // ParseScope splits a scope parameter (RFC 6749 section 3.3): tokens
 // separated by spaces, each made of the characters %x21 / %x23-5B /
 // %x5D-7E (printable ASCII except space, '"' and '\'). Repeated spaces
