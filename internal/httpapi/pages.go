@@ -27,6 +27,15 @@ var pageTemplates = template.Must(template.ParseFS(pageFiles, "pages/*.html"))
 // redirect to the client, which browsers check against form-action.
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+// pageReferrerPolicy is the Referrer-Policy of HTML pages, in the header
+// and in a meta tag. It must not be no-referrer: under the Fetch standard
+// ("serializing a request origin") a form POST from a no-referrer page
+// carries "Origin: null", which originOK rightly refuses, so no browser
+// could sign in. same-origin sends the real Origin (and Referer) to this
+// server and nothing to any other site, so codes and request parameters
+// in our URLs never leak in a Referer.
+const pageReferrerPolicy = "same-origin"
+
 // Cookie of the login form's CSRF token (double submit): the form carries
 // a token derived from it, and only this origin can set it.
 const (
@@ -45,6 +54,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Referrer-Policy", pageReferrerPolicy)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
