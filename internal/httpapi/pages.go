@@ -12,9 +12,9 @@ import (
 )
 
 // pageFiles holds the server-rendered pages (login, consent, logout,
-// messages) and their stylesheet.
+// messages), their stylesheet and the site's icon.
 //
-//go:embed pages/*.html pages/gatehouse.css
+//go:embed pages/*.html pages/gatehouse.css pages/favicon.ico
 var pageFiles embed.FS
 
 // pageTemplates are the parsed pages; html/template escapes every value
@@ -74,6 +74,20 @@ func (s *Server) handleStylesheet(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(b)
+}
+
+// handleFavicon serves the site's icon (a 32x32 PNG in an ICO file), so
+// that the request every browser makes for /favicon.ico is not a 404. It
+// may be cached for a day.
+func (s *Server) handleFavicon(w http.ResponseWriter, r *http.Request) {
+	b, err := pageFiles.ReadFile("pages/favicon.ico")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/vnd.microsoft.icon")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
 	_, _ = w.Write(b)
 }
 

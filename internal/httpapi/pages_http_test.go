@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -102,5 +104,21 @@ func TestLoginKeepsEmail(t *testing.T) {
 		if got := html.UnescapeString(regexpValue(t, formRE.FindStringSubmatch(p.body)[2], "email")); got != email {
 			t.Errorf("email field %q, want %q", got, email)
 		}
+	}
+}
+
+// TestFavicon checks that /favicon.ico, which every browser asks for, is
+// an icon that may be cached, not a 404.
+func TestFavicon(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	resp, err := srv.HTTP.Client().Get(srv.URL + "/favicon.ico")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/vnd.microsoft.icon" ||
+		!strings.Contains(resp.Header.Get("Cache-Control"), "max-age") || !bytes.HasPrefix(b, []byte{0, 0, 1, 0}) {
+		t.Errorf("GET /favicon.ico: %d %q %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"), len(b))
 	}
 }
