@@ -87,7 +87,9 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	returnTo := safeReturnTo(form.Get("return_to"))
 	c, cerr := r.Cookie(s.loginCSRFCookieName())
 	if !s.originOK(r) || cerr != nil || !session.ValidCSRFToken(c.Value, form.Get("csrf_token")) {
-		s.renderLogin(w, r, http.StatusForbidden, returnTo, "", "Your sign-in form expired. Please try again.")
+		// The typed email comes back (escaped by the template), never the
+		// password.
+		s.renderLogin(w, r, http.StatusForbidden, returnTo, form.Get("email"), "Your sign-in form expired. Please try again.")
 		return
 	}
 	email, pw := form.Get("email"), form.Get("password")

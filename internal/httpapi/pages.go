@@ -12,9 +12,9 @@ import (
 )
 
 // pageFiles holds the server-rendered pages (login, consent, logout,
-// messages) and their stylesheet.
+// messages), their stylesheet and the site's icon.
 //
-//go:embed pages/*.html pages/gatehouse.css
+//go:embed pages/*.html pages/gatehouse.css pages/favicon.ico
 var pageFiles embed.FS
 
 // pageTemplates are the parsed pages; html/template escapes every value
@@ -26,6 +26,15 @@ var pageTemplates = template.Must(template.ParseFS(pageFiles, "pages/*.html"))
 // is no form-action directive: the consent and login forms end in a
 // redirect to the client, which browsers check against form-action.
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// pageReferrerPolicy is the Referrer-Policy of HTML pages, in the header
+// and in a meta tag. It must not be no-referrer: under the Fetch standard
+// ("serializing a request origin") a form POST from a no-referrer page
+// carries "Origin: null", which originOK rightly refuses, so no browser
+// could sign in. same-origin sends the real Origin (and Referer) to this
+// server and nothing to any other site, so codes and request parameters
+// in our URLs never leak in a Referer.
+const pageReferrerPolicy = "same-origin"
 
 // Cookie of the login form's CSRF token (double submit): the form carries
 // a token derived from it, and only this origin can set it.
@@ -45,6 +54,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Referrer-Policy", pageReferrerPolicy)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -64,6 +74,20 @@ func (s *Server) handleStylesheet(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(b)
+}
+
+// handleFavicon serves the site's icon (a 32x32 PNG in an ICO file), so
+// that the request every browser makes for /favicon.ico is not a 404. It
+// may be cached for a day.
+func (s *Server) handleFavicon(w http.ResponseWriter, r *http.Request) {
+	b, err := pageFiles.ReadFile("pages/favicon.ico")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/vnd.microsoft.icon")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
 	_, _ = w.Write(b)
 }
 

@@ -126,6 +126,7 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.handleHealthz)
 	m.HandleFunc("GET /readyz", s.handleReadyz)
+	m.HandleFunc("GET /favicon.ico", s.handleFavicon)
 	if s.deps.Metrics != nil {
 		m.Handle("GET /metrics", s.deps.Metrics.Handler())
 	}
