@@ -309,8 +309,23 @@ func TestWatchFollowsTheFeed(t *testing.T) {
 	}
 	t.Logf("watch ended %s after the revocation", time.Since(start))
 
+	// A user-wide revocation ends a watch of another of the user's
+	// sessions.
+	cl := f.claims(c.Now())
+	cl["sid"], cl["jti"] = "sid-2", "jti-2"
+	p2, err := v.Verify(context.Background(), f.mint(cl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxUser, cancelUser := v.Watch(context.Background(), p2)
+	defer cancelUser()
+	f.revoke("user", p2.Subject, t0, t0.Add(time.Hour))
+	if err := waitDone(t, ctxUser, 5*time.Second); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("user revocation: cause %v, want ErrRevoked", err)
+	}
+
 	// Revoked before Watch: ended at once.
-	eventually(t, 5*time.Second, "event in the set", func() bool { return v.revs.len() == 1 })
+	eventually(t, 5*time.Second, "events in the set", func() bool { return v.revs.len() == 2 })
 	ctx2, cancel2 := v.Watch(context.Background(), p)
 	defer cancel2()
 	if !errors.Is(context.Cause(ctx2), ErrRevoked) {
