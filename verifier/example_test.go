@@ -98,3 +98,45 @@ func ExampleSessionCookieConfig() {
 	defer v.Close()
 	_ = v.Middleware(http.NotFoundHandler())
 }
+
+// Watch ties a live connection to its credential: here a Server-Sent
+// Events stream that ends, with a last event saying why, when the
+// session is revoked or the token expires. A WebSocket server does the
+// same with a close code (see examples/realtime).
+func ExampleVerifier_Watch() {
+	v, err := verifier.New(context.Background(), verifier.Config{
+		Issuer:   "https://auth.example.com",
+		Audience: "https://api.example.com",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	http.Handle("GET /events", v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := verifier.FromContext(r.Context())
+		live, stop := v.Watch(r.Context(), p)
+		defer stop()
+		w.Header().Set("Content-Type", "text/event-stream")
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-live.Done():
+				reason := "closed"
+				switch cause := context.Cause(live); {
+				case errors.Is(cause, verifier.ErrExpired):
+					reason = "token expired" // the client refreshes and reconnects
+				case errors.Is(cause, verifier.ErrRevoked), errors.Is(cause, verifier.ErrSessionInactive):
+					reason = "signed out" // the client must log in again
+				}
+				fmt.Fprintf(w, "event: end\ndata: %s\n\n", reason)
+				return
+			case t := <-tick.C:
+				fmt.Fprintf(w, "data: %s\n\n", t.Format(time.RFC3339))
+				http.NewResponseController(w).Flush()
+			}
+		}
+	})))
+	log.Fatal(http.ListenAndServe("127.0.0.1:9090", nil))
+}

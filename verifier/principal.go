@@ -51,6 +51,10 @@ type Principal struct {
 	// an any (numbers are float64). Nil when there are none, and for
 	// cookie sessions.
 	Claims map[string]any
+
+	// session lets Watch introspect a cookie session again; nil for
+	// tokens.
+	session *sessionHandle
 }
 
 // HasScope reports whether the principal has scope.

@@ -22,6 +22,11 @@ type revocationSet struct {
 	// outside the lock (the session cache evicts what the event
 	// revokes).
 	onAdd func(feedEvent)
+	// onAdded, if set, is called with the events of each add after they
+	// are in the set, outside the lock (live-connection watches end
+	// what they revoke; a watch registers before it checks the set, so
+	// it misses no event).
+	onAdded func([]feedEvent)
 
 	size atomic.Int64
 
@@ -75,6 +80,9 @@ func (s *revocationSet) add(now time.Time, cursor int64, events ...feedEvent) {
 	}
 	s.size.Store(int64(len(s.sessions) + len(s.tokens) + len(s.users)))
 	s.mu.Unlock()
+	if s.onAdded != nil && len(events) > 0 {
+		s.onAdded(events)
+	}
 }
 
 // revoked reports whether a credential with the given sid, jti, sub and

@@ -22,6 +22,7 @@ type Verifier struct {
 	sub      *subscriber
 	sessions *sessionCache
 	cop      *http.CrossOriginProtection
+	live     *liveHub
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -59,12 +60,15 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		cfg:  cfg,
 		keys: keys,
 		revs: newRevocationSet(cfg.Leeway),
+		live: newLiveHub(cfg.Now, cfg.Logger),
 		done: make(chan struct{}),
 	}
+	v.revs.onAdded = v.live.revoke
 	v.jws = jose.Verifier{Keys: (*cachedKeys)(keys)}
 	if cfg.SessionCookie.enabled() {
 		v.sessions = newSessionCache(cfg.SessionCookie, cfg.Issuer, f, cfg.Now)
 		v.revs.onAdd = v.sessions.evict
+		v.live.introspect = v.sessions.ask
 		if !cfg.SessionCookie.InsecureSkipCrossOriginCheck {
 			v.cop = http.NewCrossOriginProtection()
 			for _, o := range cfg.SessionCookie.TrustedOrigins {
@@ -83,6 +87,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	v.sub = &subscriber{cfg: cfg.Revocations, fetch: f, set: v.revs, now: cfg.Now, log: cfg.Logger}
 	if err := v.sub.catchUp(ctx); err != nil {
 		stop()
+		v.live.close()
 		return nil, fmt.Errorf("verifier: initial revocation feed: %w", err)
 	}
 	go func() {
@@ -93,12 +98,13 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 }
 
 // Close stops following the revocation feed and waits for the background
-// goroutine to end. The Verifier still verifies afterwards, but learns of
+// goroutine to end; it ends every Watch with ErrClosed. The Verifier still verifies afterwards, but learns of
 // no new revocations. Close is idempotent and returns nil.
 func (v *Verifier) Close() error {
 	v.closeOnce.Do(func() {
 		v.stop()
 		<-v.done
+		v.live.close()
 	})
 	return nil
 }
@@ -188,6 +194,7 @@ func (v *Verifier) VerifySession(ctx context.Context, cookieValue string) (*Prin
 		return nil, err
 	}
 	cp := *p
+	cp.session = &sessionHandle{value: cookieValue}
 	if missing := cp.missingScope(v.cfg.RequiredScopes); missing != "" {
 		return &cp, fmt.Errorf("%w: session lacks scope %q", ErrScope, missing)
 	}
