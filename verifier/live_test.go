@@ -400,3 +400,22 @@ func TestWatchClose(t *testing.T) {
 		t.Errorf("nil principal: cause %v", context.Cause(ctx3))
 	}
 }
+
+// TestWatchParentAlreadyDone watches with a parent context that ended
+// before Watch: nothing stays registered.
+func TestWatchParentAlreadyDone(t *testing.T) {
+	c := newClock(t0)
+	h := testHub(t, c)
+	v := hubVerifier(h, c, 0)
+	parent, cancelParent := context.WithCancelCause(context.Background())
+	why := errors.New("client went away")
+	cancelParent(why)
+	for range 100 {
+		ctx, cancel := v.Watch(parent, tokenPrincipal("user-1", "sid-1", "jti-1", t0, t0.Add(time.Minute)))
+		if !errors.Is(context.Cause(ctx), why) {
+			t.Fatalf("cause %v, want the parent's", context.Cause(ctx))
+		}
+		defer cancel()
+	}
+	eventually(t, 5*time.Second, "no watch left", func() bool { return h.len() == 0 })
+}
