@@ -419,3 +419,31 @@ func TestWatchParentAlreadyDone(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, "no watch left", func() bool { return h.len() == 0 })
 }
+
+// BenchmarkWatchRevoke measures one revocation event that ends one
+// watch, among n open ones: the cost must not grow with n.
+func BenchmarkWatchRevoke(b *testing.B) {
+	for _, n := range []int{100, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			c := newClock(t0)
+			h := newLiveHub(c.Now, slog.New(slog.DiscardHandler))
+			h.noTimer = true
+			defer h.close()
+			v := hubVerifier(h, c, 0)
+			for i := range n {
+				_, cancel := v.Watch(context.Background(), tokenPrincipal(fmt.Sprintf("user-%d", i), fmt.Sprintf("sid-%d", i), "", t0, t0.Add(time.Hour)))
+				defer cancel()
+			}
+			p := tokenPrincipal("user-x", "sid-x", "", t0, t0.Add(time.Hour))
+			ev := []feedEvent{{SID: "sid-x"}}
+			for b.Loop() {
+				ctx, cancel := v.Watch(context.Background(), p)
+				h.revoke(ev)
+				if ctx.Err() == nil {
+					b.Fatal("not ended")
+				}
+				cancel()
+			}
+		})
+	}
+}
