@@ -94,6 +94,18 @@
 // methods must pass a cross-origin check (net/http's
 // CrossOriginProtection), since browsers send cookies on their own.
 //
+// # Live connections
+//
+// [Verifier.Watch] ties a WebSocket, a Server-Sent Events stream or any
+// other long-lived connection to the credential that opened it: its
+// context is cancelled, with the reason as its cause, when a revocation
+// event covers the credential (its session, the token, or its user), when
+// an access token expires, or when a cookie session ends (it is
+// introspected again shortly before its expiry, which keeps it alive
+// while the connection is open). Revocations reach watches as fast as
+// they reach Verify; watches are indexed by sid, jti and sub, and share
+// one expiry timer.
+//
 // # Errors
 //
 // Every rejected token yields an error that matches [ErrInvalidToken]

@@ -113,14 +113,15 @@ type watcher struct {
 }
 
 // finish cancels the watch's context with cause and releases its link to
-// the parent context.
+// the parent context. A nil cause means the parent ended: the context is
+// done already, and the link is what called (w.stop may not even be set
+// yet when the parent was done before Watch).
 func (w *watcher) finish(cause error) {
-	if cause != nil {
-		w.cancel(cause)
+	if cause == nil {
+		return
 	}
-	if w.stop != nil {
-		w.stop()
-	}
+	w.cancel(cause)
+	w.stop()
 }
 
 // expiredCause is the cause of a watch that reached its expiry.

@@ -400,3 +400,50 @@ func TestWatchClose(t *testing.T) {
 		t.Errorf("nil principal: cause %v", context.Cause(ctx3))
 	}
 }
+
+// TestWatchParentAlreadyDone watches with a parent context that ended
+// before Watch: nothing stays registered.
+func TestWatchParentAlreadyDone(t *testing.T) {
+	c := newClock(t0)
+	h := testHub(t, c)
+	v := hubVerifier(h, c, 0)
+	parent, cancelParent := context.WithCancelCause(context.Background())
+	why := errors.New("client went away")
+	cancelParent(why)
+	for range 100 {
+		ctx, cancel := v.Watch(parent, tokenPrincipal("user-1", "sid-1", "jti-1", t0, t0.Add(time.Minute)))
+		if !errors.Is(context.Cause(ctx), why) {
+			t.Fatalf("cause %v, want the parent's", context.Cause(ctx))
+		}
+		defer cancel()
+	}
+	eventually(t, 5*time.Second, "no watch left", func() bool { return h.len() == 0 })
+}
+
+// BenchmarkWatchRevoke measures one revocation event that ends one
+// watch, among n open ones: the cost must not grow with n.
+func BenchmarkWatchRevoke(b *testing.B) {
+	for _, n := range []int{100, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			c := newClock(t0)
+			h := newLiveHub(c.Now, slog.New(slog.DiscardHandler))
+			h.noTimer = true
+			defer h.close()
+			v := hubVerifier(h, c, 0)
+			for i := range n {
+				_, cancel := v.Watch(context.Background(), tokenPrincipal(fmt.Sprintf("user-%d", i), fmt.Sprintf("sid-%d", i), "", t0, t0.Add(time.Hour)))
+				defer cancel()
+			}
+			p := tokenPrincipal("user-x", "sid-x", "", t0, t0.Add(time.Hour))
+			ev := []feedEvent{{SID: "sid-x"}}
+			for b.Loop() {
+				ctx, cancel := v.Watch(context.Background(), p)
+				h.revoke(ev)
+				if ctx.Err() == nil {
+					b.Fatal("not ended")
+				}
+				cancel()
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@
 // (4003 revoked, 4001 expired).
 //
 //	go run . -issuer http://127.0.0.1:8080
+//	go run . -connect ws://127.0.0.1:9091/ws -token "$TOKEN"    # a client
 //
 // README.md walks through a session.
 package main
@@ -43,8 +44,15 @@ func run() error {
 		leeway   = flag.Duration("leeway", 0, "clock skew allowed on exp (0: the verifier's default, 30s; negative: none)")
 		origins  = flag.String("origins", "", "comma-separated host patterns of other origins allowed to open the socket")
 		credFile = flag.String("introspection-credential-file", "", "file holding the admin token (or a gatehouse:admin JWT); enables browser session cookies")
+		connect  = flag.String("connect", "", "run as a client instead: the chat's WebSocket URL, as ws://127.0.0.1:9091/ws")
+		token    = flag.String("token", os.Getenv("TOKEN"), "client: the access token to connect with (default $TOKEN)")
 	)
 	flag.Parse()
+	if *connect != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runClient(ctx, *connect, *token)
+	}
 	if *audience == "" {
 		*audience = *issuer
 	}

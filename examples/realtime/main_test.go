@@ -201,12 +201,14 @@ func (g *gatehouse) sessionID(t *testing.T, token string) string {
 	return a.Auth.SessionID
 }
 
-// startChat serves the example's handler with a verifier on g.
+// startChat serves the example's handler with a verifier on g that
+// accepts bearer tokens and session cookies.
 func startChat(t *testing.T, g *gatehouse, leeway time.Duration) *httptest.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	v, err := verifier.New(ctx, verifier.Config{Issuer: g.URL, Audience: g.URL, Leeway: leeway})
+	v, err := verifier.New(ctx, verifier.Config{Issuer: g.URL, Audience: g.URL, Leeway: leeway,
+		SessionCookie: verifier.SessionCookieConfig{IntrospectionCredential: g.AdminToken}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,14 +230,18 @@ type socket struct {
 	closed chan error
 }
 
+// dial opens a chat socket with a bearer token.
 func dial(t *testing.T, srv *httptest.Server, token string) *socket {
+	t.Helper()
+	return dialWith(t, srv, http.Header{"Authorization": {"Bearer " + token}})
+}
+
+func dialWith(t *testing.T, srv *httptest.Server, h http.Header) *socket {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
-	conn, res, err := websocket.Dial(ctx, url, &websocket.DialOptions{
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
-	})
+	conn, res, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
 		status := 0
 		if res != nil {
@@ -361,6 +367,53 @@ func TestSocketClosedOnRevocation(t *testing.T) {
 			bystander.roundTrip(t, "still here")
 		})
 	}
+}
+
+// TestCookieSocketClosedOnLogout opens a socket with a browser's session
+// cookie (checked through introspection) and logs the browser out.
+func TestCookieSocketClosedOnLogout(t *testing.T) {
+	g := startGatehouse(t)
+	srv := startChat(t, g, 0)
+	const email, password = "ada@example.com", "correct horse battery staple"
+	g.signup(t, email, password)
+	body := strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q,"mode":"session"}`, email, password))
+	res, err := http.Post(g.URL+"/v1/login", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		CSRF string `json:"csrf_token"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&a)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("session login: %d, %v", res.StatusCode, err)
+	}
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "gatehouse_session" {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("login set no session cookie")
+	}
+	s := dialWith(t, srv, http.Header{"Cookie": {cookie.String()}})
+	s.roundTrip(t, "hello from a browser")
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/logout", nil)
+	req.AddCookie(cookie)
+	req.Header.Set("X-CSRF-Token", a.CSRF)
+	sent := time.Now()
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	closedAt := s.waitClose(t, sent.Add(time.Second), CloseRevoked, "credential revoked")
+	t.Logf("socket closed %s after the logout was sent", closedAt.Sub(sent))
 }
 
 // TestSocketClosedOnExpiry closes a socket when its access token expires
