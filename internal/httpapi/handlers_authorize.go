@@ -220,10 +220,14 @@ func (s *Server) renderSelectAccount(w http.ResponseWriter, r *http.Request, req
 		return
 	}
 	next := "/oauth2/authorize?" + withoutPrompts(q, req.Prompt, "select_account").Encode()
+	hint := req.LoginHint
+	if len(hint) > 320 {
+		hint = ""
+	}
 	secret := s.loginCSRFSecret(w, r)
 	s.renderPage(w, r, http.StatusOK, "login.html", map[string]any{
 		"Title": "Choose an account", "CSRFToken": session.CSRFToken(secret), "ReturnTo": next,
-		"Email": req.LoginHint, "Current": u.Email, "Continue": next,
+		"Email": hint, "Current": u.Email, "Continue": next,
 	})
 }
 
