@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -85,7 +84,7 @@ func TestOAuth2Proxy(t *testing.T) {
 	g.signup(t, email, password)
 
 	gh, _ := url.Parse(g.URL)
-	var log bytes.Buffer
+	var log syncBuffer
 	cmd := exec.Command(bin,
 		"--provider=oidc",
 		"--oidc-issuer-url="+g.URL,
