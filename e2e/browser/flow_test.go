@@ -11,8 +11,8 @@ import (
 // desktop and a mobile viewport: the login page (and its error), consent,
 // the authorization code flow with PKCE back to a relying party that
 // verifies the ID token, a same-site app using the cookie session with
-// fetch and the CSRF token, RP-initiated logout with its confirmation
-// form, and an error page.
+// fetch and the CSRF token, prompt=select_account, RP-initiated logout
+// with its confirmation form, and an error page.
 func TestBrowserSignInFlows(t *testing.T) {
 	chromium(t) // skip before building anything
 	var issuer string
@@ -65,6 +65,20 @@ func TestBrowserSignInFlows(t *testing.T) {
 			b.notExpired("the consent form")
 			if got := b.text("#who"); got != "Signed in as "+email || b.text("#error") != "" {
 				t.Fatalf("RP: %q %q", got, b.text("#error"))
+			}
+
+			// prompt=select_account: the login page with the account signed
+			// in; continue as it.
+			b.navigate(rp.srv.URL + "/start?prompt=select_account")
+			b.waitFor(g.URL, "/oauth2/authorize", "#continue")
+			if got := b.text("#continue"); got != "Continue as "+email {
+				t.Errorf("account chooser: %q", got)
+			}
+			b.page("select-account")
+			b.click("#continue")
+			b.waitFor(rp.srv.URL, "/", "#who")
+			if got := b.text("#who"); got != "Signed in as "+email || b.text("#error") != "" {
+				t.Fatalf("RP after select_account: %q %q", got, b.text("#error"))
 			}
 
 			// The same-site app uses the cookie session with fetch.

@@ -59,7 +59,26 @@ type gatehouse struct {
 	URL        string // the issuer, http://127.0.0.1:port
 	AdminToken string
 	DataDir    string
-	log        *bytes.Buffer
+	log        *syncBuffer
+}
+
+// syncBuffer collects a child process's output; the test may read it
+// while the process still writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // freePort returns a loopback port that was free a moment ago.
@@ -79,7 +98,7 @@ func freePort(t *testing.T) int {
 func startGatehouse(t *testing.T, extra ...string) *gatehouse {
 	t.Helper()
 	bin := gatehouseBinary(t)
-	g := &gatehouse{DataDir: t.TempDir(), log: &bytes.Buffer{}}
+	g := &gatehouse{DataDir: t.TempDir(), log: &syncBuffer{}}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	g.URL = "http://" + addr
 	args := append([]string{"serve", "--addr", addr, "--data-dir", g.DataDir, "--log-format", "text", "--log-level", "warn"}, extra...)

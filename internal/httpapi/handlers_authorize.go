@@ -165,20 +165,17 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// Back here after login, without what asked for it: a fresh login
-		// satisfies prompt=login and max_age.
-		back := url.Values{}
-		for k, v := range q {
-			back[k] = v
-		}
-		back.Del("prompt")
-		if p := slices.DeleteFunc(slices.Clone(req.Prompt), func(p string) bool { return p == "login" }); len(p) > 0 {
-			back.Set("prompt", strings.Join(p, " "))
-		}
+		// satisfies prompt=login, select_account and max_age.
+		back := withoutPrompts(q, req.Prompt, "login", "select_account")
 		login := url.Values{"return_to": {"/oauth2/authorize?" + back.Encode()}}
 		if req.LoginHint != "" {
 			login.Set("login_hint", req.LoginHint)
 		}
 		http.Redirect(w, r, "/login?"+login.Encode(), http.StatusSeeOther)
+		return
+	}
+	if req.HasPrompt("select_account") {
+		s.renderSelectAccount(w, r, req, sess, q)
 		return
 	}
 	needs, err := az.NeedsConsent(r.Context(), sess.UserID, req)
@@ -195,6 +192,43 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.issueCode(w, r, req, sess)
+}
+
+// withoutPrompts returns a copy of the authorization request q whose
+// prompt parameter (parsed as prompt) lacks the values drop.
+func withoutPrompts(q url.Values, prompt []string, drop ...string) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	out.Del("prompt")
+	if p := slices.DeleteFunc(slices.Clone(prompt), func(p string) bool { return slices.Contains(drop, p) }); len(p) > 0 {
+		out.Set("prompt", strings.Join(p, " "))
+	}
+	return out
+}
+
+// renderSelectAccount answers prompt=select_account (OpenID Connect Core
+// section 3.1.2.1) for a browser with a session: the login page, showing
+// the account signed in with a link to continue as it (the request again
+// without select_account), and the form to sign in with another account,
+// which replaces the session and then continues the same way.
+func (s *Server) renderSelectAccount(w http.ResponseWriter, r *http.Request, req oauth.AuthorizeRequest, sess store.Session, q url.Values) {
+	u, err := s.deps.Users.GetUser(r.Context(), sess.UserID)
+	if err != nil {
+		s.authorizeError(w, r, err)
+		return
+	}
+	next := "/oauth2/authorize?" + withoutPrompts(q, req.Prompt, "select_account").Encode()
+	hint := req.LoginHint
+	if len(hint) > 320 {
+		hint = ""
+	}
+	secret := s.loginCSRFSecret(w, r)
+	s.renderPage(w, r, http.StatusOK, "login.html", map[string]any{
+		"Title": "Choose an account", "CSRFToken": session.CSRFToken(secret), "ReturnTo": next,
+		"Email": hint, "Current": u.Email, "Continue": next,
+	})
 }
 
 // issueCode sends the browser back to the client with a new code.

@@ -51,7 +51,14 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 // readForm reads an application/x-www-form-urlencoded body (RFC 6749
 // section 3.2). Parameters in the URL query are ignored: credentials do
 // not belong there. A parameter given twice is invalid_request.
+//
+// A POST with no Content-Type and no body is an empty form, so that the
+// caller answers the missing parameters with 400 invalid_request (RFC 6749
+// section 5.2), not with an unsupported media type.
 func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	if r.Header.Get("Content-Type") == "" && r.ContentLength == 0 {
+		return url.Values{}, nil
+	}
 	body, err := readBody(w, r, MaxBodyBytes, "application/x-www-form-urlencoded")
 	if err != nil {
 		return nil, err

@@ -43,6 +43,8 @@ type RevocationFeed interface {
 func (s *Server) tokenRoutes() {
 	m := s.mux
 	m.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	// RFC 8414 section 3: the same metadata for plain OAuth clients.
+	m.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleDiscovery)
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	m.Handle("POST /v1/session/token", s.user(s.handleSessionToken))
 	m.HandleFunc("GET /v1/revocations", s.handleRevocations)

@@ -241,6 +241,9 @@ func (a *Authorizer) ParseRequest(ctx context.Context, q url.Values) (AuthorizeR
 		}
 		return AuthorizeRequest{}, err
 	}
+	if req.Scope, err = a.dropUnknownScopes(ctx, cl, req.Scope); err != nil {
+		return AuthorizeRequest{}, err
+	}
 	if s, ok := subset(req.Scope, cl.Scopes); !ok {
 		return fail(ErrInvalidScope.WithDescription("scope " + quoteShort(s) + " is not allowed for this client"))
 	}

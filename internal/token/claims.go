@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"encoding/json"
 	"maps"
 	"strconv"
@@ -61,7 +62,7 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 	m["jti"] = c.ID
 	setOrDelete(m, "sid", c.SessionID)
 	setOrDelete(m, "scope", c.Scope)
-	setOrDelete(m, "client_id", c.ClientID)
+	setOrDelete(m, "client_id", cmp.Or(c.ClientID, FirstPartyClientID))
 	return json.Marshal(m)
 }
 
@@ -90,8 +91,23 @@ func fromJOSE(jc jose.Claims) Claims {
 	return Claims{
 		Issuer: jc.Issuer, Subject: jc.Subject, Audience: jc.Audience,
 		ExpiresAt: utc(jc.ExpiresAt), IssuedAt: utc(jc.IssuedAt), NotBefore: utc(jc.NotBefore),
-		ID: jc.ID, SessionID: jc.SessionID, Scope: jc.Scope, ClientID: jc.ClientID,
+		ID: jc.ID, SessionID: jc.SessionID, Scope: jc.Scope, ClientID: firstPartyAsEmpty(jc.ClientID),
 	}
+}
+
+// FirstPartyClientID is the "client_id" claim of first-party access
+// tokens (POST /v1/login, POST /v1/session/token and their refreshes),
+// which RFC 9068 section 2.2 requires of every JWT access token. It is
+// not a registered client, and cannot become one: registered ids are
+// random hex. Inside the server a first-party token has no client
+// (Claims.ClientID is empty).
+const FirstPartyClientID = "gatehouse-first-party"
+
+func firstPartyAsEmpty(id string) string {
+	if id == FirstPartyClientID {
+		return ""
+	}
+	return id
 }
 
 func utc(t time.Time) time.Time {
