@@ -191,3 +191,34 @@ func TestClientSecretInIDSlotNotLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsNeedAdminAndNeverCount: on the API listener /metrics is for
+// administrators only, and a scrape reads a maintained gauge instead of
+// counting sessions in the store.
+func TestMetricsNeedAdminAndNeverCount(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u, c := srv.NewSession(t)
+	srv.NewClient().Do(t, http.MethodGet, "/metrics", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+	bearer(srv, tokenLogin(t, srv, u).AccessToken).Do(t, http.MethodGet, "/metrics", nil).WantError(t, http.StatusForbidden, "forbidden")
+	c.Do(t, http.MethodGet, "/metrics", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+
+	sessions := func() float64 {
+		t.Helper()
+		v, ok := metricValue(t, srv.Admin().Do(t, http.MethodGet, "/metrics", nil).WantStatus(t, http.StatusOK).Body, "gatehouse_active_sessions")
+		if !ok {
+			t.Fatal("no gatehouse_active_sessions")
+		}
+		return v
+	}
+	before := sessions()
+	srv.NewSession(t)
+	if got := sessions(); got != before {
+		t.Errorf("a scrape counted the sessions: %v, then %v without a refresh", before, got)
+	}
+	if err := srv.App.Metrics.RefreshSessions(t.Context(), srv.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sessions(); got != 3 {
+		t.Errorf("after a refresh gatehouse_active_sessions = %v, want 3", got)
+	}
+}
