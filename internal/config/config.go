@@ -97,7 +97,7 @@ type Config struct {
 	// ShutdownTimeout (--shutdown-timeout, default 30s) is how long SIGTERM
 	// waits for in-flight requests.
 	ShutdownTimeout time.Duration
-	// MetricsAddr (--metrics-addr, default 127.0.0.1:9090) is a second
+	// MetricsAddr (--metrics-addr, default 127.0.0.1:9464) is a second
 	// listener that serves GET /metrics, and nothing else, without
 	// authentication; "off" (or empty) turns it off. On the main listener
 	// /metrics needs the admin credentials either way.
@@ -193,7 +193,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9090", `listener serving only GET /metrics, unauthenticated ("off" turns it off)`)
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", `listener serving only GET /metrics, unauthenticated ("off" turns it off)`)
 	fs.DurationVar(&c.MetricsInterval, "metrics-interval", time.Minute, "how often live sessions are counted for gatehouse_active_sessions")
 	fs.IntVar(&c.MaxStreams, "max-streams", 1000, "open revocation streams allowed on this instance (0: no limit)")
 	fs.IntVar(&c.MaxStreamsPerClient, "max-streams-per-client", 10, "open revocation streams allowed per client address (0: no limit)")
