@@ -377,6 +377,18 @@ func TestSessionCookieWithResourceServerClient(t *testing.T) {
 	if _, err := v.VerifySession(context.Background(), "not-a-session"); !errors.Is(err, verifier.ErrSessionInactive) {
 		t.Errorf("unknown cookie: %v", err)
 	}
+	// The kept token revoked at the issuer (as deleting and re-creating
+	// the client's tokens would): the 401 makes the verifier get a new
+	// one and ask again.
+	before := counter.count("/oauth2/token")
+	if err := srv.App.Revocations.RevokeUser(t.Context(), rs.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	srv.Clock.Advance(2 * time.Second)
+	check()
+	if n := counter.count("/oauth2/token"); n != before+1 {
+		t.Errorf("%d token requests after the kept token was revoked, want %d", n, before+1)
+	}
 
 	// A client without gatehouse:introspect gets no token for it.
 	var plain struct {
