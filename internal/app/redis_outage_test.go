@@ -111,4 +111,7 @@ func TestRedisOutageLoginFailsClosed(t *testing.T) {
 		unknown := map[string]string{"email": apptest.RandomEmail(), "password": user.Password, "mode": mode}
 		srv.NewClient().Do(t, http.MethodPost, "/v1/login", unknown).WantError(t, http.StatusServiceUnavailable, "temporarily_unavailable")
 	}
+	// Signups are limited per address through the same limiter.
+	signup := map[string]string{"email": apptest.RandomEmail(), "password": "correct horse battery"}
+	srv.NewClient().Do(t, http.MethodPost, "/v1/signup", signup).WantError(t, http.StatusServiceUnavailable, "temporarily_unavailable")
 }
