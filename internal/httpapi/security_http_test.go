@@ -77,6 +77,20 @@ func TestUserCannotDelegateServiceScopes(t *testing.T) {
 		form(t, basicAuth(srv, web.ClientID, web.ClientSecret), "/oauth2/token", refresh).WantError(t, http.StatusBadRequest, "invalid_scope")
 	})
 
+	t.Run("LegacyCode", func(t *testing.T) {
+		// A code issued before the rule, for a service scope: the
+		// exchange refuses it.
+		r := newRP(t, srv, map[string]any{"scope": "openid gatehouse:admin"})
+		r.config.Scopes = []string{"openid"}
+		verifier := oauth2.GenerateVerifier()
+		code := r.authorize(t, newBrowser(t, srv), u, oauth2.S256ChallengeOption(verifier)).Get("code")
+		if _, err := srv.OpenDB(t).ExecContext(t.Context(), `UPDATE auth_codes SET scope = 'openid gatehouse:admin' WHERE client_id = ?`, r.client.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := r.config.Exchange(r.ctx, code, oauth2.VerifierOption(verifier))
+		wantOAuthError(t, err, "invalid_grant")
+	})
+
 	t.Run("ClientCredentialsStillAdmin", func(t *testing.T) {
 		admin := serviceClient(t, srv, "gatehouse:admin")
 		p := clientToken(t, srv, admin, url.Values{"scope": {"gatehouse:admin"}})
