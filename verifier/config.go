@@ -164,10 +164,30 @@ type RevocationConfig struct {
 
 // SessionCookieConfig configures acceptance of the Gatehouse session
 // cookie through token introspection (RFC 7662).
+//
+// The verifier needs a credential that may introspect every session: best
+// a resource-server client (ClientID and ClientSecret of a confidential
+// client registered with scope gatehouse:introspect), which can do that
+// and nothing more; or, with IntrospectionCredential, the admin token or
+// a gatehouse:admin token, which hold power over every account.
 type SessionCookieConfig struct {
-	// IntrospectionCredential is the bearer credential sent to the
-	// introspection endpoint: the Gatehouse admin token or a JWT with the
-	// gatehouse:admin scope. Setting it turns cookie acceptance on; empty
+	// ClientID and ClientSecret are the credentials of a resource-server
+	// client: a confidential Gatehouse client registered with grant type
+	// client_credentials and scope gatehouse:introspect. The verifier
+	// gets an access token for it with the client credentials grant
+	// (scope gatehouse:introspect, audience the Issuer), keeps it, and
+	// gets a new one before it expires. Setting both turns cookie
+	// acceptance on. They exclude IntrospectionCredential.
+	ClientID     string
+	ClientSecret string
+	// TokenURL overrides token_endpoint from discovery; used with
+	// ClientID.
+	TokenURL string
+	// IntrospectionCredential is a fixed bearer credential sent to the
+	// introspection endpoint instead: the Gatehouse admin token or a
+	// client credentials JWT with the gatehouse:admin or
+	// gatehouse:introspect scope (which expires: prefer ClientID).
+	// Setting it turns cookie acceptance on. Empty, with no ClientID,
 	// means cookies are ignored.
 	IntrospectionCredential string
 	// Name is the cookie's name. Empty means Gatehouse's: "__Host-gatehouse"
@@ -200,7 +220,13 @@ type SessionCookieConfig struct {
 }
 
 // enabled reports whether cookie sessions are accepted.
-func (c SessionCookieConfig) enabled() bool { return c.IntrospectionCredential != "" }
+func (c SessionCookieConfig) enabled() bool {
+	return c.IntrospectionCredential != "" || c.usesClient()
+}
+
+// usesClient reports whether a resource-server client's credentials are
+// configured.
+func (c SessionCookieConfig) usesClient() bool { return c.ClientID != "" || c.ClientSecret != "" }
 
 // withDefaults checks c and fills its zero fields.
 func (c Config) withDefaults() (Config, error) {
@@ -263,6 +289,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 
 	s := &c.SessionCookie
+	switch {
+	case s.usesClient() && (s.ClientID == "" || s.ClientSecret == ""):
+		return c, fmt.Errorf("%w: SessionCookie needs both ClientID and ClientSecret", ErrConfig)
+	case s.usesClient() && s.IntrospectionCredential != "":
+		return c, fmt.Errorf("%w: SessionCookie takes ClientID and ClientSecret or IntrospectionCredential, not both", ErrConfig)
+	}
 	if s.Name == "" {
 		s.Name = "gatehouse_session"
 		if strings.HasPrefix(strings.ToLower(c.Issuer), "https://") {
@@ -295,5 +327,6 @@ func (c Config) discoveryNeeded() bool {
 			return true
 		}
 	}
-	return c.SessionCookie.enabled() && c.SessionCookie.IntrospectionURL == ""
+	sc := c.SessionCookie
+	return sc.enabled() && (sc.IntrospectionURL == "" || (sc.usesClient() && sc.TokenURL == ""))
 }

@@ -17,6 +17,7 @@ type discovery struct {
 	Issuer                string `json:"issuer"`
 	JWKSURI               string `json:"jwks_uri"`
 	IntrospectionEndpoint string `json:"introspection_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
 	RevocationsEndpoint   string `json:"gatehouse_revocations_endpoint"`
 	RevocationsStream     string `json:"gatehouse_revocations_stream_endpoint"`
 }
@@ -84,6 +85,11 @@ func resolveEndpoints(ctx context.Context, c *Config, f *fetcher) error {
 			if err := fill(&c.SessionCookie.IntrospectionURL, d.IntrospectionEndpoint, "introspection_endpoint"); err != nil {
 				return err
 			}
+			if c.SessionCookie.usesClient() {
+				if err := fill(&c.SessionCookie.TokenURL, d.TokenEndpoint, "token_endpoint"); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	urls := []string{c.JWKSURL}
@@ -95,6 +101,9 @@ func resolveEndpoints(ctx context.Context, c *Config, f *fetcher) error {
 	}
 	if c.SessionCookie.enabled() {
 		urls = append(urls, c.SessionCookie.IntrospectionURL)
+	}
+	if c.SessionCookie.usesClient() {
+		urls = append(urls, c.SessionCookie.TokenURL)
 	}
 	for _, u := range urls {
 		if _, err := checkURL(u, c.InsecureAllowHTTP); err != nil {

@@ -82,7 +82,10 @@
 //
 // # Session cookies
 //
-// When [SessionCookieConfig.IntrospectionCredential] is set, a request
+// When [SessionCookieConfig.ClientID] and ClientSecret are set (a
+// resource-server client, registered with scope gatehouse:introspect,
+// which may introspect and do nothing else), or the older
+// [SessionCookieConfig.IntrospectionCredential], a request
 // without an Authorization header may carry the Gatehouse session cookie
 // instead (it reaches resource servers on the same host as the issuer).
 // The verifier asks the issuer's introspection endpoint about it (RFC

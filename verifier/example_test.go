@@ -87,9 +87,11 @@ func ExampleSessionCookieConfig() {
 		Issuer:   "https://auth.example.com",
 		Audience: "https://auth.example.com/api",
 		SessionCookie: verifier.SessionCookieConfig{
-			// The admin token, or a JWT with the gatehouse:admin scope.
-			IntrospectionCredential: "gha_...",
-			CacheTTL:                5 * time.Second,
+			// A resource-server client: registered with scope
+			// gatehouse:introspect, it may introspect and nothing more.
+			ClientID:     "0a44e5060d6f6471d070563357afe526",
+			ClientSecret: "ghc_...",
+			CacheTTL:     5 * time.Second,
 		},
 	})
 	if err != nil {

@@ -23,7 +23,8 @@ const maxCookieLen = 512
 // credential; concurrent checks of the same cookie share one request.
 type sessionCache struct {
 	url        string
-	credential string
+	credential string       // a fixed bearer credential, or
+	client     *clientToken // a resource-server client's token
 	issuer     string
 	scopes     []string
 	ttl        time.Duration
@@ -50,7 +51,11 @@ type introspection struct {
 }
 
 func newSessionCache(c SessionCookieConfig, issuer string, f *fetcher, now func() time.Time) *sessionCache {
-	return &sessionCache{
+	var client *clientToken
+	if c.usesClient() {
+		client = newClientToken(c, issuer, f, now)
+	}
+	return &sessionCache{client: client,
 		url: c.IntrospectionURL, credential: c.IntrospectionCredential, issuer: issuer,
 		scopes: c.Scopes, ttl: c.CacheTTL, max: c.MaxCacheEntries, fetch: f, now: now,
 		entries: map[[32]byte]sessionEntry{}, inflight: map[[32]byte]*introspection{},
@@ -156,19 +161,13 @@ type introspectionAnswer struct {
 }
 
 // ask sends the introspection request. It returns a nil principal for a
-// cookie that is definitely not a live session.
+// cookie that is definitely not a live session. With a resource-server
+// client, a token the issuer refuses (401) is dropped and the request
+// made once more with a new one.
 func (c *sessionCache) ask(ctx context.Context, value string) (*Principal, error) {
-	form := url.Values{"token": {value}, "token_type_hint": {"gatehouse_session"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(form.Encode()))
+	body, err := c.post(ctx, value)
 	if err != nil {
-		return nil, fmt.Errorf("%w: introspection: %w", ErrUnavailable, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.credential)
-	body, err := c.fetch.do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: introspection: %w", ErrUnavailable, err)
+		return nil, err
 	}
 	var a introspectionAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
@@ -191,6 +190,36 @@ func (c *sessionCache) ask(ctx context.Context, value string) (*Principal, error
 		p.IssuedAt = time.Unix(a.Iat, 0)
 	}
 	return p, nil
+}
+
+// post sends the introspection request for value and returns the body.
+func (c *sessionCache) post(ctx context.Context, value string) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		credential := c.credential
+		if c.client != nil {
+			var err error
+			if credential, err = c.client.get(ctx); err != nil {
+				return nil, err
+			}
+		}
+		form := url.Values{"token": {value}, "token_type_hint": {"gatehouse_session"}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, fmt.Errorf("%w: introspection: %w", ErrUnavailable, err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Authorization", "Bearer "+credential)
+		body, err := c.fetch.do(req)
+		if err != nil && c.client != nil && attempt == 0 && isUnauthorized(err) {
+			c.client.drop(credential)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: introspection: %w", ErrUnavailable, err)
+		}
+		return body, nil
+	}
 }
 
 // evict drops cached sessions that a revocation event revokes.

@@ -180,7 +180,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 // with ErrConfig if the Verifier does not accept session cookies.
 func (v *Verifier) VerifySession(ctx context.Context, cookieValue string) (*Principal, error) {
 	if v.sessions == nil {
-		return nil, fmt.Errorf("%w: session cookies are not enabled (SessionCookie.IntrospectionCredential)", ErrConfig)
+		return nil, fmt.Errorf("%w: session cookies are not enabled (SessionCookie.ClientID or IntrospectionCredential)", ErrConfig)
 	}
 	p, err := v.sessions.check(ctx, cookieValue)
 	if err != nil {

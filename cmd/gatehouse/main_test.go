@@ -115,6 +115,9 @@ func cleanEnv(extra ...string) []string {
 			env = append(env, kv)
 		}
 	}
+	// No metrics listener: many servers run at once, and its default
+	// port would clash. Tests that want it pass --metrics-addr.
+	env = append(env, "GATEHOUSE_METRICS_ADDR=off")
 	return append(env, extra...)
 }
 

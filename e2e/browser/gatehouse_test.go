@@ -101,7 +101,8 @@ func startGatehouse(t *testing.T, extra ...string) *gatehouse {
 	g := &gatehouse{DataDir: t.TempDir(), log: &syncBuffer{}}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	g.URL = "http://" + addr
-	args := append([]string{"serve", "--addr", addr, "--data-dir", g.DataDir, "--log-format", "text", "--log-level", "warn"}, extra...)
+	// No metrics listener: its default port would clash between servers.
+	args := append([]string{"serve", "--addr", addr, "--data-dir", g.DataDir, "--log-format", "text", "--log-level", "warn", "--metrics-addr", "off"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = g.log, g.log
 	if err := cmd.Start(); err != nil {

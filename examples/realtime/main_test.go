@@ -65,7 +65,8 @@ func startGatehouse(t *testing.T, extra ...string) *gatehouse {
 	ln.Close()
 	dir := t.TempDir()
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dir, "--log-level", "error",
-		"--login-limit-ip", "0/1m", "--login-limit-account", "0/1m"}, extra...)
+		"--login-limit-ip", "0/1m", "--login-limit-account", "0/1m",
+		"--metrics-addr", "off"}, extra...) // its default port would clash between servers
 	cmd := exec.Command(gatehouseBin, args...)
 	var env []string
 	for _, e := range os.Environ() {

@@ -1,7 +1,8 @@
 // Command resource-server is a minimal API protected by Gatehouse: it
 // answers GET /hello for callers with a valid Gatehouse access token
-// (Authorization: Bearer ...) and, if given an introspection credential,
-// for browsers with a Gatehouse session cookie, and prints who called.
+// (Authorization: Bearer ...) and, if given a resource-server client
+// (-client-id, with scope gatehouse:introspect), for browsers with a
+// Gatehouse session cookie, and prints who called.
 //
 //	go run ./examples/resource-server -issuer http://127.0.0.1:8080 -audience http://127.0.0.1:8080
 //
@@ -34,14 +35,16 @@ func main() {
 
 func run() error {
 	var (
-		issuer    = flag.String("issuer", "http://127.0.0.1:8080", "Gatehouse issuer URL")
-		audience  = flag.String("audience", "", "this server's audience: tokens must name it in aud (required)")
-		addr      = flag.String("addr", "127.0.0.1:9090", "listen address")
-		scopes    = flag.String("scopes", "", "space-separated scopes every caller needs")
-		revs      = flag.String("revocations", "stream", "revocation feed: stream, poll or off")
-		poll      = flag.Duration("poll-interval", verifier.DefaultPollInterval, "revocation poll interval (poll mode, and while the stream is down)")
-		credFile  = flag.String("introspection-credential-file", "", "file holding the admin token (or a gatehouse:admin JWT); enables session cookies")
-		verbosity = flag.Bool("v", false, "log the verifier's connection events")
+		issuer     = flag.String("issuer", "http://127.0.0.1:8080", "Gatehouse issuer URL")
+		audience   = flag.String("audience", "", "this server's audience: tokens must name it in aud (required)")
+		addr       = flag.String("addr", "127.0.0.1:9090", "listen address")
+		scopes     = flag.String("scopes", "", "space-separated scopes every caller needs")
+		revs       = flag.String("revocations", "stream", "revocation feed: stream, poll or off")
+		poll       = flag.Duration("poll-interval", verifier.DefaultPollInterval, "revocation poll interval (poll mode, and while the stream is down)")
+		clientID   = flag.String("client-id", os.Getenv("GATEHOUSE_CLIENT_ID"), "resource-server client (scope gatehouse:introspect); with its secret, enables session cookies")
+		secretFile = flag.String("client-secret-file", "", "file holding that client's secret (or set GATEHOUSE_CLIENT_SECRET)")
+		credFile   = flag.String("introspection-credential-file", "", "file holding the admin token (or a gatehouse:admin JWT); enables session cookies, with more power than needed: prefer -client-id")
+		verbosity  = flag.Bool("v", false, "log the verifier's connection events")
 	)
 	flag.Parse()
 	if *audience == "" {
@@ -60,7 +63,19 @@ func run() error {
 		Revocations:    verifier.RevocationConfig{Mode: verifier.RevocationMode(*revs), PollInterval: *poll},
 		Logger:         logger,
 	}
-	if *credFile != "" {
+	if *clientID != "" {
+		// A resource server: it may introspect every session, and
+		// do nothing else.
+		cfg.SessionCookie.ClientID = *clientID
+		cfg.SessionCookie.ClientSecret = os.Getenv("GATEHOUSE_CLIENT_SECRET")
+		if *secretFile != "" {
+			b, err := os.ReadFile(*secretFile)
+			if err != nil {
+				return err
+			}
+			cfg.SessionCookie.ClientSecret = strings.TrimSpace(string(b))
+		}
+	} else if *credFile != "" {
 		b, err := os.ReadFile(*credFile)
 		if err != nil {
 			return err
@@ -88,7 +103,7 @@ func run() error {
 		return err
 	}
 	fmt.Printf("resource server on http://%s/hello, trusting %s for audience %s (revocations: %s, cookies: %v)\n",
-		ln.Addr(), *issuer, *audience, *revs, cfg.SessionCookie.IntrospectionCredential != "")
+		ln.Addr(), *issuer, *audience, *revs, cfg.SessionCookie.IntrospectionCredential != "" || cfg.SessionCookie.ClientID != "")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -75,6 +75,9 @@ type App struct {
 	IDTokens    *oauth.IDTokens
 	Revocations *revocation.Log
 	API         *httpapi.Server
+	// Metrics are the server's Prometheus collectors; Serve also serves
+	// them on the --metrics-addr listener.
+	Metrics *metrics.Metrics
 
 	log     *slog.Logger
 	db      *sql.DB
@@ -222,12 +225,19 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	m := metrics.New(a.Sessions.Count)
+	a.Metrics = m
+	if err := m.RefreshSessions(ctx, a.now()); err != nil {
+		log.WarnContext(ctx, "could not count sessions for metrics", "err", err)
+	}
 	a.API = httpapi.New(httpapi.Config{
 		Issuer:         cfg.Issuer,
 		TrustedOrigins: cfg.TrustedOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 		SecureCookies:  cfg.SecureCookies(),
 		AdminTokenHash: sha256.Sum256([]byte(adminToken)),
+
+		MaxStreams:          cfg.MaxStreams,
+		MaxStreamsPerClient: cfg.MaxStreamsPerClient,
 	}, httpapi.Deps{
 		Users:        a.Users,
 		Sessions:     a.Sessions,
@@ -403,9 +413,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	srv.RegisterOnShutdown(a.API.CloseStreams)
+	metricsSrv, err := a.serveMetrics(ctx)
+	if err != nil {
+		return err
+	}
 	jobs, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 	var wg sync.WaitGroup
+	wg.Go(func() { a.countSessions(jobs, a.Config.MetricsInterval) })
 	wg.Go(func() { a.Revocations.Run(jobs, a.Config.RevocationPollInterval) })
 	wg.Go(func() { a.forgetRevoked(jobs) })
 	wg.Go(func() { a.Keys.RunReload(jobs, time.Minute) })
@@ -418,19 +433,78 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		stopJobs()
 		wg.Wait()
+		if metricsSrv != nil {
+			metricsSrv.Close()
+		}
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down", "timeout", a.Config.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(sctx)
+	}
 	stopJobs()
 	wg.Wait()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// serveMetrics starts the --metrics-addr listener, which serves
+// GET /metrics without authentication and nothing else; it returns nil
+// when that listener is off. Failing to listen is an error: a server
+// that silently lost its metrics would look healthy and be blind.
+func (a *App) serveMetrics(ctx context.Context) (*http.Server, error) {
+	addr := a.Config.MetricsListener()
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener (--metrics-addr %s; \"off\" turns it off): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	a.log.Info("metrics listening", "addr", ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	return srv, nil
+}
+
+// countSessions refreshes the live-session gauge every interval until ctx
+// ends, so that scrapes never touch the store.
+func (a *App) countSessions(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := a.Metrics.RefreshSessions(cctx, a.now()); err != nil && ctx.Err() == nil {
+			a.log.WarnContext(ctx, "could not count sessions for metrics", "err", err)
+		}
+		cancel()
+	}
 }
 
 // Sweep deletes what has expired: sessions and grants, refresh tokens,

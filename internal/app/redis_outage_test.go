@@ -76,7 +76,8 @@ func (p *tcpProxy) Cut() {
 
 // TestRedisOutageLoginFailsClosed: with --sessions redis://… and Redis
 // gone, logins are refused before the password is checked: no guess is
-// counted as a plain 401 (which would make guessing unlimited), and the
+// counted as a plain 401 (more than the account limit of 10 are tried:
+// failing open made guessing unlimited), and the
 // right password gets exactly the wrong one's answer.
 func TestRedisOutageLoginFailsClosed(t *testing.T) {
 	sessionsURL, _ := redisSessionsURL(t)
@@ -97,7 +98,7 @@ func TestRedisOutageLoginFailsClosed(t *testing.T) {
 	srv.NewClient().Do(t, http.MethodPost, "/v1/login", wrong).WantError(t, http.StatusUnauthorized, "invalid_credentials")
 
 	proxy.Cut()
-	for mode, tries := range map[string]int{"session": 25, "token": 3} {
+	for mode, tries := range map[string]int{"session": 12, "token": 2} {
 		for i := range tries {
 			wrong["mode"] = mode
 			resp := srv.NewClient().Do(t, http.MethodPost, "/v1/login", wrong)
@@ -111,4 +112,7 @@ func TestRedisOutageLoginFailsClosed(t *testing.T) {
 		unknown := map[string]string{"email": apptest.RandomEmail(), "password": user.Password, "mode": mode}
 		srv.NewClient().Do(t, http.MethodPost, "/v1/login", unknown).WantError(t, http.StatusServiceUnavailable, "temporarily_unavailable")
 	}
+	// Signups are limited per address through the same limiter.
+	signup := map[string]string{"email": apptest.RandomEmail(), "password": "correct horse battery"}
+	srv.NewClient().Do(t, http.MethodPost, "/v1/signup", signup).WantError(t, http.StatusServiceUnavailable, "temporarily_unavailable")
 }

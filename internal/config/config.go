@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -96,6 +97,31 @@ type Config struct {
 	// ShutdownTimeout (--shutdown-timeout, default 30s) is how long SIGTERM
 	// waits for in-flight requests.
 	ShutdownTimeout time.Duration
+	// MetricsAddr (--metrics-addr, default 127.0.0.1:9464) is a second
+	// listener that serves GET /metrics, and nothing else, without
+	// authentication; "off" (or empty) turns it off. On the main listener
+	// /metrics needs the admin credentials either way.
+	MetricsAddr string
+	// MetricsInterval (--metrics-interval, default 1m) is how often the
+	// live sessions are counted for gatehouse_active_sessions; scrapes
+	// never count.
+	MetricsInterval time.Duration
+	// MaxStreams (--max-streams, default 1000) bounds the open
+	// GET /v1/revocations/stream connections of this instance; 0 means no
+	// limit.
+	MaxStreams int
+	// MaxStreamsPerClient (--max-streams-per-client, default 10) bounds
+	// them per client address (after --trusted-proxies); 0 means no limit.
+	MaxStreamsPerClient int
+}
+
+// MetricsListener returns the address of the separate metrics listener,
+// or "" when it is off.
+func (c Config) MetricsListener() string {
+	if c.MetricsAddr == "off" {
+		return ""
+	}
+	return c.MetricsAddr
 }
 
 // RateLimit is a number of events allowed per window, written "10/15m".
@@ -167,6 +193,10 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", `listener serving only GET /metrics, unauthenticated ("off" turns it off)`)
+	fs.DurationVar(&c.MetricsInterval, "metrics-interval", time.Minute, "how often live sessions are counted for gatehouse_active_sessions")
+	fs.IntVar(&c.MaxStreams, "max-streams", 1000, "open revocation streams allowed on this instance (0: no limit)")
+	fs.IntVar(&c.MaxStreamsPerClient, "max-streams-per-client", 10, "open revocation streams allowed per client address (0: no limit)")
 
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -222,6 +252,7 @@ func (c Config) Validate() error {
 		"--session-lifetime": c.SessionLifetime, "--grant-idle-timeout": c.GrantIdleTimeout,
 		"--grant-lifetime": c.GrantLifetime, "--sweep-interval": c.SweepInterval,
 		"--shutdown-timeout": c.ShutdownTimeout, "--revocation-poll-interval": c.RevocationPollInterval,
+		"--metrics-interval": c.MetricsInterval,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
@@ -237,6 +268,14 @@ func (c Config) Validate() error {
 	}
 	if c.UserCacheTTL < 0 {
 		errs = append(errs, errors.New("--user-cache-ttl must not be negative"))
+	}
+	if c.MaxStreams < 0 || c.MaxStreamsPerClient < 0 {
+		errs = append(errs, errors.New("--max-streams and --max-streams-per-client must not be negative"))
+	}
+	if a := c.MetricsListener(); a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf(`--metrics-addr %q: want host:port or "off"`, a))
+		}
 	}
 	if c.HashConcurrency < 0 {
 		errs = append(errs, errors.New("--hash-concurrency must not be negative"))

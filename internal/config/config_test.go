@@ -155,6 +155,10 @@ func TestBadValues(t *testing.T) {
 		{"trusted-origins", "https://app.example.com/path"},
 		{"trusted-origins", "https://ok.example.com,javascript:alert(1)"},
 		{"trusted-proxies", "bogus"},
+		{"metrics-addr", "9464"},
+		{"metrics-interval", "0s"},
+		{"max-streams", "-1"},
+		{"max-streams-per-client", "-1"},
 		{"trusted-proxies", "10.0.0.0/99"},
 		{"login-limit-account", "10"},
 		{"login-limit-account", "x/1m"},
@@ -278,4 +282,26 @@ func FuzzParseRateLimit(f *testing.F) {
 			t.Fatalf("round trip of %q: %v -> %q -> %v, %v", s, r, r.String(), back, err)
 		}
 	})
+}
+
+// TestMetricsAndStreamLimits checks the defaults of the metrics listener
+// and the stream limits, and that "off" turns the listener off.
+func TestMetricsAndStreamLimits(t *testing.T) {
+	c, err := config.Parse(nil, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsListener() != "127.0.0.1:9464" || c.MetricsInterval != time.Minute || c.MaxStreams != 1000 || c.MaxStreamsPerClient != 10 {
+		t.Errorf("defaults: metrics %q every %v, streams %d, per client %d", c.MetricsListener(), c.MetricsInterval, c.MaxStreams, c.MaxStreamsPerClient)
+	}
+	for _, off := range []string{"off", ""} {
+		c, err := config.Parse([]string{"--metrics-addr", off}, noEnv)
+		if err != nil || c.MetricsListener() != "" {
+			t.Errorf("--metrics-addr %q: listener %q, err %v", off, c.MetricsListener(), err)
+		}
+	}
+	c, err = config.Parse(nil, env(map[string]string{"GATEHOUSE_METRICS_ADDR": "off", "GATEHOUSE_MAX_STREAMS": "0", "GATEHOUSE_MAX_STREAMS_PER_CLIENT": "3"}))
+	if err != nil || c.MetricsListener() != "" || c.MaxStreams != 0 || c.MaxStreamsPerClient != 3 {
+		t.Errorf("from the environment: %+v, %v", c, err)
+	}
 }

@@ -48,7 +48,7 @@ func (s *Server) tokenRoutes() {
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	m.Handle("POST /v1/session/token", s.user(s.handleSessionToken))
 	m.HandleFunc("GET /v1/revocations", s.handleRevocations)
-	m.HandleFunc("GET /v1/revocations/stream", s.handleRevocationStream)
+	m.Handle("GET /v1/revocations/stream", s.limitStreams(http.HandlerFunc(s.handleRevocationStream)))
 	m.Handle("POST /admin/v1/keys/rotate", s.admin(s.handleRotateKey))
 	m.HandleFunc("POST /oauth2/token", s.handleToken)
 	m.HandleFunc("POST /oauth2/revoke", s.handleRevoke)

@@ -77,6 +77,20 @@ func TestUserCannotDelegateServiceScopes(t *testing.T) {
 		form(t, basicAuth(srv, web.ClientID, web.ClientSecret), "/oauth2/token", refresh).WantError(t, http.StatusBadRequest, "invalid_scope")
 	})
 
+	t.Run("LegacyCode", func(t *testing.T) {
+		// A code issued before the rule, for a service scope: the
+		// exchange refuses it.
+		r := newRP(t, srv, map[string]any{"scope": "openid gatehouse:admin"})
+		r.config.Scopes = []string{"openid"}
+		verifier := oauth2.GenerateVerifier()
+		code := r.authorize(t, newBrowser(t, srv), u, oauth2.S256ChallengeOption(verifier)).Get("code")
+		if _, err := srv.OpenDB(t).ExecContext(t.Context(), `UPDATE auth_codes SET scope = 'openid gatehouse:admin' WHERE client_id = ?`, r.client.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := r.config.Exchange(r.ctx, code, oauth2.VerifierOption(verifier))
+		wantOAuthError(t, err, "invalid_grant")
+	})
+
 	t.Run("ClientCredentialsStillAdmin", func(t *testing.T) {
 		admin := serviceClient(t, srv, "gatehouse:admin")
 		p := clientToken(t, srv, admin, url.Values{"scope": {"gatehouse:admin"}})
@@ -189,5 +203,36 @@ func TestClientSecretInIDSlotNotLogged(t *testing.T) {
 		if strings.Contains(out, random[i:i+12]) {
 			t.Fatalf("the log holds part of the client secret (%q):\n%s", random[i:i+12], out)
 		}
+	}
+}
+
+// TestMetricsNeedAdminAndNeverCount: on the API listener /metrics is for
+// administrators only, and a scrape reads a maintained gauge instead of
+// counting sessions in the store.
+func TestMetricsNeedAdminAndNeverCount(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u, c := srv.NewSession(t)
+	srv.NewClient().Do(t, http.MethodGet, "/metrics", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+	bearer(srv, tokenLogin(t, srv, u).AccessToken).Do(t, http.MethodGet, "/metrics", nil).WantError(t, http.StatusForbidden, "forbidden")
+	c.Do(t, http.MethodGet, "/metrics", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+
+	sessions := func() float64 {
+		t.Helper()
+		v, ok := metricValue(t, srv.Admin().Do(t, http.MethodGet, "/metrics", nil).WantStatus(t, http.StatusOK).Body, "gatehouse_active_sessions")
+		if !ok {
+			t.Fatal("no gatehouse_active_sessions")
+		}
+		return v
+	}
+	before := sessions()
+	srv.NewSession(t)
+	if got := sessions(); got != before {
+		t.Errorf("a scrape counted the sessions: %v, then %v without a refresh", before, got)
+	}
+	if err := srv.App.Metrics.RefreshSessions(t.Context(), srv.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sessions(); got != 3 {
+		t.Errorf("after a refresh gatehouse_active_sessions = %v, want 3", got)
 	}
 }

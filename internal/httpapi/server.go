@@ -39,6 +39,11 @@ type Config struct {
 	SecureCookies bool
 	// AdminTokenHash is the SHA-256 of the admin token.
 	AdminTokenHash [32]byte
+	// MaxStreams bounds the open revocation streams; 0 means no limit.
+	MaxStreams int
+	// MaxStreamsPerClient bounds them per client address (IPv6: per /64);
+	// 0 means no limit.
+	MaxStreamsPerClient int
 }
 
 // Deps are the domain services the handlers call.
@@ -128,7 +133,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /readyz", s.handleReadyz)
 	m.HandleFunc("GET /favicon.ico", s.handleFavicon)
 	if s.deps.Metrics != nil {
-		m.Handle("GET /metrics", s.deps.Metrics.Handler())
+		// On the API listener metrics are for administrators; the
+		// separate metrics listener (MetricsHandler) serves them openly.
+		m.Handle("GET /metrics", s.admin(s.deps.Metrics.Handler().ServeHTTP))
 	}
 
 	m.HandleFunc("POST /v1/signup", s.handleSignup)

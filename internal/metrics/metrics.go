@@ -14,16 +14,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics is the server's set of collectors.
+// Metrics is the server's set of collectors. A scrape only reads values
+// kept in memory: nothing a scraper does reaches a store.
 type Metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+	streams  prometheus.Gauge
+
+	activeSessions func(ctx context.Context) (int, error)
+	sessions       prometheus.Gauge
+	sessionsAt     prometheus.Gauge
 }
 
-// New registers the collectors. activeSessions, if not nil, is asked for
-// the number of live sessions at every scrape.
+// New registers the collectors. activeSessions, if not nil, counts the
+// live sessions; it is called by RefreshSessions (which the server runs
+// on a timer), never by a scrape, so scrapes cost the same however many
+// sessions there are and however often they come.
 func New(activeSessions func(ctx context.Context) (int, error)) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
@@ -40,25 +48,49 @@ func New(activeSessions func(ctx context.Context) (int, error)) *Metrics {
 			Name: "gatehouse_logins_total",
 			Help: "Login attempts by mode (session, token) and outcome (success, invalid_credentials, rate_limited, error).",
 		}, []string{"mode", "outcome"}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gatehouse_revocation_streams_open",
+			Help: "Open GET /v1/revocations/stream connections on this instance.",
+		}),
+		activeSessions: activeSessions,
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.logins,
+	m.registry.MustRegister(m.requests, m.latency, m.logins, m.streams,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if activeSessions != nil {
-		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		m.sessions = prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gatehouse_active_sessions",
-			Help: "Live session records (cookie sessions and token grants).",
-		}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			n, err := activeSessions(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
+			Help: "Live session records (cookie sessions and token grants), as last counted; see gatehouse_active_sessions_counted_timestamp_seconds.",
+		})
+		m.sessionsAt = prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gatehouse_active_sessions_counted_timestamp_seconds",
+			Help: "When gatehouse_active_sessions was last counted (Unix time); 0 before the first count.",
+		})
+		m.registry.MustRegister(m.sessions, m.sessionsAt)
 	}
 	return m
 }
+
+// RefreshSessions counts the live sessions now and keeps the number for
+// scrapes. now is the time recorded as the count's. A failed count keeps
+// the previous value (and its timestamp) and returns the error.
+func (m *Metrics) RefreshSessions(ctx context.Context, now time.Time) error {
+	if m.activeSessions == nil {
+		return nil
+	}
+	n, err := m.activeSessions(ctx)
+	if err != nil {
+		return err
+	}
+	m.sessions.Set(float64(n))
+	m.sessionsAt.Set(float64(now.Unix()))
+	return nil
+}
+
+// StreamOpened and StreamClosed count the open revocation streams.
+func (m *Metrics) StreamOpened() { m.streams.Inc() }
+
+// StreamClosed counts a revocation stream that ended; see StreamOpened.
+func (m *Metrics) StreamClosed() { m.streams.Dec() }
 
 // ObserveRequest counts one answered request.
 func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration) {

@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -11,20 +10,17 @@ import (
 // implementedScopes are the OpenID Connect scopes this server implements.
 var implementedScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
 
-// reservedScopePrefix marks Gatehouse's own scopes (gatehouse:admin).
-const reservedScopePrefix = "gatehouse:"
-
 // dropUnknownScopes returns scope without the values this server does not
 // know, for the authorization endpoint: OpenID Connect Core section
 // 3.1.2.1 says scope values "not understood by an implementation SHOULD be
 // ignored". A scope is known if the client may request it, if it is one
-// of implementedScopes or reserved (gatehouse:…), or if any registered
+// of implementedScopes or a service scope (gatehouse:…, refused later), or if any registered
 // client may request it. Known scopes stay, so that one the client is not
 // allowed is still refused with invalid_scope. The registry is read only
 // when a scope is neither the client's nor standard.
 func (a *Authorizer) dropUnknownScopes(ctx context.Context, cl store.Client, scope []string) ([]string, error) {
 	ownOrStandard := func(s string) bool {
-		return slices.Contains(cl.Scopes, s) || slices.Contains(implementedScopes, s) || strings.HasPrefix(s, reservedScopePrefix)
+		return slices.Contains(cl.Scopes, s) || slices.Contains(implementedScopes, s) || IsServiceScope(s)
 	}
 	if !slices.ContainsFunc(scope, func(s string) bool { return !ownOrStandard(s) }) {
 		return scope, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -312,3 +313,97 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 func (r *recorder) WriteHeader(s int) { r.status = s }
+
+// countingTransport counts the requests to each path.
+type countingTransport struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.n[r.URL.Path]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) count(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[path]
+}
+
+// TestSessionCookieWithResourceServerClient: the verifier's cookie mode
+// works with a resource-server client (scope gatehouse:introspect, no
+// admin power): it gets a client credentials token, keeps it while it is
+// fresh, and gets a new one before it expires.
+func TestSessionCookieWithResourceServerClient(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	var rs struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	srv.Admin().Do(t, http.MethodPost, "/admin/v1/clients", map[string]any{"client_name": "api", "grant_types": []string{"client_credentials"}, "scope": "gatehouse:introspect"}).
+		WantStatus(t, http.StatusCreated).Decode(t, &rs)
+	counter := &countingTransport{n: map[string]int{}}
+	v := newVerifier(t, srv, func(c *verifier.Config) {
+		c.HTTPClient = &http.Client{Transport: counter}
+		c.SessionCookie = verifier.SessionCookieConfig{ClientID: rs.ClientID, ClientSecret: rs.ClientSecret}
+	})
+	check := func() {
+		t.Helper()
+		u, browser := srv.NewSession(t)
+		p, err := v.VerifySession(context.Background(), browser.Cookie)
+		if err != nil {
+			t.Fatalf("VerifySession: %v", err)
+		}
+		if p.Subject != u.ID || p.SessionID != browser.SessionID {
+			t.Fatalf("principal %+v, want sub %s sid %s", p, u.ID, browser.SessionID)
+		}
+	}
+	check()
+	check()
+	if n := counter.count("/oauth2/token"); n != 1 {
+		t.Errorf("%d token requests for two checks, want 1 (the token is kept)", n)
+	}
+	// The access token lives 5 minutes: renewed before it expires.
+	srv.Clock.Advance(4 * time.Minute)
+	check()
+	if n := counter.count("/oauth2/token"); n != 2 {
+		t.Errorf("%d token requests after 4 minutes, want 2 (renewed before expiry)", n)
+	}
+	srv.Clock.Advance(10 * time.Minute)
+	check()
+	if _, err := v.VerifySession(context.Background(), "not-a-session"); !errors.Is(err, verifier.ErrSessionInactive) {
+		t.Errorf("unknown cookie: %v", err)
+	}
+	// The kept token revoked at the issuer (as deleting and re-creating
+	// the client's tokens would): the 401 makes the verifier get a new
+	// one and ask again.
+	before := counter.count("/oauth2/token")
+	if err := srv.App.Revocations.RevokeUser(t.Context(), rs.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	srv.Clock.Advance(2 * time.Second)
+	check()
+	if n := counter.count("/oauth2/token"); n != before+1 {
+		t.Errorf("%d token requests after the kept token was revoked, want %d", n, before+1)
+	}
+
+	// A client without gatehouse:introspect gets no token for it.
+	var plain struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	srv.Admin().Do(t, http.MethodPost, "/admin/v1/clients", map[string]any{"grant_types": []string{"client_credentials"}, "scope": "read"}).
+		WantStatus(t, http.StatusCreated).Decode(t, &plain)
+	v2 := newVerifier(t, srv, func(c *verifier.Config) {
+		c.SessionCookie = verifier.SessionCookieConfig{ClientID: plain.ClientID, ClientSecret: plain.ClientSecret}
+	})
+	_, browser := srv.NewSession(t)
+	if _, err := v2.VerifySession(context.Background(), browser.Cookie); !errors.Is(err, verifier.ErrUnavailable) {
+		t.Errorf("a client without gatehouse:introspect: %v, want ErrUnavailable", err)
+	} else if strings.Contains(err.Error(), plain.ClientSecret) {
+		t.Errorf("the error shows the client secret: %v", err)
+	}
+}
