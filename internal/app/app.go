@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -456,14 +457,22 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // serveMetrics starts the --metrics-addr listener, which serves
 // GET /metrics without authentication and nothing else; it returns nil
-// when that listener is off. Failing to listen is an error: a server
-// that silently lost its metrics would look healthy and be blind.
+// when that listener is off. Failing to listen on an address given
+// explicitly is an error: a server that silently lost its metrics would
+// look healthy and be blind. The default address, when taken, is only a
+// warning, so that "gatehouse serve" runs with no setup next to another.
 func (a *App) serveMetrics(ctx context.Context) (*http.Server, error) {
 	addr := a.Config.MetricsListener()
 	if addr == "" {
 		return nil, nil
 	}
 	ln, err := net.Listen("tcp", addr)
+	if err != nil && addr == config.DefaultMetricsAddr && errors.Is(err, syscall.EADDRINUSE) {
+		// The default is a convenience, and two servers on one host
+		// (or an OpenTelemetry exporter) share it: run, but say so.
+		a.log.Warn("metrics listener off: its default address is taken; set --metrics-addr", "addr", addr, "err", err)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener (--metrics-addr %s; \"off\" turns it off): %w", addr, err)
 	}

@@ -109,3 +109,30 @@ func TestMetricsListenerAddressTaken(t *testing.T) {
 		t.Fatal("Serve did not fail within 10s")
 	}
 }
+
+// TestMetricsDefaultAddressTaken: the default metrics address, when
+// another process holds it, only turns the metrics listener off; the
+// server still serves.
+func TestMetricsDefaultAddressTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", config.DefaultMetricsAddr)
+	if err != nil {
+		t.Skipf("cannot hold %s for the test: %v", config.DefaultMetricsAddr, err)
+	}
+	defer ln.Close()
+	var serveErr error
+	api, done := serveApp(t, &serveErr, "--metrics-addr", config.DefaultMetricsAddr)
+	client := &http.Client{Timeout: 10 * time.Second}
+	res, err := client.Get(api + "/healthz")
+	if err != nil {
+		t.Fatalf("the API did not answer: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %d, want 200", res.StatusCode)
+	}
+	select {
+	case <-done:
+		t.Fatalf("Serve stopped: %v, want it to run without the metrics listener", serveErr)
+	default:
+	}
+}

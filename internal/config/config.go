@@ -115,6 +115,12 @@ type Config struct {
 	MaxStreamsPerClient int
 }
 
+// DefaultMetricsAddr is --metrics-addr's default. When that address is
+// taken (another Gatehouse or an OpenTelemetry exporter on the same host)
+// the server warns and runs without the metrics listener; an address
+// given explicitly must be bound.
+const DefaultMetricsAddr = "127.0.0.1:9464"
+
 // MetricsListener returns the address of the separate metrics listener,
 // or "" when it is off.
 func (c Config) MetricsListener() string {
@@ -193,7 +199,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", `listener serving only GET /metrics, unauthenticated ("off" turns it off)`)
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", DefaultMetricsAddr, `listener serving only GET /metrics, unauthenticated ("off" turns it off)`)
 	fs.DurationVar(&c.MetricsInterval, "metrics-interval", time.Minute, "how often live sessions are counted for gatehouse_active_sessions")
 	fs.IntVar(&c.MaxStreams, "max-streams", 1000, "open revocation streams allowed on this instance (0: no limit)")
 	fs.IntVar(&c.MaxStreamsPerClient, "max-streams-per-client", 10, "open revocation streams allowed per client address (0: no limit)")
