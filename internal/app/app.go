@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Leeway:         graceOrNone(cfg.TokenLeeway),
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
 	a.IDTokens = oauth.NewIDTokens(cfg.Issuer, 0, a.Keys, opts.Now)
-	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.revokeClient, IDTokenAlgorithms: a.IDTokens.Algorithms()}, opts.Now)
+	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.revokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms}, opts.Now)
 	grants := []oauth.Grant{}
 	if stores.AuthCodes != nil && stores.Consents != nil {
 		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.revokeUserClient},
