@@ -197,9 +197,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if algs[0] != jose.RS256 {
 		algs = append(algs, jose.RS256)
 	}
+	// A retired key stays listed while the longest token it signed (an
+	// access token or an ID token) may be valid.
 	a.Keys, err = keys.NewManager(ctx, stores.Keys, kek, keys.Config{
 		Algorithms:       algs,
-		RetireAfter:      cfg.AccessTokenTTL + revocation.DefaultLeeway,
+		RetireAfter:      max(cfg.AccessTokenTTL, oauth.DefaultIDTokenTTL) + revocation.DefaultLeeway,
 		RotationInterval: cfg.KeyRotationInterval,
 		PublishDelay:     graceOrNone(cfg.KeyPublishDelay),
 	}, log, opts.Now)
