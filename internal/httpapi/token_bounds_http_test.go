@@ -321,3 +321,59 @@ func TestAddSigningAlgorithmAtRuntime(t *testing.T) {
 		t.Errorf("after an immediate rotation tokens are signed by %v, want %s", h["kid"], rot.KID)
 	}
 }
+
+// TestSigningAlgorithmChangeKeepsIDTokenAlgorithms restarts a server on
+// the same database with another --signing-algorithm: access tokens keep
+// the old algorithm until the new key has been published for the publish
+// delay, discovery keeps listing EdDSA, and a client registered for EdDSA
+// ID tokens gets them from an EdDSA key that keeps rotating. Before the
+// fix discovery dropped EdDSA and its key was never rotated again.
+func TestSigningAlgorithmChangeKeepsIDTokenAlgorithms(t *testing.T) {
+	dir := t.TempDir()
+	clock := apptest.NewClock(apptest.Epoch)
+	apptest.Start(t, apptest.Options{Clock: clock, Args: []string{"--data-dir", dir}}) // EdDSA keys
+	srv := apptest.Start(t, apptest.Options{Clock: clock, Args: []string{"--data-dir", dir, "--signing-algorithm", "ES256"}})
+	u := srv.NewUser(t)
+	if h, _ := jwtParts(t, tokenLogin(t, srv, u).AccessToken); h["alg"] != "EdDSA" {
+		t.Errorf("right after the restart access tokens are %v, want EdDSA until the ES256 key is published long enough", h["alg"])
+	}
+	clock.Advance(keys.DefaultPublishDelay)
+	if h, _ := jwtParts(t, tokenLogin(t, srv, u).AccessToken); h["alg"] != "ES256" {
+		t.Errorf("after the publish delay access tokens are %v, want ES256", h["alg"])
+	}
+	var d struct {
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	srv.NewClient().Do(t, http.MethodGet, "/.well-known/openid-configuration", nil).WantStatus(t, http.StatusOK).Decode(t, &d)
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		if !slices.Contains(d.Algs, alg) {
+			t.Errorf("discovery lists %v, want %s too", d.Algs, alg)
+		}
+	}
+
+	r := newRP(t, srv, map[string]any{"scope": "openid", "grant_types": []string{"authorization_code"}, "id_token_signed_response_alg": "EdDSA"})
+	idKid := func() string {
+		t.Helper()
+		q := r.authorize(t, newBrowser(t, srv), u)
+		tok, err := r.config.Exchange(r.ctx, q.Get("code"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idt, _ := tok.Extra("id_token").(string)
+		h, _ := jwtParts(t, idt)
+		if h["alg"] != "EdDSA" {
+			t.Fatalf("ID token alg %v, want the registered EdDSA", h["alg"])
+		}
+		kid, _ := h["kid"].(string)
+		return kid
+	}
+	before := idKid()
+	clock.Advance(31 * 24 * time.Hour) // past --key-rotation-interval
+	if err := srv.App.Keys.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(keys.DefaultPublishDelay)
+	if after := idKid(); after == before {
+		t.Errorf("the EdDSA key %s signing ID tokens was not rotated", before)
+	}
+}
