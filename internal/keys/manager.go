@@ -347,9 +347,6 @@ func (m *Manager) RotateDelayed(ctx context.Context, alg jose.Algorithm) (Rotati
 	return m.rotate(ctx, alg, m.cfg.PublishDelay)
 }
 
-// PublishDelay returns how long a rotated key is published before it signs.
-func (m *Manager) PublishDelay() time.Duration { return m.cfg.PublishDelay }
-
 func (m *Manager) rotate(ctx context.Context, alg jose.Algorithm, delay time.Duration) (Rotation, error) {
 	if !alg.Valid() {
 		return Rotation{}, fmt.Errorf("keys: unsupported algorithm %q", alg)

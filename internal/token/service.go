@@ -328,8 +328,11 @@ func (s *Service) Refresh(ctx context.Context, presented, clientID string, scope
 			return Response{}, fmt.Errorf("token: refresh: %w", err)
 		}
 		resp, err := s.issuePair(ctx, grant, u, &rotation{presented: presented, hash: h[:], extend: extend})
-		if errors.Is(err, store.ErrConflict) {
+		switch {
+		case errors.Is(err, store.ErrConflict):
 			continue // another request rotated it first: answer as a reuse
+		case errors.Is(err, session.ErrInvalid):
+			return Response{}, ErrInvalidGrant // the grant ends this very second
 		}
 		return resp, err
 	}
