@@ -277,5 +277,5 @@ func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"kid": rot.KeyID, "signs_from": rot.SignsFrom.UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusOK, map[string]string{"kid": rot.KeyID, "signs_from": rot.SignsFrom.UTC().Format(time.RFC3339Nano)})
 }
