@@ -105,7 +105,7 @@ func (s *revocationSet) revoked(sid, jti, sub string, iat time.Time) bool {
 		}
 	}
 	if sub != "" {
-		if u, ok := s.users[sub]; ok && !iat.After(u.at) {
+		if u, ok := s.users[sub]; ok && userRevokes(u.at, sid, iat) {
 			return true
 		}
 	}
@@ -155,4 +155,18 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// userRevokes reports whether a user-wide revocation at "at" covers a
+// token with the given sid and iat. iat is whole seconds, so a token of
+// the revocation's own second may predate or follow it. A token without a
+// sid (a client's own token) is revoked then, to be safe. A token with a
+// sid is not: every user-wide revocation ends the user's sessions and
+// grants first, and their events revoke such a token exactly, so a login
+// a moment after a password reset gets a token that works at once.
+func userRevokes(at time.Time, sid string, iat time.Time) bool {
+	if sid == "" {
+		return !iat.After(at)
+	}
+	return iat.Before(at.Truncate(time.Second))
 }

@@ -39,9 +39,13 @@ func checkRevocations(t *testing.T, f *fakeIssuer, v *Verifier, now time.Time) {
 		{"revoked user, token issued before", func(m map[string]any) {
 			m["sub"], m["iat"] = "user-revoked", t0.Add(-time.Second).Unix()
 		}, true},
-		{"revoked user, token issued at the same second", func(m map[string]any) {
+		{"revoked user, token without sid issued at the same second", func(m map[string]any) {
 			m["sub"], m["iat"] = "user-revoked", t0.Unix()
+			delete(m, "sid")
 		}, true},
+		{"revoked user, token with a sid issued at the same second (its session's event covers it)", func(m map[string]any) {
+			m["sub"], m["iat"] = "user-revoked", t0.Unix()
+		}, false},
 		{"revoked user, token issued after", func(m map[string]any) {
 			m["sub"], m["iat"] = "user-revoked", t0.Add(time.Second).Unix()
 		}, false},

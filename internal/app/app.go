@@ -197,10 +197,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if algs[0] != jose.RS256 {
 		algs = append(algs, jose.RS256)
 	}
+	// A retired key stays listed while the longest token it signed (an
+	// access token or an ID token) may be valid.
 	a.Keys, err = keys.NewManager(ctx, stores.Keys, kek, keys.Config{
 		Algorithms:       algs,
-		RetireAfter:      cfg.AccessTokenTTL + revocation.DefaultLeeway,
+		RetireAfter:      max(cfg.AccessTokenTTL, oauth.DefaultIDTokenTTL) + revocation.DefaultLeeway,
 		RotationInterval: cfg.KeyRotationInterval,
+		PublishDelay:     graceOrNone(cfg.KeyPublishDelay),
 	}, log, opts.Now)
 	if err != nil {
 		a.Close()
@@ -210,9 +213,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Issuer:         cfg.Issuer,
 		AccessTokenTTL: cfg.AccessTokenTTL,
 		RefreshGrace:   graceOrNone(cfg.RefreshReuseGrace),
+		Leeway:         graceOrNone(cfg.TokenLeeway),
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
 	a.IDTokens = oauth.NewIDTokens(cfg.Issuer, 0, a.Keys, opts.Now)
-	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.revokeClient, IDTokenAlgorithms: a.IDTokens.Algorithms()}, opts.Now)
+	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.revokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms}, opts.Now)
 	grants := []oauth.Grant{}
 	if stores.AuthCodes != nil && stores.Consents != nil {
 		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.revokeUserClient},
@@ -284,8 +288,8 @@ func (a *App) revokeUserClient(ctx context.Context, userID, clientID string) err
 	return errors.Join(errs...)
 }
 
-// graceOrNone maps a zero grace (the flag's "none") to the token
-// service's "no grace" value.
+// graceOrNone maps a zero duration (the flag's "none") to the "none"
+// value of the token service and key manager, whose zero is a default.
 func graceOrNone(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1

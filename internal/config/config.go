@@ -65,6 +65,14 @@ type Config struct {
 	// KeyRotationInterval (--key-rotation-interval, default 720h) rotates
 	// signing keys once they are this old; 0 turns scheduled rotation off.
 	KeyRotationInterval time.Duration
+	// KeyPublishDelay (--key-publish-delay, default 20m) is how long a
+	// rotated key is listed in the JWKS before it signs, so verifiers'
+	// cached key sets have it by then; 0 makes rotations sign at once.
+	KeyPublishDelay time.Duration
+	// TokenLeeway (--token-leeway, default 5s) is the clock skew the
+	// server allows when it checks its own tokens (exp, nbf, iat) at
+	// /v1/me, userinfo, introspection and the admin API; 0 to 60s.
+	TokenLeeway time.Duration
 	// RefreshReuseGrace (--refresh-reuse-grace, default 10s) is how long a
 	// rotated refresh token still returns the same new pair; after it, a
 	// reuse revokes the whole grant.
@@ -189,6 +197,8 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.GrantLifetime, "grant-lifetime", 90*24*time.Hour, "absolute token-grant lifetime")
 	fs.StringVar(&c.SigningAlgorithm, "signing-algorithm", "EdDSA", "access-token signing algorithm: EdDSA, ES256 or RS256")
 	fs.DurationVar(&c.KeyRotationInterval, "key-rotation-interval", 720*time.Hour, "rotate signing keys this old (0 turns it off)")
+	fs.DurationVar(&c.KeyPublishDelay, "key-publish-delay", 20*time.Minute, "how long a rotated key is published in the JWKS before it signs (0 signs at once)")
+	fs.DurationVar(&c.TokenLeeway, "token-leeway", 5*time.Second, "clock skew allowed when the server checks its own tokens (0 to 60s)")
 	fs.DurationVar(&c.RefreshReuseGrace, "refresh-reuse-grace", 10*time.Second, "how long a rotated refresh token returns the same new pair")
 	fs.DurationVar(&c.RevocationPollInterval, "revocation-poll-interval", time.Second, "how often the revocation log is read for other instances' events")
 	fs.StringVar(&limitAccount, "login-limit-account", "10/15m", "failed logins allowed per account per window (0/1m turns it off)")
@@ -271,6 +281,12 @@ func (c Config) Validate() error {
 	}
 	if c.KeyRotationInterval < 0 || c.RefreshReuseGrace < 0 {
 		errs = append(errs, errors.New("--key-rotation-interval and --refresh-reuse-grace must not be negative"))
+	}
+	if c.KeyPublishDelay < 0 {
+		errs = append(errs, errors.New("--key-publish-delay must not be negative"))
+	}
+	if c.TokenLeeway < 0 || c.TokenLeeway > time.Minute {
+		errs = append(errs, fmt.Errorf("--token-leeway must be between 0 and 60s, got %s", c.TokenLeeway))
 	}
 	if c.UserCacheTTL < 0 {
 		errs = append(errs, errors.New("--user-cache-ttl must not be negative"))

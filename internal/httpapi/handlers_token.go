@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 	"github.com/gatehouse-auth/gatehouse/jose"
@@ -20,7 +20,7 @@ type TokenService interface {
 	TokenIssuer
 	BearerAuthenticator
 	SessionToken(ctx context.Context, sess store.Session, audience string) (token.Response, error)
-	Refresh(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error)
+	Refresh(ctx context.Context, presented, clientID string, scope []string, extend token.Extend) (token.Response, error)
 	Introspect(ctx context.Context, raw string) (token.Introspection, store.Session)
 	Revoke(ctx context.Context, raw, clientID string) error
 }
@@ -30,7 +30,11 @@ type KeyService interface {
 	JWKS() []byte
 	DefaultAlgorithm() jose.Algorithm
 	Algorithms() []jose.Algorithm
-	Rotate(ctx context.Context, alg jose.Algorithm) (string, error)
+	// RotateDelayed publishes a new key that signs after the publish
+	// delay; RotateImmediately one that signs at once. Either may add an
+	// algorithm the server has no key for yet.
+	RotateDelayed(ctx context.Context, alg jose.Algorithm) (keys.Rotation, error)
+	RotateImmediately(ctx context.Context, alg jose.Algorithm) (keys.Rotation, error)
 }
 
 // RevocationFeed is what the revocation feed needs from package
@@ -244,19 +248,34 @@ func (s *Server) handleRevocationStream(w http.ResponseWriter, r *http.Request) 
 	}
 }
 
+// handleRotateKey rotates the key of alg (default: the access-token
+// algorithm), which may add an algorithm to the server. The new key is in
+// the JWKS at once and signs after the publish delay, so that verifiers
+// with a cached JWKS know it by then; immediate=true makes it sign at once
+// (an emergency rotation). The answer is {"kid", "signs_from"}.
 func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request) {
-	alg := jose.Algorithm(r.URL.Query().Get("alg"))
+	q := r.URL.Query()
+	alg := jose.Algorithm(q.Get("alg"))
 	if alg == "" {
 		alg = s.deps.Keys.DefaultAlgorithm()
 	}
-	if !slices.Contains(s.deps.Keys.Algorithms(), alg) {
-		s.writeError(w, r, errInvalidRequest("alg must be one this server signs with: %v", s.deps.Keys.Algorithms()))
+	if !alg.Valid() {
+		s.writeError(w, r, errInvalidRequest("alg must be one of EdDSA, ES256 or RS256"))
 		return
 	}
-	kid, err := s.deps.Keys.Rotate(r.Context(), alg)
+	rotate := s.deps.Keys.RotateDelayed
+	switch q.Get("immediate") {
+	case "", "false":
+	case "true":
+		rotate = s.deps.Keys.RotateImmediately
+	default:
+		s.writeError(w, r, errInvalidRequest("immediate must be true or false"))
+		return
+	}
+	rot, err := rotate(r.Context(), alg)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"kid": kid})
+	writeJSON(w, http.StatusOK, map[string]string{"kid": rot.KeyID, "signs_from": rot.SignsFrom.UTC().Format(time.RFC3339Nano)})
 }

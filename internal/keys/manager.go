@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,11 +21,24 @@ import (
 // ErrNoKey reports that no current key exists for an algorithm.
 var ErrNoKey = errors.New("keys: no signing key for algorithm")
 
+// DefaultPublishDelay is how long a new key is listed in the JWKS before
+// it signs anything, unless Config.PublishDelay says otherwise. Verifiers
+// cache the JWKS: Gatehouse serves it with max-age=300, and common caches
+// refresh it no more often than every 15 minutes whatever max-age says
+// (lestrrat-go/jwx's default), or refetch on an unknown key id at most
+// once every 5 minutes (MicahParks/keyfunc's default). Twenty minutes
+// covers them all with a margin, so a token signed with a new key
+// verifies at once everywhere.
+const DefaultPublishDelay = 20 * time.Minute
+
 // Config holds the options of a Manager.
 type Config struct {
 	// Algorithms are the algorithms the server keeps a current key for;
 	// the first signs access tokens. Default [EdDSA, RS256] (OpenID
-	// Connect requires RS256 for ID tokens).
+	// Connect requires RS256 for ID tokens). An algorithm that has a
+	// current key in the store (from an earlier configuration, or added
+	// by the admin API) keeps one too, and keeps rotating: tokens and ID
+	// tokens may still be signed with it.
 	Algorithms []jose.Algorithm
 	// RetireAfter is how long a replaced key stays in the JWKS: the
 	// longest lifetime of a token it signed, plus leeway.
@@ -32,6 +46,11 @@ type Config struct {
 	// RotationInterval rotates a key once it is this old; zero turns
 	// scheduled rotation off.
 	RotationInterval time.Duration
+	// PublishDelay is how long a new key is in the JWKS before it signs
+	// (Rotate); default DefaultPublishDelay, negative means none. The
+	// first key of a new server, which no verifier has cached a JWKS
+	// without, and RotateImmediately sign at once.
+	PublishDelay time.Duration
 }
 
 // Manager holds the signing keys in memory, decrypted, and their JWKS.
@@ -43,16 +62,33 @@ type Manager struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	mu      sync.RWMutex
-	current map[jose.Algorithm]jose.PrivateKey
-	created map[jose.Algorithm]time.Time
-	public  map[string]jose.PublicKey
-	jwks    []byte
+	// reloadMu serialises Reload (and so the rotations, which reload),
+	// so that a reload never installs a key list read before another
+	// reload's.
+	reloadMu sync.Mutex
+
+	mu     sync.RWMutex
+	keys   map[string]loadedKey // every key not expired, by id
+	byAlg  map[jose.Algorithm][]loadedKey
+	public map[string]jose.PublicKey
+	jwks   []byte
 
 	// missMu serialises reloads triggered by unknown key ids; lastMiss
 	// rate-limits them to one per MissReloadInterval.
 	missMu   sync.Mutex
 	lastMiss time.Time
+}
+
+// loadedKey is a stored key, opened.
+type loadedKey struct {
+	rec  store.SigningKey
+	priv jose.PrivateKey
+}
+
+// signsAt reports whether k is the key of its algorithm at now: created
+// (published long enough) and not yet retired.
+func (k loadedKey) signsAt(now time.Time) bool {
+	return !now.Before(k.rec.CreatedAt) && (k.rec.RetiredAt.IsZero() || now.Before(k.rec.RetiredAt))
 }
 
 // MissReloadInterval is how often at most an unknown "kid" makes the
@@ -61,11 +97,21 @@ type Manager struct {
 // at most one store read per interval.
 const MissReloadInterval = time.Second
 
-// NewManager loads the stored keys and creates a current key for every
-// configured algorithm that lacks one.
+// NewManager loads the stored keys and creates a key for every configured
+// algorithm that lacks one. On a new server the keys sign at once; an
+// algorithm added to a server that already has keys (a restart with
+// another --signing-algorithm) gets a key that is published first and
+// signs after PublishDelay, and until then access tokens are signed with
+// the algorithm that signed them before (see AccessSigner).
 func NewManager(ctx context.Context, st store.KeyStore, kek [seal.KeySize]byte, cfg Config, log *slog.Logger, now func() time.Time) (*Manager, error) {
 	if len(cfg.Algorithms) == 0 {
 		cfg.Algorithms = []jose.Algorithm{jose.EdDSA, jose.RS256}
+	}
+	switch {
+	case cfg.PublishDelay == 0:
+		cfg.PublishDelay = DefaultPublishDelay
+	case cfg.PublishDelay < 0:
+		cfg.PublishDelay = 0
 	}
 	if now == nil {
 		now = time.Now
@@ -77,34 +123,146 @@ func NewManager(ctx context.Context, st store.KeyStore, kek [seal.KeySize]byte, 
 	if err := m.Reload(ctx); err != nil {
 		return nil, err
 	}
+	m.mu.RLock()
+	fresh := len(m.keys) == 0
+	m.mu.RUnlock()
 	for _, alg := range cfg.Algorithms {
-		m.mu.RLock()
-		_, ok := m.current[alg]
-		m.mu.RUnlock()
-		if !ok {
-			if _, err := m.Rotate(ctx, alg); err != nil {
-				return nil, err
-			}
+		if m.hasUnretired(alg) {
+			continue
+		}
+		delay := cfg.PublishDelay
+		if fresh {
+			delay = 0
+		}
+		if _, err := m.rotate(ctx, alg, delay); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil
 }
 
-// Algorithms returns the algorithms the manager keeps a current key for.
-func (m *Manager) Algorithms() []jose.Algorithm { return slices.Clone(m.cfg.Algorithms) }
-
-// DefaultAlgorithm is the algorithm of access tokens.
-func (m *Manager) DefaultAlgorithm() jose.Algorithm { return m.cfg.Algorithms[0] }
-
-// Signer returns the current key for alg.
-func (m *Manager) Signer(alg jose.Algorithm) (jose.PrivateKey, error) {
+// hasUnretired reports whether alg has a key that signs now or will.
+func (m *Manager) hasUnretired(alg jose.Algorithm) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	k, ok := m.current[alg]
+	for _, k := range m.byAlg[alg] {
+		if k.rec.RetiredAt.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// Algorithms returns the algorithms the manager has a signing key for now:
+// the configured ones first, then any other one still in use (from an
+// earlier configuration or added at runtime), in a fixed order.
+func (m *Manager) Algorithms() []jose.Algorithm {
+	now := m.now()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []jose.Algorithm
+	for _, alg := range m.ordered() {
+		if _, ok := m.activeLocked(alg, now); ok {
+			out = append(out, alg)
+		}
+	}
+	return out
+}
+
+// managed returns every algorithm the manager keeps a current key for:
+// the configured ones and those with a key not retired.
+func (m *Manager) managed() []jose.Algorithm {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []jose.Algorithm
+	for _, alg := range m.ordered() {
+		if slices.Contains(m.cfg.Algorithms, alg) {
+			out = append(out, alg)
+			continue
+		}
+		for _, k := range m.byAlg[alg] {
+			if k.rec.RetiredAt.IsZero() {
+				out = append(out, alg)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ordered returns the configured algorithms, then the others that have
+// keys, sorted; m.mu is held.
+func (m *Manager) ordered() []jose.Algorithm {
+	out := slices.Clone(m.cfg.Algorithms)
+	var rest []jose.Algorithm
+	for alg := range m.byAlg {
+		if !slices.Contains(out, alg) {
+			rest = append(rest, alg)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+// DefaultAlgorithm is the configured algorithm of access tokens.
+func (m *Manager) DefaultAlgorithm() jose.Algorithm { return m.cfg.Algorithms[0] }
+
+// Signer returns the key that signs for alg now.
+func (m *Manager) Signer(alg jose.Algorithm) (jose.PrivateKey, error) {
+	now := m.now()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	k, ok := m.activeLocked(alg, now)
 	if !ok {
 		return jose.PrivateKey{}, fmt.Errorf("%w %s", ErrNoKey, alg)
 	}
 	return k, nil
+}
+
+// AccessSigner returns the key that signs access tokens now: that of
+// DefaultAlgorithm, or, while a key of a newly configured algorithm is
+// still being published, the newest key of an algorithm that signed them
+// before.
+func (m *Manager) AccessSigner() (jose.PrivateKey, error) {
+	now := m.now()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if k, ok := m.activeLocked(m.cfg.Algorithms[0], now); ok {
+		return k, nil
+	}
+	var best loadedKey
+	found := false
+	for _, alg := range m.ordered() {
+		for _, k := range m.byAlg[alg] {
+			if !k.signsAt(now) {
+				continue
+			}
+			// Prefer an algorithm that is not configured (the former
+			// access-token algorithm), then the newest key.
+			kPrev := !slices.Contains(m.cfg.Algorithms, alg)
+			bPrev := found && !slices.Contains(m.cfg.Algorithms, best.priv.Algorithm())
+			if !found || (kPrev && !bPrev) || (kPrev == bPrev && k.rec.CreatedAt.After(best.rec.CreatedAt)) {
+				best, found = k, true
+			}
+		}
+	}
+	if !found {
+		return jose.PrivateKey{}, fmt.Errorf("%w %s", ErrNoKey, m.cfg.Algorithms[0])
+	}
+	return best.priv, nil
+}
+
+// activeLocked returns the newest key of alg that signs at now; m.mu is
+// held.
+func (m *Manager) activeLocked(alg jose.Algorithm, now time.Time) (jose.PrivateKey, bool) {
+	var best loadedKey
+	found := false
+	for _, k := range m.byAlg[alg] {
+		if k.signsAt(now) && (!found || k.rec.CreatedAt.After(best.rec.CreatedAt)) {
+			best, found = k, true
+		}
+	}
+	return best.priv, found
 }
 
 // Key returns the public key with the given id, current or retired; it
@@ -151,94 +309,162 @@ func (m *Manager) reloadForMiss(kid string) (jose.PublicKey, bool) {
 }
 
 // JWKS returns the JSON Web Key Set (RFC 7517) of the keys whose tokens
-// may still be valid.
+// may still be valid, and of the keys about to sign.
 func (m *Manager) JWKS() []byte {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.jwks
 }
 
-// Rotate makes a new current key for alg; the previous one stays in the
-// JWKS for RetireAfter. It returns the new key's id.
+// Rotation describes a new key.
+type Rotation struct {
+	// KeyID is the new key's id.
+	KeyID string
+	// SignsFrom is when it starts signing: now for an immediate rotation,
+	// after the publish delay otherwise.
+	SignsFrom time.Time
+}
+
+// Rotate makes a new key for alg, which may be an algorithm the manager
+// has no key for yet: it is listed in the JWKS at once and signs after
+// the publish delay, when the key it replaces retires (and stays in the
+// JWKS for RetireAfter). Scheduled rotation and the admin API use it. It
+// returns the new key's id.
 func (m *Manager) Rotate(ctx context.Context, alg jose.Algorithm) (string, error) {
+	r, err := m.rotate(ctx, alg, m.cfg.PublishDelay)
+	return r.KeyID, err
+}
+
+// RotateImmediately makes a new key for alg that signs at once: an
+// emergency rotation. Verifiers whose cached JWKS lacks it refuse its
+// tokens until they refetch.
+func (m *Manager) RotateImmediately(ctx context.Context, alg jose.Algorithm) (Rotation, error) {
+	return m.rotate(ctx, alg, 0)
+}
+
+// RotateDelayed is Rotate, returning when the new key starts signing.
+func (m *Manager) RotateDelayed(ctx context.Context, alg jose.Algorithm) (Rotation, error) {
+	return m.rotate(ctx, alg, m.cfg.PublishDelay)
+}
+
+func (m *Manager) rotate(ctx context.Context, alg jose.Algorithm, delay time.Duration) (Rotation, error) {
+	if !alg.Valid() {
+		return Rotation{}, fmt.Errorf("keys: unsupported algorithm %q", alg)
+	}
 	now := m.now().UTC().Truncate(time.Millisecond)
 	kid := fmt.Sprintf("%s-%s-%s", alg, now.Format("20060102"), randomHex(4))
 	priv, err := jose.GenerateKey(alg, kid)
 	if err != nil {
-		return "", fmt.Errorf("keys: generate %s key: %w", alg, err)
+		return Rotation{}, fmt.Errorf("keys: generate %s key: %w", alg, err)
 	}
 	der, err := jose.MarshalPrivate(priv)
 	if err != nil {
-		return "", fmt.Errorf("keys: encode key: %w", err)
+		return Rotation{}, fmt.Errorf("keys: encode key: %w", err)
 	}
 	sealed, err := seal.Seal(m.kek, der, []byte(kid))
 	if err != nil {
-		return "", fmt.Errorf("keys: seal key: %w", err)
+		return Rotation{}, fmt.Errorf("keys: seal key: %w", err)
 	}
 	jwk, err := json.Marshal(priv.Public())
 	if err != nil {
-		return "", fmt.Errorf("keys: encode JWK: %w", err)
+		return Rotation{}, fmt.Errorf("keys: encode JWK: %w", err)
 	}
-	rec := store.SigningKey{ID: kid, Algorithm: string(alg), SealedPrivateKey: sealed, PublicJWK: jwk, CreatedAt: now}
+	// A key "created" in the future is published now and signs from
+	// then: the keys it replaces retire at that instant (RotateKey).
+	from := now.Add(delay)
+	rec := store.SigningKey{ID: kid, Algorithm: string(alg), SealedPrivateKey: sealed, PublicJWK: jwk, CreatedAt: from}
 	if err := m.store.RotateKey(ctx, rec, m.cfg.RetireAfter); err != nil {
-		return "", fmt.Errorf("keys: store key: %w", err)
+		return Rotation{}, fmt.Errorf("keys: store key: %w", err)
 	}
-	m.log.InfoContext(ctx, "signing key rotated", "kid", kid, "alg", string(alg))
+	m.log.InfoContext(ctx, "signing key rotated", "kid", kid, "alg", string(alg), "signs_from", from)
 	if err := m.Reload(ctx); err != nil {
-		return "", err
+		return Rotation{}, err
 	}
-	return kid, nil
+	return Rotation{KeyID: kid, SignsFrom: from}, nil
 }
 
 // Reload reads the keys from the store, so a rotation made by another
-// instance takes effect here.
+// instance takes effect here. Reloads are serialised and monotonic: a key
+// list read from the store is merged into what the manager already knows,
+// so a stale read (a reload that began before a rotation, a lagging
+// replica) can neither bring back a retired key as the signing key nor
+// drop a key whose tokens may still be valid.
 func (m *Manager) Reload(ctx context.Context) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
 	recs, err := m.store.ListKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("keys: list: %w", err)
 	}
 	now := m.now()
-	current := map[jose.Algorithm]jose.PrivateKey{}
-	created := map[jose.Algorithm]time.Time{}
-	public := map[string]jose.PublicKey{}
-	var set []jose.PublicKey
+	m.mu.RLock()
+	known := m.keys
+	m.mu.RUnlock()
+	keys := make(map[string]loadedKey, len(recs))
 	for _, r := range recs {
-		alg := jose.Algorithm(r.Algorithm)
-		if !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt) {
+		if k, ok := known[r.ID]; ok {
+			// Already open: keep the later retirement, which no store
+			// state undoes.
+			if !k.rec.RetiredAt.IsZero() && (r.RetiredAt.IsZero() || k.rec.RetiredAt.Before(r.RetiredAt)) {
+				r.RetiredAt, r.ExpiresAt = k.rec.RetiredAt, k.rec.ExpiresAt
+			}
+			keys[r.ID] = loadedKey{rec: r, priv: k.priv}
 			continue
 		}
 		der, err := seal.Open(m.kek, r.SealedPrivateKey, []byte(r.ID))
 		if err != nil {
 			return fmt.Errorf("keys: key %s does not open under this key-encryption key: %w", r.ID, err)
 		}
-		priv, err := jose.ParsePrivate(alg, r.ID, der)
+		priv, err := jose.ParsePrivate(jose.Algorithm(r.Algorithm), r.ID, der)
 		if err != nil {
 			return fmt.Errorf("keys: key %s: %w", r.ID, err)
 		}
-		pub := priv.Public()
-		public[r.ID] = pub
-		set = append(set, pub)
-		if r.RetiredAt.IsZero() && !r.CreatedAt.Before(created[alg]) {
-			current[alg], created[alg] = priv, r.CreatedAt
+		keys[r.ID] = loadedKey{rec: r, priv: priv}
+	}
+	// A key missing from this read is kept until it expires: only expiry
+	// deletes keys.
+	for id, k := range known {
+		if _, ok := keys[id]; !ok {
+			keys[id] = k
 		}
 	}
-	// Current keys first, then the rest, newest first.
-	slices.SortStableFunc(set, func(a, b jose.PublicKey) int {
-		ca, cb := current[a.Algorithm()].KeyID() == a.KeyID(), current[b.Algorithm()].KeyID() == b.KeyID()
+	byAlg := map[jose.Algorithm][]loadedKey{}
+	public := map[string]jose.PublicKey{}
+	var live []loadedKey
+	for id, k := range keys {
+		if !k.rec.ExpiresAt.IsZero() && !now.Before(k.rec.ExpiresAt) {
+			delete(keys, id)
+			continue
+		}
+		alg := jose.Algorithm(k.rec.Algorithm)
+		byAlg[alg] = append(byAlg[alg], k)
+		public[id] = k.priv.Public()
+		live = append(live, k)
+	}
+	// Keys signing now first, then the newest.
+	slices.SortFunc(live, func(a, b loadedKey) int {
+		sa, sb := a.signsAt(now), b.signsAt(now)
 		switch {
-		case ca && !cb:
+		case sa && !sb:
 			return -1
-		case cb && !ca:
+		case sb && !sa:
 			return 1
 		}
-		return 0
+		if c := b.rec.CreatedAt.Compare(a.rec.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.rec.ID, b.rec.ID)
 	})
+	set := make([]jose.PublicKey, 0, len(live))
+	for _, k := range live {
+		set = append(set, k.priv.Public())
+	}
 	jwks, err := json.Marshal(map[string]any{"keys": set})
 	if err != nil {
 		return fmt.Errorf("keys: encode JWKS: %w", err)
 	}
 	m.mu.Lock()
-	m.current, m.created, m.public, m.jwks = current, created, public, jwks
+	m.keys, m.byAlg, m.public, m.jwks = keys, byAlg, public, jwks
 	m.mu.Unlock()
 	return nil
 }
@@ -270,15 +496,20 @@ func (m *Manager) Tick(ctx context.Context) error {
 }
 
 // Maintain rotates keys older than RotationInterval and deletes keys whose
-// tokens have all expired. In a cluster one instance at a time runs it.
+// tokens have all expired. It rotates every algorithm the manager keeps a
+// key for (see Config.Algorithms), a PublishDelay ahead, so the new key
+// signs when the old one reaches RotationInterval; an algorithm with a key
+// still being published is left alone. In a cluster one instance at a
+// time runs it.
 func (m *Manager) Maintain(ctx context.Context) error {
 	now := m.now()
 	if m.cfg.RotationInterval > 0 {
-		for _, alg := range m.cfg.Algorithms {
-			m.mu.RLock()
-			c := m.created[alg]
-			m.mu.RUnlock()
-			if now.Sub(c) >= m.cfg.RotationInterval {
+		for _, alg := range m.managed() {
+			newest, ok := m.newestUnretired(alg)
+			if ok && newest.After(now) {
+				continue // the next key is being published
+			}
+			if !ok || now.Sub(newest) >= m.cfg.RotationInterval-m.cfg.PublishDelay {
 				if _, err := m.Rotate(ctx, alg); err != nil {
 					return err
 				}
@@ -289,6 +520,21 @@ func (m *Manager) Maintain(ctx context.Context) error {
 		return fmt.Errorf("keys: delete expired: %w", err)
 	}
 	return nil
+}
+
+// newestUnretired returns when the newest key of alg that is not retired
+// starts (or started) signing.
+func (m *Manager) newestUnretired(alg jose.Algorithm) (time.Time, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var newest time.Time
+	found := false
+	for _, k := range m.byAlg[alg] {
+		if k.rec.RetiredAt.IsZero() && (!found || k.rec.CreatedAt.After(newest)) {
+			newest, found = k.rec.CreatedAt, true
+		}
+	}
+	return newest, found
 }
 
 func randomHex(n int) string {

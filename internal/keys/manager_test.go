@@ -99,12 +99,20 @@ func TestManagerLifecycle(t *testing.T) {
 		}
 	}
 
-	// Scheduled rotation: a day later the key is replaced; the old one
-	// stays verifiable until its tokens have expired.
+	// Scheduled rotation: a day later the key is replaced, after the new
+	// one has been published for PublishDelay; the old one stays
+	// verifiable until its tokens have expired.
 	c.t = c.t.Add(25 * time.Hour)
 	if err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if k, _ := m.Signer(jose.EdDSA); k.KeyID() != first.KeyID() {
+		t.Fatal("the rotated-in key signs before its publish delay")
+	}
+	if got := jwksKIDs(t, m); len(got) != 4 {
+		t.Fatalf("JWKS has %v, want the next keys published too", got)
+	}
+	c.t = c.t.Add(keys.DefaultPublishDelay)
 	second, _ := m.Signer(jose.EdDSA)
 	if second.KeyID() == first.KeyID() {
 		t.Fatal("scheduled rotation did not replace the key")

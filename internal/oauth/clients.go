@@ -32,6 +32,10 @@ type ClientsConfig struct {
 	// ID tokens with: a client registering another
 	// id_token_signed_response_alg is refused.
 	IDTokenAlgorithms []jose.Algorithm
+	// CurrentIDTokenAlgorithms, if set, wins over IDTokenAlgorithms and is
+	// asked at each registration: the algorithms the server signs ID
+	// tokens with now, which an administrator may add to at runtime.
+	CurrentIDTokenAlgorithms func() []jose.Algorithm
 	// CacheTTL is how long an authenticated client's record is kept in
 	// memory, so the token endpoint does not read the store on every
 	// request. Default 30s; negative turns the cache off. A client deleted
@@ -124,8 +128,12 @@ func (c *Clients) Register(ctx context.Context, m Metadata) (Registered, error) 
 	if err != nil {
 		return Registered{}, err
 	}
-	if alg := cl.IDTokenSignedResponseAlg; alg != "" && c.cfg.IDTokenAlgorithms != nil && !slices.Contains(c.cfg.IDTokenAlgorithms, jose.Algorithm(alg)) {
-		return Registered{}, &MetadataError{Field: "id_token_signed_response_alg", Reason: fmt.Sprintf("this server signs ID tokens with %v only", c.cfg.IDTokenAlgorithms)}
+	algs := c.cfg.IDTokenAlgorithms
+	if c.cfg.CurrentIDTokenAlgorithms != nil {
+		algs = c.cfg.CurrentIDTokenAlgorithms()
+	}
+	if alg := cl.IDTokenSignedResponseAlg; alg != "" && algs != nil && !slices.Contains(algs, jose.Algorithm(alg)) {
+		return Registered{}, &MetadataError{Field: "id_token_signed_response_alg", Reason: fmt.Sprintf("this server signs ID tokens with %v only", algs)}
 	}
 	cl.ID = newClientID()
 	cl.CreatedAt = c.now().UTC().Truncate(time.Millisecond)

@@ -22,9 +22,12 @@ var (
 	_ GrantIssuer   = (*token.Service)(nil)
 )
 
-// GrantSessions creates and revokes grants; *session.Manager implements
-// it.
+// GrantSessions creates and revokes grants and reads the browser session
+// a code was approved in; *session.Manager implements it.
 type GrantSessions interface {
+	// Get returns the live record with the given id, or an error wrapping
+	// session.ErrInvalid.
+	Get(ctx context.Context, id string) (store.Session, error)
 	// CreateGrant starts a token grant.
 	CreateGrant(ctx context.Context, g session.GrantSpec) (store.Session, error)
 	// Revoke ends the user's record id.
@@ -54,7 +57,10 @@ type UserGetter interface {
 // (RFC 6749 section 4.1.2). Each redemption creates a token grant of the
 // client's scope and audience; it has a refresh token only when the scope
 // holds offline_access and the client may use refresh_token. An openid
-// scope adds an ID token.
+// scope adds an ID token. A code dies with the browser session that
+// approved it: logout, and every user-wide revocation (revoke-all,
+// password reset, disable, delete), which end that session, make it
+// invalid_grant, even while it is young.
 type AuthorizationCodeGrant struct {
 	codes    store.AuthCodeStore
 	sessions GrantSessions
@@ -128,6 +134,9 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 		return invalid("code_verifier sent for a code issued without code_challenge")
 	}
 
+	if err := g.approverLive(ctx, c); err != nil {
+		return token.Response{}, err
+	}
 	u, err := g.users.GetUser(ctx, c.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		return invalid("the user is gone or disabled")
@@ -159,6 +168,14 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 		}
 		return token.Response{}, fmt.Errorf("oauth: redeem authorization code: %w", err)
 	}
+	// Checked again now that the grant exists: a logout that ended the
+	// browser session meanwhile ends this grant too.
+	if err := g.approverLive(ctx, c); err != nil {
+		if rerr := g.sessions.Revoke(ctx, grant.UserID, grant.ID); rerr != nil && !errors.Is(rerr, session.ErrInvalid) {
+			return token.Response{}, fmt.Errorf("oauth: revoke the grant of a dead code: %w", rerr)
+		}
+		return token.Response{}, err
+	}
 
 	scope := strings.Fields(c.Scope)
 	var resp token.Response
@@ -181,6 +198,24 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 		}
 	}
 	return resp, nil
+}
+
+// approverLive returns nil if the browser session that approved the code
+// is still live, invalid_grant if it ended, or the store's error.
+func (g *AuthorizationCodeGrant) approverLive(ctx context.Context, c store.AuthCode) error {
+	if c.SessionID == "" {
+		return ErrInvalidGrant.WithCause(errors.New("code approved in no browser session"))
+	}
+	s, err := g.sessions.Get(ctx, c.SessionID)
+	switch {
+	case errors.Is(err, session.ErrInvalid):
+		return ErrInvalidGrant.WithCause(errors.New("the browser session that approved the code has ended"))
+	case err != nil:
+		return fmt.Errorf("oauth: read the browser session of a code: %w", err)
+	case s.UserID != c.UserID || s.Kind != store.KindCookie:
+		return ErrInvalidGrant.WithCause(errors.New("the code's browser session is not the approver's"))
+	}
+	return nil
 }
 
 // reused answers a code presented after it was redeemed: the grant the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,19 +30,23 @@ type fakeRefresher struct {
 	calls int
 }
 
-func (r *fakeRefresher) Refresh(_ context.Context, presented, clientID string, _ token.Extend) (token.Response, error) {
+func (r *fakeRefresher) Refresh(_ context.Context, presented, clientID string, scope []string, _ token.Extend) (token.Response, error) {
 	r.calls++
 	if presented != r.token || clientID != r.grant.ClientID {
 		return token.Response{}, token.ErrInvalidGrant
 	}
-	return token.Response{AccessToken: "new", TokenType: "Bearer", RefreshToken: "ghr_next", Scope: r.grant.Scope}, nil
-}
-
-func (r *fakeRefresher) Introspect(_ context.Context, raw string) (token.Introspection, store.Session) {
-	if raw != r.token {
-		return token.Introspection{}, store.Session{}
+	granted := strings.Fields(r.grant.Scope)
+	for _, s := range scope {
+		if !slices.Contains(granted, s) {
+			return token.Response{}, token.ErrScopeChanged
+		}
 	}
-	return token.Introspection{Active: true, TokenType: "refresh_token", ClientID: r.grant.ClientID, Scope: r.grant.Scope}, r.grant
+	for _, s := range granted {
+		if scope != nil && !slices.Contains(scope, s) {
+			return token.Response{}, token.ErrScopeChanged
+		}
+	}
+	return token.Response{AccessToken: "new", TokenType: "Bearer", RefreshToken: "ghr_next", Scope: r.grant.Scope}, nil
 }
 
 // endpointWorld is a token endpoint with the two grants, over a real

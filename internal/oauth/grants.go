@@ -95,11 +95,11 @@ func userOnlyScope(s string) bool { return s == ScopeOpenID || s == ScopeOffline
 // Refresher is what the refresh grant needs of *token.Service.
 type Refresher interface {
 	// Refresh exchanges a refresh token of the client's grant ("" for
-	// first-party) for a new pair, rotating it; extend, if not nil, adds
-	// to the response before it is sealed for the reuse grace period.
-	Refresh(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error)
-	// Introspect describes a token and returns the grant it belongs to.
-	Introspect(ctx context.Context, raw string) (token.Introspection, store.Session)
+	// first-party) for a new pair, rotating it. scope, if not nil, must be
+	// the grant's scope (token.ErrScopeChanged), checked after reuse
+	// detection; extend, if not nil, adds to the response before it is
+	// sealed for the reuse grace period.
+	Refresh(ctx context.Context, presented, clientID string, scope []string, extend token.Extend) (token.Response, error)
 }
 
 // RefreshGrant is grant_type refresh_token (RFC 6749 section 6) over
@@ -148,23 +148,19 @@ func (g *RefreshGrant) Handle(ctx context.Context, req TokenRequest) (token.Resp
 	if req.Client != nil {
 		clientID = req.Client.ID
 	}
-	if req.Scope != nil {
-		in, grant := g.tokens.Introspect(ctx, rt)
-		if !in.Active || in.TokenType != "refresh_token" || grant.ClientID != clientID {
-			return token.Response{}, ErrInvalidGrant
-		}
-		granted := strings.Fields(grant.Scope)
-		if !sameSet(req.Scope, granted) {
-			return token.Response{}, ErrInvalidScope.WithDescription("a refreshed token keeps its grant's scope: send no scope, or exactly the granted one")
-		}
-	}
 	var extend token.Extend
 	if g.ids != nil && req.Client != nil {
 		extend = g.idToken(req.Client)
 	}
-	resp, err := g.tokens.Refresh(ctx, rt, clientID, extend)
-	if errors.Is(err, token.ErrInvalidGrant) {
+	// The scope goes to Refresh, which checks it after reuse detection:
+	// sending one must not spare a replayed token's grant (RFC 9700
+	// section 4.14.2), nor change the grace period's answer.
+	resp, err := g.tokens.Refresh(ctx, rt, clientID, req.Scope, extend)
+	switch {
+	case errors.Is(err, token.ErrInvalidGrant):
 		return token.Response{}, ErrInvalidGrant.WithCause(err)
+	case errors.Is(err, token.ErrScopeChanged):
+		return token.Response{}, ErrInvalidScope.WithDescription("a refreshed token keeps its grant's scope: send no scope, or exactly the granted one")
 	}
 	return resp, err
 }
@@ -187,12 +183,4 @@ func (g *RefreshGrant) idToken(client *store.Client) token.Extend {
 		})
 		return err
 	}
-}
-
-// sameSet reports whether a and b hold the same strings, ignoring order
-// and repetition.
-func sameSet(a, b []string) bool {
-	_, ab := subset(a, b)
-	_, ba := subset(b, a)
-	return ab && ba
 }

@@ -66,7 +66,7 @@ type extendingRefresher struct {
 	extends int // calls of Refresh with one
 }
 
-func (r *extendingRefresher) Refresh(ctx context.Context, presented, clientID string, extend token.Extend) (token.Response, error) {
+func (r *extendingRefresher) Refresh(ctx context.Context, presented, clientID string, _ []string, extend token.Extend) (token.Response, error) {
 	if extend == nil {
 		r.plain++
 	} else {
@@ -83,10 +83,6 @@ func (r *extendingRefresher) Refresh(ctx context.Context, presented, clientID st
 		}
 	}
 	return resp, nil
-}
-
-func (r *extendingRefresher) Introspect(context.Context, string) (token.Introspection, store.Session) {
-	return token.Introspection{}, store.Session{}
 }
 
 // TestRefreshIDToken checks the ID token of a refresh (OpenID Connect

@@ -65,7 +65,8 @@ func (s *Set) LastSeq() int64 {
 
 // Revoked reports whether a token with the given sid, jti, sub and iat is
 // revoked: its session was revoked, it was revoked itself, or its user was
-// revoked at or after it was issued. Empty values match nothing.
+// revoked at or after it was issued (see userRevokes). Empty values match
+// nothing.
 func (s *Set) Revoked(sid, jti, sub string, issuedAt time.Time) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -80,7 +81,7 @@ func (s *Set) Revoked(sid, jti, sub string, issuedAt time.Time) bool {
 		}
 	}
 	if sub != "" {
-		if u, ok := s.users[sub]; ok && !issuedAt.After(u.at) {
+		if u, ok := s.users[sub]; ok && userRevokes(u.at, sid, issuedAt) {
 			return true
 		}
 	}
@@ -125,4 +126,18 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// userRevokes reports whether a user-wide revocation at "at" covers a
+// token with the given sid and iat. iat is whole seconds, so a token of
+// the revocation's own second may predate or follow it. A token without a
+// sid (a client's own token) is revoked then, to be safe. A token with a
+// sid is not: every user-wide revocation ends the user's sessions and
+// grants first, and their events revoke such a token exactly, so a login
+// a moment after a password reset gets a token that works at once.
+func userRevokes(at time.Time, sid string, iat time.Time) bool {
+	if sid == "" {
+		return !iat.After(at)
+	}
+	return iat.Before(at.Truncate(time.Second))
 }

@@ -25,7 +25,9 @@ func TestSetRevoked(t *testing.T) {
 		{"other session", "sid-2", "x", "user-2", t0.Add(-time.Minute), false},
 		{"revoked token", "sid-2", "jti-1", "user-2", t0, true},
 		{"user token issued before", "sid-2", "x", "user-1", t0.Add(-time.Second), true},
-		{"user token issued at the same instant", "sid-2", "x", "user-1", t0, true},
+		{"user token issued in the same second, no sid", "", "x", "user-1", t0, true},
+		{"user token with a sid issued in the same second (its session's event covers it)", "sid-2", "x", "user-1", t0, false},
+		{"user token without sid issued after", "", "x", "user-1", t0.Add(time.Second), false},
 		{"user token issued after", "sid-2", "x", "user-1", t0.Add(time.Second), false},
 		{"empty values match nothing", "", "", "", t0, false},
 	}

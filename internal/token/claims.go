@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"maps"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,8 +51,10 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 	} else {
 		m["aud"] = c.Audience
 	}
+	// NumericDates are whole seconds (RFC 7519 section 2 allows
+	// fractions, but many verifiers compare integers).
 	m["exp"] = c.ExpiresAt.Unix()
-	m["iat"] = numericDate(c.IssuedAt)
+	m["iat"] = c.IssuedAt.Unix()
 	if !c.NotBefore.IsZero() {
 		m["nbf"] = c.NotBefore.Unix()
 	} else {
@@ -64,18 +65,6 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 	setOrDelete(m, "scope", c.Scope)
 	setOrDelete(m, "client_id", cmp.Or(c.ClientID, FirstPartyClientID))
 	return json.Marshal(m)
-}
-
-// numericDate encodes t as a JWT NumericDate (RFC 7519 section 2), with
-// milliseconds when t has them. "iat" carries them so that a user-wide
-// revocation at time T does not also catch a token issued later within the
-// same second (the revocation compares "iat" with T).
-func numericDate(t time.Time) json.Number {
-	ms := t.UnixMilli()
-	if ms%1000 == 0 {
-		return json.Number(strconv.FormatInt(ms/1000, 10))
-	}
-	return json.Number(strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64))
 }
 
 func setOrDelete(m map[string]any, k, v string) {

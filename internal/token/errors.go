@@ -13,4 +13,8 @@ var (
 	// ErrInvalidGrant reports a refresh token that is unknown, expired,
 	// revoked, reused, or bound to another client (RFC 6749 invalid_grant).
 	ErrInvalidGrant = errors.New("token: invalid grant")
+	// ErrScopeChanged reports a refresh request whose scope parameter is
+	// not exactly the grant's scope (RFC 6749 invalid_scope): a refreshed
+	// token keeps its grant's scope.
+	ErrScopeChanged = errors.New("token: a refreshed token keeps its grant's scope")
 )

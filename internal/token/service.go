@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,8 +32,10 @@ const (
 	// DefaultRefreshGrace is how long a rotated refresh token still returns
 	// the same new pair, so two tabs refreshing at once both succeed.
 	DefaultRefreshGrace = 10 * time.Second
-	// DefaultLeeway is the clock skew allowed on exp, nbf and iat.
-	DefaultLeeway = 30 * time.Second
+	// DefaultLeeway is the clock skew the server allows when it checks its
+	// own tokens (exp, nbf and iat): a few seconds, so that a token is
+	// refused everywhere the server checks it once it is 5 s past its exp.
+	DefaultLeeway = 5 * time.Second
 	// refreshPrefix marks Gatehouse refresh tokens, so secret scanners and
 	// the revocation endpoint can tell them from JWTs.
 	refreshPrefix = "ghr_"
@@ -50,6 +53,7 @@ type Config struct {
 	// Default 10s; negative means no grace.
 	RefreshGrace time.Duration
 	// Leeway is the clock skew allowed when checking exp, nbf and iat.
+	// Default DefaultLeeway (5s); negative means none.
 	Leeway time.Duration
 }
 
@@ -74,8 +78,11 @@ func NewService(cfg Config, km *keys.Manager, sessions *session.Manager, refresh
 	if cfg.RefreshGrace == 0 {
 		cfg.RefreshGrace = DefaultRefreshGrace
 	}
-	if cfg.Leeway == 0 {
+	switch {
+	case cfg.Leeway == 0:
 		cfg.Leeway = DefaultLeeway
+	case cfg.Leeway < 0:
+		cfg.Leeway = 0
 	}
 	if now == nil {
 		now = time.Now
@@ -111,22 +118,38 @@ type MintSpec struct {
 	// Audience defaults to the issuer.
 	Audience []string
 	Custom   map[string]any
+	// NotAfter, if not zero, is when the record the token belongs to (a
+	// session or grant) ends: the token's exp is never later, so no token
+	// outlives its record.
+	NotAfter time.Time
 }
 
-// Mint signs an access token and returns it with its expiry.
+// Mint signs an access token and returns it with its expiry. Its iat and
+// exp are whole seconds (iat truncated), and exp is at most
+// spec.NotAfter; a record that ends within the second is
+// session.ErrInvalid.
 func (s *Service) Mint(spec MintSpec) (string, time.Time, error) {
-	key, err := s.keys.Signer(s.keys.DefaultAlgorithm())
+	key, err := s.keys.AccessSigner()
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.now().UTC().Truncate(time.Second)
+	exp := now.Add(s.cfg.AccessTokenTTL)
+	if !spec.NotAfter.IsZero() {
+		if end := spec.NotAfter.UTC().Truncate(time.Second); end.Before(exp) {
+			exp = end
+		}
+		if !exp.After(now) {
+			return "", time.Time{}, fmt.Errorf("token: mint: the record ends now: %w", session.ErrInvalid)
+		}
+	}
 	aud := spec.Audience
 	if len(aud) == 0 {
 		aud = []string{s.cfg.Issuer}
 	}
 	c := Claims{
 		Issuer: s.cfg.Issuer, Subject: spec.Subject, Audience: aud,
-		IssuedAt: now, ExpiresAt: now.Truncate(time.Second).Add(s.cfg.AccessTokenTTL),
+		IssuedAt: now, ExpiresAt: exp,
 		ID: randomID(), SessionID: spec.SessionID, Scope: spec.Scope, ClientID: spec.ClientID,
 		Custom: spec.Custom,
 	}
@@ -174,7 +197,17 @@ func (s *Service) IssueAccessForGrant(ctx context.Context, grant store.Session, 
 // grantSpec describes an access token of grant for u: the grant's
 // client, scope and audience.
 func grantSpec(grant store.Session, u store.User) MintSpec {
-	return MintSpec{Subject: u.ID, SessionID: grant.ID, ClientID: grant.ClientID, Scope: grant.Scope, Audience: grant.Audience, Custom: u.Claims}
+	return MintSpec{Subject: u.ID, SessionID: grant.ID, ClientID: grant.ClientID, Scope: grant.Scope, Audience: grant.Audience, Custom: u.Claims, NotAfter: recordEnd(grant)}
+}
+
+// recordEnd is when a session or grant ends if it is not used again: the
+// earlier of its absolute and idle expiry. Use can only push the idle
+// expiry later, so a token that expires by then never outlives its record.
+func recordEnd(r store.Session) time.Time {
+	if !r.IdleExpiresAt.IsZero() && r.IdleExpiresAt.Before(r.ExpiresAt) {
+		return r.IdleExpiresAt
+	}
+	return r.ExpiresAt
 }
 
 // issuePair mints an access token and a new refresh token for grant. If
@@ -239,10 +272,15 @@ type Extend func(ctx context.Context, grant store.Session, u store.User, resp *R
 // Refresh exchanges a refresh token for a new pair (grant_type
 // refresh_token). clientID is the authenticated client, or "" for a
 // first-party request without client authentication; it must match the
-// grant's client. extend, which may be nil, adds to the response; a
-// rotated token presented again within the grace period gets the sealed
-// response, and extend is not called again.
-func (s *Service) Refresh(ctx context.Context, presented, clientID string, extend Extend) (Response, error) {
+// grant's client. scope, if not nil, is the scope parameter of the
+// request: it must be exactly the grant's scope (ErrScopeChanged
+// otherwise), and it is checked only after reuse detection, so it changes
+// nothing about it: a rotated token presented again after the grace
+// period revokes its grant whatever the scope says. extend, which may be
+// nil, adds to the response; a rotated token presented again within the
+// grace period gets the sealed response, and extend is not called again.
+// A store that fails is an error other than ErrInvalidGrant.
+func (s *Service) Refresh(ctx context.Context, presented, clientID string, scope []string, extend Extend) (Response, error) {
 	if !strings.HasPrefix(presented, refreshPrefix) || len(presented) > 128 {
 		return Response{}, ErrInvalidGrant
 	}
@@ -257,7 +295,7 @@ func (s *Service) Refresh(ctx context.Context, presented, clientID string, exten
 		}
 		now := s.now()
 		if !rt.RotatedAt.IsZero() {
-			return s.reused(ctx, presented, rt, now)
+			return s.reused(ctx, presented, rt, clientID, scope, now)
 		}
 		if !rt.ExpiresAt.After(now) {
 			return Response{}, ErrInvalidGrant
@@ -274,6 +312,9 @@ func (s *Service) Refresh(ctx context.Context, presented, clientID string, exten
 			// left untouched.
 			return Response{}, ErrInvalidGrant
 		}
+		if !sameScope(scope, grant.Scope) {
+			return Response{}, ErrScopeChanged
+		}
 		if grant, err = s.sessions.Touch(ctx, grant); errors.Is(err, session.ErrInvalid) {
 			return Response{}, ErrInvalidGrant
 		} else if err != nil {
@@ -287,34 +328,76 @@ func (s *Service) Refresh(ctx context.Context, presented, clientID string, exten
 			return Response{}, fmt.Errorf("token: refresh: %w", err)
 		}
 		resp, err := s.issuePair(ctx, grant, u, &rotation{presented: presented, hash: h[:], extend: extend})
-		if errors.Is(err, store.ErrConflict) {
+		switch {
+		case errors.Is(err, store.ErrConflict):
 			continue // another request rotated it first: answer as a reuse
+		case errors.Is(err, session.ErrInvalid):
+			return Response{}, ErrInvalidGrant // the grant ends this very second
 		}
 		return resp, err
 	}
 	return Response{}, ErrInvalidGrant
 }
 
+// sameScope reports whether a refresh request's scope parameter (nil when
+// absent) allows the granted scope: absent, or the same set of scopes.
+func sameScope(requested []string, granted string) bool {
+	if requested == nil {
+		return true
+	}
+	g := strings.Fields(granted)
+	for _, r := range requested {
+		if !slices.Contains(g, r) {
+			return false
+		}
+	}
+	for _, x := range g {
+		if !slices.Contains(requested, x) {
+			return false
+		}
+	}
+	return true
+}
+
 // reused answers a rotated refresh token presented again: within the
 // grace period, the same new pair, with the same ID token if the first
-// answer had one (see Extend); after it, theft is assumed and the whole
-// grant is revoked.
-func (s *Service) reused(ctx context.Context, presented string, rt store.RefreshToken, now time.Time) (Response, error) {
+// answer had one (see Extend), to the same client asking for the same
+// scope; after it, theft is assumed and the whole grant is revoked,
+// whatever the request says.
+func (s *Service) reused(ctx context.Context, presented string, rt store.RefreshToken, clientID string, scope []string, now time.Time) (Response, error) {
 	if s.cfg.RefreshGrace > 0 && now.Sub(rt.RotatedAt) <= s.cfg.RefreshGrace {
 		body, err := seal.Open(successorKey(presented), rt.SealedSuccessor, rt.Hash)
-		if err == nil {
-			var resp Response
-			if err := json.Unmarshal(body, &resp); err == nil {
-				if _, err := s.sessions.Get(ctx, rt.SessionID); err == nil {
-					resp.ExpiresIn = max(0, resp.ExpiresIn-int64(now.Sub(rt.RotatedAt).Seconds()))
-					return resp, nil
-				}
-			}
+		if err != nil {
+			return Response{}, ErrInvalidGrant
 		}
-		return Response{}, ErrInvalidGrant
+		var resp Response
+		if err := json.Unmarshal(body, &resp); err != nil {
+			return Response{}, ErrInvalidGrant
+		}
+		g, err := s.sessions.Get(ctx, rt.SessionID)
+		if errors.Is(err, session.ErrInvalid) {
+			return Response{}, ErrInvalidGrant
+		}
+		if err != nil {
+			return Response{}, err
+		}
+		if g.ClientID != clientID {
+			return Response{}, ErrInvalidGrant
+		}
+		if !sameScope(scope, g.Scope) {
+			return Response{}, ErrScopeChanged
+		}
+		resp.ExpiresIn = max(0, resp.ExpiresIn-int64(now.Sub(rt.RotatedAt).Seconds()))
+		return resp, nil
 	}
 	s.log.WarnContext(ctx, "refresh token reused after rotation: revoking the grant", "session_id", rt.SessionID)
-	if g, err := s.sessions.Get(ctx, rt.SessionID); err == nil {
+	g, err := s.sessions.Get(ctx, rt.SessionID)
+	switch {
+	case errors.Is(err, session.ErrInvalid):
+		// Already gone: nothing is left to revoke.
+	case err != nil:
+		return Response{}, err
+	default:
 		if err := s.sessions.Revoke(ctx, g.UserID, g.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
 			return Response{}, err
 		}
@@ -382,7 +465,7 @@ func (s *Service) SessionToken(ctx context.Context, sess store.Session, audience
 	if err != nil {
 		return Response{}, fmt.Errorf("token: session token: %w", err)
 	}
-	spec := MintSpec{Subject: u.ID, SessionID: sess.ID, Custom: u.Claims}
+	spec := MintSpec{Subject: u.ID, SessionID: sess.ID, Custom: u.Claims, NotAfter: recordEnd(sess)}
 	if audience != "" {
 		spec.Audience = []string{audience}
 	}
