@@ -145,12 +145,13 @@ func TestDisabledUserWithinBound(t *testing.T) {
 }
 
 // TestKeyRotationKeepsOldTokensValid rotates the signing key of servers
-// signing with each algorithm: tokens of the old key and of the new one
-// both verify, the new kid costing one JWKS refetch.
+// signing with each algorithm: the new key is published first and signs
+// only after --key-publish-delay; then tokens of the old key and of the
+// new one both verify.
 func TestKeyRotationKeepsOldTokensValid(t *testing.T) {
 	for _, alg := range []string{"EdDSA", "ES256", "RS256"} {
 		t.Run(alg, func(t *testing.T) {
-			srv := apptest.Start(t, apptest.Options{Args: []string{"--signing-algorithm", alg}})
+			srv := apptest.Start(t, apptest.Options{Args: []string{"--signing-algorithm", alg, "--key-publish-delay", "1m"}})
 			v := newVerifier(t, srv, nil)
 			u := srv.NewUser(t)
 			old, _ := tokenLogin(t, srv, u)
@@ -162,6 +163,10 @@ func TestKeyRotationKeepsOldTokensValid(t *testing.T) {
 			}
 			srv.Admin().Do(t, http.MethodPost, "/admin/v1/keys/rotate", nil).WantStatus(t, http.StatusOK).Decode(t, &rot)
 			srv.Clock.Advance(time.Second)
+			if early, _ := tokenLogin(t, srv, u); headerKid(t, early) != headerKid(t, old) {
+				t.Fatalf("a token signed right after the rotation used kid %q, want the old %q until the publish delay has passed", headerKid(t, early), headerKid(t, old))
+			}
+			srv.Clock.Advance(time.Minute)
 			fresh, _ := tokenLogin(t, srv, u)
 			if kid := headerKid(t, fresh); kid != rot.Kid || kid == headerKid(t, old) {
 				t.Fatalf("new token signed with kid %q, want the rotated %q", kid, rot.Kid)
