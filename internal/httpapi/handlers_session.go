@@ -186,8 +186,9 @@ func compactJSON(b []byte) (json.RawMessage, error) {
 }
 
 // validData answers 400 invalid_request unless doc is session data that
-// every backend stores and serves back unchanged (valid UTF-8, no lone
-// surrogates or NUL, bounded depth and numbers): store.ValidateSessionData.
+// every backend stores and serves back as the same JSON value (valid
+// UTF-8, no lone surrogates or NUL, bounded depth and numbers): see
+// store.ValidateSessionData.
 func validData(doc []byte) error {
 	if err := store.ValidateSessionData(doc); err != nil {
 		return errInvalidRequest("session data: %s", strings.TrimPrefix(err.Error(), store.ErrInvalidData.Error()+": "))
