@@ -21,8 +21,9 @@ var secretFiles = []string{
 	"admin-token", keys.KEKFile,
 }
 
-// warnOpenModes logs a warning for the data dir, and for each secret file
-// in it, that its group or other users may read, write or enter. It
+// warnOpenModes logs a warning for the data dir, its mail dir if there is
+// one, and each secret file in it, that its group or other users may
+// read, write or enter. It
 // changes nothing: tightening the modes of existing files is left to the
 // operator (chmod 700 the dir, chmod 600 the files).
 func warnOpenModes(ctx context.Context, log *slog.Logger, dataDir string) {
@@ -40,6 +41,8 @@ func warnOpenModes(ctx context.Context, log *slog.Logger, dataDir string) {
 		}
 	}
 	check(dataDir, "chmod 700")
+	// Mail written to files (links with one-time tokens), when there is any.
+	check(filepath.Join(dataDir, "mail"), "chmod 700")
 	for _, name := range secretFiles {
 		check(filepath.Join(dataDir, name), "chmod 600")
 	}

@@ -45,9 +45,16 @@ func TestDataDirModes(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "admin-token"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(dir, "mail"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "mail"), 0o770); err != nil {
+		t.Fatal(err)
+	}
 	logs.Reset()
 	apptest.Start(t, apptest.Options{Args: []string{"--data-dir", dir}, Log: log, Clock: srv.Clock})
-	for _, want := range []string{"path=" + dir + " mode=0755", "path=" + filepath.Join(dir, "admin-token") + " mode=0644"} {
+	for _, want := range []string{"path=" + dir + " mode=0755", "path=" + filepath.Join(dir, "admin-token") + " mode=0644",
+		"path=" + filepath.Join(dir, "mail") + " mode=0770"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("no warning with %q in:\n%s", want, logs.String())
 		}
