@@ -122,6 +122,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	warnOpenModes(ctx, log, cfg.DataDir)
 	stores, err := a.openStores(ctx)
 	if err != nil {
 		a.Close()

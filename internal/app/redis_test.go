@@ -131,3 +131,33 @@ func TestRedisUnreachable(t *testing.T) {
 		t.Errorf("error %q: want the address, not the password", err)
 	}
 }
+
+// TestRedisDeleteUserClearsSessions checks that deleting a user through
+// the admin API removes every key of theirs from the Redis session store,
+// and only theirs, and that their cookie stops working at once.
+func TestRedisDeleteUserClearsSessions(t *testing.T) {
+	sessionsURL, prefix := redisSessionsURL(t)
+	srv := apptest.Start(t, apptest.Options{Args: []string{"--sessions", sessionsURL}})
+	rc := redistest.Client(t)
+	records := func() []string {
+		t.Helper()
+		ks, err := redistest.Keys(t.Context(), rc, prefix+"{sessions}:h:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ks
+	}
+	u, c := srv.NewSession(t)
+	second := srv.Login(t, u.Email, u.Password)
+	_, other := srv.NewSession(t)
+	if ks := records(); len(ks) != 3 {
+		t.Fatalf("session records in Redis: %v, want three", ks)
+	}
+	srv.Admin().Do(t, http.MethodDelete, "/admin/v1/users/"+u.ID, nil).WantStatus(t, http.StatusNoContent)
+	c.Do(t, http.MethodGet, "/v1/me", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+	second.Do(t, http.MethodGet, "/v1/me", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+	other.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
+	if ks := records(); len(ks) != 1 {
+		t.Errorf("session records in Redis after the delete: %v, want the other user's only", ks)
+	}
+}

@@ -119,6 +119,8 @@ func (s *Server) asAPIErrorQuiet(err error) *apiError {
 		return errUnauthenticated
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound
+	case errors.Is(err, store.ErrInvalidData):
+		return errInvalidRequest("invalid session data")
 	case errors.Is(err, store.ErrConflict):
 		return &apiError{Status: http.StatusConflict, Code: codeConflict, Description: "already exists"}
 	}

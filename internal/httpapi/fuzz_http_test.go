@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
 
 // contractCodes maps every error code of shared/spec/http-api.md (and the
@@ -148,6 +150,10 @@ func FuzzSessionDataBody(f *testing.F) {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)
 	}
+	for _, tc := range append(storetest.ValidSessionData(), storetest.InvalidSessionData()...) {
+		f.Add([]byte(tc.JSON), false)
+		f.Add([]byte(tc.JSON), true)
+	}
 	f.Fuzz(func(t *testing.T, body []byte, patch bool) {
 		method, ct := http.MethodPut, "application/json"
 		if patch {
@@ -168,6 +174,9 @@ func FuzzSessionDataBody(f *testing.F) {
 		}
 		if b := bytes.TrimSpace(rec.Body.Bytes()); !json.Valid(b) || b[0] != '{' {
 			t.Fatalf("%s answered %q, not a JSON object", method, rec.Body)
+		}
+		if err := store.ValidateSessionData(rec.Body.Bytes()); err != nil {
+			t.Fatalf("%s stored data every backend cannot store: %v", method, err)
 		}
 		if rec.Body.Len() > 64<<10+1 {
 			t.Fatalf("%s stored %d bytes, over 64 KiB", method, rec.Body.Len())

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/mergepatch"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 // MaxSessionData is the largest session data object (64 KiB).
@@ -108,6 +109,10 @@ func (s *Server) handlePutData(w http.ResponseWriter, r *http.Request, p authn.P
 		s.writeError(w, r, err)
 		return
 	}
+	if err := validData(body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	s.updateData(w, r, p, func(json.RawMessage) (json.RawMessage, error) {
 		return compactJSON(body)
 	})
@@ -125,6 +130,12 @@ func (s *Server) handlePatchData(w http.ResponseWriter, r *http.Request, p authn
 	}
 	if _, err := mergepatch.Apply([]byte("{}"), patch); err != nil {
 		s.writeError(w, r, errInvalidRequest("malformed JSON"))
+		return
+	}
+	// The patch is checked as sent: decoding it would quietly turn
+	// invalid UTF-8 and lone surrogates into U+FFFD.
+	if err := validData(patch); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	s.updateData(w, r, p, func(old json.RawMessage) (json.RawMessage, error) {
@@ -151,8 +162,8 @@ func (s *Server) updateData(w http.ResponseWriter, r *http.Request, p authn.Prin
 		if len(next) > MaxSessionData {
 			return nil, &http.MaxBytesError{Limit: MaxSessionData}
 		}
-		if hasNUL(next) {
-			return nil, errInvalidRequest("session data cannot contain the NUL character (\\u0000)")
+		if err := validData(next); err != nil {
+			return nil, err
 		}
 		return next, nil
 	})
@@ -174,21 +185,13 @@ func compactJSON(b []byte) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
-// hasNUL reports whether a JSON document has a string or member name
-// containing U+0000, which some stores (PostgreSQL jsonb) cannot hold; it
-// is refused everywhere so every backend behaves the same.
-func hasNUL(doc []byte) bool {
-	if !bytes.Contains(doc, []byte(`\u0000`)) {
-		return false // the only way to write U+0000 in valid JSON
+// validData answers 400 invalid_request unless doc is session data that
+// every backend stores and serves back as the same JSON value (valid
+// UTF-8, no lone surrogates or NUL, bounded depth and numbers): see
+// store.ValidateSessionData.
+func validData(doc []byte) error {
+	if err := store.ValidateSessionData(doc); err != nil {
+		return errInvalidRequest("session data: %s", strings.TrimPrefix(err.Error(), store.ErrInvalidData.Error()+": "))
 	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		if str, ok := tok.(string); ok && strings.ContainsRune(str, 0) {
-			return true
-		}
-	}
+	return nil
 }

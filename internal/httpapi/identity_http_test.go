@@ -540,3 +540,40 @@ func TestLoginRateLimitByForwardedAddress(t *testing.T) {
 		t.Errorf("sessions = %+v, want one from 198.51.100.9", list.Sessions)
 	}
 }
+
+// TestEmailUnicode checks email identity through the real router: invalid
+// UTF-8 and lone surrogate escapes in the address are 400 invalid_request
+// at signup and admin creation (never a stored U+FFFD), a login with one
+// is the usual 401, and the NFC and NFD spellings are one account.
+func TestEmailUnicode(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	for name, body := range map[string]string{
+		"invalid UTF-8":  "{\"email\": \"jos\xc3@example.com\", \"password\": \"password123\"}",
+		"lone surrogate": `{"email": "\ud800@example.com", "password": "password123"}`,
+		"U+FFFD":         `{"email": "\ufffd@example.com", "password": "password123"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv.NewClient().Do(t, http.MethodPost, "/v1/signup", body).WantError(t, http.StatusBadRequest, "invalid_request")
+			srv.Admin().Do(t, http.MethodPost, "/admin/v1/users", body).WantError(t, http.StatusBadRequest, "invalid_request")
+			srv.NewClient().Do(t, http.MethodPost, "/v1/login", body).WantError(t, http.StatusUnauthorized, "invalid_credentials")
+		})
+	}
+	const nfc, nfd = "jos\u00e9@example.com", "jose\u0301@example.com"
+	r := srv.NewClient().Do(t, http.MethodPost, "/v1/signup", map[string]string{"email": nfd, "password": "password123"}).
+		WantStatus(t, http.StatusCreated)
+	var created struct {
+		User struct{ Email string } `json:"user"`
+	}
+	r.Decode(t, &created)
+	if created.User.Email != nfc {
+		t.Errorf("signed up as %q, want the NFC form %q", created.User.Email, nfc)
+	}
+	srv.NewClient().Do(t, http.MethodPost, "/v1/signup", map[string]string{"email": nfc, "password": "password123"}).
+		WantError(t, http.StatusConflict, "conflict")
+	srv.Admin().Do(t, http.MethodPost, "/admin/v1/users", map[string]string{"email": nfc, "password": "password123"}).
+		WantError(t, http.StatusConflict, "conflict")
+	for _, email := range []string{nfc, nfd} {
+		srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": email, "password": "password123"}).
+			WantStatus(t, http.StatusOK)
+	}
+}

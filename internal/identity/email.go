@@ -4,19 +4,47 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // maxEmailLen is the longest address accepted (RFC 5321 path limit).
 const maxEmailLen = 254
 
-// NormalizeEmail trims surrounding white space and case-folds the domain
-// of an email address. The local part keeps its case: RFC 5321 leaves its
-// interpretation to the receiving host. It returns ErrInvalidEmail for
-// anything that is not local@domain with a non-empty local part and a
-// domain that has no white space.
+// NormalizeEmail trims surrounding white space, case-folds the domain of
+// an email address and puts the whole address in Unicode Normalization
+// Form C (NFC), so that the composed and decomposed spellings of "é" are
+// one address. The local part otherwise keeps what was given, case
+// included: RFC 5321 leaves its interpretation to the receiving host. It
+// returns ErrInvalidEmail for anything that is not local@domain with a
+// non-empty local part and a domain that has no white space, and for
+// invalid UTF-8 and U+FFFD, the replacement character a JSON decoder puts
+// in place of invalid UTF-8 and lone surrogate escapes.
 func NormalizeEmail(s string) (string, error) {
+	return normalizeEmail(s, true)
+}
+
+// legacyEmail returns the address as NormalizeEmail returned it before
+// NFC normalisation, when that differs from normalized, else "".
+// Accounts created then keep the form they were created with.
+func legacyEmail(s, normalized string) string {
+	old, err := normalizeEmail(s, false)
+	if err != nil || old == normalized {
+		return ""
+	}
+	return old
+}
+
+// normalizeEmail is NormalizeEmail, without the NFC steps unless nfc.
+func normalizeEmail(s string, nfc bool) (string, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > maxEmailLen || !utf8.ValidString(s) {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
+		return "", ErrInvalidEmail
+	}
+	if nfc {
+		s = norm.NFC.String(s)
+	}
+	if s == "" || len(s) > maxEmailLen {
 		return "", ErrInvalidEmail
 	}
 	at := strings.LastIndexByte(s, '@')
@@ -36,6 +64,9 @@ func NormalizeEmail(s string) (string, error) {
 		}
 	}
 	out := fmt.Sprintf("%s@%s", local, strings.ToLower(domain))
+	if nfc {
+		out = norm.NFC.String(out)
+	}
 	if len(out) > maxEmailLen {
 		// Lower-casing can lengthen UTF-8 (U+023A Ⱥ is 2 bytes, ⱥ 3).
 		return "", ErrInvalidEmail

@@ -48,6 +48,18 @@ func TestNormalizeEmail(t *testing.T) {
 		// 254 bytes, but 255 once the domain is lower-cased.
 		{strings.Repeat("a", 243) + "@\u023a.example", "", true},
 		{strings.Repeat("a", 242) + "@\u023a.example", strings.Repeat("a", 242) + "@\u2c65.example", false},
+		// NFC: composed and decomposed spellings are one address.
+		{"jos\u00e9@caf\u00e9.example", "jos\u00e9@caf\u00e9.example", false},
+		{"jose\u0301@cafe\u0301.example", "jos\u00e9@caf\u00e9.example", false},
+		{"JOSE\u0301@CAFE\u0301.EXAMPLE", "JOS\u00c9@caf\u00e9.example", false},
+		{"\u212bngstr\u00f6m@example.com", "\u00c5ngstr\u00f6m@example.com", false}, // the Angstrom sign is Å
+		{"ﬁ@example.com", "ﬁ@example.com", false},                                   // NFC, not NFKC
+		// 282 bytes decomposed, 192 composed.
+		{strings.Repeat("e\u0301", 90) + "@example.com", strings.Repeat("\u00e9", 90) + "@example.com", false},
+		// Invalid UTF-8, and U+FFFD, which a JSON decoder makes of it.
+		{"jos\xc3@example.com", "", true},
+		{"\ufffd@example.com", "", true},
+		{"a@exa\ufffdmple.com", "", true},
 	}
 	for _, tc := range cases {
 		got, err := identity.NormalizeEmail(tc.in)
@@ -534,5 +546,58 @@ func TestLoginReturnsRehashedUser(t *testing.T) {
 	}
 	if err := svc.Recheck(t.Context(), u, "login password"); err != nil {
 		t.Errorf("Recheck after a rehash = %v", err)
+	}
+}
+
+// TestEmailNFC checks that the composed (NFC) and decomposed (NFD)
+// spellings of an address are one account: stored in NFC, a second signup
+// in the other form is a conflict, and either form logs in. An account
+// stored decomposed before NFC normalisation still logs in with the form
+// it was created with.
+func TestEmailNFC(t *testing.T) {
+	const nfc, nfd = "jos\u00e9@caf\u00e9.example", "jose\u0301@cafe\u0301.example"
+	f := newFixture(t, identity.Config{SignupOpen: true})
+	u := f.user(t, nfd, "password123", false)
+	if u.Email != nfc {
+		t.Fatalf("stored email %q, want the NFC form %q", u.Email, nfc)
+	}
+	if _, err := f.svc.Signup(t.Context(), identity.NewUser{Email: nfc, Password: "password123"}, "192.0.2.1"); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("signup of the NFC form = %v, want ErrConflict", err)
+	}
+	if _, err := f.svc.CreateUser(t.Context(), identity.NewUser{Email: " " + nfd, Password: "password123"}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateUser of the NFD form = %v, want ErrConflict", err)
+	}
+	for _, email := range []string{nfc, nfd} {
+		if got, err := f.svc.Login(t.Context(), email, "password123", "192.0.2.1"); err != nil || got.ID != u.ID {
+			t.Errorf("Login(%q) = %v, %v; want user %s", email, got.ID, err, u.ID)
+		}
+	}
+
+	legacy := store.User{ID: "legacy-user", Email: "rene\u0301@example.com", PasswordHash: "fake$password123",
+		Claims: map[string]any{}, CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}
+	if err := f.users.CreateUser(t.Context(), legacy); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.svc.Login(t.Context(), legacy.Email, "password123", "192.0.2.1"); err != nil || got.ID != legacy.ID {
+		t.Errorf("Login of a legacy decomposed account = %v, %v; want it", got.ID, err)
+	}
+}
+
+// TestEmailInvalidUTF8 checks that signup and admin creation refuse
+// invalid UTF-8 and U+FFFD, which JSON decoding makes of invalid UTF-8 and
+// lone surrogates, instead of storing a mangled address, and that a login
+// with one is refused like any unknown address.
+func TestEmailInvalidUTF8(t *testing.T) {
+	f := newFixture(t, identity.Config{SignupOpen: true})
+	for _, email := range []string{"jos\xc3@example.com", "\ufffd@example.com", "a@\xed\xa0\x80.example"} {
+		if _, err := f.svc.Signup(t.Context(), identity.NewUser{Email: email, Password: "password123"}, "192.0.2.1"); !errors.Is(err, identity.ErrInvalidEmail) {
+			t.Errorf("Signup(%q) = %v, want ErrInvalidEmail", email, err)
+		}
+		if _, err := f.svc.CreateUser(t.Context(), identity.NewUser{Email: email, Password: "password123"}); !errors.Is(err, identity.ErrInvalidEmail) {
+			t.Errorf("CreateUser(%q) = %v, want ErrInvalidEmail", email, err)
+		}
+		if _, err := f.svc.Login(t.Context(), email, "password123", "192.0.2.1"); !errors.Is(err, identity.ErrInvalidCredentials) {
+			t.Errorf("Login(%q) = %v, want ErrInvalidCredentials", email, err)
+		}
 	}
 }

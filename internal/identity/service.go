@@ -189,6 +189,12 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 	}
 
 	u, err := s.users.GetUserByEmail(ctx, normalized)
+	if legacy := legacyEmail(email, normalized); legacy != "" && errors.Is(err, store.ErrNotFound) {
+		// An account created before addresses were put in NFC keeps the
+		// spelling it was created with; the extra lookup depends only on
+		// what was typed, so it tells nothing about accounts.
+		u, err = s.users.GetUserByEmail(ctx, legacy)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if err := s.dummy(ctx, password); err != nil {

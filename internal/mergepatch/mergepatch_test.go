@@ -5,6 +5,9 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
 
 // The examples of RFC 7396 appendix A, plus cases of our own.
@@ -73,18 +76,34 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 }
 
 // FuzzApply checks that Apply never panics, that its output is valid JSON,
-// and that applying the same patch twice changes nothing more (RFC 7396
-// patches are idempotent).
+// that applying the same patch twice changes nothing more (RFC 7396
+// patches are idempotent), and that a valid patch of valid session data
+// (store.ValidateSessionData) gives valid session data: the handler
+// checks the patch as sent, and decoding must not turn it into something
+// the stores refuse. The session data edge cases are seeds.
 func FuzzApply(f *testing.F) {
 	f.Add([]byte(`{"a":"b"}`), []byte(`{"a":null,"b":{"c":1}}`))
 	f.Add([]byte(`[1]`), []byte(`{"x":[1,{"y":null}]}`))
 	f.Add([]byte(`{}`), []byte(`null`))
 	f.Add([]byte(``), []byte(`"s"`))
 	f.Add([]byte(`{"a":{"b":{"c":{}}}}`), []byte(`{"a":{"b":{"c":{"d":1e400}}}}`))
+	for _, tc := range append(storetest.ValidSessionData(), storetest.InvalidSessionData()...) {
+		f.Add([]byte(`{"a":{"b":1},"k":"v"}`), []byte(tc.JSON))
+		f.Add([]byte(tc.JSON), []byte(`{"a":null,"n":1.5e3}`))
+	}
 	f.Fuzz(func(t *testing.T, target, patch []byte) {
 		once, err := Apply(target, patch)
+		valid := store.ValidateSessionData(target) == nil && store.ValidateSessionData(patch) == nil
 		if err != nil {
+			if valid {
+				t.Fatalf("Apply(%q, %q) of valid session data: %v", target, patch, err)
+			}
 			return
+		}
+		if valid {
+			if err := store.ValidateSessionData(once); err != nil {
+				t.Fatalf("Apply(%q, %q) = %q: %v", target, patch, once, err)
+			}
 		}
 		if !json.Valid(once) {
 			t.Fatalf("Apply produced invalid JSON %q", once)

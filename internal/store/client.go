@@ -62,7 +62,9 @@ type ClientStore interface {
 	// ListClients returns every client, oldest first (ties broken by id);
 	// an empty slice if there are none.
 	ListClients(ctx context.Context) ([]Client, error)
-	// DeleteClient removes the client, or returns ErrNotFound. It does not
-	// touch the client's grants: the caller revokes them.
+	// DeleteClient removes the client, or returns ErrNotFound. A backend
+	// that also keeps consents and authorization codes removes those of
+	// the client in the same transaction. It does not touch the client's
+	// grants: the caller revokes them.
 	DeleteClient(ctx context.Context, id string) error
 }

@@ -45,7 +45,10 @@ type UserStore interface {
 	// backend may call update more than once (retrying on contention), so
 	// update must have no side effects and must not call the store.
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
-	// DeleteUser removes the user, or returns ErrNotFound.
+	// DeleteUser removes the user, or returns ErrNotFound. A backend that
+	// also keeps consents and authorization codes removes the user's in
+	// the same transaction; sessions and grants are left to the caller,
+	// which revokes them (writing revocation events) first.
 	DeleteUser(ctx context.Context, id string) error
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error

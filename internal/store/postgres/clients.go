@@ -79,9 +79,14 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 	return cs, nil
 }
 
-// DeleteClient removes the client, or returns store.ErrNotFound.
+// DeleteClient removes the client, with the consents given to it and its
+// authorization codes, or returns store.ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+	// One statement: the dependents go only if the client does, atomically.
+	tag, err := s.pool.Exec(ctx, `WITH d AS (DELETE FROM clients WHERE id = $1 RETURNING id),
+		c AS (DELETE FROM consents WHERE client_id = $1 AND EXISTS (SELECT 1 FROM d)),
+		a AS (DELETE FROM auth_codes WHERE client_id = $1 AND EXISTS (SELECT 1 FROM d))
+		SELECT FROM d`, id)
 	if err != nil {
 		return wrapErr("delete client", err)
 	}

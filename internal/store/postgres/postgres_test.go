@@ -80,6 +80,12 @@ func TestConsentStore(t *testing.T) {
 	})
 }
 
+func TestDeleteCascade(t *testing.T) {
+	storetest.RunDeleteCascadeTests(t, func(t *testing.T) storetest.CascadeStore {
+		return newTestStore(t)
+	})
+}
+
 func TestBulkStore(t *testing.T) {
 	storetest.RunBulkStoreTests(t, func(t *testing.T) storetest.BulkStore {
 		return newTestStore(t)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,13 +64,13 @@ func collectSessions(rows pgx.Rows) ([]store.Session, error) {
 }
 
 // encodeData returns data as bound to the jsonb column: "{}" for nil,
-// else data itself, which must be valid JSON.
+// else data itself, which must pass store.ValidateSessionData.
 func encodeData(data json.RawMessage) (string, error) {
 	if data == nil {
 		return "{}", nil
 	}
-	if !json.Valid(data) {
-		return "", errors.New("data is not valid JSON")
+	if err := store.ValidateSessionData(data); err != nil {
+		return "", err
 	}
 	return string(data), nil
 }

@@ -126,10 +126,15 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 	return out, nil
 }
 
-// DeleteUser removes the user, or returns store.ErrNotFound. It does not
-// remove the user's sessions (see DeleteUserSessions).
+// DeleteUser removes the user, with their consents and authorization
+// codes, or returns store.ErrNotFound. It does not remove the user's
+// sessions (see DeleteUserSessions).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	// One statement: the dependents go only if the user does, atomically.
+	tag, err := s.pool.Exec(ctx, `WITH u AS (DELETE FROM users WHERE id = $1 RETURNING id),
+		c AS (DELETE FROM consents WHERE user_id = $1 AND EXISTS (SELECT 1 FROM u)),
+		a AS (DELETE FROM auth_codes WHERE user_id = $1 AND EXISTS (SELECT 1 FROM u))
+		SELECT FROM u`, id)
 	if err != nil {
 		return wrapErr("delete user", err)
 	}

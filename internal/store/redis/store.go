@@ -97,13 +97,13 @@ func expiry(s store.Session) time.Time {
 }
 
 // encodeData returns data as stored: "{}" for nil, else data itself, which
-// must be valid JSON.
+// must pass store.ValidateSessionData.
 func encodeData(data json.RawMessage) (string, error) {
 	if data == nil {
 		return "{}", nil
 	}
-	if !json.Valid(data) {
-		return "", errors.New("data is not valid JSON")
+	if err := store.ValidateSessionData(data); err != nil {
+		return "", err
 	}
 	return string(data), nil
 }

@@ -115,11 +115,9 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 	return cs, nil
 }
 
-// DeleteClient removes the client, or returns store.ErrNotFound.
+// DeleteClient removes the client, with the consents given to it and its
+// authorization codes, in one transaction, or returns store.ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
-	if err != nil {
-		return wrapErr("delete client", err)
-	}
-	return checkAffected("delete client", res)
+	return s.deleteWithDependents(ctx, "delete client", `DELETE FROM clients WHERE id = ?`, id,
+		`DELETE FROM consents WHERE client_id = ?`, `DELETE FROM auth_codes WHERE client_id = ?`)
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -24,6 +26,12 @@ const busyTimeoutMillis = 5000
 // each other instead of deadlocking. The pool keeps at most
 // max(4, GOMAXPROCS) connections open, all of them reusable when idle.
 //
+// A missing database file is created with mode 0600 (owner read and
+// write only, whatever the umask) before SQLite opens it: the database
+// holds password hashes and sealed keys, and SQLite creates its -wal and
+// -shm files with the mode of the database file. An existing file keeps
+// its mode.
+//
 // Open checks that the database answers and that WAL is in effect, so it
 // fails for ":memory:" and on file systems without shared memory. It does
 // not create the parent directory or run migrations (see Store.Migrate).
@@ -31,6 +39,9 @@ const busyTimeoutMillis = 5000
 func Open(ctx context.Context, path string) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
@@ -50,6 +61,24 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal", path, mode)
 	}
 	return db, nil
+}
+
+// createPrivate creates an empty file at path with mode 0600 unless a
+// file is there already.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// The umask can only have removed bits; Chmod makes the mode exact.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // dsn returns the modernc.org/sqlite data source name for the file at path:

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -69,13 +68,13 @@ func scanSessions(rows *sql.Rows) ([]store.Session, error) {
 }
 
 // encodeData returns data as stored: "{}" for nil, else data itself, which
-// must be valid JSON.
+// must pass store.ValidateSessionData.
 func encodeData(data json.RawMessage) (string, error) {
 	if data == nil {
 		return "{}", nil
 	}
-	if !json.Valid(data) {
-		return "", errors.New("data is not valid JSON")
+	if err := store.ValidateSessionData(data); err != nil {
+		return "", err
 	}
 	return string(data), nil
 }

@@ -89,6 +89,12 @@ func TestConsentStore(t *testing.T) {
 	})
 }
 
+func TestDeleteCascade(t *testing.T) {
+	storetest.RunDeleteCascadeTests(t, func(t *testing.T) storetest.CascadeStore {
+		return newTestStore(t)
+	})
+}
+
 func TestBulkStore(t *testing.T) {
 	storetest.RunBulkStoreTests(t, func(t *testing.T) storetest.BulkStore {
 		return newTestStore(t)
@@ -370,4 +376,48 @@ func TestLeaseStore(t *testing.T) {
 	storetest.RunLeaseStoreTests(t, func(t *testing.T) store.LeaseStore {
 		return newTestStore(t)
 	})
+}
+
+// TestOpenCreatesPrivateFiles checks that a new database file and its
+// -wal and -shm files are created with mode 0600 even under a permissive
+// umask, and that Open leaves an existing file's mode alone.
+func TestOpenCreatesPrivateFiles(t *testing.T) {
+	old := setUmask(0o002)
+	t.Cleanup(func() { setUmask(old) })
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gatehouse.db")
+	db, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := sqlite.New(db)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"gatehouse.db", "gatehouse.db-wal", "gatehouse.db-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s has mode %o, want 600", name, m)
+		}
+	}
+
+	shared := filepath.Join(dir, "shared.db")
+	if err := os.WriteFile(shared, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := sqlite.Open(t.Context(), shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db2.Close()
+	if fi, err := os.Stat(shared); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("existing file's mode changed: %v, %v", fi.Mode(), err)
+	}
 }

@@ -124,12 +124,37 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 	return u, nil
 }
 
-// DeleteUser removes the user, or returns store.ErrNotFound. It does not
+// DeleteUser removes the user, with their consents and authorization
+// codes, in one transaction, or returns store.ErrNotFound. It does not
 // remove the user's sessions (see DeleteUserSessions).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	return s.deleteWithDependents(ctx, "delete user", `DELETE FROM users WHERE id = ?`, id,
+		`DELETE FROM consents WHERE user_id = ?`, `DELETE FROM auth_codes WHERE user_id = ?`)
+}
+
+// deleteWithDependents runs the delete statements of dependent rows and
+// then del, all with the one argument id, in one transaction. It returns
+// store.ErrNotFound, and deletes nothing, if del removes no row.
+func (s *Store) deleteWithDependents(ctx context.Context, op, del, id string, dependents ...string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return wrapErr("delete user", err)
+		return wrapErr(op+": begin", err)
 	}
-	return checkAffected("delete user", res)
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, del, id)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	if err := checkAffected(op, res); err != nil {
+		return err
+	}
+	for _, q := range dependents {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return wrapErr(op, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return wrapErr(op+": commit", err)
+	}
+	return nil
 }

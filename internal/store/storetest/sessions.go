@@ -29,6 +29,8 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) store.Sessio
 		{"EmptySecretHashNeverConflicts", testSessionEmptyHashNoConflict},
 		{"NilDataStoredAsEmptyObject", testSessionNilData},
 		{"DataRoundTripsAsJSON", testSessionDataJSON},
+		{"DataEdgeCasesRoundTrip", testSessionDataEdgeCases},
+		{"DataInvalidRefused", testSessionDataInvalidRefused},
 		{"TimestampsMillisecondUTC", testSessionTimestamps},
 		{"ListOldestFirst", testListUserSessions},
 		{"ListNone", testListUserSessionsNone},
