@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -21,19 +22,24 @@ const DefaultKeyPrefix = "gatehouse:"
 type Options struct {
 	// KeyPrefix starts every key the store writes, so that several
 	// deployments (or tests) can share one Redis database. Default
-	// DefaultKeyPrefix ("gatehouse:"). The store appends its own hash tag,
-	// "{sessions}", so the prefix should hold no braces; a prefix with a
-	// hash tag of its own ("{tenant-a}:") moves the whole store to that
-	// tag's slot, which is fine, but one with an empty tag ("{}") would
-	// scatter its keys across a Cluster and break every script there.
+	// DefaultKeyPrefix ("gatehouse:"). The store appends its own hash
+	// tags: "{<route>}" for the records of each route (see SessionRoute)
+	// and "{sessions}" for records whose id has no route; so the prefix
+	// should hold no braces: one with a hash tag of its own ("{tenant-a}:")
+	// moves the whole store to that tag's slot, which works but no longer
+	// spreads over a Cluster, and one with an empty tag ("{}") would
+	// scatter a record's keys and break every script there.
 	KeyPrefix string
 }
 
 // Store is a store.SessionStore in Redis. It is safe for concurrent use.
 type Store struct {
 	client redis.UniversalClient
-	// base starts every key: KeyPrefix + "{sessions}:".
-	base string
+	// prefix is Options.KeyPrefix or its default.
+	prefix string
+	// legacy starts every key of the records whose id carries no route:
+	// prefix + "{sessions}:", the one-slot layout of earlier versions.
+	legacy string
 }
 
 var _ store.SessionStore = (*Store)(nil)
@@ -45,17 +51,99 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if prefix == "" {
 		prefix = DefaultKeyPrefix
 	}
-	return &Store{client: client, base: prefix + "{sessions}:"}
+	return &Store{client: client, prefix: prefix, legacy: prefix + "{sessions}:"}
 }
 
-// Keys of one record and of the indexes; see lua/common.lua for the
-// layout.
+// Routes is how many routes a Store spreads records over: each user's
+// records, and the indexes that list them, share one route, and each
+// route is one hash tag, so one Cluster slot. 1,024 routes spread over a
+// Cluster's masters within a few percent and keep the store-wide work
+// (the sweep, CountSessions) at one small step per route.
+const Routes = 1024
 
-func (s *Store) recordKey(id string) string       { return s.base + "r:" + id }
-func (s *Store) hashKey(hexHash string) string    { return s.base + "h:" + hexHash }
-func (s *Store) userKey(userID string) string     { return s.base + "u:" + userID }
-func (s *Store) clientKey(clientID string) string { return s.base + "c:" + clientID }
-func (s *Store) expiryKey() string                { return s.base + "x" }
+// routeLen is the length of a route: three lower-case hex digits.
+const routeLen = 3
+
+// SessionRoute returns the route of userID's records: three lower-case hex
+// digits, from the SHA-256 of the id, below Routes. It is not secret: it
+// names one of Routes groups of users, not a user. Record ids and cookie
+// values start with it (session.Router), so that the store finds a record
+// in one step.
+func (s *Store) SessionRoute(userID string) string { return routeOfUser(userID) }
+
+// routeOfUser is SessionRoute.
+func routeOfUser(userID string) string {
+	sum := sha256.Sum256([]byte(userID))
+	n := (int(sum[0])<<8 | int(sum[1])) % Routes
+	return fmt.Sprintf("%03x", n)
+}
+
+// ValidRoute reports whether r is a route: routeLen lower-case hex digits
+// naming one of Routes.
+func ValidRoute(r string) bool {
+	if len(r) != routeLen {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		switch {
+		case '0' <= c && c <= '9':
+			n = n<<4 | int(c-'0')
+		case 'a' <= c && c <= 'f':
+			n = n<<4 | int(c-'a'+10)
+		default:
+			return false
+		}
+	}
+	return n < Routes
+}
+
+// routeOfID returns the route that starts id ("<route>.<rest>"), if any.
+func routeOfID(id string) (string, bool) {
+	if len(id) <= routeLen+1 || id[routeLen] != '.' || !ValidRoute(id[:routeLen]) {
+		return "", false
+	}
+	return id[:routeLen], true
+}
+
+// routeBase returns the key base of a route: prefix + "{<route>}:".
+func (s *Store) routeBase(route string) string { return s.prefix + "{" + route + "}:" }
+
+// baseOf returns the key base of the record id: its route's, or the
+// legacy one for an id without a route.
+func (s *Store) baseOf(id string) string {
+	if r, ok := routeOfID(id); ok {
+		return s.routeBase(r)
+	}
+	return s.legacy
+}
+
+// bases returns the key base of every route, then the legacy one: what the
+// store-wide operations visit.
+func (s *Store) bases() []string {
+	bs := make([]string, 0, Routes+1)
+	for r := range Routes {
+		bs = append(bs, s.routeBase(fmt.Sprintf("%03x", r)))
+	}
+	return append(bs, s.legacy)
+}
+
+// Keys of one record and of the indexes, under a key base; see
+// lua/common.lua for the layout.
+
+func recordKey(base, id string) string       { return base + "r:" + id }
+func hashKey(base, hexHash string) string    { return base + "h:" + hexHash }
+func userKey(base, userID string) string     { return base + "u:" + userID }
+func clientKey(base, clientID string) string { return base + "c:" + clientID }
+func expiryKey(base string) string           { return base + "x" }
+
+// clientRoutesKey is the sorted set of the routes that hold grants of the
+// client (score: when the last of them expires), so that
+// DeleteClientSessions visits only those. It has a hash tag of its own.
+func (s *Store) clientRoutesKey(clientID string) string {
+	return s.prefix + "cr:{" + clientID + "}"
+}
 
 // The scripts, each with the shared functions of common.lua in front.
 var (
@@ -70,7 +158,19 @@ var (
 	listScript         = newScript("list.lua")
 	deleteClientScript = newScript("delete_client.lua")
 	sweepScript        = newScript("sweep.lua")
+	clientRoutesScript = redis.NewScript(clientRoutesLua)
 )
+
+// clientRoutesLua adds a route to a client's routes. KEYS[1]: the client's
+// routes key. ARGV[1]: the route, ARGV[2]: when the grant expires (ms).
+// The score only grows, and the key lives until the latest grant ends.
+const clientRoutesLua = `
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+local cur = redis.call('PEXPIRETIME', KEYS[1])
+if cur == -1 or cur < tonumber(ARGV[2]) then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+end
+return 1`
 
 // newScript returns lua/common.lua followed by lua/name.
 func newScript(name string) *redis.Script {
