@@ -140,7 +140,7 @@ func (s *Store) getByHash(ctx context.Context, base string, hash []byte) (store.
 	if err != nil {
 		return store.Session{}, fmt.Errorf("redisstore: get session by secret hash: %w", err)
 	}
-	ss, ok, err := decodeMap(m)
+	ss, ok, err := decodeMap(m, slices.Clone(hash))
 	if err != nil {
 		return store.Session{}, fmt.Errorf("redisstore: get session by secret hash: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -222,11 +223,19 @@ func encodeAudience(aud []string) (string, error) {
 }
 
 // recordFields returns the hash fields of s, as field, value pairs; data
-// and aud are its Data and Audience as stored.
+// and aud are its Data and Audience as stored. It leaves out the secret
+// hash, which names the record's key, and the optional fields that are
+// empty; it stores the User-Agent coded (encodeUA) as ub; and it cuts the
+// values of the fields that may be long and that no script reads (see
+// chunked) into parts of at most maxPart bytes. All this keeps a cookie
+// session's hash in Redis's compact encoding.
 func recordFields(s store.Session, data, aud string) []any {
-	return []any{
+	ua, uaField := s.UserAgent, "ua"
+	if coded, ok := encodeUA(ua); ok {
+		ua, uaField = coded, "ub"
+	}
+	all := []any{
 		"id", s.ID,
-		"sh", hex.EncodeToString(s.SecretHash),
 		"k", string(s.Kind),
 		"u", s.UserID,
 		"c", s.ClientID,
@@ -236,13 +245,56 @@ func recordFields(s store.Session, data, aud string) []any {
 		"ls", millis(s.LastSeenAt),
 		"ie", millis(s.IdleExpiresAt),
 		"ex", millis(s.ExpiresAt),
-		"ua", s.UserAgent,
+		uaField, ua,
 		"ip", s.IP,
 		"d", data,
 		"v", strconv.FormatInt(s.DataVersion, 10),
 		"at", optionalMillis(s.AuthTime),
 		"as", s.AuthSessionID,
 	}
+	f := all[:0]
+	for i := 0; i < len(all); i += 2 {
+		if all[i+1] == "" && optional(all[i].(string)) {
+			continue
+		}
+		f = append(f, all[i], all[i+1])
+	}
+	for i := 0; i < len(f); i += 2 {
+		name, v := f[i].(string), f[i+1].(string)
+		if len(v) <= maxPart || !chunked(name) {
+			continue
+		}
+		f[i+1] = v[:maxPart]
+		for n, rest := 1, v[maxPart:]; rest != ""; n++ {
+			part := rest[:min(maxPart, len(rest))]
+			rest = rest[len(part):]
+			f = append(f, name+strconv.Itoa(n), part)
+		}
+	}
+	return f
+}
+
+// maxPart is the longest value a record field holds: Redis keeps a hash
+// whose values are all at most 64 bytes (hash-max-listpack-value, by
+// default) in one compact listpack, and switches it to a hash table,
+// about three times larger, for the first longer one. A browser's
+// User-Agent is usually longer, so it is stored in parts: "ua" holds its
+// first maxPart bytes, "ua1", "ua2", … the rest, in order.
+const maxPart = 64
+
+// chunked reports whether a field's value is stored in parts when long:
+// the User-Agent, the scope and the audience, which no script reads.
+func chunked(name string) bool { return name == "ua" || name == "ub" || name == "sc" || name == "a" }
+
+// optional reports whether a field is left out when empty: the decoder
+// reads a missing one as empty, and the scripts read none of them but c,
+// which they take missing for empty.
+func optional(name string) bool {
+	switch name {
+	case "c", "sc", "a", "ua", "ub", "ip", "at", "as":
+		return true
+	}
+	return false
 }
 
 // optionalMillis returns a time that may be zero as stored: "" for the
@@ -278,6 +330,11 @@ type decoder struct {
 	s        store.Session
 	required int // the has* bits seen
 	err      error
+	// parts holds the values of the fields of chunked fields after the
+	// first: "ua1", "ua2", …; nil if there are none.
+	parts map[string]string
+	// ua, ub, sc and a are the first parts of those fields.
+	ua, ub, sc, a string
 }
 
 // set decodes one field.
@@ -303,13 +360,9 @@ func (d *decoder) set(name, value string) {
 	case "c":
 		d.s.ClientID = value
 	case "sc":
-		d.s.Scope = value
+		d.sc = value
 	case "a":
-		if value != "" {
-			if err := json.Unmarshal([]byte(value), &d.s.Audience); err != nil {
-				d.fail(name, err)
-			}
-		}
+		d.a = value
 	case "ct":
 		d.s.CreatedAt = d.time(name, value)
 		d.required |= hasCreated
@@ -329,7 +382,9 @@ func (d *decoder) set(name, value string) {
 	case "as":
 		d.s.AuthSessionID = value
 	case "ua":
-		d.s.UserAgent = value
+		d.ua = value
+	case "ub":
+		d.ub = value
 	case "ip":
 		d.s.IP = value
 	case "d":
@@ -342,6 +397,28 @@ func (d *decoder) set(name, value string) {
 		}
 		d.s.DataVersion = v
 		d.required |= hasVersion
+	default:
+		if i := strings.IndexAny(name, "123456789"); i > 0 && chunked(name[:i]) {
+			if d.parts == nil {
+				d.parts = map[string]string{}
+			}
+			d.parts[name] = value
+		}
+	}
+}
+
+// joined returns the value of a chunked field whose first part is first.
+func (d *decoder) joined(name, first string) string {
+	if d.parts == nil {
+		return first
+	}
+	v := first
+	for n := 1; ; n++ {
+		p, ok := d.parts[name+strconv.Itoa(n)]
+		if !ok {
+			return v
+		}
+		v += p
 	}
 }
 
@@ -369,16 +446,27 @@ func (d *decoder) result() (store.Session, error) {
 	if d.required != hasAll {
 		return store.Session{}, fmt.Errorf("%w: fields missing (have %b of %b)", errCorrupt, d.required, hasAll)
 	}
+	d.s.UserAgent = d.joined("ua", d.ua)
+	if ub := d.joined("ub", d.ub); ub != "" {
+		d.s.UserAgent = decodeUA(ub)
+	}
+	d.s.Scope = d.joined("sc", d.sc)
+	if a := d.joined("a", d.a); a != "" {
+		if err := json.Unmarshal([]byte(a), &d.s.Audience); err != nil {
+			return store.Session{}, fmt.Errorf("%w: field a: %w", errCorrupt, err)
+		}
+	}
 	return d.s, nil
 }
 
-// decodeMap decodes a record read with HGETALL; ok is false for an empty
-// map (no record).
-func decodeMap(m map[string]string) (s store.Session, ok bool, err error) {
+// decodeMap decodes a cookie session's record read with HGETALL, whose
+// secret hash is hash; ok is false for an empty map (no record).
+func decodeMap(m map[string]string, hash []byte) (s store.Session, ok bool, err error) {
 	if len(m) == 0 {
 		return store.Session{}, false, nil
 	}
 	var d decoder
+	d.s.SecretHash = hash
 	for k, v := range m {
 		d.set(k, v)
 	}
