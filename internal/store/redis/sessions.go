@@ -39,7 +39,7 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	if err := s.addClientRoute(ctx, ss); err != nil {
 		return fmt.Errorf("redisstore: create session: %w", err)
 	}
-	res, err := createScript.Run(ctx, s.client, []string{recordKey(s.baseOf(ss.ID), ss.ID)}, args...).Text()
+	res, err := s.write(ctx, createScript, []string{recordKey(s.baseOf(ss.ID), ss.ID)}, args...).Text()
 	if err != nil {
 		return fmt.Errorf("redisstore: create session: %w", err)
 	}
@@ -256,7 +256,7 @@ func pause(ctx context.Context, attempt int) error {
 // entries, or returns store.ErrNotFound.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	b := s.baseOf(id)
-	n, err := deleteScript.Run(ctx, s.client, []string{recordKey(b, id)}, b, id).Int()
+	n, err := s.write(ctx, deleteScript, []string{recordKey(b, id)}, b, id).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: delete session: %w", err)
 	}
@@ -340,7 +340,14 @@ func (s *Store) runEach(ctx context.Context, script *redis.Script, bs []string, 
 
 // runList runs a script that answers a list of records, under key base b.
 func (s *Store) runList(ctx context.Context, script *redis.Script, b, key string, args ...any) ([]store.Session, error) {
-	reply, err := script.Run(ctx, s.client, []string{key}, append([]any{b}, args...)...).Result()
+	var reply any
+	var err error
+	if script == listScript && args[1] == "0" {
+		// Only listing: no write to wait for.
+		reply, err = script.Run(ctx, s.client, []string{key}, append([]any{b}, args...)...).Result()
+	} else {
+		reply, err = s.write(ctx, script, []string{key}, append([]any{b}, args...)...).Result()
+	}
 	if err != nil {
 		return nil, err
 	}

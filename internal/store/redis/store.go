@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -31,7 +32,27 @@ type Options struct {
 	// spreads over a Cluster, and one with an empty tag ("{}") would
 	// scatter a record's keys and break every script there.
 	KeyPrefix string
+	// WaitReplicas, if positive, makes every write that creates or
+	// revokes a record (CreateSession, DeleteSession, DeleteUserSessions,
+	// DeleteClientSessions) wait, with Redis's WAIT on the connection of
+	// the write, until that many replicas have acknowledged it, or
+	// WaitTimeout has passed; short of that many, the call fails with
+	// ErrNotReplicated (the master has the write). Redis replicates
+	// asynchronously: without it, a master that fails over loses the
+	// acknowledged writes its replica had not received yet (see "Redis
+	// Sentinel" in docs/deploy.md for the measured cost). Not for a
+	// Cluster client, whose pipelines send a keyless WAIT to any node.
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT; default DefaultWaitTimeout.
+	WaitTimeout time.Duration
 }
+
+// DefaultWaitTimeout is the default of Options.WaitTimeout.
+const DefaultWaitTimeout = time.Second
+
+// ErrNotReplicated reports a write that fewer replicas than
+// Options.WaitReplicas acknowledged in time.
+var ErrNotReplicated = errors.New("redisstore: write not acknowledged by enough replicas")
 
 // Store is a store.SessionStore in Redis. It is safe for concurrent use.
 type Store struct {
@@ -41,6 +62,10 @@ type Store struct {
 	// legacy starts every key of the records whose id carries no route:
 	// prefix + "{sessions}:", the one-slot layout of earlier versions.
 	legacy string
+	// waitReplicas and waitTimeout are Options.WaitReplicas and
+	// WaitTimeout.
+	waitReplicas int
+	waitTimeout  time.Duration
 }
 
 var _ store.SessionStore = (*Store)(nil)
@@ -52,7 +77,45 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if prefix == "" {
 		prefix = DefaultKeyPrefix
 	}
-	return &Store{client: client, prefix: prefix, legacy: prefix + "{sessions}:"}
+	wt := opts.WaitTimeout
+	if wt <= 0 {
+		wt = DefaultWaitTimeout
+	}
+	return &Store{client: client, prefix: prefix, legacy: prefix + "{sessions}:", waitReplicas: opts.WaitReplicas, waitTimeout: wt}
+}
+
+// write runs a script that writes, and, if Options.WaitReplicas asks,
+// WAITs for the replicas in the same pipeline: one round trip, on one
+// connection, as WAIT requires.
+func (s *Store) write(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	if s.waitReplicas <= 0 {
+		return script.Run(ctx, s.client, keys, args...)
+	}
+	for attempt := 0; ; attempt++ {
+		var cmd *redis.Cmd
+		var wait *redis.Cmd
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			cmd = script.EvalSha(ctx, p, keys, args...)
+			wait = p.Do(ctx, "wait", s.waitReplicas, s.waitTimeout.Milliseconds())
+			return nil
+		})
+		if err != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") && attempt == 0 {
+			if err := script.Load(ctx, s.client).Err(); err != nil {
+				cmd.SetErr(err)
+				return cmd
+			}
+			continue
+		}
+		if cmd.Err() != nil {
+			return cmd
+		}
+		if n, err := wait.Int64(); err != nil {
+			cmd.SetErr(fmt.Errorf("wait for replicas: %w", err))
+		} else if n < int64(s.waitReplicas) {
+			cmd.SetErr(fmt.Errorf("%w: %d of %d", ErrNotReplicated, n, s.waitReplicas))
+		}
+		return cmd
+	}
 }
 
 // Routes is how many routes a Store spreads records over: each user's

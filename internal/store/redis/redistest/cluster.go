@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -170,4 +171,97 @@ func waitClusterOK(ctx context.Context, addr string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// SentinelSetup is a Redis master, its replicas and three sentinels that
+// a test started on loopback ports.
+type SentinelSetup struct {
+	// MasterName is the name the sentinels monitor the master under.
+	MasterName string
+	Master     *ClusterNode
+	Replicas   []*ClusterNode
+	Sentinels  []*ClusterNode
+}
+
+// SentinelAddrs returns the sentinels' addresses.
+func (s *SentinelSetup) SentinelAddrs() []string {
+	addrs := make([]string, len(s.Sentinels))
+	for i, n := range s.Sentinels {
+		addrs[i] = n.Addr
+	}
+	return addrs
+}
+
+// Sentinel starts a master, replicas replicas of it and three sentinels
+// (quorum two) that declare the master down after downAfter without an
+// answer, and waits until every sentinel knows the replicas and the other
+// sentinels; everything is killed when t ends. It skips t if redis-server
+// is not installed, or fails t under CI=true.
+func Sentinel(t testing.TB, replicas int, downAfter time.Duration) *SentinelSetup {
+	t.Helper()
+	const name = "gatehouse-test"
+	master := Servers(t, 1, "--repl-diskless-sync-delay", "0")[0]
+	host, port, _ := net.SplitHostPort(master.Addr)
+	s := &SentinelSetup{MasterName: name, Master: master, Replicas: Servers(t, replicas, "--replicaof", host, port)}
+	bin := binary(t, "redis-server")
+	dir := t.TempDir()
+	for i := range 3 {
+		sp := freePort(t)
+		conf := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n"+
+			"sentinel monitor %s %s %s 2\n"+
+			"sentinel down-after-milliseconds %s %d\n"+
+			"sentinel failover-timeout %s 10000\n"+
+			"sentinel parallel-syncs %s 1\n",
+			sp, dir, name, host, port, name, downAfter.Milliseconds(), name, name)
+		path := fmt.Sprintf("%s/sentinel-%d.conf", dir, i)
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, path, "--sentinel")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("redistest: start sentinel: %v", err)
+		}
+		node := &ClusterNode{Addr: "127.0.0.1:" + strconv.Itoa(sp), cmd: cmd}
+		t.Cleanup(node.Kill)
+		s.Sentinels = append(s.Sentinels, node)
+		if err := waitPing(node.Addr, 10*time.Second); err != nil {
+			t.Fatalf("redistest: sentinel on %s: %v\n%s", node.Addr, err, out.String())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The replicas must be in sync, not still loading their first copy.
+	mc := redis.NewClient(&redis.Options{Addr: master.Addr})
+	defer mc.Close()
+	for {
+		info, err := mc.Info(ctx, "replication").Result()
+		if err == nil && strings.Count(info, "state=online") >= replicas {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("redistest: replicas not online: %v %s", err, info)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for _, sn := range s.Sentinels {
+		c := redis.NewSentinelClient(&redis.Options{Addr: sn.Addr})
+		for {
+			r, err1 := c.Replicas(ctx, name).Result()
+			o, err2 := c.Sentinels(ctx, name).Result()
+			if err1 == nil && err2 == nil && len(r) >= replicas && len(o) >= 2 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				c.Close()
+				t.Fatalf("redistest: sentinel %s knows %d replicas and %d sentinels (%v, %v)", sn.Addr, len(r), len(o), err1, err2)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		c.Close()
+	}
+	return s
 }
