@@ -82,6 +82,30 @@ func TestBytesPerCookieSession(t *testing.T) {
 		}
 	}
 	per := (usedMemory(t, c) - before) / int64(users*perUser)
+	// Token grants: no secret hash, a client, a scope and an audience.
+	beforeGrants := usedMemory(t, c)
+	for u := range users {
+		user := fmt.Sprintf("%032x", u)
+		for range perUser {
+			var b [16]byte
+			_, _ = rand.Read(b[:])
+			batch = append(batch, store.Session{
+				ID:   st.SessionRoute(user) + "." + hex.EncodeToString(b[:]),
+				Kind: store.KindToken, UserID: user, ClientID: "client-0123456789abcdef",
+				Scope: "openid profile email offline_access", Audience: []string{"https://api.example.com"},
+				CreatedAt: now, LastSeenAt: now,
+				IdleExpiresAt: now.Add(30 * 24 * time.Hour), ExpiresAt: now.Add(90 * 24 * time.Hour),
+				UserAgent: chromeUA, IP: "203.0.113.77",
+			})
+		}
+		if len(batch) >= 1000 {
+			if err := st.CreateSessions(t.Context(), batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	t.Logf("bytes per token grant: %d", (usedMemory(t, c)-beforeGrants)/int64(users*perUser))
 	if testing.Verbose() {
 		seen := map[string]bool{}
 		iter := c.Scan(t.Context(), 0, "*", 100).Iterator()
