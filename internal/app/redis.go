@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,16 @@ import (
 // redisstore.DefaultKeyPrefix), so that deployments can share a server.
 const redisKeyPrefixParam = "key_prefix"
 
+// redisWaitReplicasParam and redisWaitTimeoutParam are the query
+// parameters of a --sessions URL that set redisstore.Options.WaitReplicas
+// and WaitTimeout: creating and revoking a session then waits for that
+// many replicas to have the write (see "Redis Sentinel" in
+// docs/deploy.md).
+const (
+	redisWaitReplicasParam = "wait_replicas"
+	redisWaitTimeoutParam  = "wait_timeout"
+)
+
 // redisPingTimeout bounds the first PING at start-up.
 const redisPingTimeout = 10 * time.Second
 
@@ -26,6 +37,10 @@ const redisPingTimeout = 10 * time.Second
 type redisBackend struct {
 	client redis.UniversalClient
 	prefix string
+	// waitReplicas and waitTimeout are the session store's
+	// Options.WaitReplicas and WaitTimeout.
+	waitReplicas int
+	waitTimeout  time.Duration
 }
 
 // openRedis connects to the Redis server of a --sessions URL and pings it.
@@ -42,6 +57,15 @@ func openRedis(ctx context.Context, rawURL string) (*redisBackend, error) {
 	q := u.Query()
 	prefix := q.Get(redisKeyPrefixParam)
 	q.Del(redisKeyPrefixParam)
+	waitReplicas, waitTimeout, err := redisWaitParams(q)
+	if err != nil {
+		return nil, fmt.Errorf("--sessions: %w", err)
+	}
+	q.Del(redisWaitReplicasParam)
+	q.Del(redisWaitTimeoutParam)
+	if waitReplicas > 0 && q.Has("addr") && !q.Has("master_name") {
+		return nil, fmt.Errorf("--sessions: %s is not supported with Redis Cluster", redisWaitReplicasParam)
+	}
 	u.RawQuery = q.Encode()
 	client, err := newRedisClient(u.String(), q)
 	if err != nil {
@@ -53,7 +77,27 @@ func openRedis(ctx context.Context, rawURL string) (*redisBackend, error) {
 		client.Close()
 		return nil, fmt.Errorf("connect to Redis at %s: %w", redactRedisURL(u), err)
 	}
-	return &redisBackend{client: client, prefix: prefix}, nil
+	return &redisBackend{client: client, prefix: prefix, waitReplicas: waitReplicas, waitTimeout: waitTimeout}, nil
+}
+
+// redisWaitParams reads wait_replicas (a number of replicas, 0 to 16) and
+// wait_timeout (a duration up to a minute) from a --sessions URL's query.
+func redisWaitParams(q url.Values) (int, time.Duration, error) {
+	n := 0
+	if v := q.Get(redisWaitReplicasParam); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 0 || n > 16 {
+			return 0, 0, fmt.Errorf("%s=%q: want a number of replicas from 0 to 16", redisWaitReplicasParam, v)
+		}
+	}
+	var d time.Duration
+	if v := q.Get(redisWaitTimeoutParam); v != "" {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil || d <= 0 || d > time.Minute {
+			return 0, 0, fmt.Errorf("%s=%q: want a duration such as 100ms, at most 1m", redisWaitTimeoutParam, v)
+		}
+	}
+	return n, d, nil
 }
 
 // redactRedisURL returns u for an error message without its passwords:
@@ -110,7 +154,7 @@ func (a *App) useRedis(ctx context.Context, stores *Stores) error {
 	}
 	a.closers = append(a.closers, rb.client.Close)
 	a.redis = rb
-	stores.Sessions = redisstore.New(rb.client, redisstore.Options{KeyPrefix: rb.prefix})
+	stores.Sessions = redisstore.New(rb.client, redisstore.Options{KeyPrefix: rb.prefix, WaitReplicas: rb.waitReplicas, WaitTimeout: rb.waitTimeout})
 	dbPing := stores.Ping
 	stores.Ping = func(ctx context.Context) error {
 		var errs []error

@@ -65,3 +65,42 @@ func TestRedactRedisURL(t *testing.T) {
 		t.Error("redactRedisURL changed its argument")
 	}
 }
+
+// TestRedisWaitParams checks the wait_replicas and wait_timeout
+// parameters of a --sessions URL.
+func TestRedisWaitParams(t *testing.T) {
+	for _, tt := range []struct {
+		query   string
+		n       int
+		d       string
+		wantErr bool
+	}{
+		{"", 0, "0s", false},
+		{"wait_replicas=1", 1, "0s", false},
+		{"wait_replicas=2&wait_timeout=250ms", 2, "250ms", false},
+		{"wait_replicas=-1", 0, "", true},
+		{"wait_replicas=x", 0, "", true},
+		{"wait_replicas=17", 0, "", true},
+		{"wait_timeout=0s", 0, "", true},
+		{"wait_timeout=2m", 0, "", true},
+	} {
+		q, _ := url.ParseQuery(tt.query)
+		n, d, err := redisWaitParams(q)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%q: err = %v, want error %v", tt.query, err, tt.wantErr)
+			continue
+		}
+		if !tt.wantErr && (n != tt.n || d.String() != tt.d) {
+			t.Errorf("%q = %d, %v; want %d, %s", tt.query, n, d, tt.n, tt.d)
+		}
+	}
+}
+
+// TestRedisWaitReplicasNotOnCluster checks that wait_replicas with a
+// Cluster URL is refused before any connection.
+func TestRedisWaitReplicasNotOnCluster(t *testing.T) {
+	_, err := openRedis(t.Context(), "redis://127.0.0.1:1?addr=127.0.0.1:2&wait_replicas=1")
+	if err == nil || !strings.Contains(err.Error(), "not supported with Redis Cluster") {
+		t.Fatalf("openRedis = %v, want wait_replicas refused", err)
+	}
+}

@@ -117,6 +117,7 @@ func Seed(ctx context.Context, st *Stores, o Options) (Result, error) {
 	}
 	t0 := time.Now()
 	g := &generator{users: users, o: o}
+	g.router, _ = st.Sessions.(session.Router)
 	res.Sample, err = g.run(ctx, o.Cookies, o.Sample, store.KindCookie, o.Batch, o.Workers, func(ctx context.Context, b batch) error {
 		return st.Sessions.CreateSessions(ctx, b.sessions)
 	})
@@ -193,6 +194,9 @@ type generator struct {
 	users []string
 	o     Options
 	next  int // round-robin position in users
+	// router is the session store as a session.Router, or nil: records
+	// then get routed ids and cookie values, as session.Manager makes them.
+	router session.Router
 }
 
 // run makes n records of kind in batches of size, hands them to insert
@@ -266,8 +270,13 @@ func (g *generator) record(b *batch, i int, kind store.SessionKind, now time.Tim
 		idle, life = session.DefaultGrantIdleTimeout, session.DefaultGrantLifetime
 	}
 	seen := now.Add(g.o.FreshFor)
+	id, route := randomHex(16), ""
+	if g.router != nil {
+		route = g.router.SessionRoute(g.users[g.next]) + "."
+		id = route + id
+	}
 	s := store.Session{
-		ID:         randomHex(16),
+		ID:         id,
 		Kind:       kind,
 		UserID:     g.users[g.next],
 		CreatedAt:  now,
@@ -284,7 +293,7 @@ func (g *generator) record(b *batch, i int, kind store.SessionKind, now time.Tim
 	}
 	var secret string
 	if kind == store.KindCookie {
-		secret = randomString(32)
+		secret = route + randomString(32)
 		h := session.HashSecret(secret)
 		s.SecretHash = h[:]
 	} else {

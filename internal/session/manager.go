@@ -88,13 +88,35 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Router is implemented by a session store that keeps each user's records
+// together on one part of a partitioned backend (a Redis Cluster slot) and
+// finds a record in one step only if it knows that part, its route (see
+// package redisstore). The Manager then starts every record id with
+// "<route>." and every cookie value with "<route>.": the route is not
+// secret (it names one of many groups of users), and the secret after it
+// keeps its 256 bits. Cookies without a route, from before, still work:
+// their records are found with GetSessionBySecretHash.
+type Router interface {
+	// SessionRoute returns the route of userID's records: RouteLen
+	// lower-case hex digits.
+	SessionRoute(userID string) string
+	// GetSessionBySecretHashRoute is GetSessionBySecretHash among the
+	// records of route.
+	GetSessionBySecretHashRoute(ctx context.Context, route string, hash []byte) (store.Session, error)
+}
+
+// RouteLen is the length of a Router's routes.
+const RouteLen = 3
+
 // Manager creates, authenticates, lists and revokes session records.
 type Manager struct {
 	store store.SessionStore
-	cfg   Config
-	cache *cache
-	log   *slog.Logger
-	now   func() time.Time
+	// router is store as a Router, or nil.
+	router Router
+	cfg    Config
+	cache  *cache
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // NewManager returns a Manager over st. now may be nil for time.Now.
@@ -106,7 +128,8 @@ func NewManager(st store.SessionStore, cfg Config, log *slog.Logger, now func() 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{store: st, cfg: cfg, cache: newCache(cfg.CacheSize), log: log, now: now}
+	router, _ := st.(Router)
+	return &Manager{store: st, router: router, cfg: cfg, cache: newCache(cfg.CacheSize), log: log, now: now}
 }
 
 // Config returns the manager's effective configuration.
@@ -125,7 +148,9 @@ const maxUserAgent = 512
 // secret exists only here and in the client's cookie.
 type Created struct {
 	Session store.Session
-	Secret  string
+	// Secret is the cookie's value: SecretLen characters, preceded by
+	// "<route>." when the store is a Router.
+	Secret string
 }
 
 // CreateCookie starts a browser session for the user. Every call makes a
@@ -133,6 +158,9 @@ type Created struct {
 // survives it (session fixation).
 func (m *Manager) CreateCookie(ctx context.Context, userID string, ci ClientInfo) (Created, error) {
 	secret := newSecret()
+	if m.router != nil {
+		secret = m.router.SessionRoute(userID) + "." + secret
+	}
 	hash := HashSecret(secret)
 	s := m.newRecord(store.KindCookie, userID, ci)
 	s.SecretHash = hash[:]
@@ -179,8 +207,12 @@ func (m *Manager) newRecord(kind store.SessionKind, userID string, ci ClientInfo
 	if len(ua) > maxUserAgent {
 		ua = ua[:maxUserAgent]
 	}
+	id := newID()
+	if m.router != nil {
+		id = m.router.SessionRoute(userID) + "." + id
+	}
 	s := store.Session{
-		ID:         newID(),
+		ID:         id,
 		Kind:       kind,
 		UserID:     userID,
 		CreatedAt:  now,
@@ -198,7 +230,8 @@ func (m *Manager) newRecord(kind store.SessionKind, userID string, ci ClientInfo
 // ErrInvalid. A warm check costs one SHA-256 and a map lookup; the store is
 // read on a cache miss and written at most once per TouchInterval.
 func (m *Manager) AuthenticateCookie(ctx context.Context, secret string) (store.Session, error) {
-	if !ValidSecretSyntax(secret) {
+	route, ok := cookieRoute(secret)
+	if !ok || (route != "" && m.router == nil) {
 		return store.Session{}, ErrInvalid
 	}
 	hash := HashSecret(secret)
@@ -211,7 +244,11 @@ func (m *Manager) AuthenticateCookie(ctx context.Context, secret string) (store.
 			m.cache.deleteID(s.ID)
 		}
 		var err error
-		s, err = m.store.GetSessionBySecretHash(ctx, hash[:])
+		if route != "" {
+			s, err = m.router.GetSessionBySecretHashRoute(ctx, route, hash[:])
+		} else {
+			s, err = m.store.GetSessionBySecretHash(ctx, hash[:])
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Session{}, ErrInvalid
 		}
@@ -448,6 +485,24 @@ func ValidSecretSyntax(s string) bool {
 		}
 	}
 	return true
+}
+
+// cookieRoute checks the shape of a cookie value: a secret
+// (ValidSecretSyntax), or a route, a dot and a secret. It returns the
+// route, "" for none; ok is false for anything else.
+func cookieRoute(v string) (route string, ok bool) {
+	if ValidSecretSyntax(v) {
+		return "", true
+	}
+	if len(v) != RouteLen+1+SecretLen || v[RouteLen] != '.' || !ValidSecretSyntax(v[RouteLen+1:]) {
+		return "", false
+	}
+	for i := range RouteLen {
+		if c := v[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", false
+		}
+	}
+	return v[:RouteLen], true
 }
 
 func newSecret() string {

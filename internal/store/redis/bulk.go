@@ -33,7 +33,10 @@ func (s *Store) CreateSessions(ctx context.Context, ss []store.Session) error {
 		if err != nil {
 			return fmt.Errorf("redisstore: create sessions: record %d: %w", i, err)
 		}
-		cmds[i] = createScript.EvalSha(ctx, pipe, []string{s.recordKey(r.ID)}, args...)
+		if err := s.addClientRoute(ctx, r); err != nil {
+			return fmt.Errorf("redisstore: create sessions: record %d: %w", i, err)
+		}
+		cmds[i] = createScript.EvalSha(ctx, pipe, []string{recordKey(s.baseOf(r.ID), r.ID)}, args...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		// Exec returns the first command's error; the loop below names

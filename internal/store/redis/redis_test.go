@@ -132,11 +132,11 @@ func TestKeysExpireWithTheirRecords(t *testing.T) {
 }
 
 // ks returns the keys of the cookie session s, as the store lays them out
-// (see lua/common.lua): its record, under its secret hash, and its id.
+// (see lua/common.lua): its record, under its secret hash. (Its id is an
+// entry in the hash i, which expires with the latest of them.)
 func ks(prefix string, s store.Session) []string {
 	return []string{
 		prefix + "{sessions}:h:" + fmt.Sprintf("%x", s.SecretHash),
-		prefix + "{sessions}:r:" + s.ID,
 	}
 }
 

@@ -4,9 +4,14 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,12 +26,20 @@ import (
 // The record and its secret hash expire in Redis at the earlier of
 // ExpiresAt and IdleExpiresAt; a record already expired in Redis's own
 // clock is not kept.
+//
+// A record whose id starts with a route (see SessionRoute) must belong to
+// a user of that route; it is kept with the user's other records, under
+// the route's hash tag. A grant's route is first added to its client's
+// routes (one more round trip), for DeleteClientSessions.
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	args, err := s.createArgs(ss)
 	if err != nil {
 		return fmt.Errorf("redisstore: create session: %w", err)
 	}
-	res, err := createScript.Run(ctx, s.client, []string{s.recordKey(ss.ID)}, args...).Text()
+	if err := s.addClientRoute(ctx, ss); err != nil {
+		return fmt.Errorf("redisstore: create session: %w", err)
+	}
+	res, err := s.write(ctx, createScript, []string{recordKey(s.baseOf(ss.ID), ss.ID)}, args...).Text()
 	if err != nil {
 		return fmt.Errorf("redisstore: create session: %w", err)
 	}
@@ -41,10 +54,28 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	return fmt.Errorf("redisstore: create session: unexpected reply %q", res)
 }
 
+// addClientRoute adds the route of a routed grant to its client's routes,
+// before the grant exists, so that a DeleteClientSessions that starts
+// after the grant is stored visits its route.
+func (s *Store) addClientRoute(ctx context.Context, ss store.Session) error {
+	r, ok := routeOfID(ss.ID)
+	if !ok || ss.ClientID == "" {
+		return nil
+	}
+	return clientRoutesScript.Run(ctx, s.client, []string{s.clientRoutesKey(ss.ClientID)}, r, millis(expiry(ss))).Err()
+}
+
+// errWrongRoute refuses a record whose id's route is not its user's.
+var errWrongRoute = errors.New("the id's route is not the user's route")
+
 // createArgs returns the arguments of createScript for ss, as
 // CreateSession and CreateSessions pass them. It fails if ss.Data is not
-// valid JSON or ss.Audience cannot be encoded.
+// valid JSON, ss.Audience cannot be encoded, or ss.ID has a route that is
+// not ss.UserID's.
 func (s *Store) createArgs(ss store.Session) ([]any, error) {
+	if r, ok := routeOfID(ss.ID); ok && r != routeOfUser(ss.UserID) {
+		return nil, errWrongRoute
+	}
 	data, err := encodeData(ss.Data)
 	if err != nil {
 		return nil, err
@@ -54,7 +85,7 @@ func (s *Store) createArgs(ss store.Session) ([]any, error) {
 		return nil, err
 	}
 	return append([]any{
-		s.base, ss.ID, hex.EncodeToString(ss.SecretHash), ss.UserID, ss.ClientID,
+		s.baseOf(ss.ID), ss.ID, hex.EncodeToString(ss.SecretHash), ss.UserID, ss.ClientID,
 		millis(ss.CreatedAt), millis(expiry(ss)),
 	}, recordFields(ss, data, aud)...), nil
 }
@@ -63,7 +94,8 @@ func (s *Store) createArgs(ss store.Session) ([]any, error) {
 // store.ErrNotFound. It is one script call, which follows a cookie
 // session's id to its record.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
-	reply, err := getScript.Run(ctx, s.client, []string{s.recordKey(id)}, s.base, id).Result()
+	b := s.baseOf(id)
+	reply, err := getScript.Run(ctx, s.client, []string{recordKey(b, id)}, b, id).Result()
 	if err != nil {
 		return store.Session{}, fmt.Errorf("redisstore: get session: %w", err)
 	}
@@ -77,19 +109,38 @@ func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error
 	return ss, nil
 }
 
-// GetSessionBySecretHash returns the record whose SecretHash is hash, or
-// store.ErrNotFound; an empty hash matches nothing. A cookie session's
-// record is kept under its secret hash, so this is one HGETALL: the
-// cookie check costs one plain command, no script.
+// GetSessionBySecretHash returns the record whose SecretHash is hash and
+// whose id has no route (the records of earlier versions, and those of
+// callers that make their own ids), or store.ErrNotFound; an empty hash
+// matches nothing. A routed record is found by
+// GetSessionBySecretHashRoute. A cookie session's record is kept under
+// its secret hash, so this is one HGETALL: the cookie check costs one
+// plain command, no script.
 func (s *Store) GetSessionBySecretHash(ctx context.Context, hash []byte) (store.Session, error) {
+	return s.getByHash(ctx, s.legacy, hash)
+}
+
+// GetSessionBySecretHashRoute returns the record whose SecretHash is hash
+// among the records of route (see SessionRoute), or store.ErrNotFound; an
+// empty hash or an invalid route matches nothing. It is one HGETALL on
+// the route's slot.
+func (s *Store) GetSessionBySecretHashRoute(ctx context.Context, route string, hash []byte) (store.Session, error) {
+	if !ValidRoute(route) {
+		return store.Session{}, fmt.Errorf("redisstore: get session by secret hash: %w", store.ErrNotFound)
+	}
+	return s.getByHash(ctx, s.routeBase(route), hash)
+}
+
+// getByHash returns the record under base whose SecretHash is hash.
+func (s *Store) getByHash(ctx context.Context, base string, hash []byte) (store.Session, error) {
 	if len(hash) == 0 {
 		return store.Session{}, fmt.Errorf("redisstore: get session by secret hash: %w", store.ErrNotFound)
 	}
-	m, err := s.client.HGetAll(ctx, s.hashKey(hex.EncodeToString(hash))).Result()
+	m, err := s.client.HGetAll(ctx, hashKey(base, hex.EncodeToString(hash))).Result()
 	if err != nil {
 		return store.Session{}, fmt.Errorf("redisstore: get session by secret hash: %w", err)
 	}
-	ss, ok, err := decodeMap(m)
+	ss, ok, err := decodeMap(m, slices.Clone(hash))
 	if err != nil {
 		return store.Session{}, fmt.Errorf("redisstore: get session by secret hash: %w", err)
 	}
@@ -101,9 +152,10 @@ func (s *Store) GetSessionBySecretHash(ctx context.Context, hash []byte) (store.
 
 // ListUserSessions returns the user's records, oldest first; an empty,
 // non-nil slice if there are none. It drops index entries whose record
-// Redis has expired.
+// Redis has expired. It runs one script on the user's route and one on
+// the legacy layout, at the same time.
 func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Session, error) {
-	ss, err := s.runList(ctx, listScript, s.userKey(userID), userID, "0", "")
+	ss, err := s.runUser(ctx, userID, "0", "")
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: list user sessions: %w", err)
 	}
@@ -114,7 +166,8 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Se
 // store.ErrNotFound. The record's expiry in Redis moves with
 // IdleExpiresAt (within ExpiresAt).
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpiresAt time.Time) error {
-	n, err := touchScript.Run(ctx, s.client, []string{s.recordKey(id)}, s.base, id, millis(lastSeen), millis(idleExpiresAt)).Int()
+	b := s.baseOf(id)
+	n, err := touchScript.Run(ctx, s.client, []string{recordKey(b, id)}, b, id, millis(lastSeen), millis(idleExpiresAt)).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: touch session: %w", err)
 	}
@@ -140,11 +193,12 @@ const maxUpdateAttempts = 100
 // as is. A missing record returns store.ErrNotFound without calling
 // update.
 func (s *Store) UpdateSessionData(ctx context.Context, id string, update func(data json.RawMessage, version int64) (json.RawMessage, error)) (store.Session, error) {
-	keys := []string{s.recordKey(id)}
+	b := s.baseOf(id)
+	keys := []string{recordKey(b, id)}
 	// An empty version only reads.
 	version, enc := "", ""
 	for attempt := 0; ; attempt++ {
-		reply, err := updateScript.Run(ctx, s.client, keys, s.base, id, version, enc).Result()
+		reply, err := updateScript.Run(ctx, s.client, keys, b, id, version, enc).Result()
 		if err != nil {
 			return store.Session{}, fmt.Errorf("redisstore: update session data: %w", err)
 		}
@@ -201,7 +255,8 @@ func pause(ctx context.Context, attempt int) error {
 // DeleteSession removes the record, its secret hash and its index
 // entries, or returns store.ErrNotFound.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	n, err := deleteScript.Run(ctx, s.client, []string{s.recordKey(id)}, s.base, id).Int()
+	b := s.baseOf(id)
+	n, err := s.write(ctx, deleteScript, []string{recordKey(b, id)}, b, id).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: delete session: %w", err)
 	}
@@ -215,30 +270,84 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 // id is exceptID (which may be empty), in one script, and returns the
 // removed records, oldest first.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string) ([]store.Session, error) {
-	ss, err := s.runList(ctx, listScript, s.userKey(userID), userID, "1", exceptID)
+	ss, err := s.runUser(ctx, userID, "1", exceptID)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: delete user sessions: %w", err)
 	}
 	return ss, nil
 }
 
-// DeleteClientSessions removes every record whose ClientID is clientID, in
-// one script, and returns the removed records, oldest first. An empty
-// clientID matches nothing and costs no round trip.
+// DeleteClientSessions removes every record whose ClientID is clientID,
+// with one script per route that holds grants of the client (and one on
+// the legacy layout), and returns the removed records, oldest first. An
+// empty clientID matches nothing and costs no round trip.
 func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
 	if clientID == "" {
 		return []store.Session{}, nil
 	}
-	ss, err := s.runList(ctx, deleteClientScript, s.clientKey(clientID), clientID)
+	routes, err := s.client.ZRange(ctx, s.clientRoutesKey(clientID), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: delete client sessions: %w", err)
+	}
+	bs := []string{s.legacy}
+	for _, r := range routes {
+		if ValidRoute(r) {
+			bs = append(bs, s.routeBase(r))
+		}
+	}
+	ss, err := s.runEach(ctx, deleteClientScript, bs, func(b string) string { return clientKey(b, clientID) }, clientID)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: delete client sessions: %w", err)
 	}
 	return ss, nil
 }
 
-// runList runs a script that answers a list of records.
-func (s *Store) runList(ctx context.Context, script *redis.Script, key string, args ...any) ([]store.Session, error) {
-	reply, err := script.Run(ctx, s.client, []string{key}, append([]any{s.base}, args...)...).Result()
+// runUser runs listScript for the user on the user's route and on the
+// legacy layout.
+func (s *Store) runUser(ctx context.Context, userID string, args ...any) ([]store.Session, error) {
+	bs := []string{s.routeBase(routeOfUser(userID)), s.legacy}
+	return s.runEach(ctx, listScript, bs, func(b string) string { return userKey(b, userID) }, append([]any{userID}, args...)...)
+}
+
+// runEach runs a script that answers a list of records under each key
+// base in bs at the same time, its key key(base), and merges the answers
+// oldest first (by CreatedAt, then id, as each script orders them).
+func (s *Store) runEach(ctx context.Context, script *redis.Script, bs []string, key func(string) string, args ...any) ([]store.Session, error) {
+	lists := make([][]store.Session, len(bs))
+	errs := make([]error, len(bs))
+	var wg sync.WaitGroup
+	for i, b := range bs {
+		wg.Go(func() {
+			lists[i], errs[i] = s.runList(ctx, script, b, key(b), args...)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := slices.Concat(lists...)
+	if out == nil {
+		out = []store.Session{}
+	}
+	slices.SortStableFunc(out, func(a, b store.Session) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// runList runs a script that answers a list of records, under key base b.
+func (s *Store) runList(ctx context.Context, script *redis.Script, b, key string, args ...any) ([]store.Session, error) {
+	var reply any
+	var err error
+	if script == listScript && args[1] == "0" {
+		// Only listing: no write to wait for.
+		reply, err = script.Run(ctx, s.client, []string{key}, append([]any{b}, args...)...).Result()
+	} else {
+		reply, err = s.write(ctx, script, []string{key}, append([]any{b}, args...)...).Result()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -256,15 +365,52 @@ const sweepBatch = 500
 // job is to keep the expiry index (and so CountSessions) exact. It works
 // in batches of sweepBatch entries, each one script; a crash between
 // batches leaves the rest for the next sweep.
+//
+// It sweeps every route and the legacy layout, sweepWorkers at a time.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	bs := s.bases()
+	var (
+		total atomic.Int64
+		next  atomic.Int64
+		errs  = make([]error, sweepWorkers)
+		wg    sync.WaitGroup
+	)
+	for w := range sweepWorkers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(bs) {
+					return
+				}
+				n, err := s.sweep(ctx, bs[i], now)
+				total.Add(int64(n))
+				if err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return int(total.Load()), fmt.Errorf("redisstore: delete expired sessions: %w", err)
+	}
+	return int(total.Load()), nil
+}
+
+// sweepWorkers is how many routes DeleteExpiredSessions sweeps at once.
+const sweepWorkers = 8
+
+// sweep is DeleteExpiredSessions for the records under key base b.
+func (s *Store) sweep(ctx context.Context, b string, now time.Time) (int, error) {
 	total := 0
 	for {
-		res, err := sweepScript.Run(ctx, s.client, []string{s.expiryKey()}, s.base, millis(now), sweepBatch).Int64Slice()
+		res, err := sweepScript.Run(ctx, s.client, []string{expiryKey(b)}, b, millis(now), sweepBatch).Int64Slice()
 		if err != nil {
-			return total, fmt.Errorf("redisstore: delete expired sessions: %w", err)
+			return total, err
 		}
 		if len(res) != 2 {
-			return total, fmt.Errorf("redisstore: delete expired sessions: unexpected reply %v", res)
+			return total, fmt.Errorf("unexpected reply %v", res)
 		}
 		total += int(res[0])
 		if res[1] < sweepBatch {
@@ -274,13 +420,24 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, 
 }
 
 // CountSessions returns how many records are not expired at now: one
-// ZCOUNT on the expiry index, O(log n). Records that Redis has expired
-// but no sweep has yet cleaned up expired before Redis's clock; they are
-// counted only for a now earlier than that.
+// ZCOUNT, O(log n), on the expiry index of every route and of the legacy
+// layout, in one pipeline (one round trip per node of a Cluster).
+// Records that Redis has expired but no sweep has yet cleaned up expired
+// before Redis's clock; they are counted only for a now earlier than
+// that.
 func (s *Store) CountSessions(ctx context.Context, now time.Time) (int, error) {
-	n, err := s.client.ZCount(ctx, s.expiryKey(), "("+millis(now), "+inf").Result()
-	if err != nil {
+	bs := s.bases()
+	cmds := make([]*redis.IntCmd, len(bs))
+	pipe := s.client.Pipeline()
+	for i, b := range bs {
+		cmds[i] = pipe.ZCount(ctx, expiryKey(b), "("+millis(now), "+inf")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, fmt.Errorf("redisstore: count sessions: %w", err)
 	}
-	return int(n), nil
+	n := 0
+	for _, c := range cmds {
+		n += int(c.Val())
+	}
+	return n, nil
 }

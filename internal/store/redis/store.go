@@ -1,12 +1,15 @@
 package redisstore
 
 import (
+	"context"
+	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,19 +24,48 @@ const DefaultKeyPrefix = "gatehouse:"
 type Options struct {
 	// KeyPrefix starts every key the store writes, so that several
 	// deployments (or tests) can share one Redis database. Default
-	// DefaultKeyPrefix ("gatehouse:"). The store appends its own hash tag,
-	// "{sessions}", so the prefix should hold no braces; a prefix with a
-	// hash tag of its own ("{tenant-a}:") moves the whole store to that
-	// tag's slot, which is fine, but one with an empty tag ("{}") would
-	// scatter its keys across a Cluster and break every script there.
+	// DefaultKeyPrefix ("gatehouse:"). The store appends its own hash
+	// tags: "{<route>}" for the records of each route (see SessionRoute)
+	// and "{sessions}" for records whose id has no route; so the prefix
+	// should hold no braces: one with a hash tag of its own ("{tenant-a}:")
+	// moves the whole store to that tag's slot, which works but no longer
+	// spreads over a Cluster, and one with an empty tag ("{}") would
+	// scatter a record's keys and break every script there.
 	KeyPrefix string
+	// WaitReplicas, if positive, makes every write that creates or
+	// revokes a record (CreateSession, DeleteSession, DeleteUserSessions,
+	// DeleteClientSessions) wait, with Redis's WAIT on the connection of
+	// the write, until that many replicas have acknowledged it, or
+	// WaitTimeout has passed; short of that many, the call fails with
+	// ErrNotReplicated (the master has the write). Redis replicates
+	// asynchronously: without it, a master that fails over loses the
+	// acknowledged writes its replica had not received yet (see "Redis
+	// Sentinel" in docs/deploy.md for the measured cost). Not for a
+	// Cluster client, whose pipelines send a keyless WAIT to any node.
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT; default DefaultWaitTimeout.
+	WaitTimeout time.Duration
 }
+
+// DefaultWaitTimeout is the default of Options.WaitTimeout.
+const DefaultWaitTimeout = time.Second
+
+// ErrNotReplicated reports a write that fewer replicas than
+// Options.WaitReplicas acknowledged in time.
+var ErrNotReplicated = errors.New("redisstore: write not acknowledged by enough replicas")
 
 // Store is a store.SessionStore in Redis. It is safe for concurrent use.
 type Store struct {
 	client redis.UniversalClient
-	// base starts every key: KeyPrefix + "{sessions}:".
-	base string
+	// prefix is Options.KeyPrefix or its default.
+	prefix string
+	// legacy starts every key of the records whose id carries no route:
+	// prefix + "{sessions}:", the one-slot layout of earlier versions.
+	legacy string
+	// waitReplicas and waitTimeout are Options.WaitReplicas and
+	// WaitTimeout.
+	waitReplicas int
+	waitTimeout  time.Duration
 }
 
 var _ store.SessionStore = (*Store)(nil)
@@ -45,17 +77,137 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if prefix == "" {
 		prefix = DefaultKeyPrefix
 	}
-	return &Store{client: client, base: prefix + "{sessions}:"}
+	wt := opts.WaitTimeout
+	if wt <= 0 {
+		wt = DefaultWaitTimeout
+	}
+	return &Store{client: client, prefix: prefix, legacy: prefix + "{sessions}:", waitReplicas: opts.WaitReplicas, waitTimeout: wt}
 }
 
-// Keys of one record and of the indexes; see lua/common.lua for the
-// layout.
+// write runs a script that writes, and, if Options.WaitReplicas asks,
+// WAITs for the replicas in the same pipeline: one round trip, on one
+// connection, as WAIT requires.
+func (s *Store) write(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	if s.waitReplicas <= 0 {
+		return script.Run(ctx, s.client, keys, args...)
+	}
+	for attempt := 0; ; attempt++ {
+		var cmd *redis.Cmd
+		var wait *redis.Cmd
+		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			cmd = script.EvalSha(ctx, p, keys, args...)
+			wait = p.Do(ctx, "wait", s.waitReplicas, s.waitTimeout.Milliseconds())
+			return nil
+		})
+		if err != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") && attempt == 0 {
+			if err := script.Load(ctx, s.client).Err(); err != nil {
+				cmd.SetErr(err)
+				return cmd
+			}
+			continue
+		}
+		if cmd.Err() != nil {
+			return cmd
+		}
+		if n, err := wait.Int64(); err != nil {
+			cmd.SetErr(fmt.Errorf("wait for replicas: %w", err))
+		} else if n < int64(s.waitReplicas) {
+			cmd.SetErr(fmt.Errorf("%w: %d of %d", ErrNotReplicated, n, s.waitReplicas))
+		}
+		return cmd
+	}
+}
 
-func (s *Store) recordKey(id string) string       { return s.base + "r:" + id }
-func (s *Store) hashKey(hexHash string) string    { return s.base + "h:" + hexHash }
-func (s *Store) userKey(userID string) string     { return s.base + "u:" + userID }
-func (s *Store) clientKey(clientID string) string { return s.base + "c:" + clientID }
-func (s *Store) expiryKey() string                { return s.base + "x" }
+// Routes is how many routes a Store spreads records over: each user's
+// records, and the indexes that list them, share one route, and each
+// route is one hash tag, so one Cluster slot. 1,024 routes spread over a
+// Cluster's masters within a few percent and keep the store-wide work
+// (the sweep, CountSessions) at one small step per route.
+const Routes = 1024
+
+// routeLen is the length of a route: three lower-case hex digits.
+const routeLen = 3
+
+// SessionRoute returns the route of userID's records: three lower-case hex
+// digits, from the SHA-256 of the id, below Routes. It is not secret: it
+// names one of Routes groups of users, not a user. Record ids and cookie
+// values start with it (session.Router), so that the store finds a record
+// in one step.
+func (s *Store) SessionRoute(userID string) string { return routeOfUser(userID) }
+
+// routeOfUser is SessionRoute.
+func routeOfUser(userID string) string {
+	sum := sha256.Sum256([]byte(userID))
+	n := (int(sum[0])<<8 | int(sum[1])) % Routes
+	return fmt.Sprintf("%03x", n)
+}
+
+// ValidRoute reports whether r is a route: routeLen lower-case hex digits
+// naming one of Routes.
+func ValidRoute(r string) bool {
+	if len(r) != routeLen {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		switch {
+		case '0' <= c && c <= '9':
+			n = n<<4 | int(c-'0')
+		case 'a' <= c && c <= 'f':
+			n = n<<4 | int(c-'a'+10)
+		default:
+			return false
+		}
+	}
+	return n < Routes
+}
+
+// routeOfID returns the route that starts id ("<route>.<rest>"), if any.
+func routeOfID(id string) (string, bool) {
+	if len(id) <= routeLen+1 || id[routeLen] != '.' || !ValidRoute(id[:routeLen]) {
+		return "", false
+	}
+	return id[:routeLen], true
+}
+
+// routeBase returns the key base of a route: prefix + "{<route>}:".
+func (s *Store) routeBase(route string) string { return s.prefix + "{" + route + "}:" }
+
+// baseOf returns the key base of the record id: its route's, or the
+// legacy one for an id without a route.
+func (s *Store) baseOf(id string) string {
+	if r, ok := routeOfID(id); ok {
+		return s.routeBase(r)
+	}
+	return s.legacy
+}
+
+// bases returns the key base of every route, then the legacy one: what the
+// store-wide operations visit.
+func (s *Store) bases() []string {
+	bs := make([]string, 0, Routes+1)
+	for r := range Routes {
+		bs = append(bs, s.routeBase(fmt.Sprintf("%03x", r)))
+	}
+	return append(bs, s.legacy)
+}
+
+// Keys of one record and of the indexes, under a key base; see
+// lua/common.lua for the layout.
+
+func recordKey(base, id string) string       { return base + "r:" + id }
+func hashKey(base, hexHash string) string    { return base + "h:" + hexHash }
+func userKey(base, userID string) string     { return base + "u:" + userID }
+func clientKey(base, clientID string) string { return base + "c:" + clientID }
+func expiryKey(base string) string           { return base + "x" }
+
+// clientRoutesKey is the sorted set of the routes that hold grants of the
+// client (score: when the last of them expires), so that
+// DeleteClientSessions visits only those. It has a hash tag of its own.
+func (s *Store) clientRoutesKey(clientID string) string {
+	return s.prefix + "cr:{" + clientID + "}"
+}
 
 // The scripts, each with the shared functions of common.lua in front.
 var (
@@ -70,7 +222,19 @@ var (
 	listScript         = newScript("list.lua")
 	deleteClientScript = newScript("delete_client.lua")
 	sweepScript        = newScript("sweep.lua")
+	clientRoutesScript = redis.NewScript(clientRoutesLua)
 )
+
+// clientRoutesLua adds a route to a client's routes. KEYS[1]: the client's
+// routes key. ARGV[1]: the route, ARGV[2]: when the grant expires (ms).
+// The score only grows, and the key lives until the latest grant ends.
+const clientRoutesLua = `
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+local cur = redis.call('PEXPIRETIME', KEYS[1])
+if cur == -1 or cur < tonumber(ARGV[2]) then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+end
+return 1`
 
 // newScript returns lua/common.lua followed by lua/name.
 func newScript(name string) *redis.Script {
@@ -122,11 +286,19 @@ func encodeAudience(aud []string) (string, error) {
 }
 
 // recordFields returns the hash fields of s, as field, value pairs; data
-// and aud are its Data and Audience as stored.
+// and aud are its Data and Audience as stored. It leaves out the secret
+// hash, which names the record's key, and the optional fields that are
+// empty; it stores the User-Agent coded (encodeUA) as ub; and it cuts the
+// values of the fields that may be long and that no script reads (see
+// chunked) into parts of at most maxPart bytes. All this keeps a cookie
+// session's hash in Redis's compact encoding.
 func recordFields(s store.Session, data, aud string) []any {
-	return []any{
+	ua, uaField := s.UserAgent, "ua"
+	if coded, ok := encodeUA(ua); ok {
+		ua, uaField = coded, "ub"
+	}
+	all := []any{
 		"id", s.ID,
-		"sh", hex.EncodeToString(s.SecretHash),
 		"k", string(s.Kind),
 		"u", s.UserID,
 		"c", s.ClientID,
@@ -136,13 +308,56 @@ func recordFields(s store.Session, data, aud string) []any {
 		"ls", millis(s.LastSeenAt),
 		"ie", millis(s.IdleExpiresAt),
 		"ex", millis(s.ExpiresAt),
-		"ua", s.UserAgent,
+		uaField, ua,
 		"ip", s.IP,
 		"d", data,
 		"v", strconv.FormatInt(s.DataVersion, 10),
 		"at", optionalMillis(s.AuthTime),
 		"as", s.AuthSessionID,
 	}
+	f := all[:0]
+	for i := 0; i < len(all); i += 2 {
+		if all[i+1] == "" && optional(all[i].(string)) {
+			continue
+		}
+		f = append(f, all[i], all[i+1])
+	}
+	for i := 0; i < len(f); i += 2 {
+		name, v := f[i].(string), f[i+1].(string)
+		if len(v) <= maxPart || !chunked(name) {
+			continue
+		}
+		f[i+1] = v[:maxPart]
+		for n, rest := 1, v[maxPart:]; rest != ""; n++ {
+			part := rest[:min(maxPart, len(rest))]
+			rest = rest[len(part):]
+			f = append(f, name+strconv.Itoa(n), part)
+		}
+	}
+	return f
+}
+
+// maxPart is the longest value a record field holds: Redis keeps a hash
+// whose values are all at most 64 bytes (hash-max-listpack-value, by
+// default) in one compact listpack, and switches it to a hash table,
+// about three times larger, for the first longer one. A browser's
+// User-Agent is usually longer, so it is stored in parts: "ua" holds its
+// first maxPart bytes, "ua1", "ua2", … the rest, in order.
+const maxPart = 64
+
+// chunked reports whether a field's value is stored in parts when long:
+// the User-Agent, the scope and the audience, which no script reads.
+func chunked(name string) bool { return name == "ua" || name == "ub" || name == "sc" || name == "a" }
+
+// optional reports whether a field is left out when empty: the decoder
+// reads a missing one as empty, and the scripts read none of them but c,
+// which they take missing for empty.
+func optional(name string) bool {
+	switch name {
+	case "c", "sc", "a", "ua", "ub", "ip", "at", "as":
+		return true
+	}
+	return false
 }
 
 // optionalMillis returns a time that may be zero as stored: "" for the
@@ -178,6 +393,11 @@ type decoder struct {
 	s        store.Session
 	required int // the has* bits seen
 	err      error
+	// parts holds the values of the fields of chunked fields after the
+	// first: "ua1", "ua2", …; nil if there are none.
+	parts map[string]string
+	// ua, ub, sc and a are the first parts of those fields.
+	ua, ub, sc, a string
 }
 
 // set decodes one field.
@@ -203,13 +423,9 @@ func (d *decoder) set(name, value string) {
 	case "c":
 		d.s.ClientID = value
 	case "sc":
-		d.s.Scope = value
+		d.sc = value
 	case "a":
-		if value != "" {
-			if err := json.Unmarshal([]byte(value), &d.s.Audience); err != nil {
-				d.fail(name, err)
-			}
-		}
+		d.a = value
 	case "ct":
 		d.s.CreatedAt = d.time(name, value)
 		d.required |= hasCreated
@@ -229,7 +445,9 @@ func (d *decoder) set(name, value string) {
 	case "as":
 		d.s.AuthSessionID = value
 	case "ua":
-		d.s.UserAgent = value
+		d.ua = value
+	case "ub":
+		d.ub = value
 	case "ip":
 		d.s.IP = value
 	case "d":
@@ -242,6 +460,28 @@ func (d *decoder) set(name, value string) {
 		}
 		d.s.DataVersion = v
 		d.required |= hasVersion
+	default:
+		if i := strings.IndexAny(name, "123456789"); i > 0 && chunked(name[:i]) {
+			if d.parts == nil {
+				d.parts = map[string]string{}
+			}
+			d.parts[name] = value
+		}
+	}
+}
+
+// joined returns the value of a chunked field whose first part is first.
+func (d *decoder) joined(name, first string) string {
+	if d.parts == nil {
+		return first
+	}
+	v := first
+	for n := 1; ; n++ {
+		p, ok := d.parts[name+strconv.Itoa(n)]
+		if !ok {
+			return v
+		}
+		v += p
 	}
 }
 
@@ -269,16 +509,27 @@ func (d *decoder) result() (store.Session, error) {
 	if d.required != hasAll {
 		return store.Session{}, fmt.Errorf("%w: fields missing (have %b of %b)", errCorrupt, d.required, hasAll)
 	}
+	d.s.UserAgent = d.joined("ua", d.ua)
+	if ub := d.joined("ub", d.ub); ub != "" {
+		d.s.UserAgent = decodeUA(ub)
+	}
+	d.s.Scope = d.joined("sc", d.sc)
+	if a := d.joined("a", d.a); a != "" {
+		if err := json.Unmarshal([]byte(a), &d.s.Audience); err != nil {
+			return store.Session{}, fmt.Errorf("%w: field a: %w", errCorrupt, err)
+		}
+	}
 	return d.s, nil
 }
 
-// decodeMap decodes a record read with HGETALL; ok is false for an empty
-// map (no record).
-func decodeMap(m map[string]string) (s store.Session, ok bool, err error) {
+// decodeMap decodes a cookie session's record read with HGETALL, whose
+// secret hash is hash; ok is false for an empty map (no record).
+func decodeMap(m map[string]string, hash []byte) (s store.Session, ok bool, err error) {
 	if len(m) == 0 {
 		return store.Session{}, false, nil
 	}
 	var d decoder
+	d.s.SecretHash = hash
 	for k, v := range m {
 		d.set(k, v)
 	}

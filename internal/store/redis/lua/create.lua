@@ -4,13 +4,13 @@
 -- Returns "ok", or "id" or "hash" for the unique key that is taken.
 local id, sh, uid, cid, created, exp = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local rk = KEYS[1]
-if redis.call('EXISTS', rk) == 1 then return 'id' end
+if home(id) then return 'id' end
 local hk = rk
 if sh ~= '' then
   hk = B .. 'h:' .. sh
   if redis.call('EXISTS', hk) == 1 then return 'hash' end
-  redis.call('SET', rk, 'h:' .. sh)
-  redis.call('PEXPIREAT', rk, exp)
+  redis.call('HSET', B .. 'i', id, sh)
+  extend(B .. 'i', exp)
 end
 redis.call('HSET', hk, unpack(ARGV, 8))
 -- A past time deletes at once: a record created expired is not kept.

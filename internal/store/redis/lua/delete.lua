@@ -3,5 +3,5 @@
 local hk = home(ARGV[2])
 if not hk then return 0 end
 local f = redis.call('HMGET', hk, 'id', 'sh', 'u', 'c')
-unlink(f[1], f[2], f[3], f[4])
+unlink(f[1], f[2] or shOf(hk), f[3], f[4])
 return 1

@@ -2,4 +2,4 @@
 -- pairs, empty if there is none.
 local hk = home(ARGV[2])
 if not hk then return {} end
-return redis.call('HGETALL', hk)
+return record(hk)

@@ -10,13 +10,14 @@ for _, id in ipairs(ids) do
   if not hk then
     -- Redis expired the record: only index entries were left.
     redis.call('DEL', B .. 'r:' .. id)
+    redis.call('HDEL', B .. 'i', id)
     redis.call('ZREM', KEYS[1], id)
     n = n + 1
   else
     local f = redis.call('HMGET', hk, 'id', 'sh', 'u', 'c', 'ex', 'ie')
     local exp = expiry(f[5], f[6])
     if tonumber(exp) <= now then
-      unlink(f[1], f[2], f[3], f[4])
+      unlink(f[1], f[2] or shOf(hk), f[3], f[4])
       n = n + 1
     else
       -- A stale score; the record lives on.

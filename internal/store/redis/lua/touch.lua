@@ -6,9 +6,12 @@ local f = redis.call('HMGET', hk, 'id', 'u', 'c', 'ex')
 redis.call('HSET', hk, 'ls', ARGV[3], 'ie', ARGV[4])
 local exp = expiry(f[4], ARGV[4])
 redis.call('PEXPIREAT', hk, exp)
-if hk ~= KEYS[1] then redis.call('PEXPIREAT', KEYS[1], exp) end
+if hk ~= KEYS[1] then
+  -- The id's entry in i, or an earlier version's r: pointer.
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], exp) else extend(B .. 'i', exp) end
+end
 extend(B .. 'u:' .. f[2], exp)
-if f[3] ~= '' then extend(B .. 'c:' .. f[3], exp) end
+if f[3] and f[3] ~= '' then extend(B .. 'c:' .. f[3], exp) end
 redis.call('ZADD', B .. 'x', exp, f[1])
 extend(B .. 'x', exp)
 return 1

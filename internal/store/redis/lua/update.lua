@@ -10,4 +10,4 @@ local cur = redis.call('HMGET', hk, 'd', 'v')
 if ARGV[3] ~= cur[2] then return {'current', cur[1], cur[2]} end
 redis.call('HSET', hk, 'd', ARGV[4])
 redis.call('HINCRBY', hk, 'v', 1)
-return redis.call('HGETALL', hk)
+return record(hk)
