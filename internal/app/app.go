@@ -589,27 +589,43 @@ func (a *App) singleton(ctx context.Context, name string, interval time.Duration
 // notices the deleted record at the session's next touch, within the
 // touch interval.
 func (a *App) forgetRevoked(ctx context.Context) {
-	events, cancel := a.Revocations.Subscribe()
-	defer cancel()
+	sub := a.Revocations.Subscribe(a.Revocations.Published())
+	defer sub.Close()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e, ok := <-events:
-			if !ok {
-				return
-			}
-			if e.SessionID != "" {
-				a.Sessions.Forget(e.SessionID)
-			}
-			if e.UserID != "" {
-				a.Sessions.ForgetUser(e.UserID)
-				a.Users.Forget(e.UserID)
-				// A deleted client's revocation is keyed on its id.
-				if a.Clients != nil {
-					a.Clients.Forget(e.UserID)
+		case <-sub.Ready():
+		}
+		for {
+			evs, err := sub.Next(ctx, 1000)
+			if err != nil {
+				if ctx.Err() == nil {
+					a.log.WarnContext(ctx, "could not read revocations for the session cache", "err", err)
 				}
+				break
 			}
+			if len(evs) == 0 {
+				break
+			}
+			for _, e := range evs {
+				a.forget(e)
+			}
+		}
+	}
+}
+
+// forget drops what one revocation event revokes from the caches.
+func (a *App) forget(e store.Revocation) {
+	if e.SessionID != "" {
+		a.Sessions.Forget(e.SessionID)
+	}
+	if e.UserID != "" {
+		a.Sessions.ForgetUser(e.UserID)
+		a.Users.Forget(e.UserID)
+		// A deleted client's revocation is keyed on its id.
+		if a.Clients != nil {
+			a.Clients.Forget(e.UserID)
 		}
 	}
 }
