@@ -178,12 +178,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		GrantIdleTimeout: cfg.GrantIdleTimeout,
 		GrantLifetime:    cfg.GrantLifetime,
 		// The token service is built below; the hooks run only later.
-		OnRevoke: func(ctx context.Context, revoked []store.Session) { a.Tokens.OnSessionsRevoked(ctx, revoked) },
-		OnRevokeUser: func(ctx context.Context, userID string) {
-			if err := a.Revocations.RevokeUser(ctx, userID); err != nil {
-				log.ErrorContext(ctx, "could not record a user revocation", "err", err)
-			}
-		},
+		Record:       func(ctx context.Context, revoked []store.Session) error { return a.Tokens.RecordRevoked(ctx, revoked) },
+		OnRevoke:     func(ctx context.Context, revoked []store.Session) { a.Tokens.OnSessionsRevoked(ctx, revoked) },
+		OnRevokeUser: func(ctx context.Context, userID string) error { return a.Revocations.RevokeUser(ctx, userID) },
 	}, log, opts.Now)
 	if err := checkKEKPresent(ctx, stores.Keys, cfg.DataDir); err != nil {
 		a.Close()

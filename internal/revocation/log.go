@@ -3,6 +3,7 @@ package revocation
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -28,6 +29,10 @@ type Notifier interface {
 	// until ctx ends, reconnecting as needed.
 	Listen(ctx context.Context, onNotify func())
 }
+
+// ErrNotStored reports a revocation that the store did not take: it did
+// not happen, and the caller must say so (HTTP 503) rather than succeed.
+var ErrNotStored = errors.New("revocation: not stored")
 
 // Config holds the options of a Log.
 type Config struct {
@@ -155,7 +160,7 @@ func (l *Log) append(ctx context.Context, events []store.Revocation) error {
 	}
 	stored, err := l.store.AppendRevocations(ctx, events)
 	if err != nil {
-		return fmt.Errorf("revocation: append: %w", err)
+		return fmt.Errorf("%w: %w", ErrNotStored, err)
 	}
 	l.set.Add(stored...)
 	l.syncSoon(ctx)
