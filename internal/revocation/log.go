@@ -163,7 +163,7 @@ func (l *Log) append(ctx context.Context, events []store.Revocation) error {
 		return fmt.Errorf("%w: %w", ErrNotStored, err)
 	}
 	l.set.Add(stored...)
-	l.syncSoon(ctx)
+	l.syncSoon(ctx, stored)
 	if l.cfg.Notifier != nil {
 		if err := l.cfg.Notifier.Notify(ctx); err != nil {
 			l.log.WarnContext(ctx, "revocation notification failed; other instances learn at their next poll", "err", err)
@@ -193,22 +193,32 @@ func (l *Log) Sync(ctx context.Context) error {
 	err := l.syncLocked(ctx)
 	l.syncMu.Unlock()
 	if l.again.Load() {
-		l.syncSoon(ctx)
+		l.syncSoon(ctx, nil)
 	}
 	return err
 }
 
-// syncSoon syncs now, unless a Sync is running: that one then goes round
-// once more, so that a burst of appends costs one read, not one each.
-// A failure is left to Run's next Sync.
-func (l *Log) syncSoon(ctx context.Context) {
+// syncSoon publishes events this instance has just stored (own, in Seq
+// order), and any older ones: it syncs now, unless a Sync is running,
+// which then goes round once more, so that a burst of appends costs one
+// read, not one each. When own follows the last event read with no Seq
+// between, no other event can come before it, and it is published
+// without reading it back. A failure is left to Run's next Sync.
+func (l *Log) syncSoon(ctx context.Context, own []store.Revocation) {
 	l.again.Store(true)
 	for l.again.Load() {
 		if !l.syncMu.TryLock() {
 			return // the holder sees again and goes round
 		}
 		l.again.Store(false)
-		err := l.syncLocked(ctx)
+		var err error
+		if next(l.set.LastSeq(), own) {
+			l.publish(own)
+			l.set.advance(own[len(own)-1].Seq)
+		} else {
+			err = l.syncLocked(ctx)
+		}
+		own = nil
 		l.syncMu.Unlock()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -221,6 +231,20 @@ func (l *Log) syncSoon(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// next reports whether evs are the events right after seq: consecutive
+// Seqs from seq+1.
+func next(seq int64, evs []store.Revocation) bool {
+	if len(evs) == 0 {
+		return false
+	}
+	for i, e := range evs {
+		if e.Seq != seq+1+int64(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // syncLocked is Sync with l.syncMu held.
