@@ -2,11 +2,13 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -157,8 +159,9 @@ func waitReady(t *testing.T, srv *apptest.Server) {
 // logouts. A logout may fail, but it may answer 2xx only if the
 // revocation event is stored: then instance B (straight on PostgreSQL)
 // and an instance started afterwards refuse the token. A failed logout
-// changes nothing anywhere, and can be retried. The old server answered
-// 204 from memory with nothing stored.
+// changes nothing anywhere, and can be retried; RFC 7009 revocation
+// answers 503 temporarily_unavailable. The old server answered 204 from
+// memory with nothing stored, and 200 at /oauth2/revoke.
 func TestLogoutDuringPostgresOutage(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
 	u, err := url.Parse(dbURL)
@@ -219,6 +222,21 @@ func TestLogoutDuringPostgresOutage(t *testing.T) {
 	tok, sid := faultLogin(t, a, user)
 	proxy.Cut()
 	st := bearerStatus(a, http.MethodPost, "/v1/logout", tok)
+	// RFC 7009 revocation of the access token itself: its only store
+	// access is the append, which fails.
+	res, err := http.Post(a.URL+"/oauth2/revoke", "application/x-www-form-urlencoded", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oe struct {
+		Error string `json:"error"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&oe)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || oe.Error != "temporarily_unavailable" || res.Header.Get("Retry-After") == "" {
+		t.Errorf("RFC 7009 revocation with PostgreSQL unreachable answered %d %q (Retry-After %q), want 503 temporarily_unavailable",
+			res.StatusCode, oe.Error, res.Header.Get("Retry-After"))
+	}
 	proxy.Restore()
 	waitReady(t, a)
 	if st >= 200 && st < 300 {
