@@ -59,13 +59,19 @@ func seedGrants(t *testing.T, srv *apptest.Server, target benchseed.Target, user
 	}
 	defer st.Close()
 	now := srv.Clock.Now().UTC().Truncate(time.Millisecond)
+	// A routing store (Redis) keeps a user's records under the user's
+	// route, which prefixes their ids, as session.Manager makes them.
+	route := ""
+	if r, ok := st.Sessions.(session.Router); ok {
+		route = r.SessionRoute(userID) + "."
+	}
 	g := grants{tokens: make(map[string]string, n)}
 	batch := make([]store.Session, 0, 1000)
 	for i := range n {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
 		s := store.Session{
-			ID: hex.EncodeToString(b[:]), Kind: store.KindToken, UserID: userID,
+			ID: route + hex.EncodeToString(b[:]), Kind: store.KindToken, UserID: userID,
 			CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(session.DefaultGrantLifetime),
 			IdleExpiresAt: now.Add(session.DefaultGrantIdleTimeout), Data: []byte("{}"),
 		}
