@@ -72,8 +72,14 @@
 //   - Off: revoked tokens stay valid until they expire.
 //
 // With several Gatehouse instances, an event appended on one instance
-// reaches the stream of another after that instance's own log poll
+// reaches the stream of another when that instance is notified (Redis or
+// PostgreSQL, milliseconds) or at the latest at its own log poll
 // (--revocation-poll-interval, default 1s), which adds to the bound.
+// The stream never skips an event: each carries the cursor of the one
+// before it, and on a gap the verifier reads the feed before going on, so
+// its cursor never moves past an event it has not read. A burst of
+// thousands of revocations therefore delays the last of them (about a
+// second for 10,000), but loses none.
 // [New] reads the whole feed before it returns, so a new verifier never
 // accepts a token revoked before it started. If the issuer cannot be
 // reached the verifier keeps accepting tokens by default (they expire on

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -58,6 +59,10 @@ type fakeIssuer struct {
 	dropStream bool
 	// lastEventIDs records each stream request's Last-Event-ID.
 	lastEventIDs []string
+	// streamDrop lists cursors the stream leaves out, as a server that
+	// lost them would; streamPrev adds each event's "prev" cursor.
+	streamDrop map[int]bool
+	streamPrev bool
 	// pageSize, if positive, limits the events of one feed page.
 	pageSize int
 	// discoveryIssuer overrides the issuer in the discovery document.
@@ -263,9 +268,20 @@ func (f *fakeIssuer) handleStream(w http.ResponseWriter, r *http.Request) {
 		pending := append([]map[string]any(nil), f.events[min(since, len(f.events)):]...)
 		notify := f.notify
 		f.mu.Unlock()
+		f.mu.Lock()
+		dropped, withPrev := f.streamDrop, f.streamPrev
+		f.mu.Unlock()
 		for _, e := range pending {
-			b, _ := json.Marshal(e)
+			prev := since
 			since = e["cursor"].(int)
+			if dropped[since] {
+				continue
+			}
+			if withPrev {
+				e = maps.Clone(e)
+				e["prev"] = prev
+			}
+			b, _ := json.Marshal(e)
 			fmt.Fprintf(w, ": keep-alive\n\nid: %d\nevent: revocation\ndata: %s\n\n", since, b)
 		}
 		if rc.Flush() != nil || drop {

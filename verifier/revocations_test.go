@@ -240,3 +240,51 @@ func TestNewReadsTheWholeFeed(t *testing.T) {
 		t.Errorf("cursor %d, want %d", got, n)
 	}
 }
+
+// TestStreamGapReadsFeed: the stream leaves out an event (as Gatehouse's
+// did when a burst overflowed its buffer); the verifier notices the gap in
+// cursors and reads the feed instead of moving its cursor past the event.
+// The old verifier moved to the highest cursor it saw and accepted the
+// missed session's tokens until they expired.
+func TestStreamGapReadsFeed(t *testing.T) {
+	for _, withPrev := range []bool{true, false} {
+		name := "consecutive cursors"
+		if withPrev {
+			name = "prev cursor"
+		}
+		t.Run(name, func(t *testing.T) {
+			f := newFakeIssuer(t, jose.EdDSA)
+			f.streamDrop = map[int]bool{2: true}
+			f.streamPrev = withPrev
+			c := newClock(t0)
+			v := newTestVerifier(t, f, c, func(cfg *Config) {
+				cfg.Revocations.PollInterval = time.Hour // only the gap can explain a pass
+			})
+			eventually(t, 5*time.Second, "stream open", func() bool { return v.sub.streaming.Load() })
+			exp := t0.Add(6 * time.Minute)
+			f.revoke("sid", "sid-1", t0, exp)
+			f.revoke("sid", "sid-2", t0, exp) // the stream loses this one
+			f.revoke("sid", "sid-3", t0, exp)
+			token := func(sid string) string {
+				cl := f.claims(c.Now())
+				cl["sid"] = sid
+				return f.mint(cl)
+			}
+			eventually(t, 5*time.Second, "third event", func() bool {
+				_, err := v.Verify(context.Background(), token("sid-3"))
+				return errors.Is(err, ErrRevoked)
+			})
+			for _, sid := range []string{"sid-1", "sid-2"} {
+				if _, err := v.Verify(context.Background(), token(sid)); !errors.Is(err, ErrRevoked) {
+					t.Errorf("%s: %v, want ErrRevoked", sid, err)
+				}
+			}
+			if v.sub.gaps.Load() != 1 {
+				t.Errorf("%d gaps noticed, want 1", v.sub.gaps.Load())
+			}
+			if pos := v.revs.position(); pos != 3 {
+				t.Errorf("cursor %d, want 3", pos)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,9 @@ type subscriber struct {
 	heard atomic.Int64
 	// streaming is true while the stream is open.
 	streaming atomic.Bool
+	// gaps counts the stream events that arrived after a gap, each of
+	// which made the subscriber read the feed.
+	gaps atomic.Int64
 }
 
 // markHeard records contact with the feed.
@@ -85,6 +89,21 @@ func (s *subscriber) pollPages(ctx context.Context, limit int) error {
 	}
 	s.markHeard()
 	return nil
+}
+
+// streamGap reports whether a stream event with the given data and
+// cursor leaves out events after pos, the cursor read so far. Gatehouse
+// puts in each event the cursor of the one it sent before ("prev"), which
+// tells exactly; without it, cursors are taken to be consecutive, and a
+// gap that is only a hole in the numbering costs one feed read.
+func streamGap(data []byte, cursor, pos int64) bool {
+	var p struct {
+		Prev *int64 `json:"prev"`
+	}
+	if json.Unmarshal(data, &p) == nil && p.Prev != nil {
+		return *p.Prev > pos
+	}
+	return cursor > pos+1
 }
 
 // withQuery returns raw with the query parameter name set to value.
@@ -229,6 +248,20 @@ func (s *subscriber) stream(parent context.Context) (connected bool, err error) 
 		var cursor int64
 		if id, err := strconv.ParseInt(ev.ID, 10, 64); err == nil && id > 0 {
 			cursor = id
+		}
+		pos := s.set.position()
+		if cursor > 0 && cursor <= pos {
+			continue // already read (from the feed, after a gap)
+		}
+		if streamGap(ev.Data, cursor, pos) {
+			// An event between pos and this one did not arrive: read the
+			// feed, which has every event in order, before going on, so
+			// that the cursor never moves past an event not read.
+			if err := s.catchUp(parent); err != nil {
+				return true, fmt.Errorf("revocation stream: reading the feed after a gap at cursor %d: %w", pos, err)
+			}
+			idle.Reset(s.cfg.IdleTimeout)
+			s.gaps.Add(1)
 		}
 		e, err := parseFeedEvent(ev.Data)
 		if err != nil {

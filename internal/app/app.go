@@ -178,12 +178,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		GrantIdleTimeout: cfg.GrantIdleTimeout,
 		GrantLifetime:    cfg.GrantLifetime,
 		// The token service is built below; the hooks run only later.
-		OnRevoke: func(ctx context.Context, revoked []store.Session) { a.Tokens.OnSessionsRevoked(ctx, revoked) },
-		OnRevokeUser: func(ctx context.Context, userID string) {
-			if err := a.Revocations.RevokeUser(ctx, userID); err != nil {
-				log.ErrorContext(ctx, "could not record a user revocation", "err", err)
-			}
-		},
+		Record:       func(ctx context.Context, revoked []store.Session) error { return a.Tokens.RecordRevoked(ctx, revoked) },
+		OnRevoke:     func(ctx context.Context, revoked []store.Session) { a.Tokens.OnSessionsRevoked(ctx, revoked) },
+		OnRevokeUser: func(ctx context.Context, userID string) error { return a.Revocations.RevokeUser(ctx, userID) },
 	}, log, opts.Now)
 	if err := checkKEKPresent(ctx, stores.Keys, cfg.DataDir); err != nil {
 		a.Close()
@@ -589,27 +586,43 @@ func (a *App) singleton(ctx context.Context, name string, interval time.Duration
 // notices the deleted record at the session's next touch, within the
 // touch interval.
 func (a *App) forgetRevoked(ctx context.Context) {
-	events, cancel := a.Revocations.Subscribe()
-	defer cancel()
+	sub := a.Revocations.Subscribe(a.Revocations.Published())
+	defer sub.Close()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e, ok := <-events:
-			if !ok {
-				return
-			}
-			if e.SessionID != "" {
-				a.Sessions.Forget(e.SessionID)
-			}
-			if e.UserID != "" {
-				a.Sessions.ForgetUser(e.UserID)
-				a.Users.Forget(e.UserID)
-				// A deleted client's revocation is keyed on its id.
-				if a.Clients != nil {
-					a.Clients.Forget(e.UserID)
+		case <-sub.Ready():
+		}
+		for {
+			evs, err := sub.Next(ctx, 1000)
+			if err != nil {
+				if ctx.Err() == nil {
+					a.log.WarnContext(ctx, "could not read revocations for the session cache", "err", err)
 				}
+				break
 			}
+			if len(evs) == 0 {
+				break
+			}
+			for _, e := range evs {
+				a.forget(e)
+			}
+		}
+	}
+}
+
+// forget drops what one revocation event revokes from the caches.
+func (a *App) forget(e store.Revocation) {
+	if e.SessionID != "" {
+		a.Sessions.Forget(e.SessionID)
+	}
+	if e.UserID != "" {
+		a.Sessions.ForgetUser(e.UserID)
+		a.Users.Forget(e.UserID)
+		// A deleted client's revocation is keyed on its id.
+		if a.Clients != nil {
+			a.Clients.Forget(e.UserID)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
+	"github.com/gatehouse-auth/gatehouse/internal/revocation"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -63,6 +64,10 @@ var (
 	// errUnavailable is the answer to a login that cannot be completed
 	// or limited right now, whether its password was right or wrong.
 	errUnavailable = &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Description: "temporarily unavailable, retry shortly", RetryAfter: 5 * time.Second}
+	// errNotRevoked answers a revocation the revocation log could not
+	// store: nothing was revoked, and a retry may succeed.
+	errNotRevoked = &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
+		Description: "the revocation could not be stored; nothing was revoked, retry", RetryAfter: time.Second}
 )
 
 type errorBody struct {
@@ -87,7 +92,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) asAPIError(r *http.Request, err error) *apiError {
 	ae := s.asAPIErrorQuiet(err)
-	if ae == errServer {
+	if ae == errServer || ae == errNotRevoked {
 		s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
 	}
 	return ae
@@ -123,6 +128,8 @@ func (s *Server) asAPIErrorQuiet(err error) *apiError {
 		return errInvalidRequest("invalid session data")
 	case errors.Is(err, store.ErrConflict):
 		return &apiError{Status: http.StatusConflict, Code: codeConflict, Description: "already exists"}
+	case errors.Is(err, revocation.ErrNotStored):
+		return errNotRevoked
 	}
 	return errServer
 }

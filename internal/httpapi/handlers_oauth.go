@@ -9,12 +9,16 @@ import (
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
+	"github.com/gatehouse-auth/gatehouse/internal/revocation"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 )
 
 // errOAuthServer is the answer to an OAuth request that failed inside.
 var errOAuthServer = &oauth.Error{Code: "server_error", Description: "internal error", Status: http.StatusInternalServerError}
+
+// errOAuthUnavailable answers a revocation that could not be stored.
+var errOAuthUnavailable = &oauth.Error{Code: "temporarily_unavailable", Description: "the revocation could not be stored; the token is still valid, retry", Status: http.StatusServiceUnavailable}
 
 // writeOAuthError answers an OAuth endpoint's error (RFC 6749 section
 // 5.2). An *oauth.Error is written as it is, its cause logged; errors of
@@ -36,6 +40,12 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 			oe = &oauth.Error{Code: oauth.ErrInvalidRequest.Code, Description: ae.Description, Status: ae.Status}
 		case errors.Is(err, token.ErrInvalidGrant):
 			oe = oauth.ErrInvalidGrant
+		case errors.Is(err, revocation.ErrNotStored):
+			// RFC 7009 section 2.2.1: after a 503 the client must assume
+			// the token is still valid, and may retry.
+			s.log.ErrorContext(r.Context(), "oauth request failed", "route", r.Pattern, "err", err)
+			oe = errOAuthUnavailable
+			w.Header().Set("Retry-After", "1")
 		default:
 			s.log.ErrorContext(r.Context(), "oauth request failed", "route", r.Pattern, "err", err)
 			oe = errOAuthServer

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/revocation"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 	"github.com/gatehouse-auth/gatehouse/jose"
@@ -41,7 +42,9 @@ type KeyService interface {
 // revocation.
 type RevocationFeed interface {
 	Since(ctx context.Context, seq int64, limit int) ([]store.Revocation, error)
-	Subscribe() (<-chan store.Revocation, func())
+	// Subscribe reads the published log after a cursor: every event
+	// exactly once, in order.
+	Subscribe(after int64) *revocation.Subscription
 }
 
 func (s *Server) tokenRoutes() {
@@ -171,10 +174,21 @@ func (s *Server) handleRevocations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"revocations": out, "cursor": cursor, "more": len(evs) == feedPage})
 }
 
+// streamEventJSON is one event of the revocation stream: a feed event
+// with the cursor of the event the stream sent before it (or the cursor it
+// resumed from), so that a reader sees at once whether it missed one.
+type streamEventJSON struct {
+	revocationJSON
+	Prev int64 `json:"prev"`
+}
+
 // handleRevocationStream streams revocation events as Server-Sent Events:
 // first those after since (or Last-Event-ID), then each new one as it
-// happens. Each event's id is its cursor; a comment every 15 seconds keeps
-// proxies from closing the stream.
+// happens, every event exactly once and in cursor order, however many
+// arrive at once. Each event's id is its cursor and its "prev" the cursor
+// before it; a comment every 15 seconds keeps proxies from closing the
+// stream. The stream ends if the log cannot be read; the reader resumes
+// from the last id it got.
 func (s *Server) handleRevocationStream(w http.ResponseWriter, r *http.Request) {
 	cur := r.URL.Query().Get("since")
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
@@ -187,38 +201,42 @@ func (s *Server) handleRevocationStream(w http.ResponseWriter, r *http.Request) 
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the write timeout
-	ch, cancel := s.deps.Revocations.Subscribe()
-	defer cancel()
+	sub := s.deps.Revocations.Subscribe(since)
+	defer sub.Close()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	prev := since
 	send := func(e store.Revocation) error {
-		b, err := json.Marshal(toRevocationJSON(e))
+		b, err := json.Marshal(streamEventJSON{toRevocationJSON(e), prev})
 		if err != nil {
 			return err
 		}
 		if _, err := fmt.Fprintf(w, "id: %d\nevent: revocation\ndata: %s\n\n", e.Seq, b); err != nil {
 			return err
 		}
+		prev = e.Seq
 		return nil
 	}
-	for {
-		evs, err := s.deps.Revocations.Since(r.Context(), since, feedPage)
-		if err != nil {
-			return
-		}
-		for _, e := range evs {
-			if send(e) != nil {
-				return
+	// drain sends every waiting event.
+	drain := func() error {
+		for {
+			evs, err := sub.Next(r.Context(), feedPage)
+			if err != nil {
+				return err
 			}
-			since = max(since, e.Seq)
-		}
-		if len(evs) < feedPage {
-			break
+			for _, e := range evs {
+				if err := send(e); err != nil {
+					return err
+				}
+			}
+			if len(evs) == 0 {
+				return nil
+			}
 		}
 	}
-	if rc.Flush() != nil {
+	if drain() != nil || rc.Flush() != nil {
 		return
 	}
 	tick := time.NewTicker(15 * time.Second)
@@ -229,14 +247,10 @@ func (s *Server) handleRevocationStream(w http.ResponseWriter, r *http.Request) 
 			return
 		case <-s.closing:
 			return
-		case e, ok := <-ch:
-			if !ok {
+		case <-sub.Ready():
+			if drain() != nil {
 				return
 			}
-			if send(e) != nil {
-				return
-			}
-			since = max(since, e.Seq)
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return

@@ -20,6 +20,9 @@ type cache struct {
 	max    int
 	byHash map[[32]byte]store.Session
 	byID   map[string][32]byte
+	// byUser indexes the cached ids of each user, so that a user-wide
+	// revocation drops them without scanning the cache.
+	byUser map[string]map[string]struct{}
 	// tombs holds revoked session ids until the given time; userTombs
 	// holds user-wide revocations.
 	tombs     map[string]time.Time
@@ -44,7 +47,8 @@ type userTomb struct {
 func newCache(max int) *cache {
 	return &cache{
 		max: max, byHash: make(map[[32]byte]store.Session), byID: make(map[string][32]byte),
-		tombs: make(map[string]time.Time), userTombs: make(map[string]userTomb),
+		byUser: make(map[string]map[string]struct{}),
+		tombs:  make(map[string]time.Time), userTombs: make(map[string]userTomb),
 	}
 }
 
@@ -73,24 +77,44 @@ func (c *cache) put(hash [32]byte, s store.Session, now time.Time) {
 	if _, ok := c.byHash[hash]; !ok && len(c.byHash) >= c.max {
 		// Evict an arbitrary entry: Go's map iteration order is random, so
 		// this is random eviction, which needs no bookkeeping per hit.
-		for h, old := range c.byHash {
-			delete(c.byHash, h)
-			delete(c.byID, old.ID)
+		for _, old := range c.byHash {
+			c.removeLocked(old.ID)
 			break
 		}
 	}
 	c.byHash[hash] = s
 	c.byID[s.ID] = hash
+	ids := c.byUser[s.UserID]
+	if ids == nil {
+		ids = make(map[string]struct{})
+		c.byUser[s.UserID] = ids
+	}
+	ids[s.ID] = struct{}{}
+}
+
+// removeLocked drops the session with the given id, if cached; c.mu is
+// held.
+func (c *cache) removeLocked(id string) {
+	h, ok := c.byID[id]
+	if !ok {
+		return
+	}
+	user := c.byHash[h].UserID
+	delete(c.byHash, h)
+	delete(c.byID, id)
+	if ids := c.byUser[user]; ids != nil {
+		delete(ids, id)
+		if len(ids) == 0 {
+			delete(c.byUser, user)
+		}
+	}
 }
 
 // deleteID drops the session with the given public id, if cached.
 func (c *cache) deleteID(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if h, ok := c.byID[id]; ok {
-		delete(c.byHash, h)
-		delete(c.byID, id)
-	}
+	c.removeLocked(id)
 }
 
 // revoke drops the session with the given id and keeps it out until
@@ -98,20 +122,23 @@ func (c *cache) deleteID(id string) {
 func (c *cache) revoke(id string, now, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if h, ok := c.byID[id]; ok {
-		delete(c.byHash, h)
-		delete(c.byID, id)
-	}
+	c.removeLocked(id)
 	c.pruneTombs(now)
 	c.tombs[id] = until
 }
 
 // revokeUser drops every cached session of the user except exceptID, and
-// keeps those created until now out until until.
+// keeps those created until now out until until. Both happen under one
+// lock, so that no put can slip between them and cache a revoked session;
+// the user index makes it cost the user's sessions, not the cache's.
 func (c *cache) revokeUser(userID, exceptID string, now, until time.Time) {
-	c.deleteUser(userID, exceptID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for id := range c.byUser[userID] {
+		if id != exceptID {
+			c.removeLocked(id)
+		}
+	}
 	c.pruneTombs(now)
 	c.userTombs[userID] = userTomb{at: now, until: until, except: exceptID}
 }
@@ -135,14 +162,8 @@ func (c *cache) pruneTombs(now time.Time) {
 	}
 }
 
-// deleteUser drops every cached session of the user except exceptID.
-func (c *cache) deleteUser(userID, exceptID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for h, s := range c.byHash {
-		if s.UserID == userID && s.ID != exceptID {
-			delete(c.byHash, h)
-			delete(c.byID, s.ID)
-		}
-	}
+func (c *cache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.byHash)
 }

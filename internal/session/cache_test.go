@@ -50,3 +50,69 @@ func TestCacheTombstones(t *testing.T) {
 		t.Error("a session created after the user revocation was refused")
 	}
 }
+
+// TestCacheRevokeUserRacesPut races a request putting a session it read
+// before the revocation against the user-wide revocation: once revokeUser
+// has returned, the session must not be cached. The old revokeUser
+// dropped the entries and set the tombstone under two separate locks, so
+// a put between them re-cached the revoked session.
+func TestCacheRevokeUserRacesPut(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := store.Session{ID: "s1", UserID: "u1", CreatedAt: t0.Add(-time.Hour)}
+	h := [32]byte{1}
+	for i := range 5000 {
+		c := newCache(10)
+		// Other users' sessions, as in a real cache.
+		for j := range 8 {
+			c.put([32]byte{2, byte(j)}, store.Session{ID: "o" + string(rune('a'+j)), UserID: "other"}, t0)
+		}
+		c.put(h, s, t0)
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					c.put(h, s, t0)
+				}
+			}
+		}()
+		c.revokeUser("u1", "", t0, t0.Add(time.Minute))
+		close(stop)
+		<-done
+		if _, ok := c.get(h); ok {
+			t.Fatalf("iteration %d: a session put while its user was revoked is cached", i)
+		}
+		if got := c.len(); got != 8 {
+			t.Fatalf("iteration %d: revokeUser left %d entries, want the 8 of the other user", i, got)
+		}
+	}
+}
+
+// TestCacheUserIndex checks that the per-user index follows puts,
+// evictions and revocations.
+func TestCacheUserIndex(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newCache(2)
+	c.put([32]byte{1}, store.Session{ID: "a", UserID: "u"}, t0)
+	c.put([32]byte{2}, store.Session{ID: "b", UserID: "u"}, t0)
+	c.put([32]byte{3}, store.Session{ID: "c", UserID: "v"}, t0) // evicts a or b
+	n := 0
+	for _, ids := range c.byUser {
+		n += len(ids)
+	}
+	if n != 2 || len(c.byUser["u"]) != 1 || len(c.byUser["v"]) != 1 {
+		t.Fatalf("index %v after an eviction", c.byUser)
+	}
+	c.revokeUser("u", "", t0, t0.Add(time.Minute))
+	if _, ok := c.byUser["u"]; ok || c.len() != 1 {
+		t.Fatalf("index %v, %d entries after revoking u", c.byUser, c.len())
+	}
+	c.deleteID("c")
+	if len(c.byUser) != 0 || c.len() != 0 {
+		t.Fatalf("index %v, %d entries, want none", c.byUser, c.len())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -55,15 +56,22 @@ type Config struct {
 	// CacheSize bounds how many sessions the in-process cache holds.
 	// Default 100000; negative disables the cache.
 	CacheSize int
-	// OnRevoke, if set, is called with the records that were revoked
-	// (logout, revocation by the user or an administrator), after they are
-	// deleted. Expired records removed by the sweep are not reported.
+	// Record, if set, makes a revocation durable: it is called with the
+	// records about to be revoked (logout, revocation by the user or an
+	// administrator) before they are deleted, and the revocation goes
+	// ahead only if it succeeds, so that no caller is told a record is
+	// revoked unless the revocation log has it. Its error is returned
+	// wrapped, and nothing is deleted.
+	Record func(ctx context.Context, revoked []store.Session) error
+	// OnRevoke, if set, is called with the records that were revoked,
+	// after they are deleted, for clean-up (their refresh tokens). Expired
+	// records removed by the sweep are not reported.
 	OnRevoke func(ctx context.Context, revoked []store.Session)
-	// OnRevokeUser, if set, is called when every record of a user is
-	// revoked (RevokeUser with no exception): the revocation log records a
-	// user-wide event, which also covers tokens whose grant was already
-	// gone.
-	OnRevokeUser func(ctx context.Context, userID string)
+	// OnRevokeUser, if set, is called when every record of a user is to be
+	// revoked (RevokeUser with no exception), before any is deleted: the
+	// revocation log records a user-wide event, which also covers tokens
+	// whose grant was already gone. If it fails, nothing is revoked.
+	OnRevokeUser func(ctx context.Context, userID string) error
 }
 
 func (c Config) withDefaults() Config {
@@ -356,6 +364,9 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 	if err != nil {
 		return fmt.Errorf("session: revoke: %w", err)
 	}
+	if err := m.record(ctx, []store.Session{s}); err != nil {
+		return err
+	}
 	m.cache.revoke(id, m.now(), m.tombUntil())
 	if err := m.store.DeleteSession(ctx, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -368,8 +379,30 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 }
 
 // RevokeUser ends every record of the user except exceptID (which may be
-// empty) and returns how many it ended.
+// empty) and returns how many it ended. The revocation is recorded before
+// any record is deleted: if that fails, it returns the error and nothing
+// is revoked.
 func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int, error) {
+	if exceptID == "" && m.cfg.OnRevokeUser != nil {
+		if err := m.cfg.OnRevokeUser(ctx, userID); err != nil {
+			return 0, fmt.Errorf("session: revoke all: %w", err)
+		}
+	}
+	var recorded map[string]bool
+	if m.cfg.Record != nil {
+		live, err := m.store.ListUserSessions(ctx, userID)
+		if err != nil {
+			return 0, fmt.Errorf("session: revoke all: %w", err)
+		}
+		live = slices.DeleteFunc(live, func(s store.Session) bool { return s.ID == exceptID })
+		if err := m.record(ctx, live); err != nil {
+			return 0, err
+		}
+		recorded = make(map[string]bool, len(live))
+		for _, s := range live {
+			recorded[s.ID] = true
+		}
+	}
 	m.cache.revokeUser(userID, exceptID, m.now(), m.tombUntil())
 	gone, err := m.store.DeleteUserSessions(ctx, userID, exceptID)
 	if err != nil {
@@ -378,11 +411,15 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int,
 	for _, s := range gone {
 		m.cache.revoke(s.ID, m.now(), m.tombUntil())
 	}
+	if recorded != nil {
+		// Records created since the list: recorded after the fact.
+		late := slices.DeleteFunc(slices.Clone(gone), func(s store.Session) bool { return recorded[s.ID] })
+		if err := m.record(ctx, late); err != nil {
+			return 0, err
+		}
+	}
 	if len(gone) > 0 {
 		m.notify(ctx, gone)
-	}
-	if exceptID == "" && m.cfg.OnRevokeUser != nil {
-		m.cfg.OnRevokeUser(ctx, userID)
 	}
 	return len(gone), nil
 }
@@ -400,6 +437,12 @@ func (m *Manager) RevokeClient(ctx context.Context, clientID string) (int, error
 	}
 	for _, s := range gone {
 		m.cache.revoke(s.ID, m.now(), m.tombUntil())
+	}
+	// The store deletes by client in one step, so the records are known
+	// only once deleted: their revocation is recorded after the fact, and
+	// a failure is returned for the caller to retry.
+	if err := m.record(ctx, gone); err != nil {
+		return 0, err
 	}
 	if len(gone) > 0 {
 		m.notify(ctx, gone)
@@ -426,6 +469,17 @@ func (m *Manager) ForgetUser(userID string) {
 // tombUntil is how long a revocation keeps a record out of the cache:
 // longer than any request that read it before the revocation can take.
 func (m *Manager) tombUntil() time.Time { return m.now().Add(2 * m.cfg.TouchInterval) }
+
+// record makes the revocation of the records durable through cfg.Record.
+func (m *Manager) record(ctx context.Context, revoked []store.Session) error {
+	if m.cfg.Record == nil || len(revoked) == 0 {
+		return nil
+	}
+	if err := m.cfg.Record(ctx, revoked); err != nil {
+		return fmt.Errorf("session: revoke: %w", err)
+	}
+	return nil
+}
 
 func (m *Manager) notify(ctx context.Context, revoked []store.Session) {
 	if m.cfg.OnRevoke != nil {

@@ -368,10 +368,11 @@ func TestRevokeUser(t *testing.T) {
 				revoked = append(revoked, s.ID)
 			}
 		},
-		OnRevokeUser: func(_ context.Context, userID string) {
+		OnRevokeUser: func(_ context.Context, userID string) error {
 			mu.Lock()
 			defer mu.Unlock()
 			userRevokes = append(userRevokes, userID)
+			return nil
 		},
 	}, nil, clk.Now)
 	a, b, c := create(t, m, "u"), create(t, m, "u"), create(t, m, "u")

@@ -574,8 +574,16 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// RecordRevoked is the session manager's Record hook: it appends the
+// records' revocation to the log, before they are deleted, and fails if
+// the log could not store it.
+func (s *Service) RecordRevoked(ctx context.Context, revoked []store.Session) error {
+	return s.revocations.RevokeSessions(ctx, revoked)
+}
+
 // OnSessionsRevoked is the session manager's OnRevoke hook: it deletes
-// the grants' refresh tokens and appends their revocation to the log.
+// the revoked grants' refresh tokens (the grant is gone, so they no
+// longer refresh anyway).
 func (s *Service) OnSessionsRevoked(ctx context.Context, revoked []store.Session) {
 	for _, g := range revoked {
 		if g.Kind == store.KindToken {
@@ -583,9 +591,6 @@ func (s *Service) OnSessionsRevoked(ctx context.Context, revoked []store.Session
 				s.log.ErrorContext(ctx, "could not delete a revoked grant's refresh tokens", "session_id", g.ID, "err", err)
 			}
 		}
-	}
-	if err := s.revocations.RevokeSessions(ctx, revoked); err != nil {
-		s.log.ErrorContext(ctx, "could not record revocations", "err", err)
 	}
 }
 

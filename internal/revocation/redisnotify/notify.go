@@ -42,11 +42,16 @@ func (n *Notifier) Listen(ctx context.Context, onNotify func()) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		sub := n.client.Subscribe(ctx, n.channel)
+		// A blocked Receive does not return when ctx ends; closing the
+		// subscription makes it, so that Listen returns promptly (Log.Run
+		// waits for it at shutdown).
+		stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
 		if _, err := sub.Receive(ctx); err == nil {
 			backoff = 100 * time.Millisecond
 			onNotify()
 			n.receive(ctx, sub, onNotify)
 		}
+		stop()
 		_ = sub.Close()
 		select {
 		case <-ctx.Done():

@@ -1,6 +1,7 @@
 package redisnotify_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -26,5 +27,32 @@ func TestNotifyReachesListeners(t *testing.T) {
 	case <-got:
 	case <-time.After(5 * time.Second):
 		t.Fatal("announcement not received")
+	}
+}
+
+// TestListenReturnsWhenContextEnds: Log.Run waits for Listen at shutdown,
+// so Listen must return once its context ends, even while it is blocked
+// waiting for a message (go-redis's Receive ignores the context there).
+func TestListenReturnsWhenContextEnds(t *testing.T) {
+	c := redistest.Client(t)
+	n := redisnotify.New(c, redistest.Prefix(t, c)+"revocations")
+	ctx, cancel := context.WithCancel(t.Context())
+	listening := make(chan struct{}, 1)
+	returned := make(chan struct{})
+	go func() {
+		n.Listen(ctx, func() {
+			select {
+			case listening <- struct{}{}:
+			default:
+			}
+		})
+		close(returned)
+	}()
+	<-listening // subscribed, and now blocked in Receive
+	cancel()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Listen did not return after its context ended")
 	}
 }
