@@ -24,13 +24,14 @@ import (
 // README's alice). Each page runs in its own bash, its blocks one after
 // another in that shell, so variables carry from block to block.
 //
-// Not covered yet: docs/sessions.md, docs/oauth.md, docs/verifier.md,
+// Not covered yet: docs/sessions.md, docs/verifier.md,
 // docs/configuration.md, docs/deploy.md (they start servers with other
 // flags, or need PostgreSQL, Redis, systemd or Kubernetes).
 var pages = []string{
 	"README.md",
 	"docs/admin.md",
 	"docs/tokens.md",
+	"docs/oauth.md",
 }
 
 // A block is one fenced ```sh block and the sample output that follows it.
@@ -44,13 +45,17 @@ type block struct {
 
 // parseBlocks returns the ```sh blocks of a Markdown document. A block
 // whose info string says norun (```sh norun) is documentation only: it
-// starts a server, or needs something this test does not have.
+// starts a server, or needs something this test does not have. A block
+// of another language with file=NAME in its info string (```go
+// file=main.go) is a file the reader saves: it is written to the current
+// directory at that point.
 func parseBlocks(file string, text string) []block {
 	var (
 		out    []block
 		cur    *block
 		inside bool
 		isSh   bool
+		saveAs string
 		buf    strings.Builder
 		start  int
 	)
@@ -64,10 +69,16 @@ func parseBlocks(file string, text string) []block {
 		if !inside {
 			if info, ok := strings.CutPrefix(trimmed, "```"); ok {
 				inside, start = true, n
-				fields := strings.Fields(info)
+				fields := append(strings.Fields(info), "")
 				isSh = len(fields) > 0 && (fields[0] == "sh" || fields[0] == "bash")
+				saveAs = ""
+				for _, f := range fields[1:] {
+					if name, ok := strings.CutPrefix(f, "file="); ok {
+						saveAs = name
+					}
+				}
 				buf.Reset()
-				if isSh {
+				if isSh || saveAs != "" {
 					out = append(out, block{file: file, line: n, norun: slices.Contains(fields[1:], "norun")})
 					cur = &out[len(out)-1]
 				}
@@ -79,6 +90,10 @@ func parseBlocks(file string, text string) []block {
 			switch {
 			case isSh:
 				cur.code = buf.String()
+			case saveAs != "":
+				// A program the reader saves: written to the current
+				// directory where the block stands.
+				cur.code = "cat > " + saveAs + " <<'GATEHOUSE_DOCS_EOF'\n" + buf.String() + "GATEHOUSE_DOCS_EOF\n"
 			case cur != nil && cur.sample == "" && start > cur.line:
 				cur.sample = buf.String()
 			}
@@ -127,7 +142,7 @@ func TestDocsCommandBlocks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds gatehouse and runs the docs' commands against it (about 10-30s); skipped with -short")
 	}
-	for _, tool := range []string{"bash", "curl", "go"} {
+	for _, tool := range []string{"bash", "curl", "openssl", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("%s is needed to run the docs' command blocks: %v", tool, err)
