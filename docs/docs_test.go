@@ -19,33 +19,40 @@ import (
 	"time"
 )
 
-// pages are the documents whose ```sh blocks run, in this order, against
-// one server: a later page may rely on what an earlier one did (the
-// README's alice). Each page runs in its own bash, its blocks one after
-// another in that shell, so variables carry from block to block.
+// groups are the documents whose ```sh blocks run. Each group runs
+// against its own fresh server, its pages in order: a later page may
+// rely on what an earlier one did (the README's alice). Each page runs
+// in its own bash, its blocks one after another in that shell, so
+// variables carry from block to block.
 //
-// Not covered yet: docs/sessions.md, docs/verifier.md,
-// docs/configuration.md, docs/deploy.md (they start servers with other
-// flags, or need PostgreSQL, Redis, systemd or Kubernetes).
-var pages = []string{
-	"README.md",
-	"docs/admin.md",
-	"docs/tokens.md",
-	"docs/oauth.md",
+// Not covered: docs/sessions.md (no command blocks), docs/deploy.md
+// (PostgreSQL, Redis, systemd, Kubernetes), docs/benchmarks.md and
+// docs/benchmark-notes.md (long runs), docs/decisions.md.
+var groups = [][]string{
+	{"README.md", "docs/admin.md", "docs/tokens.md", "docs/oauth.md"},
+	{"docs/verifier.md"},
+	{"docs/configuration.md"},
 }
 
 // A block is one fenced ```sh block and the sample output that follows it.
 type block struct {
-	file   string
-	line   int
-	code   string
-	norun  bool
-	sample string // the next non-sh fenced block, before any other sh block
+	file  string
+	line  int
+	code  string
+	norun bool
+	// background blocks start a server: they run in the background, and
+	// the next block waits until their address answers.
+	background bool
+	sample     string // the next non-sh fenced block, before any other sh block
 }
 
 // parseBlocks returns the ```sh blocks of a Markdown document. A block
 // whose info string says norun (```sh norun) is documentation only: it
 // starts a server, or needs something this test does not have. A block
+// marked background (```sh background) starts a helper server, such as
+// the verifier's example resource server on 127.0.0.1:9090: it runs in
+// the background until the page ends, and the next block waits for its
+// address. A block
 // of another language with file=NAME in its info string (```go
 // file=main.go) is a file the reader saves: it is written to the current
 // directory at that point.
@@ -79,7 +86,8 @@ func parseBlocks(file string, text string) []block {
 				}
 				buf.Reset()
 				if isSh || saveAs != "" {
-					out = append(out, block{file: file, line: n, norun: slices.Contains(fields[1:], "norun")})
+					out = append(out, block{file: file, line: n, norun: slices.Contains(fields[1:], "norun"),
+						background: slices.Contains(fields[1:], "background")})
 					cur = &out[len(out)-1]
 				}
 			}
@@ -130,9 +138,32 @@ func expectsError(sample string) bool {
 	return errorBody.MatchString(sample)
 }
 
+// comments returns the shell comment lines of code, where some pages
+// show a command's output ("# HTTP/1.1 401 Unauthorized").
+func comments(code string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(code, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(line), "#"); ok {
+			b.WriteString(strings.TrimSpace(c) + "\n")
+		}
+	}
+	return b.String()
+}
+
 // prelude makes curl fail on an HTTP error (unless the block's sample
 // shows one) and marks each block's output.
 const prelude = `set -euo pipefail
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+# docs_wait ADDR waits up to 60 s for ADDR (host:port) to accept connections.
+docs_wait() {
+	local i
+	for i in $(seq 600); do
+		if (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	echo "nothing answers on $1" >&2
+	return 1
+}
 curl() {
 	if [ "${DOCS_ALLOW_HTTP_ERROR:-0}" = 1 ]; then command curl "$@"; else command curl --fail-with-body "$@"; fi
 }
@@ -142,7 +173,7 @@ func TestDocsCommandBlocks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds gatehouse and runs the docs' commands against it (about 10-30s); skipped with -short")
 	}
-	for _, tool := range []string{"bash", "curl", "openssl", "go"} {
+	for _, tool := range []string{"bash", "curl", "openssl", "jq", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("%s is needed to run the docs' command blocks: %v", tool, err)
@@ -155,17 +186,28 @@ func TestDocsCommandBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "gatehouse"), "./cmd/gatehouse")
-	build.Dir = repo
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	for _, pkg := range []string{"./cmd/gatehouse", "./examples/resource-server"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(bin, filepath.Base(pkg)), pkg)
+		build.Dir = repo
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
 	}
+	env := cleanEnv("PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"))
+	for _, pages := range groups {
+		if !runGroup(t, repo, bin, env, pages) {
+			return
+		}
+	}
+}
 
+// runGroup starts a fresh server and runs the pages against it, in
+// order, stopping at the first that fails.
+func runGroup(t *testing.T, repo, bin string, env []string, pages []string) bool {
 	// The server runs in root, as the README's does in the repository
 	// root: ./gatehouse-data is its data directory.
 	root := t.TempDir()
 	addr := freeAddr(t)
-	env := cleanEnv("PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv := exec.CommandContext(ctx, filepath.Join(bin, "gatehouse"), "serve", "--addr", addr, "--log-level", "warn")
@@ -184,19 +226,32 @@ func TestDocsCommandBlocks(t *testing.T) {
 			t.Fatal(err)
 		}
 		blocks := parseBlocks(page, string(text))
-		t.Run(page, func(t *testing.T) {
+		ok := t.Run(page, func(t *testing.T) {
 			runPage(t, root, addr, env, blocks)
 		})
-		if t.Failed() {
+		if !ok {
 			t.Logf("server output:\n%s", srvOut.String())
-			return
+			return false
 		}
 	}
+	return true
 }
 
 // runPage runs the page's blocks in one bash and checks each block's
 // HTTP status lines against its sample output's.
 func runPage(t *testing.T, root, addr string, env []string, blocks []block) {
+	// The docs' addresses become free ones, and their go run commands the
+	// binaries built above.
+	helper := freeAddr(t)
+	replacer := strings.NewReplacer(
+		"127.0.0.1:8080", addr,
+		"localhost:8080", addr,
+		"127.0.0.1:9090", helper,
+		"go build ./cmd/gatehouse && ", "",
+		"go run ./cmd/gatehouse", "gatehouse",
+		"go run ./examples/resource-server", "resource-server -addr "+helper,
+	)
+	waitFor := []string{helper}
 	var script strings.Builder
 	script.WriteString(prelude)
 	var ran []block
@@ -204,16 +259,22 @@ func runPage(t *testing.T, root, addr string, env []string, blocks []block) {
 		if b.norun {
 			continue
 		}
-		code := strings.NewReplacer(
-			"127.0.0.1:8080", addr,
-			"localhost:8080", addr,
-			"go run ./cmd/gatehouse", "gatehouse",
-		).Replace(b.code)
+		code := replacer.Replace(b.code)
 		allow := "0"
-		if expectsError(b.sample) {
+		if expectsError(b.sample) || expectsError(comments(b.code)) {
 			allow = "1"
 		}
-		fmt.Fprintf(&script, "printf '\\n@@block %d\\n'\nDOCS_ALLOW_HTTP_ERROR=%s\n%s", len(ran), allow, code)
+		fmt.Fprintf(&script, "printf '\\n@@block %d\\n'\nDOCS_ALLOW_HTTP_ERROR=%s\n", len(ran), allow)
+		if b.background {
+			fmt.Fprintf(&script, "(\n%s) > %q 2>&1 &\n", code, filepath.Join(root, fmt.Sprintf("background-%d.log", len(ran))))
+			for _, a := range waitFor {
+				if strings.Contains(code, a) {
+					fmt.Fprintf(&script, "docs_wait %s\n", a)
+				}
+			}
+		} else {
+			script.WriteString(code)
+		}
 		ran = append(ran, b)
 	}
 	script.WriteString("printf '\\n@@end\\n'\n")
@@ -239,10 +300,18 @@ func runPage(t *testing.T, root, addr string, env []string, blocks []block) {
 			t.Fatalf("bash: %v\n%s", err, out)
 		}
 		b := ran[last]
+		logs, _ := filepath.Glob(filepath.Join(root, "background-*.log"))
+		for _, l := range logs {
+			text, _ := os.ReadFile(l)
+			t.Logf("%s:\n%s", filepath.Base(l), text)
+		}
 		t.Fatalf("%s:%d: the block failed (%v):\n%s\noutput:\n%s", b.file, b.line, err, b.code, outputs[last])
 	}
 	for i, b := range ran {
 		want := statuses(b.sample)
+		if len(want) == 0 {
+			want = statuses(comments(b.code))
+		}
 		if len(want) == 0 {
 			continue
 		}
