@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"errors"
+	"io"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 )
@@ -167,4 +170,63 @@ func TestBannerNamesRedactedBackends(t *testing.T) {
 
 func configFor(db, sessions string) config.Config {
 	return config.Config{DB: db, Sessions: sessions}
+}
+
+// TestUserCreatePromptsOnATerminal runs "user create" on a terminal (a
+// pseudo-terminal from script(1)): it asks for the password twice, and
+// refuses two that differ. The prompts go out before each answer is
+// typed, so nothing waits on time.
+func TestUserCreatePromptsOnATerminal(t *testing.T) {
+	scriptTool, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("SKIPPED: script(1), from util-linux, is needed to give the command a terminal")
+	}
+	bin := gatehouseBinary(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		email, second string
+		want          string
+	}{
+		{"tty@example.com", "a long passphrase", "created user "},
+		{"tty2@example.com", "another passphrase", "the two passwords differ"},
+	} {
+		cmd := exec.Command(scriptTool, "-qec", bin+" user create --log-level error --data-dir "+dir+" --email "+tc.email, "/dev/null")
+		cmd.Env = cleanEnv()
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		outPipe, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// A guard, not a timing: a command that never prompts would
+		// otherwise leave the test waiting for its prompt forever.
+		guard := time.AfterFunc(2*time.Minute, func() { _ = cmd.Process.Kill() })
+		defer guard.Stop()
+		out := bufio.NewReader(outPipe)
+		var seen strings.Builder
+		answer := func(prompt, pw string) {
+			for !strings.HasSuffix(seen.String(), prompt) {
+				b, err := out.ReadByte()
+				if err != nil {
+					t.Fatalf("waiting for %q: %v; got %q", prompt, err, seen.String())
+				}
+				seen.WriteByte(b)
+			}
+			io.WriteString(in, pw+"\n")
+		}
+		answer("Password: ", "a long passphrase")
+		answer("Password again: ", tc.second)
+		rest, _ := io.ReadAll(out)
+		in.Close()
+		_ = cmd.Wait()
+		seen.Write(rest)
+		if !strings.Contains(seen.String(), tc.want) {
+			t.Errorf("%s: output %q lacks %q", tc.email, seen.String(), tc.want)
+		}
+	}
 }
