@@ -70,6 +70,19 @@ func TestSubcommandHelp(t *testing.T) {
 	}
 }
 
+// TestGroupHelp checks "gatehouse user -h" and "gatehouse client -h".
+func TestGroupHelp(t *testing.T) {
+	for _, args := range [][]string{{"user", "-h"}, {"client", "--help"}} {
+		stdout, stderr, code := runBinary(t, t.TempDir(), "", args...)
+		if code != 0 || !strings.Contains(stdout, "gatehouse "+args[0]+" create") {
+			t.Errorf("gatehouse %q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+	if _, stderr, code := runBinary(t, t.TempDir(), "", "user", "delete"); code != 2 || !strings.Contains(stderr, "usage: gatehouse user create") {
+		t.Errorf("gatehouse user delete: exit %d, stderr %q", code, stderr)
+	}
+}
+
 // singleDash finds a flag written -name in a usage.
 var singleDash = regexp.MustCompile(`\n  -[a-z]`)
 

@@ -77,12 +77,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "user":
 		if len(args) < 2 || args[1] != "create" {
-			return errors.New(`usage: gatehouse user create --email EMAIL [flags] ("gatehouse user create -h" lists them)`)
+			return groupUsage(args, stdout, `usage: gatehouse user create --email EMAIL [flags] ("gatehouse user create -h" lists them)`)
 		}
 		return createUser(ctx, args[2:], stdin, stdout, stderr)
 	case "client":
 		if len(args) < 2 || args[1] != "create" {
-			return errors.New(`usage: gatehouse client create [flags] ("gatehouse client create -h" lists them)`)
+			return groupUsage(args, stdout, `usage: gatehouse client create [flags] ("gatehouse client create -h" lists them)`)
 		}
 		return createClient(ctx, args[2:], stdout, stderr)
 	case "version", "--version", "-version", "-v":
@@ -94,6 +94,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// groupUsage answers "gatehouse user" or "gatehouse client" without
+// "create": given -h, the usage on stdout and flag.ErrHelp (exit 0);
+// otherwise the usage as the error.
+func groupUsage(args []string, stdout io.Writer, use string) error {
+	if len(args) >= 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+		fmt.Fprintln(stdout, use)
+		return flag.ErrHelp
+	}
+	return errors.New(use)
 }
 
 func versionString() string {
