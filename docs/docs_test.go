@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -238,7 +239,8 @@ func runGroup(t *testing.T, repo, bin string, env []string, pages []string) bool
 }
 
 // runPage runs the page's blocks in one bash and checks each block's
-// HTTP status lines against its sample output's.
+// HTTP status lines, and the member names of its JSON lines, against its
+// sample output's.
 func runPage(t *testing.T, root, addr string, env []string, blocks []block) {
 	// The docs' addresses become free ones, and their go run commands the
 	// binaries built above.
@@ -308,6 +310,9 @@ func runPage(t *testing.T, root, addr string, env []string, blocks []block) {
 		t.Fatalf("%s:%d: the block failed (%v):\n%s\noutput:\n%s", b.file, b.line, err, b.code, outputs[last])
 	}
 	for i, b := range ran {
+		if msg := compareJSONShapes(b.sample, outputs[i]); msg != "" {
+			t.Errorf("%s:%d: the sample output is stale: %s; output:\n%s", b.file, b.line, msg, outputs[i])
+		}
 		want := statuses(b.sample)
 		if len(want) == 0 {
 			want = statuses(comments(b.code))
@@ -360,4 +365,66 @@ func waitHealthy(t *testing.T, base string) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling for start-up, not timing a timeout
 	}
+}
+
+// jsonLines returns the lines of s that are JSON objects, decoded.
+func jsonLines(s string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// keyPaths lists the member names of v, nested ones as a.b and those of
+// array elements as a[].b.
+func keyPaths(prefix string, v any, into map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			into[prefix+k] = true
+			keyPaths(prefix+k+".", e, into)
+		}
+	case []any:
+		for _, e := range x {
+			keyPaths(strings.TrimSuffix(prefix, ".")+"[].", e, into)
+		}
+	}
+}
+
+// compareJSONShapes compares the member names of the JSON objects a
+// sample shows, line by line, with those of the output: values differ
+// from run to run, names must not. It says nothing when the sample shows
+// no JSON object on a line of its own, or the output has another number
+// of them (a sample may show only some lines).
+func compareJSONShapes(sample, output string) string {
+	want, got := jsonLines(sample), jsonLines(output)
+	if len(want) == 0 || len(want) != len(got) {
+		return ""
+	}
+	var diffs []string
+	for i := range want {
+		w, g := map[string]bool{}, map[string]bool{}
+		keyPaths("", want[i], w)
+		keyPaths("", got[i], g)
+		for k := range g {
+			if !w[k] {
+				diffs = append(diffs, "the sample lacks "+k)
+			}
+		}
+		for k := range w {
+			if !g[k] {
+				diffs = append(diffs, "the output has no "+k)
+			}
+		}
+	}
+	slices.Sort(diffs)
+	return strings.Join(diffs, ", ")
 }
