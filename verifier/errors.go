@@ -3,6 +3,7 @@ package verifier
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -95,4 +96,17 @@ func invalid(kind error, format string, args ...any) error {
 // matches.
 func invalidCause(kind, cause error) error {
 	return fmt.Errorf("%w: %w: %w", ErrInvalidToken, kind, cause)
+}
+
+// prefixed returns err with the package's "verifier: " prefix once: as
+// it is when it has it already (the sentinels above carry it), else
+// wrapped, after what when what is not empty.
+func prefixed(err error, what string) error {
+	if strings.HasPrefix(err.Error(), "verifier: ") {
+		return err
+	}
+	if what == "" {
+		return fmt.Errorf("verifier: %w", err)
+	}
+	return fmt.Errorf("verifier: %s: %w", what, err)
 }

@@ -43,7 +43,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	f := newFetcher(cfg.HTTPClient, cfg.MaxResponseBytes, cfg.InsecureAllowHTTP)
 	if err := resolveEndpoints(ctx, &cfg, f); err != nil {
-		return nil, fmt.Errorf("verifier: %w", err)
+		return nil, prefixed(err, "")
 	}
 	keys, err := NewRemoteKeySet(KeySetConfig{
 		URL: cfg.JWKSURL, HTTPClient: cfg.HTTPClient, Now: cfg.Now,
@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	if err := keys.Refresh(ctx); err != nil {
-		return nil, fmt.Errorf("verifier: initial key set: %w", err)
+		return nil, prefixed(err, "initial key set")
 	}
 	v := &Verifier{
 		cfg:  cfg,
@@ -88,7 +88,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err := v.sub.catchUp(ctx); err != nil {
 		stop()
 		v.live.close()
-		return nil, fmt.Errorf("verifier: initial revocation feed: %w", err)
+		return nil, prefixed(err, "initial revocation feed")
 	}
 	go func() {
 		defer close(v.done)

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -438,5 +440,41 @@ func TestCustomClaimsEscapedNames(t *testing.T) {
 	want := map[string]any{"ténant": map[string]any{"a": []any{1.0, "]}"}}, "n": nil, "b": true}
 	if len(got) != len(want) || got["b"] != true || got["n"] != nil || !maps.EqualFunc(got, want, func(a, b any) bool { return true }) {
 		t.Errorf("customClaims = %#v, want %#v", got, want)
+	}
+}
+
+// TestNewErrorsArePrefixedOnce checks that New's errors say "verifier:"
+// once, not "verifier: verifier: ...", wherever start-up fails.
+func TestNewErrorsArePrefixedOnce(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	c := newClock(t0)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	tests := []struct {
+		name  string
+		setup func()
+		edit  func(*Config)
+	}{
+		{"discovery names another issuer", func() { f.discoveryIssuer = "https://other.example" }, nil},
+		{"issuer unreachable", nil, func(cfg *Config) { cfg.Issuer = gone.URL }},
+		{"JWKS too large", func() { f.jwksBody = []byte(`{"keys":[],"x":"` + strings.Repeat("x", 2000) + `"}`) },
+			func(cfg *Config) { cfg.MaxResponseBytes = 1000 }},
+		{"revocation feed unreachable", nil, func(cfg *Config) { cfg.Revocations.FeedURL = gone.URL + "/feed" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() { f.discoveryIssuer, f.jwksBody = "", nil }()
+			if tt.setup != nil {
+				tt.setup()
+			}
+			v, err := New(context.Background(), testConfig(f, c, tt.edit))
+			if err == nil {
+				v.Close()
+				t.Fatal("New succeeded")
+			}
+			if n := strings.Count(err.Error(), "verifier:"); n != 1 || !strings.HasPrefix(err.Error(), "verifier: ") {
+				t.Errorf("error %q says \"verifier:\" %d times, want once, first", err, n)
+			}
+		})
 	}
 }

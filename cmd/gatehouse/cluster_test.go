@@ -118,6 +118,13 @@ func TestCluster(t *testing.T) {
 		t.FailNow()
 	}
 	a, b, c := nodes[0], nodes[1], nodes[2]
+	// The banner names both stores (TestBannerNamesRedactedBackends
+	// checks that passwords are hidden).
+	for _, w := range []string{"  database:    PostgreSQL postgres", "  sessions:    Redis redis"} {
+		if !strings.Contains(a.server.stdout.String(), w) {
+			t.Errorf("banner lacks %q:\n%s", w, a.server.stdout.String())
+		}
+	}
 
 	email, password := fmt.Sprintf("cluster-%d@example.com", time.Now().UnixNano()), "cluster password 1"
 	st, body, _ := call(t, a.server, http.MethodPost, "/v1/signup", fmt.Sprintf(`{"email": %q, "password": %q}`, email, password), "", "")

@@ -2,9 +2,9 @@
 //
 //	gatehouse serve [flags]         run the server (see "gatehouse serve -h")
 //	gatehouse migrate [flags]       apply database migrations and exit
-//	gatehouse user create --email E create a user; the password is read from stdin
+//	gatehouse user create --email E create a user; the password is prompted for or read from stdin
 //	gatehouse client create [flags] register an OAuth client; prints its id and secret once
-//	gatehouse version               print the version
+//	gatehouse version               print the version (also -v, --version)
 //
 // Every flag has an environment variable: --data-dir is GATEHOUSE_DATA_DIR.
 package main
@@ -18,10 +18,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -29,6 +29,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"golang.org/x/term"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -39,11 +41,12 @@ const usage = `usage: gatehouse <command> [flags]
 commands:
   serve         run the server
   migrate       apply database migrations and exit
-  user create   create a user (--email; the password is read from stdin)
+  user create   create a user (--email; the password is prompted for on a
+                terminal, else read from stdin)
   client create register an OAuth client and print its id and secret once
                 (--name, --grant-types, --scope, --audience, --redirect-uri,
                 --auth-method, --first-party; "gatehouse client create -h")
-  version       print the version
+  version       print the version (also -v, --version)
 
 "gatehouse <command> -h" lists a command's flags. Every flag has an
 environment variable: --data-dir is GATEHOUSE_DATA_DIR.
@@ -54,9 +57,10 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
 		}
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		os.Exit(2)
 	}
 }
@@ -73,15 +77,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "user":
 		if len(args) < 2 || args[1] != "create" {
-			return errors.New(`usage: gatehouse user create --email EMAIL [serve flags] < password`)
+			return groupUsage(args, stdout, `usage: gatehouse user create --email EMAIL [flags] ("gatehouse user create -h" lists them)`)
 		}
 		return createUser(ctx, args[2:], stdin, stdout, stderr)
 	case "client":
 		if len(args) < 2 || args[1] != "create" {
-			return errors.New(`usage: gatehouse client create [--name N] [--grant-types T,...] [--scope "a b"] [--audience A]... [--redirect-uri U]... [--auth-method M] [--first-party] [serve flags]`)
+			return groupUsage(args, stdout, `usage: gatehouse client create [flags] ("gatehouse client create -h" lists them)`)
 		}
 		return createClient(ctx, args[2:], stdout, stderr)
-	case "version", "--version", "-version":
+	case "version", "--version", "-version", "-v":
 		fmt.Fprintln(stdout, "gatehouse", versionString())
 		return nil
 	case "help", "-h", "--help":
@@ -90,6 +94,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// groupUsage answers "gatehouse user" or "gatehouse client" without
+// "create": given -h, the usage on stdout and flag.ErrHelp (exit 0);
+// otherwise the usage as the error.
+func groupUsage(args []string, stdout io.Writer, use string) error {
+	if len(args) >= 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+		fmt.Fprintln(stdout, use)
+		return flag.ErrHelp
+	}
+	return errors.New(use)
 }
 
 func versionString() string {
@@ -112,8 +127,18 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// storageSettings are the settings a command that only opens the
+// database takes on its command line.
+var storageSettings = []string{"data-dir", "db", "log-level", "log-format"}
+
+var (
+	serveCommand = config.Command{Name: "serve", Usage: "Runs the server. docs/configuration.md explains every flag."}
+	migrateCmd   = config.Command{Name: "migrate", Settings: storageSettings,
+		Usage: "Applies pending database migrations and prints the schema version.\n\"gatehouse serve\" migrates on start too."}
+)
+
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := config.Parse(args, nil)
+	cfg, err := config.ParseCommand(serveCommand, args, nil, stdout)
 	if err != nil {
 		return err
 	}
@@ -129,16 +154,47 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s\n", versionString(), ln.Addr())
 	fmt.Fprintf(stdout, "  issuer:      %s\n", cfg.Issuer)
-	if a.DatabasePath != "" {
-		fmt.Fprintf(stdout, "  database:    %s\n", a.DatabasePath)
-	}
+	fmt.Fprintf(stdout, "  database:    %s\n", databaseName(cfg, a.DatabasePath))
+	fmt.Fprintf(stdout, "  sessions:    %s\n", sessionStoreName(cfg))
 	fmt.Fprintf(stdout, "  admin token: %s\n", a.AdminTokenPath)
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "version", versionString())
 	return a.Serve(ctx, ln)
 }
 
+// databaseName describes the database for the start banner, without a
+// password.
+func databaseName(cfg config.Config, sqlitePath string) string {
+	if sqlitePath != "" {
+		return "SQLite " + sqlitePath
+	}
+	return "PostgreSQL " + redactURL(cfg.DB)
+}
+
+// sessionStoreName describes the session store for the start banner,
+// without a password.
+func sessionStoreName(cfg config.Config) string {
+	if cfg.Sessions == "db" {
+		return "the database"
+	}
+	return "Redis " + redactURL(cfg.Sessions)
+}
+
+// redactURL returns raw without the password of its user info or of a
+// password query parameter (as PostgreSQL and Redis Sentinel URLs carry).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := config.Parse(args, nil)
+	cfg, err := config.ParseCommand(migrateCmd, args, nil, stdout)
 	if err != nil {
 		return err
 	}
@@ -155,41 +211,35 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
+const userCreateUsage = `Creates a user. On a terminal it asks for the password twice, without
+echo; otherwise the password is the first line of stdin:
+
+  printf '%s\n' "$PASSWORD" | gatehouse user create --email bob@example.com`
+
 func createUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var email string
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--email" || a == "-email":
-			if i+1 >= len(args) {
-				return errors.New("--email needs a value")
-			}
-			email = args[i+1]
-			i++
-		case strings.HasPrefix(a, "--email=") || strings.HasPrefix(a, "-email="):
-			email = a[strings.IndexByte(a, '=')+1:]
-		default:
-			rest = append(rest, a)
-		}
-	}
-	if email == "" {
-		return errors.New(`usage: gatehouse user create --email EMAIL [serve flags] < password`)
-	}
-	cfg, err := config.Parse(rest, nil)
+	cmd := config.Command{Name: "user create", Usage: userCreateUsage, Settings: storageSettings,
+		Flags: func(fs *flag.FlagSet) { fs.StringVar(&email, "email", "", "the user's `EMAIL` address (required)") }}
+	cfg, err := config.ParseCommand(cmd, args, nil, stdout)
 	if err != nil {
 		return err
 	}
-	pw, err := bufio.NewReader(io.LimitReader(stdin, identity.MaxPasswordLen+2)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read password from stdin: %w", err)
+	if email == "" {
+		return errors.New(`--email is required ("gatehouse user create -h" lists the flags)`)
 	}
-	pw = strings.TrimRight(pw, "\r\n")
+	pw, err := readPassword(stdin, stderr)
+	if err != nil {
+		return err
+	}
 	a, err := app.New(ctx, cfg, app.Options{Log: newLogger(cfg, stderr)})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	u, err := a.Users.CreateUser(ctx, identity.NewUser{Email: email, Password: pw})
+	if errors.Is(err, store.ErrConflict) {
+		return errors.New("a user with this email exists")
+	}
 	if err != nil {
 		return err
 	}
@@ -197,88 +247,77 @@ func createUser(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return nil
 }
 
-const clientCreateUsage = `usage: gatehouse client create [flags] [serve flags]
+// readPassword asks for the password twice without echo when stdin is a
+// terminal, and otherwise reads its first line.
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		ask := func(prompt string) (string, error) {
+			fmt.Fprint(stderr, prompt)
+			b, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(stderr)
+			if err != nil {
+				return "", fmt.Errorf("read password: %w", err)
+			}
+			return string(b), nil
+		}
+		pw, err := ask("Password: ")
+		if err != nil {
+			return "", err
+		}
+		again, err := ask("Password again: ")
+		if err != nil {
+			return "", err
+		}
+		if pw != again {
+			return "", errors.New("the two passwords differ")
+		}
+		return pw, nil
+	}
+	pw, err := bufio.NewReader(io.LimitReader(stdin, identity.MaxPasswordLen+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	return strings.TrimRight(pw, "\r\n"), nil
+}
 
-Registers an OAuth client in the database of --data-dir (or --db) and
+const clientCreateUsage = `Registers an OAuth client in the database of --data-dir (or --db) and
 prints its client_id and, unless it is public, its client_secret. The
-secret is shown only this once: Gatehouse keeps only its SHA-256.
+secret is shown only this once: Gatehouse keeps only its SHA-256.`
 
-flags:
-  --name NAME            client_name, shown to users
-  --grant-types LIST     comma-separated: client_credentials, authorization_code,
-                         refresh_token (default authorization_code)
-  --scope "A B"          space-separated scopes the client may request
-  --audience AUD         an audience the client may request tokens for;
-                         repeat or separate with commas (default: the issuer)
-  --redirect-uri URI     a redirect URI; repeat or separate with commas
-  --auth-method METHOD   client_secret_basic (default), client_secret_post, or
-                         none for a public client (no secret, PKCE required)
-  --first-party          a first-party client: users are not asked for consent
-`
+// listFlag is a flag that may be repeated and holds comma-separated values.
+type listFlag struct{ p *[]string }
+
+func (l listFlag) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+
+func (l listFlag) Set(v string) error {
+	for _, x := range strings.Split(v, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			*l.p = append(*l.p, x)
+		}
+	}
+	return nil
+}
 
 // createClient registers an OAuth client, as POST /admin/v1/clients does.
 func createClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var (
-		m    oauth.Metadata
-		rest []string
-	)
-	list := func(v string) []string {
-		var out []string
-		for _, x := range strings.Split(v, ",") {
-			if x = strings.TrimSpace(x); x != "" {
-				out = append(out, x)
-			}
-		}
-		return out
-	}
-	for i := 0; i < len(args); i++ {
-		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
-		if !strings.HasPrefix(args[i], "-") {
-			rest = append(rest, args[i])
-			continue
-		}
-		switch name {
-		case "h", "help":
-			fmt.Fprint(stdout, clientCreateUsage)
-			return flag.ErrHelp
-		case "first-party":
-			m.FirstParty = true
-			if hasValue {
-				b, err := strconv.ParseBool(value)
-				if err != nil {
-					return fmt.Errorf("--first-party: %w", err)
-				}
-				m.FirstParty = b
-			}
-			continue
-		case "name", "grant-types", "scope", "audience", "redirect-uri", "auth-method":
-		default:
-			rest = append(rest, args[i])
-			continue
-		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return fmt.Errorf("--%s needs a value", name)
-			}
-			i++
-			value = args[i]
-		}
-		switch name {
-		case "name":
-			m.Name = value
-		case "grant-types":
-			m.GrantTypes = append(m.GrantTypes, list(value)...)
-		case "scope":
-			m.Scope = value
-		case "audience":
-			m.Audience = append(m.Audience, list(value)...)
-		case "redirect-uri":
-			m.RedirectURIs = append(m.RedirectURIs, list(value)...)
-		case "auth-method":
-			m.TokenEndpointAuthMethod = value
-		}
-	}
-	cfg, err := config.Parse(rest, nil)
+	var m oauth.Metadata
+	cmd := config.Command{Name: "client create", Usage: clientCreateUsage,
+		Settings: append([]string{"issuer"}, storageSettings...),
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&m.Name, "name", "", "client_name, shown to users")
+			fs.Var(listFlag{&m.GrantTypes}, "grant-types", "comma-separated `GRANTS`: client_credentials, authorization_code,\n      refresh_token (default authorization_code)")
+			fs.StringVar(&m.Scope, "scope", "", "space-separated `SCOPES` the client may request")
+			fs.Var(listFlag{&m.Audience}, "audience", "an `AUDIENCE` the client may request tokens for; repeat or separate\n      with commas (default: the issuer)")
+			fs.Var(listFlag{&m.RedirectURIs}, "redirect-uri", "a redirect `URI`; repeat or separate with commas")
+			fs.StringVar(&m.TokenEndpointAuthMethod, "auth-method", "", "client_secret_basic (default), client_secret_post, or none for a\n      public client (no secret, PKCE required)")
+			fs.BoolVar(&m.FirstParty, "first-party", false, "a first-party client: users are not asked for consent")
+		}}
+	cfg, err := config.ParseCommand(cmd, args, nil, stdout)
 	if err != nil {
 		return err
 	}

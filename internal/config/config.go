@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
@@ -176,10 +177,35 @@ func EnvName(flagName string) string {
 // Parse reads the serve flags from args and, for flags not given there,
 // from the environment through getenv (os.Getenv when nil).
 func Parse(args []string, getenv func(string) string) (Config, error) {
+	return ParseCommand(Command{Name: "serve"}, args, getenv, io.Discard)
+}
+
+// A Command describes one gatehouse command for ParseCommand.
+type Command struct {
+	// Name is the command as typed: "serve", "user create".
+	Name string
+	// Usage is printed by -h before the flags: what the command does.
+	Usage string
+	// Settings names the Config flags (without dashes) the command takes
+	// on its command line; nil means all of them. Every setting is still
+	// read from its environment variable.
+	Settings []string
+	// Flags registers the command's own flags, which have no environment
+	// variable.
+	Flags func(fs *flag.FlagSet)
+}
+
+// ParseCommand reads the command line of cmd: its own flags and the
+// settings it takes from args, and every setting not given there from
+// the environment through getenv (os.Getenv when nil). Given -h or
+// --help it writes the command's usage to help and returns flag.ErrHelp.
+// A bad value is one error naming the flag or variable, without the
+// usage.
+func ParseCommand(cmd Command, args []string, getenv func(string) string, help io.Writer) (Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet(cmd.Name, flag.ContinueOnError)
 	var c Config
 	var trustedOrigins, trustedProxies, limitAccount, limitIP string
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
@@ -190,38 +216,73 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&trustedOrigins, "trusted-origins", "", "extra origins allowed for CSRF and CORS, comma-separated")
 	fs.StringVar(&trustedProxies, "trusted-proxies", "", "CIDR ranges of proxies whose X-Forwarded-For is believed, comma-separated")
 	fs.BoolVar(&c.Signup, "signup", true, "open POST /v1/signup")
-	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", 5*time.Minute, "access-token lifetime")
-	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "a cookie session unused this long is dead")
-	fs.DurationVar(&c.SessionLifetime, "session-lifetime", 12*time.Hour, "absolute cookie-session lifetime")
-	fs.DurationVar(&c.GrantIdleTimeout, "grant-idle-timeout", 30*24*time.Hour, "a token grant whose refresh token is unused this long is dead")
-	fs.DurationVar(&c.GrantLifetime, "grant-lifetime", 90*24*time.Hour, "absolute token-grant lifetime")
+	durationVar(fs, &c.AccessTokenTTL, "access-token-ttl", 5*time.Minute, "access-token lifetime")
+	durationVar(fs, &c.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "a cookie session unused this long is dead")
+	durationVar(fs, &c.SessionLifetime, "session-lifetime", 12*time.Hour, "absolute cookie-session lifetime")
+	durationVar(fs, &c.GrantIdleTimeout, "grant-idle-timeout", 30*24*time.Hour, "a token grant whose refresh token is unused this long is dead")
+	durationVar(fs, &c.GrantLifetime, "grant-lifetime", 90*24*time.Hour, "absolute token-grant lifetime")
 	fs.StringVar(&c.SigningAlgorithm, "signing-algorithm", "EdDSA", "access-token signing algorithm: EdDSA, ES256 or RS256")
-	fs.DurationVar(&c.KeyRotationInterval, "key-rotation-interval", 720*time.Hour, "rotate signing keys this old (0 turns it off)")
-	fs.DurationVar(&c.KeyPublishDelay, "key-publish-delay", 20*time.Minute, "how long a rotated key is published in the JWKS before it signs (0 signs at once)")
-	fs.DurationVar(&c.TokenLeeway, "token-leeway", 5*time.Second, "clock skew allowed when the server checks its own tokens (0 to 60s)")
-	fs.DurationVar(&c.RefreshReuseGrace, "refresh-reuse-grace", 10*time.Second, "how long a rotated refresh token returns the same new pair")
-	fs.DurationVar(&c.RevocationPollInterval, "revocation-poll-interval", time.Second, "how often the revocation log is read for other instances' events")
+	durationVar(fs, &c.KeyRotationInterval, "key-rotation-interval", 720*time.Hour, "rotate signing keys this old (0 turns it off)")
+	durationVar(fs, &c.KeyPublishDelay, "key-publish-delay", 20*time.Minute, "how long a rotated key is published in the JWKS before it signs (0 signs at once)")
+	durationVar(fs, &c.TokenLeeway, "token-leeway", 5*time.Second, "clock skew allowed when the server checks its own tokens (0 to 60s)")
+	durationVar(fs, &c.RefreshReuseGrace, "refresh-reuse-grace", 10*time.Second, "how long a rotated refresh token returns the same new pair")
+	durationVar(fs, &c.RevocationPollInterval, "revocation-poll-interval", time.Second, "how often the revocation log is read for other instances' events")
 	fs.StringVar(&limitAccount, "login-limit-account", "10/15m", "failed logins allowed per account per window (0/1m turns it off)")
 	fs.StringVar(&limitIP, "login-limit-ip", "100/15m", "failed logins and signups allowed per client address per window")
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "Argon2id computations at once (default: one per CPU)")
-	fs.DurationVar(&c.UserCacheTTL, "user-cache-ttl", 5*time.Second, "how long GET /v1/me may show an account from memory (0 turns the cache off)")
-	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired sessions are deleted")
+	durationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 5*time.Second, "how long GET /v1/me may show an account from memory (0 turns the cache off)")
+	durationVar(fs, &c.SweepInterval, "sweep-interval", time.Minute, "how often expired sessions are deleted")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	durationVar(fs, &c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", DefaultMetricsAddr, `listener serving only GET /metrics, unauthenticated ("off" turns it off)`)
-	fs.DurationVar(&c.MetricsInterval, "metrics-interval", time.Minute, "how often live sessions are counted for gatehouse_active_sessions")
+	durationVar(fs, &c.MetricsInterval, "metrics-interval", time.Minute, "how often live sessions are counted for gatehouse_active_sessions")
 	fs.IntVar(&c.MaxStreams, "max-streams", 1000, "open revocation streams allowed on this instance (0: no limit)")
 	fs.IntVar(&c.MaxStreamsPerClient, "max-streams-per-client", 10, "open revocation streams allowed per client address (0: no limit)")
 
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
+	cl := flag.NewFlagSet(cmd.Name, flag.ContinueOnError)
+	cl.SetOutput(io.Discard)
+	cl.Usage = func() {}
+	if cmd.Flags != nil {
+		cmd.Flags(cl)
 	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	own := map[string]bool{}
+	cl.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
+	takes := map[string]bool{}
+	for _, n := range cmd.Settings {
+		takes[n] = true
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if cmd.Settings == nil || takes[f.Name] {
+			cl.Var(f.Value, f.Name, f.Usage)
+			cl.Lookup(f.Name).DefValue = f.DefValue
+		}
+	})
+	var flagErr error
+	cl.VisitAll(func(f *flag.Flag) {
+		f.Value = &checkedValue{Value: f.Value, name: f.Name, err: &flagErr}
+	})
+	if err := cl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(help, cmd, cl, own)
+			return Config{}, err
+		}
+		if flagErr != nil {
+			return Config{}, flagErr
+		}
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+			msg = "unknown flag --" + strings.TrimLeft(name, "-")
+		} else if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+			msg = "--" + strings.TrimLeft(name, "-") + " needs a value"
+		}
+		return Config{}, fmt.Errorf("%s (\"gatehouse %s -h\" lists the flags)", msg, cmd.Name)
+	}
+	if cl.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %q", cl.Args())
 	}
 	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	cl.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if given[f.Name] {
@@ -229,7 +290,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		}
 		if v := getenv(EnvName(f.Name)); v != "" {
 			if err := fs.Set(f.Name, v); err != nil {
-				envErr = errors.Join(envErr, fmt.Errorf("%s: %w", EnvName(f.Name), err))
+				envErr = errors.Join(envErr, fmt.Errorf("%s=%q: %s", EnvName(f.Name), v, describe(f.Value, err)))
 			}
 		}
 	})
@@ -388,4 +449,128 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, pr.Masked())
 	}
 	return out, nil
+}
+
+// durationValue is a time.Duration flag whose errors say what is wrong
+// and show an example, where the flag package says only "parse error".
+type durationValue time.Duration
+
+func durationVar(fs *flag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var((*durationValue)(p), name, usage)
+}
+
+func (d *durationValue) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		why := "not a duration"
+		switch msg := err.Error(); {
+		case strings.Contains(msg, "missing unit"):
+			why = "the number has no unit"
+		case strings.Contains(msg, "unknown unit"):
+			unit, _, _ := strings.Cut(strings.TrimPrefix(msg, "time: unknown unit "), " in duration")
+			why = "unknown unit " + unit
+		}
+		return fmt.Errorf("%s; write a duration such as 720h, 30m or 90s (units h, m, s, ms; there is no d)", why)
+	}
+	*d = durationValue(v)
+	return nil
+}
+
+func (d *durationValue) String() string { return FormatDuration(time.Duration(*d)) }
+
+// FormatDuration writes d as a flag would take it, without zero minutes
+// and seconds: 720h rather than 720h0m0s.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// checkedValue remembers the first error of a flag's Set, named after the
+// flag, so that ParseCommand reports it once and in its own words.
+type checkedValue struct {
+	flag.Value
+	name string
+	err  *error
+}
+
+func (v *checkedValue) Set(s string) error {
+	err := v.Value.Set(s)
+	if err != nil && *v.err == nil {
+		*v.err = fmt.Errorf("--%s %q: %s", v.name, s, describe(v.Value, err))
+	}
+	return err
+}
+
+// IsBoolFlag lets a boolean flag be given without a value.
+func (v *checkedValue) IsBoolFlag() bool {
+	b, ok := v.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// describe words a flag value's error; the flag package's own values say
+// only "parse error".
+func describe(v flag.Value, err error) string {
+	if err.Error() != "parse error" {
+		return err.Error()
+	}
+	if b, ok := v.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return "want true or false"
+	}
+	return "want a whole number, such as 4"
+}
+
+// placeholders name the value of a string flag in the usage.
+var placeholders = map[string]string{
+	"addr": "HOST:PORT", "data-dir": "DIR", "db": "URL", "sessions": "URL", "issuer": "URL",
+	"trusted-origins": "ORIGINS", "trusted-proxies": "CIDRS", "signing-algorithm": "ALG",
+	"login-limit-account": "N/DURATION", "login-limit-ip": "N/DURATION", "log-level": "LEVEL",
+	"log-format": "FORMAT", "hash-concurrency": "N", "metrics-addr": "HOST:PORT",
+}
+
+// printUsage writes the -h text of cmd: its usage, then every flag with
+// its placeholder, default and, for settings, its environment variable.
+func printUsage(w io.Writer, cmd Command, fs *flag.FlagSet, own map[string]bool) {
+	fmt.Fprintf(w, "usage: gatehouse %s [flags]\n", cmd.Name)
+	if cmd.Usage != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(cmd.Usage, "\n"))
+	}
+	fmt.Fprintln(w, "\nflags:")
+	fs.VisitAll(func(f *flag.Flag) {
+		v := f.Value.(*checkedValue).Value
+		name, usage := flag.UnquoteUsage(f)
+		arg := ""
+		switch x := v.(type) {
+		case *durationValue:
+			arg = " DURATION"
+		case interface{ IsBoolFlag() bool }:
+			if !x.IsBoolFlag() {
+				arg = " " + strings.ToUpper(name)
+			}
+		default:
+			arg = " " + strings.ToUpper(name)
+		}
+		if p, ok := placeholders[f.Name]; ok {
+			arg = " " + p
+		}
+		var notes []string
+		if !own[f.Name] {
+			notes = append(notes, "env "+EnvName(f.Name))
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
+			notes = append(notes, "default "+f.DefValue)
+		}
+		line := "  --" + f.Name + arg
+		if len(notes) > 0 {
+			line += "   (" + strings.Join(notes, ", ") + ")"
+		}
+		fmt.Fprintf(w, "%s\n      %s\n", line, usage)
+	})
+	fmt.Fprintln(w, "\nA flag given on the command line wins over its environment variable.")
 }

@@ -1,6 +1,10 @@
 package config_test
 
 import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -303,5 +307,86 @@ func TestMetricsAndStreamLimits(t *testing.T) {
 	c, err = config.Parse(nil, env(map[string]string{"GATEHOUSE_METRICS_ADDR": "off", "GATEHOUSE_MAX_STREAMS": "0", "GATEHOUSE_MAX_STREAMS_PER_CLIENT": "3"}))
 	if err != nil || c.MetricsListener() != "" || c.MaxStreams != 0 || c.MaxStreamsPerClient != 3 {
 		t.Errorf("from the environment: %+v, %v", c, err)
+	}
+}
+
+// TestCommandHelp checks that -h of a command lists its own flags and the
+// settings it takes, each as --flag with its environment variable, and
+// nothing else.
+func TestCommandHelp(t *testing.T) {
+	var email string
+	cmd := config.Command{Name: "user create", Usage: "Creates a user.", Settings: []string{"data-dir", "db"},
+		Flags: func(fs *flag.FlagSet) { fs.StringVar(&email, "email", "", "the `EMAIL`") }}
+	var out bytes.Buffer
+	_, err := config.ParseCommand(cmd, []string{"-h"}, noEnv, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: err %v, want flag.ErrHelp", err)
+	}
+	help := out.String()
+	for _, want := range []string{"usage: gatehouse user create", "Creates a user.", "--email EMAIL", "--data-dir DIR", "GATEHOUSE_DATA_DIR", "--db URL", "GATEHOUSE_DB"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+	for _, not := range []string{"--addr", "--session-lifetime", "GATEHOUSE_EMAIL", "\n  -data-dir"} {
+		if strings.Contains(help, not) {
+			t.Errorf("help has %q:\n%s", not, help)
+		}
+	}
+	// A setting the command does not take is refused on the command
+	// line, and still read from the environment.
+	if _, err := config.ParseCommand(cmd, []string{"--addr", "127.0.0.1:1"}, noEnv, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "unknown flag --addr") {
+		t.Errorf("user create --addr: err %v, want unknown flag --addr", err)
+	}
+	c, err := config.ParseCommand(cmd, []string{"--email", "a@example.com", "--data-dir", "d"}, env(map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:9"}), io.Discard)
+	if err != nil || email != "a@example.com" || c.DataDir != "d" || c.Addr != "127.0.0.1:9" {
+		t.Errorf("user create: %+v, email %q, err %v", c, email, err)
+	}
+	// serve's help lists every setting.
+	out.Reset()
+	if _, err := config.ParseCommand(config.Command{Name: "serve"}, []string{"--help"}, noEnv, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("serve --help: %v", err)
+	}
+	for _, f := range contractFlags {
+		if !strings.Contains(out.String(), "--"+f.flag+" ") || !strings.Contains(out.String(), config.EnvName(f.flag)) {
+			t.Errorf("serve help lacks --%s or its variable", f.flag)
+		}
+	}
+}
+
+// TestBadDurationSaysWhy checks that a bad duration, from a flag or a
+// variable, names it, says what is wrong and shows an example, instead
+// of the flag package's "parse error".
+func TestBadDurationSaysWhy(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{[]string{"--grant-lifetime", "30d"}, nil, []string{`--grant-lifetime "30d"`, `unknown unit "d"`, "720h"}},
+		{[]string{"--access-token-ttl=5"}, nil, []string{`--access-token-ttl "5"`, "no unit", "720h"}},
+		{[]string{"--session-lifetime", "soon"}, nil, []string{`--session-lifetime "soon"`, "not a duration", "720h"}},
+		{nil, map[string]string{"GATEHOUSE_GRANT_IDLE_TIMEOUT": "30"}, []string{`GATEHOUSE_GRANT_IDLE_TIMEOUT="30"`, "no unit", "720h"}},
+		{[]string{"--signup=maybe"}, nil, []string{`--signup "maybe"`, "want true or false"}},
+		{[]string{"--hash-concurrency", "many"}, nil, []string{`--hash-concurrency "many"`, "whole number"}},
+	}
+	for _, tc := range cases {
+		_, err := config.Parse(tc.args, env(tc.env))
+		if err == nil {
+			t.Errorf("%q %v accepted", tc.args, tc.env)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q %v: error %q lacks %q", tc.args, tc.env, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "parse error") || strings.Contains(err.Error(), "usage") {
+			t.Errorf("%q: error %q", tc.args, err)
+		}
+	}
+	if got := config.FormatDuration(720 * time.Hour); got != "720h" {
+		t.Errorf("FormatDuration(720h) = %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -278,4 +279,97 @@ func TestAdminUserSessions(t *testing.T) {
 	bystander.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
 	// The user is not disabled: a new login works.
 	srv.Login(t, u.Email, u.Password)
+}
+
+type adminUserPage struct {
+	Users      []adminUser `json:"users"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// TestAdminFindUserByEmail checks GET /admin/v1/users?email=: the
+// address is normalised as logins do, and a miss is an empty list.
+func TestAdminFindUserByEmail(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	admin := srv.Admin()
+	var bob adminUser
+	admin.Do(t, http.MethodPost, "/admin/v1/users", `{"email": "Bob@Example.com", "password": "password123"}`).WantStatus(t, http.StatusCreated).Decode(t, &bob)
+	admin.Do(t, http.MethodPost, "/admin/v1/users", `{"email": "bob@example.com", "password": "password123"}`).WantStatus(t, http.StatusCreated)
+	cases := []struct {
+		query  string
+		wantID string
+	}{
+		{"Bob@Example.com", bob.ID},
+		{"Bob@EXAMPLE.COM", bob.ID},
+		{"%20Bob@example.com%20", bob.ID},
+		{"BOB@example.com", ""},
+		{"carol@example.com", ""},
+		{"not-an-address", ""},
+		{"", ""},
+	}
+	for _, tc := range cases {
+		var page adminUserPage
+		admin.Do(t, http.MethodGet, "/admin/v1/users?email="+tc.query, nil).WantStatus(t, http.StatusOK).Decode(t, &page)
+		switch {
+		case tc.wantID == "" && len(page.Users) != 0:
+			t.Errorf("email=%s: %+v, want none", tc.query, page.Users)
+		case tc.wantID != "" && (len(page.Users) != 1 || page.Users[0].ID != tc.wantID || page.Users[0].Email != "Bob@example.com"):
+			t.Errorf("email=%s: %+v, want only %s", tc.query, page.Users, tc.wantID)
+		}
+		if page.Users == nil || page.NextCursor != nil {
+			t.Errorf("email=%s: users %v, next_cursor %v; want a list and no cursor", tc.query, page.Users, page.NextCursor)
+		}
+	}
+	admin.Do(t, http.MethodGet, "/admin/v1/users?email=a@example.com&limit=1", nil).WantError(t, http.StatusBadRequest, "invalid_request")
+	srv.NewClient().Do(t, http.MethodGet, "/admin/v1/users?email=Bob@example.com", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+}
+
+// TestAdminListUsersPages pages through every user with limit and
+// cursor: each appears once, and the last page has no next_cursor.
+func TestAdminListUsersPages(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	admin := srv.Admin()
+	var empty adminUserPage
+	admin.Do(t, http.MethodGet, "/admin/v1/users", nil).WantStatus(t, http.StatusOK).Decode(t, &empty)
+	if empty.Users == nil || len(empty.Users) != 0 || empty.NextCursor != nil {
+		t.Fatalf("empty listing = %+v, want users [] and no cursor", empty)
+	}
+	created := map[string]bool{}
+	for i := range 5 {
+		var u adminUser
+		admin.Do(t, http.MethodPost, "/admin/v1/users", fmt.Sprintf(`{"email": "u%d@example.com", "password": "password123", "claims": {"n": %d}}`, i, i)).
+			WantStatus(t, http.StatusCreated).Decode(t, &u)
+		created[u.ID] = true
+	}
+	seen := map[string]bool{}
+	path, pages := "/admin/v1/users?limit=2", 0
+	for {
+		var page adminUserPage
+		admin.Do(t, http.MethodGet, path, nil).WantStatus(t, http.StatusOK).Decode(t, &page)
+		pages++
+		for _, u := range page.Users {
+			if seen[u.ID] || !created[u.ID] || u.Claims == nil {
+				t.Errorf("page %d: user %+v repeated or unknown", pages, u)
+			}
+			seen[u.ID] = true
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		if len(page.Users) != 2 || pages > 3 {
+			t.Fatalf("page %d has %d users and a next_cursor", pages, len(page.Users))
+		}
+		path = "/admin/v1/users?limit=2&cursor=" + *page.NextCursor
+	}
+	if pages != 3 || len(seen) != 5 {
+		t.Errorf("%d pages, %d users; want 3 pages of 5 users", pages, len(seen))
+	}
+	var all adminUserPage
+	admin.Do(t, http.MethodGet, "/admin/v1/users", nil).WantStatus(t, http.StatusOK).Decode(t, &all)
+	if len(all.Users) != 5 || all.NextCursor != nil {
+		t.Errorf("default page: %d users, cursor %v; want 5 and none", len(all.Users), all.NextCursor)
+	}
+	for _, q := range []string{"limit=0", "limit=-1", "limit=501", "limit=x", "limit=", "cursor=***"} {
+		admin.Do(t, http.MethodGet, "/admin/v1/users?"+q, nil).WantError(t, http.StatusBadRequest, "invalid_request")
+	}
+	srv.NewClient().Do(t, http.MethodGet, "/admin/v1/users", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
 }

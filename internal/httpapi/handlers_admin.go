@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
@@ -72,6 +74,78 @@ func (s *Server) handleAdminCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.InfoContext(r.Context(), "admin created user", "user_id", u.ID)
 	writeJSON(w, http.StatusCreated, toAdminUserJSON(u))
+}
+
+// Page sizes of GET /admin/v1/users.
+const (
+	defaultUserPage = 50
+	maxUserPage     = 500
+)
+
+// adminUserListJSON is a page of users; NextCursor, when set, asks for
+// the next page.
+type adminUserListJSON struct {
+	Users      []adminUserJSON `json:"users"`
+	NextCursor string          `json:"next_cursor,omitempty"`
+}
+
+// handleAdminListUsers answers GET /admin/v1/users: with ?email= the user
+// with that address (normalised as logins do), or none; otherwise a page
+// of ?limit= users (default 50, at most 500) in id order, continued by
+// ?cursor= with the previous page's next_cursor.
+func (s *Server) handleAdminListUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	out := adminUserListJSON{Users: []adminUserJSON{}}
+	if q.Has("email") {
+		if q.Has("limit") || q.Has("cursor") {
+			s.writeError(w, r, errInvalidRequest("email cannot be combined with limit or cursor"))
+			return
+		}
+		u, err := s.deps.Users.FindUserByEmail(r.Context(), q.Get("email"))
+		switch {
+		case err == nil:
+			out.Users = append(out.Users, toAdminUserJSON(u))
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, identity.ErrInvalidEmail):
+		default:
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	limit := defaultUserPage
+	if q.Has("limit") {
+		v := q.Get("limit")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxUserPage {
+			s.writeError(w, r, errInvalidRequest("limit must be a whole number from 1 to %d", maxUserPage))
+			return
+		}
+		limit = n
+	}
+	after := ""
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || len(b) == 0 {
+			s.writeError(w, r, errInvalidRequest("cursor is not a next_cursor of this listing"))
+			return
+		}
+		after = string(b)
+	}
+	// One user more than the page tells whether there is a next page.
+	us, err := s.deps.Users.ListUsers(r.Context(), after, limit+1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(us) > limit {
+		us = us[:limit]
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(us[limit-1].ID))
+	}
+	for _, u := range us {
+		out.Users = append(out.Users, toAdminUserJSON(u))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleAdminGetUser(w http.ResponseWriter, r *http.Request) {

@@ -152,6 +152,7 @@ func (s *Server) routes() {
 	m.Handle("PATCH /v1/session/data", s.user(s.handlePatchData))
 
 	m.Handle("POST /admin/v1/users", s.admin(s.handleAdminCreateUser))
+	m.Handle("GET /admin/v1/users", s.admin(s.handleAdminListUsers))
 	m.Handle("GET /admin/v1/users/{id}", s.admin(s.handleAdminGetUser))
 	m.Handle("PATCH /admin/v1/users/{id}", s.admin(s.handleAdminPatchUser))
 	m.Handle("DELETE /admin/v1/users/{id}", s.admin(s.handleAdminDeleteUser))

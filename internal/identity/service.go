@@ -431,6 +431,31 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 	return u, nil
 }
 
+// FindUserByEmail returns the user whose address is email after
+// NormalizeEmail, as logins compare it: store.ErrNotFound when there is
+// none, ErrInvalidEmail when email is not an address.
+func (s *Service) FindUserByEmail(ctx context.Context, email string) (store.User, error) {
+	normalized, err := NormalizeEmail(email)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := s.users.GetUserByEmail(ctx, normalized)
+	if err != nil {
+		return store.User{}, fmt.Errorf("identity: find user by email: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers returns a page of at most limit users whose ids sort after
+// afterID, in id order (see store.UserStore.ListUsers).
+func (s *Service) ListUsers(ctx context.Context, afterID string, limit int) ([]store.User, error) {
+	us, err := s.users.ListUsers(ctx, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("identity: list users: %w", err)
+	}
+	return us, nil
+}
+
 // DeleteUser removes the account. The caller revokes its sessions first.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	defer s.Forget(id)

@@ -45,6 +45,11 @@ type UserStore interface {
 	// backend may call update more than once (retrying on contention), so
 	// update must have no side effects and must not call the store.
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
+	// ListUsers returns up to limit users (limit > 0) whose ids sort after
+	// afterID ("" starts at the first), in byte-wise id order: a page
+	// of a listing, which the last id returned continues. Users created
+	// or deleted between pages may or may not show.
+	ListUsers(ctx context.Context, afterID string, limit int) ([]User, error)
 	// DeleteUser removes the user, or returns ErrNotFound. A backend that
 	// also keeps consents and authorization codes removes the user's in
 	// the same transaction; sessions and grants are left to the caller,

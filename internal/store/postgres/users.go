@@ -84,6 +84,29 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, e
 	return u, nil
 }
 
+// ListUsers returns up to limit users whose ids sort after afterID, in id
+// order (the primary key is COLLATE "C": byte-wise, an index range scan).
+func (s *Store) ListUsers(ctx context.Context, afterID string, limit int) ([]store.User, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	if err != nil {
+		return nil, wrapErr("list users", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, wrapErr("list users", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("list users", err)
+	}
+	return out, nil
+}
+
 // UpdateUser reads the user with SELECT … FOR UPDATE, applies update and
 // writes the result back, in one transaction, so concurrent updates of the
 // same user run one after another (updates of other users do not wait).

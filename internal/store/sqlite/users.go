@@ -81,6 +81,29 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, e
 	return u, nil
 }
 
+// ListUsers returns up to limit users whose ids sort after afterID, in id
+// order.
+func (s *Store) ListUsers(ctx context.Context, afterID string, limit int) ([]store.User, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, wrapErr("list users", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, wrapErr("list users", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("list users", err)
+	}
+	return out, nil
+}
+
 // UpdateUser reads the user, applies update and writes the result back, in
 // one IMMEDIATE transaction, so concurrent updates of the same database
 // run one after another. An ID changed by update is ignored. If update

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ func RunUserStoreTests(t *testing.T, newStore func(t *testing.T) store.UserStore
 		{"Delete", testDeleteUser},
 		{"DeleteNotFound", testDeleteUserNotFound},
 		{"DeleteFreesEmail", testDeleteUserFreesEmail},
+		{"ListPages", testListUsers},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
@@ -364,4 +366,54 @@ func testDeleteUserFreesEmail(t *testing.T, s store.UserStore) {
 
 func testPing(t *testing.T, s store.UserStore) {
 	noErr(t, "Ping", s.Ping(t.Context()))
+}
+
+// testListUsers pages through users in id order, a page at a time.
+func testListUsers(t *testing.T, s store.UserStore) {
+	ctx := t.Context()
+	if got, err := s.ListUsers(ctx, "", 10); err != nil || len(got) != 0 {
+		t.Fatalf("ListUsers on an empty store = %v, %v; want none", got, err)
+	}
+	var ids []string
+	for range 5 {
+		u := newUser(t)
+		mustCreateUser(t, s, u)
+		ids = append(ids, u.ID)
+	}
+	slices.Sort(ids)
+	var seen []string
+	after := ""
+	for page := 0; ; page++ {
+		got, err := s.ListUsers(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 2 {
+			t.Fatalf("page %d has %d users, want at most 2", page, len(got))
+		}
+		if len(got) == 0 {
+			break
+		}
+		for _, u := range got {
+			seen = append(seen, u.ID)
+		}
+		after = got[len(got)-1].ID
+		if page > 5 {
+			t.Fatal("listing does not end")
+		}
+	}
+	if !slices.Equal(seen, ids) {
+		t.Fatalf("pages = %v, want %v", seen, ids)
+	}
+	full, err := s.ListUsers(ctx, "", 100)
+	if err != nil || len(full) != 5 {
+		t.Fatalf("ListUsers(100) = %d users, %v; want 5", len(full), err)
+	}
+	want := mustGetUser(t, s, full[0].ID)
+	if !reflect.DeepEqual(full[0], want) {
+		t.Errorf("listed user = %+v, want %+v as GetUser reads it", full[0], want)
+	}
+	if got, err := s.ListUsers(ctx, ids[4], 10); err != nil || len(got) != 0 {
+		t.Errorf("ListUsers after the last id = %v, %v; want none", got, err)
+	}
 }
