@@ -4,6 +4,7 @@
 //
 //	cd bench && go run ./cmd/ghbench            # full run, at most ~15 min on 2 cores
 //	cd bench && go run ./cmd/ghbench -quick     # under 2 min, for CI
+//	cd bench && go run ./cmd/ghbench -only burst -out DIR   # the burst-revocation rows alone
 //
 // It builds the server from the parent module, starts real "gatehouse
 // serve" processes on loopback ports (SQLite always; PostgreSQL and
