@@ -4,6 +4,7 @@
 //
 //	cd bench && go run ./cmd/ghbench            # full run, at most ~15 min on 2 cores
 //	cd bench && go run ./cmd/ghbench -quick     # under 2 min, for CI
+//	cd bench && go run ./cmd/ghbench -only burst -out DIR   # the burst-revocation rows alone
 //
 // It builds the server from the parent module, starts real "gatehouse
 // serve" processes on loopback ports (SQLite always; PostgreSQL and
@@ -34,10 +35,15 @@ func main() {
 	quick := flag.Bool("quick", false, "short rounds and few trials (under 2 minutes)")
 	out := flag.String("out", "../docs", "directory for benchmarks.md and img/")
 	root := flag.String("root", "..", "the main module's directory")
+	only := flag.String("only", "", `run one section only: "burst" (the burst-revocation rows; the report then holds only them)`)
 	flag.Parse()
+	if *only != "" && *only != "burst" {
+		fmt.Fprintln(os.Stderr, "ghbench: -only takes \"burst\"")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *quick, *out, *root); err != nil {
+	if err := run(ctx, *quick, *only, *out, *root); err != nil {
 		fmt.Fprintln(os.Stderr, "ghbench:", err)
 		os.Exit(1)
 	}
@@ -78,11 +84,14 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func run(ctx context.Context, quick bool, out, root string) error {
+func run(ctx context.Context, quick bool, only, out, root string) error {
 	start := time.Now()
 	rep := &Report{Started: start, Quick: quick, Command: "cd bench && go run ./cmd/ghbench"}
 	if quick {
 		rep.Command += " -quick"
+	}
+	if only != "" {
+		rep.Command += " -only " + only
 	}
 	rep.Machine = machine(root)
 	rep.Machine = append(rep.Machine, "load average at start: "+loadavg())
@@ -114,6 +123,18 @@ func run(ctx context.Context, quick bool, out, root string) error {
 	if quick {
 		cfg = E2EConfig{Concurrency: []int{1, 8, 32, 128}, Rounds: 1, Round: 200 * time.Millisecond, Warmup: 50 * time.Millisecond}
 		trials, storm = 10, 40
+	}
+
+	bcfg := BurstConfig{Grants: 10_000, Workers: 4, Cap: 30 * time.Second}
+	if quick {
+		bcfg.Grants = 2000
+	}
+	if only == "burst" {
+		burst(ctx, rep, bin, seeder, work, svc, bcfg)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return finish(rep, out, start)
 	}
 
 	rep.E2EOf = cfg
@@ -262,6 +283,12 @@ func run(ctx context.Context, quick bool, out, root string) error {
 		}
 	}
 
+	// A burst of revocations, each backend on a fresh server.
+	burst(ctx, rep, bin, seeder, work, svc, bcfg)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+
 	// Login storms on fresh servers: a fifth of the size, then the full
 	// size, so that the peak memory of the two shows whether it grows
 	// with the number of concurrent logins.
@@ -319,7 +346,14 @@ func run(ctx context.Context, quick bool, out, root string) error {
 		return ctx.Err()
 	}
 
-	rep.Verdicts = verdicts(rep)
+	return finish(rep, out, start)
+}
+
+// finish writes the report and its plots into out.
+func finish(rep *Report, out string, start time.Time) error {
+	if len(rep.E2E) > 0 {
+		rep.Verdicts = verdicts(rep)
+	}
 	rep.Machine = append(rep.Machine, "load average at end: "+loadavg())
 	rep.Took = time.Since(start)
 	if err := os.MkdirAll(filepath.Join(out, "img"), 0o755); err != nil {

@@ -24,6 +24,8 @@ type Report struct {
 	Micro    []string // markdown table lines of per-request costs
 	E2E      []E2ERow
 	Revoke   []RevocationResult
+	Burst    []BurstResult
+	BurstOf  BurstConfig
 	Storms   []StormResult // smallest first
 	E2EOf    E2EConfig     // how the end-to-end rows were run
 	Sizes    []WireSize
@@ -98,11 +100,17 @@ func (r *Report) Write(w io.Writer) error {
 				cpuStr(e.CPUPerReq), e.Gatehouse.Errors, e.Bare, e.BareSide.RPS, us(e.BareSide.Lat.P50), us(e.BareSide.Lat.P99), cpuStr(e.BareCPUPerReq), ratioStr(e.Ratio()), ratioStr(e.CPURatio()))
 		}
 	}
+	if len(r.Revoke) > 0 || len(r.Burst) > 0 {
+		p("\n## Revocation delay\n")
+	}
 	if len(r.Revoke) > 0 {
-		p("\n## Revocation delay\n\nFrom sending the revocation to the first rejection (ms).\n\n%s\n", tableHead("path", "trials", "p50", "p90", "p99", "max", "never rejected", "note"))
+		p("\nFrom sending the revocation to the first rejection (ms).\n\n%s\n", tableHead("path", "trials", "p50", "p90", "p99", "max", "never rejected", "note"))
 		for _, v := range r.Revoke {
 			p("| %s | %d | %s | %s | %s | %s | %d | %s |\n", v.Path, v.Sum.N, ms(v.Sum.P50), ms(v.Sum.P90), ms(v.Sum.P99), ms(v.Sum.Max), v.Failed, v.Note)
 		}
+	}
+	if len(r.Burst) > 0 {
+		r.writeBurst(p)
 	}
 	if len(r.Storms) > 0 {
 		p("\n## Login storm\n\nN concurrent `POST /v1/login` (session mode, Argon2id m=19 MiB t=2 p=1, the default `--hash-concurrency` of one per CPU) against a fresh SQLite server each, all sent at once. A login that waits more than 2 s for a hashing slot is shed with `429 rate_limited` and `Retry-After` (by design: the queue stays short and memory flat); `ok` logins/s is the hashing throughput. Latencies are of the successful logins.\n\n")
@@ -235,4 +243,36 @@ func perStr(v float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// writeBurst writes the burst-revocation table.
+func (r *Report) writeBurst(p func(string, ...any)) {
+	n := thousands(r.BurstOf.Grants)
+	p("\n### Burst of %s revocations\n\n", n)
+	if r.Quick {
+		p("**-quick: %s grants, not 10,000.** ", n)
+	}
+	p("One user with %s token grants (written by `ghseed`, each then refreshed once for an access token) and one more; a `verifier` in stream mode "+
+		"(`PollInterval` one hour, so only the stream can tell it) holds a `Watch` on each of the %s access tokens; one `DELETE /v1/sessions` "+
+		"with the remaining grant's token revokes the %s others (one event each). For each token, the time until the verifier refuses it (its watch ends "+
+		"when the event is in the verifier's revocation set), from sending the call and from the call's answer (negative: refused before the answer); "+
+		"`call` is the call's own duration. Fresh server per backend. ms.\n\n", n, n, n)
+	p("%s\n", tableHead("backend", "revoked", "call", "from call p50", "from call p99", "from call max", "from answer p50", "from answer p99", "from answer max", "never refused", "note"))
+	for _, b := range r.Burst {
+		if b.FromStart.N == 0 {
+			p("| %s | — | — | — | — | — | — | — | — | — | %s |\n", b.Backend, b.Note)
+			continue
+		}
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n", b.Backend, b.Grants, ms(b.Call),
+			ms(b.FromStart.P50), ms(b.FromStart.P99), ms(b.FromStart.Max), ms(b.FromAnswer.P50), ms(b.FromAnswer.P99), ms(b.FromAnswer.Max), b.Never, b.Note)
+	}
+}
+
+// thousands writes 10000 as 10,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
