@@ -296,3 +296,64 @@ func TestLogoutDuringPostgresOutage(t *testing.T) {
 	}
 	t.Logf("%d of %d logouts with a cut were acknowledged (a logout takes %s)", len(acked), rounds, took)
 }
+
+// TestRefreshTokenRevokeDuringSessionStoreOutage: RFC 7009 revocation of
+// a refresh token whose grant cannot be read (Redis sessions cut through
+// a proxy, while the refresh token's row still reads from the database)
+// answers 503 temporarily_unavailable, not 200 as if there were nothing
+// to revoke; the grant lives on, and the retry with Redis back ends it.
+func TestRefreshTokenRevokeDuringSessionStoreOutage(t *testing.T) {
+	sessionsURL, _ := redisSessionsURL(t)
+	u, err := url.Parse(sessionsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startPGCutProxy(t, u.Host)
+	u.Host = proxy.addr()
+	a := apptest.Start(t, apptest.Options{Args: []string{"--sessions", u.String()}})
+	user := a.NewUser(t)
+	var login struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	a.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": user.Email, "password": user.Password, "mode": "token"}).
+		WantStatus(t, http.StatusOK).Decode(t, &login)
+	revoke := func() (int, string) {
+		t.Helper()
+		res, err := http.Post(a.URL+"/oauth2/revoke", "application/x-www-form-urlencoded",
+			strings.NewReader(url.Values{"token": {login.RefreshToken}, "token_type_hint": {"refresh_token"}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var oe struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&oe)
+		return res.StatusCode, oe.Error
+	}
+	grants := func() int {
+		t.Helper()
+		var list struct {
+			Sessions []struct{} `json:"sessions"`
+		}
+		a.Admin().Do(t, http.MethodGet, "/admin/v1/users/"+user.ID+"/sessions", nil).WantStatus(t, http.StatusOK).Decode(t, &list)
+		return len(list.Sessions)
+	}
+
+	proxy.Cut()
+	st, code := revoke()
+	proxy.Restore()
+	waitReady(t, a)
+	if st != http.StatusServiceUnavailable || code != "temporarily_unavailable" {
+		t.Fatalf("refresh-token revocation with the session store unreachable answered %d %q, want 503 temporarily_unavailable", st, code)
+	}
+	if n := grants(); n != 1 {
+		t.Fatalf("after the failed revocation the user has %d grants, want the 1 still live", n)
+	}
+	if st, code := revoke(); st != http.StatusOK {
+		t.Fatalf("retried revocation answered %d %q, want 200", st, code)
+	}
+	if n := grants(); n != 0 {
+		t.Fatalf("after the acknowledged revocation the user has %d grants, want 0", n)
+	}
+}

@@ -550,7 +550,16 @@ func (s *Service) Revoke(ctx context.Context, raw, clientID string) error {
 			return fmt.Errorf("token: revoke: %w", err)
 		}
 		g, err := s.sessions.Get(ctx, rt.SessionID)
-		if err != nil || g.ClientID != clientID {
+		if errors.Is(err, session.ErrInvalid) {
+			return nil // the grant is gone already
+		}
+		if err != nil {
+			// A store that cannot answer is not "nothing to revoke": the
+			// client must hear that the revocation did not happen (503,
+			// RFC 7009 section 2.2.1), and may retry.
+			return fmt.Errorf("token: revoke: %w: %w", revocation.ErrNotStored, err)
+		}
+		if g.ClientID != clientID {
 			return nil
 		}
 		if err := s.sessions.Revoke(ctx, g.UserID, g.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
