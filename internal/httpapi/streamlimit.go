@@ -81,8 +81,13 @@ func (s *Server) limitStreams(next http.Handler) http.Handler {
 // holds whole.
 func streamClientKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is6() {
+	if err != nil {
 		return ip
+	}
+	// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is its IPv4 host, not
+	// a member of the one /64 all such addresses share.
+	if a = a.Unmap(); !a.Is6() {
+		return a.String()
 	}
 	p, err := a.Prefix(64)
 	if err != nil {

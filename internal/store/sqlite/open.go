@@ -40,6 +40,11 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
 	}
+	if path == ":memory:" {
+		// Refused before createPrivate, which would make a file of
+		// that name: the store needs WAL, which memory cannot give.
+		return nil, errors.New("sqlite: open: an in-memory database has no WAL; give a file path")
+	}
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
