@@ -354,7 +354,7 @@ func (h *liveHub) revoke(events []feedEvent) {
 			}
 		case e.User != "":
 			for w := range h.bySub[e.User] {
-				if !w.iat.After(e.At) {
+				if userRevokes(e.At, w.sid, w.iat) {
 					h.removeLocked(w)
 					ended = append(ended, ending{w, invalid(ErrRevoked, "credentials of user %q revoked", clip(e.User))})
 				}

@@ -56,7 +56,10 @@ func TestWatchRevocationEvents(t *testing.T) {
 	}{
 		{"session", feedEvent{SID: "sid-1"}, true},
 		{"token", feedEvent{JTI: "jti-1"}, true},
-		{"user after issue", feedEvent{User: "user-1", At: t0}, true},
+		{"user after issue", feedEvent{User: "user-1", At: t0.Add(time.Second)}, true},
+		// As Verify judges it (userRevokes): a token with a sid issued in
+		// the event's own second is left to its session's event.
+		{"user in the issue second", feedEvent{User: "user-1", At: t0}, false},
 		{"user before issue", feedEvent{User: "user-1", At: t0.Add(-time.Second)}, false},
 		{"other session", feedEvent{SID: "sid-2"}, false},
 		{"other token", feedEvent{JTI: "jti-2"}, false},
@@ -255,7 +258,7 @@ func TestWatchManyAndCancel(t *testing.T) {
 	for i := 0; i < n; i += 4 {
 		events = append(events, feedEvent{SID: fmt.Sprintf("sid-%d", i)})
 	}
-	events = append(events, feedEvent{User: "user-1", At: t0})
+	events = append(events, feedEvent{User: "user-1", At: t0.Add(time.Second)})
 	h.revoke(events)
 	c.Set(t0.Add(12 * time.Minute))
 	h.tick()
@@ -319,7 +322,7 @@ func TestWatchFollowsTheFeed(t *testing.T) {
 	}
 	ctxUser, cancelUser := v.Watch(context.Background(), p2)
 	defer cancelUser()
-	f.revoke("user", p2.Subject, t0, t0.Add(time.Hour))
+	f.revoke("user", p2.Subject, t0.Add(time.Second), t0.Add(time.Hour))
 	if err := waitDone(t, ctxUser, 5*time.Second); !errors.Is(err, ErrRevoked) {
 		t.Fatalf("user revocation: cause %v, want ErrRevoked", err)
 	}

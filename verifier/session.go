@@ -233,7 +233,7 @@ func (c *sessionCache) evict(e feedEvent) {
 		if en.p == nil {
 			continue
 		}
-		if (e.SID != "" && en.p.SessionID == e.SID) || (e.User != "" && en.p.Subject == e.User && !en.p.IssuedAt.After(e.At)) {
+		if (e.SID != "" && en.p.SessionID == e.SID) || (e.User != "" && en.p.Subject == e.User && userRevokes(e.At, en.p.SessionID, en.p.IssuedAt)) {
 			delete(c.entries, k)
 		}
 	}
