@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -24,15 +25,20 @@ func NormalizeEmail(s string) (string, error) {
 	return normalizeEmail(s, true)
 }
 
-// legacyEmail returns the address as NormalizeEmail returned it before
-// NFC normalisation, when that differs from normalized, else "".
-// Accounts created then keep the form they were created with.
-func legacyEmail(s, normalized string) string {
-	old, err := normalizeEmail(s, false)
-	if err != nil || old == normalized {
-		return ""
+// olderSpellings returns the spellings under which an account created
+// before addresses were put in NFC may be stored, other than normalized:
+// the typed address as NormalizeEmail returned it then, and normalized's
+// decomposed (NFD) form. Accounts created then keep the form they were
+// created with. For an ASCII address there are none.
+func olderSpellings(typed, normalized string) []string {
+	var out []string
+	if old, err := normalizeEmail(typed, false); err == nil && old != normalized {
+		out = append(out, old)
 	}
-	return old
+	if d := norm.NFD.String(normalized); d != normalized && !slices.Contains(out, d) {
+		out = append(out, d)
+	}
+	return out
 }
 
 // normalizeEmail is NormalizeEmail, without the NFC steps unless nfc.

@@ -581,6 +581,22 @@ func TestEmailNFC(t *testing.T) {
 	if got, err := f.svc.Login(t.Context(), legacy.Email, "password123", "192.0.2.1"); err != nil || got.ID != legacy.ID {
 		t.Errorf("Login of a legacy decomposed account = %v, %v; want it", got.ID, err)
 	}
+	// The composed spelling of the legacy address is the same account:
+	// it logs in, is found, and cannot be taken by a new signup (which
+	// would lock the legacy owner out).
+	const legacyNFC = "ren\u00e9@example.com"
+	if got, err := f.svc.Login(t.Context(), legacyNFC, "password123", "192.0.2.1"); err != nil || got.ID != legacy.ID {
+		t.Errorf("Login of a legacy decomposed account in NFC = %v, %v; want it", got.ID, err)
+	}
+	if got, err := f.svc.FindUserByEmail(t.Context(), legacyNFC); err != nil || got.ID != legacy.ID {
+		t.Errorf("FindUserByEmail of a legacy decomposed account in NFC = %v, %v; want it", got.ID, err)
+	}
+	if _, err := f.svc.Signup(t.Context(), identity.NewUser{Email: legacyNFC, Password: "password123"}, "192.0.2.2"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("signup of a legacy decomposed address in NFC = %v, want ErrConflict", err)
+	}
+	if _, err := f.svc.CreateUser(t.Context(), identity.NewUser{Email: legacyNFC, Password: "password123"}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateUser of a legacy decomposed address in NFC = %v, want ErrConflict", err)
+	}
 }
 
 // TestEmailInvalidUTF8 checks that signup and admin creation refuse

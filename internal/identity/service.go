@@ -140,10 +140,34 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
+	// An account created before addresses were put in NFC may hold
+	// another spelling of this one: that address is taken too.
+	if old, err := s.userByEmail(ctx, nu.Email, email); err == nil && old.Email != email {
+		return store.User{}, fmt.Errorf("identity: create user: %w: taken in its older spelling", store.ErrConflict)
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, fmt.Errorf("identity: create user: %w", err)
+	}
 	if err := s.users.CreateUser(ctx, u); err != nil {
 		return store.User{}, fmt.Errorf("identity: create user: %w", err)
 	}
 	return u, nil
+}
+
+// userByEmail finds the account of an address: by its normalized (NFC)
+// form, else, for an account created before addresses were put in NFC,
+// by the spelling that was typed (as NormalizeEmail made it then) or by
+// the decomposed (NFD) spelling. The extra lookups depend only on what
+// was typed (none for an ASCII address), so they tell nothing about
+// accounts. It returns store.ErrNotFound when none matches.
+func (s *Service) userByEmail(ctx context.Context, typed, normalized string) (store.User, error) {
+	u, err := s.users.GetUserByEmail(ctx, normalized)
+	for _, other := range olderSpellings(typed, normalized) {
+		if !errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		u, err = s.users.GetUserByEmail(ctx, other)
+	}
+	return u, err
 }
 
 // Login checks an email and password. Every failure to identify the user
@@ -188,13 +212,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		return store.User{}, ErrInvalidCredentials
 	}
 
-	u, err := s.users.GetUserByEmail(ctx, normalized)
-	if legacy := legacyEmail(email, normalized); legacy != "" && errors.Is(err, store.ErrNotFound) {
-		// An account created before addresses were put in NFC keeps the
-		// spelling it was created with; the extra lookup depends only on
-		// what was typed, so it tells nothing about accounts.
-		u, err = s.users.GetUserByEmail(ctx, legacy)
-	}
+	u, err := s.userByEmail(ctx, email, normalized)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if err := s.dummy(ctx, password); err != nil {
@@ -439,7 +457,7 @@ func (s *Service) FindUserByEmail(ctx context.Context, email string) (store.User
 	if err != nil {
 		return store.User{}, err
 	}
-	u, err := s.users.GetUserByEmail(ctx, normalized)
+	u, err := s.userByEmail(ctx, email, normalized)
 	if err != nil {
 		return store.User{}, fmt.Errorf("identity: find user by email: %w", err)
 	}
