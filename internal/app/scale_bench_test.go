@@ -248,7 +248,13 @@ func BenchmarkCookieAuth(b *testing.B) {
 			var valueBytes int
 			if bs.redis != nil {
 				h := session.HashSecret(cookie.Value)
-				hashKey = fmt.Sprintf("%s{sessions}:h:%x", bs.prefix, h[:])
+				// A routed cookie ("<route>.<secret>") lives under its
+				// user's route; see internal/store/redis.
+				base := "{sessions}"
+				if route, _, ok := strings.Cut(cookie.Value, "."); ok {
+					base = "{" + route + "}"
+				}
+				hashKey = fmt.Sprintf("%s%s:h:%x", bs.prefix, base, h[:])
 				fields, err := bs.redis.HGetAll(ctx, hashKey).Result()
 				if err != nil || len(fields) == 0 {
 					b.Fatalf("HGETALL %s: %v, %v", hashKey, fields, err)
