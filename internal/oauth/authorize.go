@@ -144,6 +144,9 @@ type Authorizer struct {
 	codes    store.AuthCodeStore
 	consents store.ConsentStore
 	now      func() time.Time
+	// registry caches the scopes registered clients may request; see
+	// registeredScopes.
+	registry scopeRegistry
 }
 
 // NewAuthorizer returns an Authorizer. now may be nil for time.Now.
