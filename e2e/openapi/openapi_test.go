@@ -77,6 +77,8 @@ type driver struct {
 	srv       *server
 	client    *http.Client
 	exchanges []*exchange
+	// doc is the OpenAPI document the server serves.
+	doc []byte
 }
 
 func newDriver(t *testing.T, srv *server) *driver {
@@ -258,7 +260,8 @@ func drive(t *testing.T, d *driver) {
 	d.do(call{method: http.MethodGet, path: "/v1/revocations", want: 200})
 	d.do(call{method: http.MethodGet, path: "/v1/revocations?since=1", want: 200})
 	d.do(call{method: http.MethodGet, path: "/v1/revocations?since=yesterday", want: 400, badRequest: true})
-	d.stream("/v1/revocations/stream?since=0")
+	event := d.stream("/v1/revocations/stream?since=0")
+	checkStreamEvent(t, d.doc, event.respBody)
 
 	// Administration: users.
 	bob := d.do(call{method: http.MethodPost, path: "/admin/v1/users", header: admin,
@@ -369,6 +372,77 @@ func drive(t *testing.T, d *driver) {
 	d.do(call{method: http.MethodPost, path: "/v1/logout", header: csrf, want: 204})
 	d.do(call{method: http.MethodGet, path: "/v1/me", header: cookie, want: 401})
 	d.do(call{method: http.MethodDelete, path: "/admin/v1/clients/" + appID, header: admin, want: 204})
+}
+
+// checkStreamEvent checks one server-sent event of the revocation stream
+// against the document's description: event "revocation", a numeric id,
+// and data with exactly the members of RevocationEvent (Revocation plus
+// prev), the required ones present. The validator sees a text/event-stream
+// body as a string, so this is checked here.
+func checkStreamEvent(t *testing.T, doc, event []byte) {
+	t.Helper()
+	fields := map[string]string{}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(event)), "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok && !strings.HasPrefix(line, ":") {
+			fields[k] = v
+		}
+	}
+	if fields["event"] != "revocation" || !regexp.MustCompile(`^[0-9]+$`).MatchString(fields["id"]) {
+		t.Errorf("stream event %q: want event: revocation and a numeric id", event)
+	}
+	var data map[string]any
+	if err := json.Unmarshal([]byte(fields["data"]), &data); err != nil {
+		t.Fatalf("stream event data %q: %v", fields["data"], err)
+	}
+	declared := map[string]bool{}
+	var required []string
+	for _, name := range []string{"Revocation", "RevocationEvent"} {
+		props, req := schemaMembers(t, doc, name)
+		for _, p := range props {
+			declared[p] = true
+		}
+		required = append(required, req...)
+	}
+	for k := range data {
+		if !declared[k] {
+			t.Errorf("stream event data has %q, which RevocationEvent does not declare: %s", k, fields["data"])
+		}
+	}
+	for _, k := range required {
+		if _, ok := data[k]; !ok {
+			t.Errorf("stream event data lacks required %q: %s", k, fields["data"])
+		}
+	}
+}
+
+// schemaMembers returns the property names and required names of a
+// component schema, its allOf parts' own properties included.
+func schemaMembers(t *testing.T, doc []byte, name string) (props, required []string) {
+	t.Helper()
+	type schema struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+		Required   []string                   `json:"required"`
+		AllOf      []schema                   `json:"allOf"`
+	}
+	var d struct {
+		Components struct {
+			Schemas map[string]schema `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	s, ok := d.Components.Schemas[name]
+	if !ok {
+		t.Fatalf("openapi.json has no schema %s", name)
+	}
+	for _, part := range append([]schema{s}, s.AllOf...) {
+		for p := range part.Properties {
+			props = append(props, p)
+		}
+		required = append(required, part.Required...)
+	}
+	return props, required
 }
 
 // newValidator builds a validator for doc, failing the test if doc is not
@@ -505,6 +579,7 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 	d := newDriver(t, srv)
 	docEx := d.do(call{method: http.MethodGet, path: "/openapi.json", want: 200})
 	doc := docEx.respBody
+	d.doc = doc
 	v := newValidator(t, doc)
 
 	drive(t, d)
