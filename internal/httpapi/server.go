@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -84,7 +85,7 @@ type Server struct {
 	now     func() time.Time
 	origins map[string]bool
 	handler http.Handler
-	mux     *http.ServeMux
+	mux     *routeMux
 	// closing is closed by CloseStreams: long-lived streams end.
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -113,9 +114,9 @@ func New(cfg Config, deps Deps) *Server {
 	if s.deps.OAuth == nil && s.deps.TokenService != nil {
 		s.deps.OAuth = firstPartyTokenEndpoint(cfg.Issuer, s.deps.TokenService)
 	}
-	s.mux = http.NewServeMux()
+	s.mux = &routeMux{ServeMux: http.NewServeMux()}
 	s.routes()
-	s.handler = s.recoverer(s.observe(s.securityHeaders(s.cors(s.jsonFallback(s.mux)))))
+	s.handler = s.recoverer(s.observe(s.securityHeaders(s.cors(s.jsonFallback(s.mux.ServeMux)))))
 	return s
 }
 
@@ -123,6 +124,27 @@ func New(cfg Config, deps Deps) *Server {
 // the same middleware. Later packages (tokens, OAuth) mount their routes
 // with it.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Routes lists the patterns registered on the router ("GET /v1/me"), in
+// registration order: the OpenAPI test compares them with the document.
+func (s *Server) Routes() []string { return slices.Clone(s.mux.patterns) }
+
+// routeMux is a ServeMux that remembers the patterns registered on it.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern and records the pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, h)
+	m.patterns = append(m.patterns, pattern)
+}
+
+// HandleFunc registers f for pattern and records the pattern.
+func (m *routeMux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(f))
+}
 
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -132,6 +154,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /healthz", s.handleHealthz)
 	m.HandleFunc("GET /readyz", s.handleReadyz)
 	m.HandleFunc("GET /favicon.ico", s.handleFavicon)
+	m.HandleFunc("GET /openapi.json", handleOpenAPI)
 	if s.deps.Metrics != nil {
 		// On the API listener metrics are for administrators; the
 		// separate metrics listener (MetricsHandler) serves them openly.
