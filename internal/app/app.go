@@ -123,6 +123,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	warnOpenModes(ctx, log, cfg.DataDir)
+	warnKeyTimings(ctx, log, cfg)
 	stores, err := a.openStores(ctx)
 	if err != nil {
 		a.Close()
@@ -693,4 +694,25 @@ func (a *App) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, errors.New("no SQL database")
 	}
 	return sqlite.New(a.db).SchemaVersion(ctx)
+}
+
+// jwksCacheLifetime is how long the JWKS answer may be cached
+// (Cache-Control max-age in internal/httpapi); verifiers that honour it
+// see a new key at most this late.
+const jwksCacheLifetime = 5 * time.Minute
+
+// warnKeyTimings warns about key settings that work but undo the
+// publish-before-sign rollover: a publish delay shorter than the JWKS
+// cache lifetime (verifiers with a cached JWKS refuse the first tokens of
+// a new key), and a rotation interval shorter than the publish delay
+// (keys rotate back to back, each signing only briefly).
+func warnKeyTimings(ctx context.Context, log *slog.Logger, cfg config.Config) {
+	if d := cfg.KeyPublishDelay; d > 0 && d < jwksCacheLifetime {
+		log.WarnContext(ctx, "--key-publish-delay is shorter than the JWKS cache lifetime: verifiers may refuse tokens of a new key until their cache expires",
+			"key_publish_delay", d.String(), "jwks_max_age", jwksCacheLifetime.String())
+	}
+	if r := cfg.KeyRotationInterval; r > 0 && r < cfg.KeyPublishDelay {
+		log.WarnContext(ctx, "--key-rotation-interval is shorter than --key-publish-delay: keys rotate back to back",
+			"key_rotation_interval", r.String(), "key_publish_delay", cfg.KeyPublishDelay.String())
+	}
 }
