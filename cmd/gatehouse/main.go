@@ -18,7 +18,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -167,7 +166,7 @@ func databaseName(cfg config.Config, sqlitePath string) string {
 	if sqlitePath != "" {
 		return "SQLite " + sqlitePath
 	}
-	return "PostgreSQL " + redactURL(cfg.DB)
+	return "PostgreSQL " + config.RedactURL(cfg.DB)
 }
 
 // sessionStoreName describes the session store for the start banner,
@@ -176,21 +175,7 @@ func sessionStoreName(cfg config.Config) string {
 	if cfg.Sessions == "db" {
 		return "the database"
 	}
-	return "Redis " + redactURL(cfg.Sessions)
-}
-
-// redactURL returns raw without the password of its user info or of a
-// password query parameter (as PostgreSQL and Redis Sentinel URLs carry).
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
+	return "Redis " + config.RedactURL(cfg.Sessions)
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

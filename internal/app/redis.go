@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	redislimit "github.com/gatehouse-auth/gatehouse/internal/ratelimit/redis"
 	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redis"
@@ -69,13 +70,13 @@ func openRedis(ctx context.Context, rawURL string) (*redisBackend, error) {
 	u.RawQuery = q.Encode()
 	client, err := newRedisClient(u.String(), q)
 	if err != nil {
-		return nil, fmt.Errorf("--sessions %s: %w", redactRedisURL(u), err)
+		return nil, fmt.Errorf("--sessions %s: %w", config.RedactURL(u.String()), err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
 	defer cancel()
 	if err := client.Ping(pctx).Err(); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("connect to Redis at %s: %w", redactRedisURL(u), err)
+		return nil, fmt.Errorf("connect to Redis at %s: %w", config.RedactURL(u.String()), err)
 	}
 	return &redisBackend{client: client, prefix: prefix, waitReplicas: waitReplicas, waitTimeout: waitTimeout}, nil
 }
@@ -98,20 +99,6 @@ func redisWaitParams(q url.Values) (int, time.Duration, error) {
 		}
 	}
 	return n, d, nil
-}
-
-// redactRedisURL returns u for an error message without its passwords:
-// the user info's, and the password query parameter's, where a Sentinel
-// URL carries the master's password (go-redis ParseFailoverURL).
-func redactRedisURL(u *url.URL) string {
-	q := u.Query()
-	if !q.Has("password") {
-		return u.Redacted()
-	}
-	q.Set("password", "xxxxx")
-	r := *u
-	r.RawQuery = q.Encode()
-	return r.Redacted()
 }
 
 // newRedisClient opens the client a --sessions URL describes: Redis

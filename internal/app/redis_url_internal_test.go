@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-auth/gatehouse/internal/config"
 )
 
 // TestNewRedisClientKinds checks that a --sessions URL picks a single
@@ -57,12 +59,12 @@ func TestRedactRedisURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := redactRedisURL(u)
+	got := config.RedactURL(u.String())
 	if strings.Contains(got, "sentinelpw") || strings.Contains(got, "masterpw") || !strings.Contains(got, "master_name=m") {
-		t.Errorf("redactRedisURL = %s", got)
+		t.Errorf("RedactURL = %s", got)
 	}
 	if u.Query().Get("password") != "masterpw" {
-		t.Error("redactRedisURL changed its argument")
+		t.Error("RedactURL changed its argument")
 	}
 }
 
