@@ -598,10 +598,19 @@ func (a *App) forgetRevoked(ctx context.Context) {
 		for {
 			evs, err := sub.Next(ctx, 1000)
 			if err != nil {
-				if ctx.Err() == nil {
-					a.log.WarnContext(ctx, "could not read revocations for the session cache", "err", err)
+				if ctx.Err() != nil {
+					return
 				}
-				break
+				// Retry after a pause rather than wait for the next
+				// doorbell, which may not ring for a long time: the
+				// unread events' sessions would stay cached meanwhile.
+				a.log.WarnContext(ctx, "could not read revocations for the session cache; retrying", "err", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				continue
 			}
 			if len(evs) == 0 {
 				break
