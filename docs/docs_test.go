@@ -30,7 +30,7 @@ import (
 // (PostgreSQL, Redis, systemd, Kubernetes), docs/benchmarks.md and
 // docs/benchmark-notes.md (long runs), docs/decisions.md.
 var groups = [][]string{
-	{"README.md", "docs/admin.md", "docs/tokens.md", "docs/oauth.md"},
+	{"README.md", "docs/README.md", "docs/admin.md", "docs/tokens.md", "docs/oauth.md"},
 	{"docs/verifier.md"},
 	{"docs/configuration.md"},
 }
