@@ -118,6 +118,11 @@ type SessionStore interface {
 	// an error. An empty clientID matches no record: first-party records,
 	// which have no client, are never removed by it.
 	DeleteClientSessions(ctx context.Context, clientID string) ([]Session, error)
+	// ListClientSessions returns every record, of any user, whose ClientID
+	// is clientID, oldest first; an empty slice if there are none (and
+	// always for an empty clientID). A client's grants are listed so that
+	// their revocation is recorded before they are deleted.
+	ListClientSessions(ctx context.Context, clientID string) ([]Session, error)
 	// DeleteExpiredSessions removes every record that is expired at now
 	// (see Session.Expired) and returns how many it removed.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)

@@ -257,6 +257,22 @@ func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]st
 	return ss, nil
 }
 
+// ListClientSessions returns every record whose ClientID is clientID,
+// oldest first.
+func (s *Store) ListClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE client_id = $1 AND client_id <> '' ORDER BY created_at, id`,
+		clientID)
+	if err != nil {
+		return nil, wrapErr("list client sessions", err)
+	}
+	ss, err := collectSessions(rows)
+	if err != nil {
+		return nil, wrapErr("list client sessions", err)
+	}
+	return ss, nil
+}
+
 // DeleteExpiredSessions removes every record whose idle or absolute expiry
 // is at or before now, and returns how many it removed.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {

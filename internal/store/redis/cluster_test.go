@@ -335,6 +335,10 @@ func (r *routed) DeleteUserSessions(ctx context.Context, userID, exceptID string
 	return outs(r.Store.DeleteUserSessions(ctx, userID, exceptID))
 }
 
+func (r *routed) ListClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	return outs(r.Store.ListClientSessions(ctx, clientID))
+}
+
 func (r *routed) DeleteClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
 	return outs(r.Store.DeleteClientSessions(ctx, clientID))
 }

@@ -282,6 +282,26 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string)
 // the legacy layout), and returns the removed records, oldest first. An
 // empty clientID matches nothing and costs no round trip.
 func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	ss, err := s.runClient(ctx, clientID, "1")
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: delete client sessions: %w", err)
+	}
+	return ss, nil
+}
+
+// ListClientSessions returns every record whose ClientID is clientID,
+// oldest first, with the same scripts as DeleteClientSessions.
+func (s *Store) ListClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	ss, err := s.runClient(ctx, clientID, "0")
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: list client sessions: %w", err)
+	}
+	return ss, nil
+}
+
+// runClient runs deleteClientScript (del "1" deletes, "0" only lists) on
+// every route that holds grants of the client and on the legacy layout.
+func (s *Store) runClient(ctx context.Context, clientID, del string) ([]store.Session, error) {
 	if clientID == "" {
 		return []store.Session{}, nil
 	}
@@ -295,11 +315,7 @@ func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]st
 			bs = append(bs, s.routeBase(r))
 		}
 	}
-	ss, err := s.runEach(ctx, deleteClientScript, bs, func(b string) string { return clientKey(b, clientID) }, clientID)
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: delete client sessions: %w", err)
-	}
-	return ss, nil
+	return s.runEach(ctx, deleteClientScript, bs, func(b string) string { return clientKey(b, clientID) }, clientID, del)
 }
 
 // runUser runs listScript for the user on the user's route and on the

@@ -554,6 +554,9 @@ func clientGrants(t *testing.T, st store.SessionStore) (mine, others []store.Ses
 
 func testDeleteClientSessions(t *testing.T, st store.SessionStore) {
 	mine, others := clientGrants(t, st)
+	listed, err := st.ListClientSessions(t.Context(), mine[0].ClientID)
+	noErr(t, "ListClientSessions", err)
+	checkSessions(t, listed, mine)
 	removed, err := st.DeleteClientSessions(t.Context(), mine[0].ClientID)
 	noErr(t, "DeleteClientSessions", err)
 	checkSessions(t, removed, mine)
@@ -562,6 +565,9 @@ func testDeleteClientSessions(t *testing.T, st store.SessionStore) {
 	}
 	for _, s := range others {
 		checkSession(t, mustGetSession(t, st, s.ID), s)
+	}
+	if listed, err := st.ListClientSessions(t.Context(), mine[0].ClientID); err != nil || len(listed) != 0 {
+		t.Errorf("ListClientSessions after DeleteClientSessions = %d records, %v; want none", len(listed), err)
 	}
 	removed, err = st.DeleteClientSessions(t.Context(), mine[0].ClientID)
 	noErr(t, "second DeleteClientSessions", err)
@@ -584,6 +590,9 @@ func testDeleteClientSessionsNone(t *testing.T, st store.SessionStore) {
 
 func testDeleteClientSessionsEmptyID(t *testing.T, st store.SessionStore) {
 	mine, others := clientGrants(t, st)
+	if listed, err := st.ListClientSessions(t.Context(), ""); err != nil || len(listed) != 0 {
+		t.Errorf("ListClientSessions(\"\") = %d records, %v; want none", len(listed), err)
+	}
 	removed, err := st.DeleteClientSessions(t.Context(), "")
 	noErr(t, "DeleteClientSessions with an empty id", err)
 	if len(removed) != 0 {
