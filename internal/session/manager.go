@@ -418,7 +418,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int,
 const maxRevokeRounds = 8
 
 // revokeListed revokes, through cfg.Record, the records list returns, and
-// only then deletes them one by one, so that no record is deleted unless
+// only then deletes them by id, so that no record is deleted unless
 // its revocation is stored; it lists again until none are left (records
 // created meanwhile), at most maxRevokeRounds times. If recording fails,
 // it returns the error with the records not yet recorded left in place,
@@ -441,16 +441,20 @@ func (m *Manager) revokeListed(ctx context.Context, list func(context.Context) (
 		if err := m.record(ctx, live); err != nil {
 			return gone, err
 		}
-		for _, s := range live {
+		ids := make([]string, len(live))
+		for i, s := range live {
+			ids[i] = s.ID
 			m.cache.revoke(s.ID, m.now(), m.tombUntil())
-			err := m.store.DeleteSession(ctx, s.ID)
-			if errors.Is(err, store.ErrNotFound) {
-				continue // deleted meanwhile (logout, sweep)
-			}
-			if err != nil {
-				return gone, err
-			}
-			gone = append(gone, s)
+		}
+		removed, err := m.store.DeleteSessions(ctx, ids)
+		done := make(map[string]bool, len(removed))
+		for _, id := range removed {
+			done[id] = true
+		}
+		// Those deleted meanwhile (logout, sweep) are not counted.
+		gone = append(gone, slices.DeleteFunc(live, func(s store.Session) bool { return !done[s.ID] })...)
+		if err != nil {
+			return gone, err
 		}
 	}
 	return gone, nil

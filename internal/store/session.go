@@ -108,6 +108,11 @@ type SessionStore interface {
 	UpdateSessionData(ctx context.Context, id string, update func(data json.RawMessage, version int64) (json.RawMessage, error)) (Session, error)
 	// DeleteSession removes the record, or returns ErrNotFound.
 	DeleteSession(ctx context.Context, id string) error
+	// DeleteSessions removes the records with the given ids and returns
+	// the ids of those it removed; ids with no record are skipped, not an
+	// error. It deletes exactly the records whose revocation was recorded,
+	// in as few round trips as the backend allows.
+	DeleteSessions(ctx context.Context, ids []string) ([]string, error)
 	// DeleteUserSessions removes every record of the user except the one
 	// whose id is exceptID (which may be empty), and returns the removed
 	// records, oldest first; removing none is not an error.

@@ -222,6 +222,20 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return checkAffected("delete session", tag)
 }
 
+// DeleteSessions removes the records with the given ids, in one
+// statement, and returns the ids it removed.
+func (s *Store) DeleteSessions(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `DELETE FROM sessions WHERE id = ANY($1) RETURNING id`, ids)
+	if err != nil {
+		return nil, wrapErr("delete sessions", err)
+	}
+	removed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, wrapErr("delete sessions", err)
+	}
+	return removed, nil
+}
+
 // DeleteUserSessions removes every record of the user except the one whose
 // id is exceptID (which may be empty), in one statement, and returns the
 // removed records, oldest first.

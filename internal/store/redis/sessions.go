@@ -266,6 +266,38 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
+// DeleteSessions removes the records with the given ids, one script
+// each, up to deleteSessionsWorkers at a time, and returns the ids it
+// removed.
+func (s *Store) DeleteSessions(ctx context.Context, ids []string) ([]string, error) {
+	done := make([]bool, len(ids))
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, deleteSessionsWorkers)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := s.DeleteSession(ctx, id)
+			done[i] = err == nil
+			if !errors.Is(err, store.ErrNotFound) {
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	removed := []string{}
+	for i, id := range ids {
+		if done[i] {
+			removed = append(removed, id)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// deleteSessionsWorkers bounds the scripts DeleteSessions runs at once.
+const deleteSessionsWorkers = 16
+
 // DeleteUserSessions removes every record of the user except the one whose
 // id is exceptID (which may be empty), in one script, and returns the
 // removed records, oldest first.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -228,6 +229,38 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return wrapErr("delete session", err)
 	}
 	return checkAffected("delete session", res)
+}
+
+// DeleteSessions removes the records with the given ids, in statements
+// of at most 500 ids, and returns the ids it removed.
+func (s *Store) DeleteSessions(ctx context.Context, ids []string) ([]string, error) {
+	removed := []string{}
+	for chunk := range slices.Chunk(ids, 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
+		rows, err := s.db.QueryContext(ctx, `DELETE FROM sessions WHERE id IN (`+marks+`) RETURNING id`, args...)
+		if err != nil {
+			return removed, wrapErr("delete sessions", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return removed, wrapErr("delete sessions", err)
+			}
+			removed = append(removed, id)
+		}
+		if err := rows.Close(); err != nil {
+			return removed, wrapErr("delete sessions", err)
+		}
+		if err := rows.Err(); err != nil {
+			return removed, wrapErr("delete sessions", err)
+		}
+	}
+	return removed, nil
 }
 
 // DeleteUserSessions removes every record of the user except the one whose

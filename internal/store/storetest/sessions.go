@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) store.Sessio
 		{"DeleteUserSessionsExcept", testDeleteUserSessionsExcept},
 		{"DeleteUserSessionsNone", testDeleteUserSessionsNone},
 		{"DeleteClientSessions", testDeleteClientSessions},
+		{"DeleteSessionsByID", testDeleteSessionsByID},
 		{"DeleteClientSessionsNone", testDeleteClientSessionsNone},
 		{"DeleteClientSessionsEmptyIDRemovesNothing", testDeleteClientSessionsEmptyID},
 		{"DeleteExpired", testDeleteExpiredSessions},
@@ -690,5 +692,34 @@ func testCountSessions(t *testing.T, st store.SessionStore) {
 	// Counting removes nothing.
 	for _, s := range expired {
 		checkSession(t, mustGetSession(t, st, s.ID), s)
+	}
+}
+
+func testDeleteSessionsByID(t *testing.T, st store.SessionStore) {
+	mine, others := clientGrants(t, st)
+	ids := []string{randomID(t, "absent-")}
+	for _, s := range mine {
+		ids = append(ids, s.ID)
+	}
+	removed, err := st.DeleteSessions(t.Context(), ids)
+	noErr(t, "DeleteSessions", err)
+	slices.Sort(removed)
+	want := slices.Sorted(slices.Values(ids[1:]))
+	if !slices.Equal(removed, want) {
+		t.Errorf("DeleteSessions removed %v, want %v", removed, want)
+	}
+	for _, s := range mine {
+		wantGone(t, st, s.ID)
+	}
+	for _, s := range others {
+		checkSession(t, mustGetSession(t, st, s.ID), s)
+	}
+	removed, err = st.DeleteSessions(t.Context(), ids)
+	noErr(t, "second DeleteSessions", err)
+	if len(removed) != 0 {
+		t.Errorf("second DeleteSessions removed %v, want none", removed)
+	}
+	if removed, err := st.DeleteSessions(t.Context(), nil); err != nil || len(removed) != 0 {
+		t.Errorf("DeleteSessions(nil) = %v, %v; want none", removed, err)
 	}
 }
