@@ -23,10 +23,12 @@ const SecretPrefix = "ghc_"
 
 // ClientsConfig holds the options of Clients.
 type ClientsConfig struct {
-	// OnDelete runs after a client is deleted, to revoke everything issued
+	// OnDelete runs when a client is deleted, to revoke everything issued
 	// to it: its users' grants, and its own client credentials tokens
-	// (whose "sub" is clientID). Nil does nothing. Its error is returned by
-	// Delete; the client is deleted regardless.
+	// (whose "sub" is clientID). It runs before the client is deleted, and
+	// again after (for what was issued in between), so it must be
+	// idempotent. Nil does nothing. Its error is returned by Delete; if
+	// the first run fails, the client is not deleted.
 	OnDelete func(ctx context.Context, clientID string) error
 	// IDTokenAlgorithms, if set, are the algorithms the server can sign
 	// ID tokens with: a client registering another
@@ -168,18 +170,35 @@ func (c *Clients) List(ctx context.Context) ([]store.Client, error) {
 	return cs, nil
 }
 
-// Delete removes the client, so it can no longer authenticate, then runs
-// OnDelete to revoke what was issued to it. It returns an error wrapping
-// store.ErrNotFound if there is no such client.
+// Delete revokes what was issued to the client (OnDelete), then removes
+// the client, so it can no longer authenticate, then runs OnDelete again
+// for what was issued in between. The revocation comes first so that, if
+// it fails, the client is still there and a retry does it all again;
+// otherwise the retry would find no client (404) and the grants it left
+// would never be revoked. It returns an error wrapping store.ErrNotFound
+// if there is no such client.
 func (c *Clients) Delete(ctx context.Context, id string) error {
 	c.Forget(id)
+	if _, err := c.store.GetClient(ctx, id); err != nil {
+		return fmt.Errorf("oauth: delete client: %w", err)
+	}
+	if err := c.revokeIssued(ctx, id); err != nil {
+		return err
+	}
 	if err := c.store.DeleteClient(ctx, id); err != nil {
 		return fmt.Errorf("oauth: delete client: %w", err)
 	}
-	if c.cfg.OnDelete != nil {
-		if err := c.cfg.OnDelete(ctx, id); err != nil {
-			return fmt.Errorf("oauth: revoke the grants of deleted client %s: %w", id, err)
-		}
+	c.Forget(id)
+	return c.revokeIssued(ctx, id)
+}
+
+// revokeIssued runs OnDelete for the client.
+func (c *Clients) revokeIssued(ctx context.Context, id string) error {
+	if c.cfg.OnDelete == nil {
+		return nil
+	}
+	if err := c.cfg.OnDelete(ctx, id); err != nil {
+		return fmt.Errorf("oauth: revoke the grants of deleted client %s: %w", id, err)
 	}
 	return nil
 }

@@ -167,7 +167,9 @@ func TestDeleteRunsOnDelete(t *testing.T) {
 	if err := cs.Delete(ctx, reg.Client.ID); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(deleted, []string{reg.Client.ID}) {
+	// Before the client is deleted, and again after for what was issued
+	// in between.
+	if !slices.Equal(deleted, []string{reg.Client.ID, reg.Client.ID}) {
 		t.Errorf("OnDelete saw %v", deleted)
 	}
 	if _, err := cs.Authenticate(ctx, Credentials{AuthClientSecretBasic, reg.Client.ID, reg.Secret}); !errors.Is(err, ErrInvalidClient) {
@@ -176,7 +178,7 @@ func TestDeleteRunsOnDelete(t *testing.T) {
 	if err := cs.Delete(ctx, reg.Client.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second Delete = %v, want ErrNotFound", err)
 	}
-	if len(deleted) != 1 {
+	if len(deleted) != 2 {
 		t.Errorf("OnDelete ran for a client that did not exist")
 	}
 }
@@ -227,5 +229,44 @@ func TestClientCache(t *testing.T) {
 	cs.Forget(reg2.Client.ID)
 	if _, err := cs.Authenticate(ctx, cr2); !errors.Is(err, ErrInvalidClient) {
 		t.Fatalf("forgotten, deleted client authenticated: %v", err)
+	}
+}
+
+// TestDeleteKeepsClientWhenRevocationFails: if revoking what was issued
+// to the client fails, Delete returns the error and leaves the client in
+// place, so that a retry (after the revocation log recovers) revokes and
+// deletes it. (It used to delete the client first: the retry got
+// ErrNotFound and the grants' revocation was never recorded.)
+func TestDeleteKeepsClientWhenRevocationFails(t *testing.T) {
+	ctx := context.Background()
+	errDown := errors.New("revocation log down")
+	failing := true
+	var ran int
+	cs := newTestClients(t, ClientsConfig{OnDelete: func(context.Context, string) error {
+		ran++
+		if failing {
+			return errDown
+		}
+		return nil
+	}})
+	reg, err := cs.Register(ctx, Metadata{GrantTypes: []string{GrantClientCredentials}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Delete(ctx, reg.Client.ID); !errors.Is(err, errDown) {
+		t.Fatalf("Delete = %v, want the revocation's error", err)
+	}
+	if _, err := cs.Get(ctx, reg.Client.ID); err != nil {
+		t.Fatalf("the client is gone although its grants' revocation failed: %v", err)
+	}
+	failing = false
+	if err := cs.Delete(ctx, reg.Client.ID); err != nil {
+		t.Fatalf("retried Delete = %v", err)
+	}
+	if _, err := cs.Get(ctx, reg.Client.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after the retry, Get = %v, want ErrNotFound", err)
+	}
+	if ran != 3 {
+		t.Errorf("OnDelete ran %d times, want 3 (the failure, then before and after the delete)", ran)
 	}
 }

@@ -388,22 +388,17 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int,
 			return 0, fmt.Errorf("session: revoke all: %w", err)
 		}
 	}
-	var recorded map[string]bool
+	m.cache.revokeUser(userID, exceptID, m.now(), m.tombUntil())
 	if m.cfg.Record != nil {
-		live, err := m.store.ListUserSessions(ctx, userID)
+		gone, err := m.revokeListed(ctx, func(ctx context.Context) ([]store.Session, error) {
+			live, err := m.store.ListUserSessions(ctx, userID)
+			return slices.DeleteFunc(live, func(s store.Session) bool { return s.ID == exceptID }), err
+		})
 		if err != nil {
 			return 0, fmt.Errorf("session: revoke all: %w", err)
 		}
-		live = slices.DeleteFunc(live, func(s store.Session) bool { return s.ID == exceptID })
-		if err := m.record(ctx, live); err != nil {
-			return 0, err
-		}
-		recorded = make(map[string]bool, len(live))
-		for _, s := range live {
-			recorded[s.ID] = true
-		}
+		return len(gone), nil
 	}
-	m.cache.revokeUser(userID, exceptID, m.now(), m.tombUntil())
 	gone, err := m.store.DeleteUserSessions(ctx, userID, exceptID)
 	if err != nil {
 		return 0, fmt.Errorf("session: revoke all: %w", err)
@@ -411,17 +406,58 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int,
 	for _, s := range gone {
 		m.cache.revoke(s.ID, m.now(), m.tombUntil())
 	}
-	if recorded != nil {
-		// Records created since the list: recorded after the fact.
-		late := slices.DeleteFunc(slices.Clone(gone), func(s store.Session) bool { return recorded[s.ID] })
-		if err := m.record(ctx, late); err != nil {
-			return 0, err
-		}
-	}
 	if len(gone) > 0 {
 		m.notify(ctx, gone)
 	}
 	return len(gone), nil
+}
+
+// maxRevokeRounds bounds how often revokeListed lists again for records
+// created while it revoked: records created after the last round are
+// newer than the revocation and are left alone.
+const maxRevokeRounds = 8
+
+// revokeListed revokes, through cfg.Record, the records list returns, and
+// only then deletes them by id, so that no record is deleted unless
+// its revocation is stored; it lists again until none are left (records
+// created meanwhile), at most maxRevokeRounds times. If recording fails,
+// it returns the error with the records not yet recorded left in place,
+// so that a retry finds them; the records it did delete are returned
+// either way.
+func (m *Manager) revokeListed(ctx context.Context, list func(context.Context) ([]store.Session, error)) (gone []store.Session, err error) {
+	defer func() {
+		if len(gone) > 0 {
+			m.notify(ctx, gone)
+		}
+	}()
+	for range maxRevokeRounds {
+		live, err := list(ctx)
+		if err != nil {
+			return gone, err
+		}
+		if len(live) == 0 {
+			return gone, nil
+		}
+		if err := m.record(ctx, live); err != nil {
+			return gone, err
+		}
+		ids := make([]string, len(live))
+		for i, s := range live {
+			ids[i] = s.ID
+			m.cache.revoke(s.ID, m.now(), m.tombUntil())
+		}
+		removed, err := m.store.DeleteSessions(ctx, ids)
+		done := make(map[string]bool, len(removed))
+		for _, id := range removed {
+			done[id] = true
+		}
+		// Those deleted meanwhile (logout, sweep) are not counted.
+		gone = append(gone, slices.DeleteFunc(live, func(s store.Session) bool { return !done[s.ID] })...)
+		if err != nil {
+			return gone, err
+		}
+	}
+	return gone, nil
 }
 
 // RevokeClient ends every record (token grant) issued to the OAuth client
@@ -430,6 +466,15 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int,
 func (m *Manager) RevokeClient(ctx context.Context, clientID string) (int, error) {
 	if clientID == "" {
 		return 0, nil
+	}
+	if m.cfg.Record != nil {
+		gone, err := m.revokeListed(ctx, func(ctx context.Context) ([]store.Session, error) {
+			return m.store.ListClientSessions(ctx, clientID)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("session: revoke client: %w", err)
+		}
+		return len(gone), nil
 	}
 	gone, err := m.store.DeleteClientSessions(ctx, clientID)
 	if err != nil {

@@ -108,6 +108,11 @@ type SessionStore interface {
 	UpdateSessionData(ctx context.Context, id string, update func(data json.RawMessage, version int64) (json.RawMessage, error)) (Session, error)
 	// DeleteSession removes the record, or returns ErrNotFound.
 	DeleteSession(ctx context.Context, id string) error
+	// DeleteSessions removes the records with the given ids and returns
+	// the ids of those it removed; ids with no record are skipped, not an
+	// error. It deletes exactly the records whose revocation was recorded,
+	// in as few round trips as the backend allows.
+	DeleteSessions(ctx context.Context, ids []string) ([]string, error)
 	// DeleteUserSessions removes every record of the user except the one
 	// whose id is exceptID (which may be empty), and returns the removed
 	// records, oldest first; removing none is not an error.
@@ -118,6 +123,11 @@ type SessionStore interface {
 	// an error. An empty clientID matches no record: first-party records,
 	// which have no client, are never removed by it.
 	DeleteClientSessions(ctx context.Context, clientID string) ([]Session, error)
+	// ListClientSessions returns every record, of any user, whose ClientID
+	// is clientID, oldest first; an empty slice if there are none (and
+	// always for an empty clientID). A client's grants are listed so that
+	// their revocation is recorded before they are deleted.
+	ListClientSessions(ctx context.Context, clientID string) ([]Session, error)
 	// DeleteExpiredSessions removes every record that is expired at now
 	// (see Session.Expired) and returns how many it removed.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)

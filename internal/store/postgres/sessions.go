@@ -222,6 +222,20 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return checkAffected("delete session", tag)
 }
 
+// DeleteSessions removes the records with the given ids, in one
+// statement, and returns the ids it removed.
+func (s *Store) DeleteSessions(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `DELETE FROM sessions WHERE id = ANY($1) RETURNING id`, ids)
+	if err != nil {
+		return nil, wrapErr("delete sessions", err)
+	}
+	removed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, wrapErr("delete sessions", err)
+	}
+	return removed, nil
+}
+
 // DeleteUserSessions removes every record of the user except the one whose
 // id is exceptID (which may be empty), in one statement, and returns the
 // removed records, oldest first.
@@ -253,6 +267,22 @@ func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]st
 	ss, err := collectSessions(rows)
 	if err != nil {
 		return nil, wrapErr("delete client sessions", err)
+	}
+	return ss, nil
+}
+
+// ListClientSessions returns every record whose ClientID is clientID,
+// oldest first.
+func (s *Store) ListClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE client_id = $1 AND client_id <> '' ORDER BY created_at, id`,
+		clientID)
+	if err != nil {
+		return nil, wrapErr("list client sessions", err)
+	}
+	ss, err := collectSessions(rows)
+	if err != nil {
+		return nil, wrapErr("list client sessions", err)
 	}
 	return ss, nil
 }

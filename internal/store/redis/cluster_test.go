@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -328,11 +329,30 @@ func (r *routed) DeleteSession(ctx context.Context, id string) error {
 	return r.Store.DeleteSession(ctx, r.id(id))
 }
 
+func (r *routed) DeleteSessions(ctx context.Context, ids []string) ([]string, error) {
+	removed := []string{}
+	for _, id := range ids {
+		err := r.DeleteSession(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return removed, err
+		}
+		removed = append(removed, id)
+	}
+	return removed, nil
+}
+
 func (r *routed) DeleteUserSessions(ctx context.Context, userID, exceptID string) ([]store.Session, error) {
 	if exceptID != "" {
 		exceptID = r.id(exceptID)
 	}
 	return outs(r.Store.DeleteUserSessions(ctx, userID, exceptID))
+}
+
+func (r *routed) ListClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	return outs(r.Store.ListClientSessions(ctx, clientID))
 }
 
 func (r *routed) DeleteClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {

@@ -266,6 +266,38 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
+// DeleteSessions removes the records with the given ids, one script
+// each, up to deleteSessionsWorkers at a time, and returns the ids it
+// removed.
+func (s *Store) DeleteSessions(ctx context.Context, ids []string) ([]string, error) {
+	done := make([]bool, len(ids))
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, deleteSessionsWorkers)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := s.DeleteSession(ctx, id)
+			done[i] = err == nil
+			if !errors.Is(err, store.ErrNotFound) {
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	removed := []string{}
+	for i, id := range ids {
+		if done[i] {
+			removed = append(removed, id)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// deleteSessionsWorkers bounds the scripts DeleteSessions runs at once.
+const deleteSessionsWorkers = 16
+
 // DeleteUserSessions removes every record of the user except the one whose
 // id is exceptID (which may be empty), in one script, and returns the
 // removed records, oldest first.
@@ -282,6 +314,26 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string)
 // the legacy layout), and returns the removed records, oldest first. An
 // empty clientID matches nothing and costs no round trip.
 func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	ss, err := s.runClient(ctx, clientID, "1")
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: delete client sessions: %w", err)
+	}
+	return ss, nil
+}
+
+// ListClientSessions returns every record whose ClientID is clientID,
+// oldest first, with the same scripts as DeleteClientSessions.
+func (s *Store) ListClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	ss, err := s.runClient(ctx, clientID, "0")
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: list client sessions: %w", err)
+	}
+	return ss, nil
+}
+
+// runClient runs deleteClientScript (del "1" deletes, "0" only lists) on
+// every route that holds grants of the client and on the legacy layout.
+func (s *Store) runClient(ctx context.Context, clientID, del string) ([]store.Session, error) {
 	if clientID == "" {
 		return []store.Session{}, nil
 	}
@@ -295,11 +347,7 @@ func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]st
 			bs = append(bs, s.routeBase(r))
 		}
 	}
-	ss, err := s.runEach(ctx, deleteClientScript, bs, func(b string) string { return clientKey(b, clientID) }, clientID)
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: delete client sessions: %w", err)
-	}
-	return ss, nil
+	return s.runEach(ctx, deleteClientScript, bs, func(b string) string { return clientKey(b, clientID) }, clientID, del)
 }
 
 // runUser runs listScript for the user on the user's route and on the

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -230,6 +231,38 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return checkAffected("delete session", res)
 }
 
+// DeleteSessions removes the records with the given ids, in statements
+// of at most 500 ids, and returns the ids it removed.
+func (s *Store) DeleteSessions(ctx context.Context, ids []string) ([]string, error) {
+	removed := []string{}
+	for chunk := range slices.Chunk(ids, 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
+		rows, err := s.db.QueryContext(ctx, `DELETE FROM sessions WHERE id IN (`+marks+`) RETURNING id`, args...)
+		if err != nil {
+			return removed, wrapErr("delete sessions", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return removed, wrapErr("delete sessions", err)
+			}
+			removed = append(removed, id)
+		}
+		if err := rows.Close(); err != nil {
+			return removed, wrapErr("delete sessions", err)
+		}
+		if err := rows.Err(); err != nil {
+			return removed, wrapErr("delete sessions", err)
+		}
+	}
+	return removed, nil
+}
+
 // DeleteUserSessions removes every record of the user except the one whose
 // id is exceptID (which may be empty), in one statement, and returns the
 // removed records, oldest first.
@@ -261,6 +294,22 @@ func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]st
 	ss, err := scanSessions(rows)
 	if err != nil {
 		return nil, wrapErr("delete client sessions", err)
+	}
+	return ss, nil
+}
+
+// ListClientSessions returns every record whose ClientID is clientID,
+// oldest first.
+func (s *Store) ListClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE client_id = ? AND client_id <> '' ORDER BY created_at, id`,
+		clientID)
+	if err != nil {
+		return nil, wrapErr("list client sessions", err)
+	}
+	ss, err := scanSessions(rows)
+	if err != nil {
+		return nil, wrapErr("list client sessions", err)
 	}
 	return ss, nil
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) store.Sessio
 		{"DeleteUserSessionsExcept", testDeleteUserSessionsExcept},
 		{"DeleteUserSessionsNone", testDeleteUserSessionsNone},
 		{"DeleteClientSessions", testDeleteClientSessions},
+		{"DeleteSessionsByID", testDeleteSessionsByID},
 		{"DeleteClientSessionsNone", testDeleteClientSessionsNone},
 		{"DeleteClientSessionsEmptyIDRemovesNothing", testDeleteClientSessionsEmptyID},
 		{"DeleteExpired", testDeleteExpiredSessions},
@@ -554,6 +556,9 @@ func clientGrants(t *testing.T, st store.SessionStore) (mine, others []store.Ses
 
 func testDeleteClientSessions(t *testing.T, st store.SessionStore) {
 	mine, others := clientGrants(t, st)
+	listed, err := st.ListClientSessions(t.Context(), mine[0].ClientID)
+	noErr(t, "ListClientSessions", err)
+	checkSessions(t, listed, mine)
 	removed, err := st.DeleteClientSessions(t.Context(), mine[0].ClientID)
 	noErr(t, "DeleteClientSessions", err)
 	checkSessions(t, removed, mine)
@@ -562,6 +567,9 @@ func testDeleteClientSessions(t *testing.T, st store.SessionStore) {
 	}
 	for _, s := range others {
 		checkSession(t, mustGetSession(t, st, s.ID), s)
+	}
+	if listed, err := st.ListClientSessions(t.Context(), mine[0].ClientID); err != nil || len(listed) != 0 {
+		t.Errorf("ListClientSessions after DeleteClientSessions = %d records, %v; want none", len(listed), err)
 	}
 	removed, err = st.DeleteClientSessions(t.Context(), mine[0].ClientID)
 	noErr(t, "second DeleteClientSessions", err)
@@ -584,6 +592,9 @@ func testDeleteClientSessionsNone(t *testing.T, st store.SessionStore) {
 
 func testDeleteClientSessionsEmptyID(t *testing.T, st store.SessionStore) {
 	mine, others := clientGrants(t, st)
+	if listed, err := st.ListClientSessions(t.Context(), ""); err != nil || len(listed) != 0 {
+		t.Errorf("ListClientSessions(\"\") = %d records, %v; want none", len(listed), err)
+	}
 	removed, err := st.DeleteClientSessions(t.Context(), "")
 	noErr(t, "DeleteClientSessions with an empty id", err)
 	if len(removed) != 0 {
@@ -681,5 +692,34 @@ func testCountSessions(t *testing.T, st store.SessionStore) {
 	// Counting removes nothing.
 	for _, s := range expired {
 		checkSession(t, mustGetSession(t, st, s.ID), s)
+	}
+}
+
+func testDeleteSessionsByID(t *testing.T, st store.SessionStore) {
+	mine, others := clientGrants(t, st)
+	ids := []string{randomID(t, "absent-")}
+	for _, s := range mine {
+		ids = append(ids, s.ID)
+	}
+	removed, err := st.DeleteSessions(t.Context(), ids)
+	noErr(t, "DeleteSessions", err)
+	slices.Sort(removed)
+	want := slices.Sorted(slices.Values(ids[1:]))
+	if !slices.Equal(removed, want) {
+		t.Errorf("DeleteSessions removed %v, want %v", removed, want)
+	}
+	for _, s := range mine {
+		wantGone(t, st, s.ID)
+	}
+	for _, s := range others {
+		checkSession(t, mustGetSession(t, st, s.ID), s)
+	}
+	removed, err = st.DeleteSessions(t.Context(), ids)
+	noErr(t, "second DeleteSessions", err)
+	if len(removed) != 0 {
+		t.Errorf("second DeleteSessions removed %v, want none", removed)
+	}
+	if removed, err := st.DeleteSessions(t.Context(), nil); err != nil || len(removed) != 0 {
+		t.Errorf("DeleteSessions(nil) = %v, %v; want none", removed, err)
 	}
 }
