@@ -291,9 +291,10 @@ func (r *Report) writeFanout(p func(string, ...any)) {
 	p("\n### Sustained revocation rate\n\n")
 	p("One fresh server per backend (`--sessions db`), one user with %s + %s token grants (`ghseed`), one raw stream subscriber. "+
 		"First %s `DELETE /v1/sessions/{id}` (one event each) %d at a time, then one `DELETE /v1/sessions` revoking the %s others. "+
-		"`stored/s`: events over the calls' wall time; `delivered`: from the first call to the subscriber reading the last event.\n\n",
-		thousands(c.Each), thousands(c.Batch), thousands(c.Each), c.Workers, thousands(c.Batch))
-	p("%s\n", tableHead("backend", "how", "events", "stored/s", "delivered (ms)", "delivered/s", "server CPU (cores)"))
+		"`calls`: the calls' wall time until the last answer (for the batch, the one call, which after appending the events deletes each grant's refresh tokens one query at a time; — when it had not answered %v after the last event); "+
+		"`delivered`: from the first call's start to the subscriber reading the last event, so `delivered/s` is the rate the log stored and the stream delivered.\n\n",
+		thousands(c.Each), thousands(c.Batch), thousands(c.Each), c.Workers, thousands(c.Batch), c.Cap)
+	p("%s\n", tableHead("backend", "how", "events", "calls (ms)", "calls: events/s", "delivered (ms)", "delivered/s", "server CPU until delivered (cores)"))
 	for _, l := range r.FanoutRate {
 		p("%s\n", l)
 	}
