@@ -5,6 +5,7 @@
 //	cd bench && go run ./cmd/ghbench            # full run, at most ~15 min on 2 cores
 //	cd bench && go run ./cmd/ghbench -quick     # under 2 min, for CI
 //	cd bench && go run ./cmd/ghbench -only burst -out DIR   # the burst-revocation rows alone
+//	cd bench && go run ./cmd/ghbench -only fanout -out DIR  # fan-out to 1,000 streams, revocation rate
 //
 // It builds the server from the parent module, starts real "gatehouse
 // serve" processes on loopback ports (SQLite always; PostgreSQL and
@@ -35,10 +36,10 @@ func main() {
 	quick := flag.Bool("quick", false, "short rounds and few trials (under 2 minutes)")
 	out := flag.String("out", "../docs", "directory for benchmarks.md and img/")
 	root := flag.String("root", "..", "the main module's directory")
-	only := flag.String("only", "", `run one section only: "burst" (the burst-revocation rows; the report then holds only them)`)
+	only := flag.String("only", "", `run one section only: "burst" (the burst-revocation rows) or "fanout" (fan-out delay to 1,000 streams and the sustained revocation rate); the report then holds only them`)
 	flag.Parse()
-	if *only != "" && *only != "burst" {
-		fmt.Fprintln(os.Stderr, "ghbench: -only takes \"burst\"")
+	if *only != "" && *only != "burst" && *only != "fanout" {
+		fmt.Fprintln(os.Stderr, "ghbench: -only takes \"burst\" or \"fanout\"")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -131,6 +132,14 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 	}
 	if only == "burst" {
 		burst(ctx, rep, bin, seeder, work, svc, bcfg)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return finish(rep, out, start)
+	}
+	fcfg := FanoutConfig{Streams: 1000, Singles: 50, Spacing: 20 * time.Millisecond, Burst: 1000, Batch: 20_000, Each: 2000, Workers: 8, Cap: 20 * time.Second}
+	if only == "fanout" {
+		fanout(ctx, rep, bin, seeder, work, svc, fcfg)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -287,6 +296,14 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 	burst(ctx, rep, bin, seeder, work, svc, bcfg)
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	// Fan-out to 1,000 streams and the sustained revocation rate (about a
+	// minute; not in -quick).
+	if !quick {
+		fanout(ctx, rep, bin, seeder, work, svc, fcfg)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 	}
 
 	// Login storms on fresh servers: a fifth of the size, then the full

@@ -15,26 +15,31 @@ type Target struct {
 
 // Report is everything one run measured, ready to be written.
 type Report struct {
-	Command  string
-	Started  time.Time
-	Took     time.Duration
-	Machine  []string // "key: value" lines
-	Quick    bool
-	Notes    []string // sections not run, and why
-	Micro    []string // markdown table lines of per-request costs
-	E2E      []E2ERow
-	Revoke   []RevocationResult
-	Burst    []BurstResult
-	BurstOf  BurstConfig
-	Storms   []StormResult // smallest first
-	E2EOf    E2EConfig     // how the end-to-end rows were run
-	Sizes    []WireSize
-	Storage  []string // markdown table lines
-	Growth   []GrowthResult
-	GrowthOf GrowthConfig
-	Targets  []Target
-	Plots    []string // file names under img/
-	Verdicts []string // markdown of the decision guide
+	Command string
+	Started time.Time
+	Took    time.Duration
+	Machine []string // "key: value" lines
+	Quick   bool
+	Notes   []string // sections not run, and why
+	Micro   []string // markdown table lines of per-request costs
+	E2E     []E2ERow
+	Revoke  []RevocationResult
+	Burst   []BurstResult
+	BurstOf BurstConfig
+	// Fanout and FanoutRate are markdown table rows of the fan-out
+	// section (delay to many subscribers; sustained revocation rate).
+	Fanout     []string
+	FanoutRate []string
+	FanoutOf   FanoutConfig
+	Storms     []StormResult // smallest first
+	E2EOf      E2EConfig     // how the end-to-end rows were run
+	Sizes      []WireSize
+	Storage    []string // markdown table lines
+	Growth     []GrowthResult
+	GrowthOf   GrowthConfig
+	Targets    []Target
+	Plots      []string // file names under img/
+	Verdicts   []string // markdown of the decision guide
 }
 
 func us(d time.Duration) string {
@@ -111,6 +116,9 @@ func (r *Report) Write(w io.Writer) error {
 	}
 	if len(r.Burst) > 0 {
 		r.writeBurst(p)
+	}
+	if len(r.Fanout) > 0 || len(r.FanoutRate) > 0 {
+		r.writeFanout(p)
 	}
 	if len(r.Storms) > 0 {
 		p("\n## Login storm\n\nN concurrent `POST /v1/login` (session mode, Argon2id m=19 MiB t=2 p=1, the default `--hash-concurrency` of one per CPU) against a fresh SQLite server each, all sent at once. A login that waits more than 2 s for a hashing slot is shed with `429 rate_limited` and `Retry-After` (by design: the queue stays short and memory flat); `ok` logins/s is the hashing throughput. Latencies are of the successful logins.\n\n")
@@ -265,6 +273,30 @@ func (r *Report) writeBurst(p func(string, ...any)) {
 		}
 		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n", b.Backend, b.Grants, ms(b.Call),
 			ms(b.FromStart.P50), ms(b.FromStart.P99), ms(b.FromStart.Max), ms(b.FromAnswer.P50), ms(b.FromAnswer.P99), ms(b.FromAnswer.Max), b.Never, b.Note)
+	}
+}
+
+// writeFanout writes the fan-out tables.
+func (r *Report) writeFanout(p func(string, ...any)) {
+	c := r.FanoutOf
+	p("\n### Fan-out to %s stream subscribers\n\n", thousands(c.Streams))
+	p("One fresh SQLite server started with `%s` (the defaults, 1000 streams and 10 per client address, would refuse most of them: every subscriber is on loopback); "+
+		"%s raw SSE readers of `GET /v1/revocations/stream` (one connection each, from the current cursor) and one `verifier` in stream mode. "+
+		"Delay from sending the revocation to each subscriber reading its event (ms); `missed`: subscriber-events not read within %v. "+
+		"Server CPU is its utime+stime over the phase's wall time.\n\n", strings.Join(fanoutServerFlags, " "), thousands(c.Streams), c.Cap)
+	p("%s\n", tableHead("what", "samples", "p50", "p90", "p99", "max", "note"))
+	for _, l := range r.Fanout {
+		p("%s\n", l)
+	}
+	p("\n### Sustained revocation rate\n\n")
+	p("One fresh server per backend (`--sessions db`), one user with %s + %s token grants (`ghseed`), one raw stream subscriber. "+
+		"First %s `DELETE /v1/sessions/{id}` (one event each) %d at a time, then one `DELETE /v1/sessions` revoking the %s others. "+
+		"`calls`: the calls' wall time until the last answer (for the batch, the one call, which after appending the events deletes each grant's refresh tokens one query at a time; — when it had not answered %v after the last event); "+
+		"`delivered`: from the first call's start to the subscriber reading the last event, so `delivered/s` is the rate the log stored and the stream delivered.\n\n",
+		thousands(c.Each), thousands(c.Batch), thousands(c.Each), c.Workers, thousands(c.Batch), c.Cap)
+	p("%s\n", tableHead("backend", "how", "events", "calls (ms)", "calls: events/s", "delivered (ms)", "delivered/s", "server CPU until delivered (cores)"))
+	for _, l := range r.FanoutRate {
+		p("%s\n", l)
 	}
 }
 
