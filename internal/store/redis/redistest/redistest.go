@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,12 +110,19 @@ func Prefix(t testing.TB, c redis.UniversalClient) string {
 // every primary, for a Cluster client). prefix must hold no glob
 // characters (*?[]\).
 func Keys(ctx context.Context, c redis.UniversalClient, prefix string) ([]string, error) {
-	var keys []string
+	var (
+		mu   sync.Mutex // forEachPrimary visits a Cluster's primaries concurrently
+		keys []string
+	)
 	err := forEachPrimary(ctx, c, func(ctx context.Context, n redis.UniversalClient) error {
+		var found []string
 		iter := n.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
+			found = append(found, iter.Val())
 		}
+		mu.Lock()
+		keys = append(keys, found...)
+		mu.Unlock()
 		return iter.Err()
 	})
 	return keys, err
@@ -136,8 +144,8 @@ func Delete(ctx context.Context, c redis.UniversalClient, prefix string) error {
 	})
 }
 
-// forEachPrimary calls f with every primary of a Cluster client, or with
-// c itself otherwise.
+// forEachPrimary calls f with every primary of a Cluster client (at the
+// same time, each in its own goroutine), or with c itself otherwise.
 func forEachPrimary(ctx context.Context, c redis.UniversalClient, f func(context.Context, redis.UniversalClient) error) error {
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		return cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return f(ctx, n) })
