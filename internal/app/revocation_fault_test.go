@@ -267,9 +267,14 @@ func TestLogoutDuringPostgresOutage(t *testing.T) {
 	for i := range rounds {
 		tok, sid := faultLogin(t, a, user)
 		delay := time.Duration(rand.Int64N(int64(took) * 3 / 2))
-		cut := time.AfterFunc(delay, proxy.Cut)
+		cutDone := make(chan struct{})
+		cut := time.AfterFunc(delay, func() { proxy.Cut(); close(cutDone) })
 		st := bearerStatus(a, http.MethodPost, "/v1/logout", tok)
-		cut.Stop()
+		if !cut.Stop() {
+			// The cut fired: its goroutine may not have run yet, and a
+			// Cut after the Restore below would leave the proxy cut.
+			<-cutDone
+		}
 		proxy.Restore()
 		waitReady(t, a)
 		ok := st >= 200 && st < 300
