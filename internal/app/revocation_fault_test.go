@@ -71,13 +71,8 @@ func waitReady(t *testing.T, srv *apptest.Server) {
 // memory with nothing stored, and 200 at /oauth2/revoke.
 func TestLogoutDuringPostgresOutage(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newCutProxy(t, u.Host)
-	u.Host = proxy.addr()
-	a := apptest.Start(t, apptest.Options{Args: []string{"--db", u.String()}})
+	proxy := newCutProxy(t, hostOf(t, dbURL))
+	a := apptest.Start(t, apptest.Options{Args: []string{"--db", proxy.through(t, dbURL)}})
 	direct := []string{"--db", dbURL, "--data-dir", a.DataDir, "--issuer", a.URL}
 	b := apptest.Start(t, apptest.Options{Args: direct, Clock: a.Clock})
 	log := postgres.New(pgtest.Pool(t, dbURL))
@@ -216,13 +211,8 @@ func TestLogoutDuringPostgresOutage(t *testing.T) {
 // to revoke; the grant lives on, and the retry with Redis back ends it.
 func TestRefreshTokenRevokeDuringSessionStoreOutage(t *testing.T) {
 	sessionsURL, _ := redisSessionsURL(t)
-	u, err := url.Parse(sessionsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newCutProxy(t, u.Host)
-	u.Host = proxy.addr()
-	a := apptest.Start(t, apptest.Options{Args: []string{"--sessions", u.String()}})
+	proxy := newCutProxy(t, hostOf(t, sessionsURL))
+	a := apptest.Start(t, apptest.Options{Args: []string{"--sessions", proxy.through(t, sessionsURL)}})
 	user := a.NewUser(t)
 	var login struct {
 		RefreshToken string `json:"refresh_token"`
