@@ -3,13 +3,9 @@ package app_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,100 +14,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
 )
-
-// cutProxy forwards TCP connections to a backend server, counts the bytes
-// sent to it, and can cut every connection and refuse new ones: a network
-// failure between Gatehouse and its database or Redis, made on demand.
-type cutProxy struct {
-	ln     net.Listener
-	target string
-	sent   atomic.Int64 // bytes from Gatehouse to the backend
-
-	mu    sync.Mutex
-	conns []net.Conn
-	cut   bool
-}
-
-// newCutProxy listens on a free local port and forwards to target
-// (host:port) until the test ends.
-func newCutProxy(t testing.TB, target string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target}
-	go p.accept()
-	t.Cleanup(p.Cut)
-	return p
-}
-
-func (p *cutProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			up.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() {
-			_, _ = io.Copy(countingWriter{up, &p.sent}, c)
-			up.Close()
-		}()
-		go func() {
-			_, _ = io.Copy(c, up)
-			c.Close()
-		}()
-	}
-}
-
-// countingWriter adds what it writes to n as it goes, so that bytes are
-// counted when they pass, not when the connection ends.
-type countingWriter struct {
-	w io.Writer
-	n *atomic.Int64
-}
-
-func (cw countingWriter) Write(b []byte) (int, error) {
-	n, err := cw.w.Write(b)
-	cw.n.Add(int64(n))
-	return n, err
-}
-
-// Cut closes the listener and every forwarded connection.
-func (p *cutProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	p.ln.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// through returns rawURL with its host replaced by the proxy's address.
-func (p *cutProxy) through(t testing.TB, rawURL string) string {
-	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = p.ln.Addr().String()
-	return u.String()
-}
 
 // waitFor polls cond for up to two seconds and fails t if it never holds.
 func waitFor(t *testing.T, cond func() bool, what string) {

@@ -1,78 +1,12 @@
 package app_test
 
 import (
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
 )
-
-// tcpProxy forwards loopback connections to a backend until Cut, which
-// closes its listener and every connection, as a Redis outage would look
-// to the server. The shared Redis itself is never touched.
-type tcpProxy struct {
-	ln      net.Listener
-	backend string
-
-	mu    sync.Mutex
-	conns []net.Conn
-	cut   bool
-}
-
-func startProxy(t *testing.T, backend string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln, backend: backend}
-	go p.serve()
-	t.Cleanup(p.Cut)
-	return p
-}
-
-func (p *tcpProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *tcpProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		b, err := net.Dial("tcp", p.backend)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			b.Close()
-			return
-		}
-		p.conns = append(p.conns, c, b)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(b, c); b.Close() }()
-		go func() { _, _ = io.Copy(c, b); c.Close() }()
-	}
-}
-
-// Cut ends the proxy: new connections are refused, open ones closed.
-func (p *tcpProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	p.ln.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
 
 // TestRedisOutageLoginFailsClosed: with --sessions redis://… and Redis
 // gone, logins are refused before the password is checked: no guess is
@@ -85,8 +19,8 @@ func TestRedisOutageLoginFailsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startProxy(t, u.Host)
-	u.Host = proxy.Addr()
+	proxy := newCutProxy(t, u.Host)
+	u.Host = proxy.addr()
 	q := u.Query()
 	q.Set("dial_timeout", "300ms")
 	q.Set("read_timeout", "300ms")

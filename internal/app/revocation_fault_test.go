@@ -3,13 +3,10 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,96 +14,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
 )
-
-// pgCutProxy forwards loopback TCP connections to target until cut: Cut
-// closes every open connection and makes new ones close at once, as a
-// network failure between the server and PostgreSQL would; Restore
-// lets connections through again. The shared PostgreSQL is never touched.
-type pgCutProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func startPGCutProxy(t *testing.T, target string) *pgCutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pgCutProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Go(p.serve)
-	t.Cleanup(func() {
-		ln.Close()
-		p.Cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *pgCutProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *pgCutProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		cut := p.cut
-		p.mu.Unlock()
-		if cut {
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			up.Close()
-			continue
-		}
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		pipe := func(dst, src net.Conn) {
-			_, _ = io.Copy(dst, src)
-			dst.Close()
-			src.Close()
-			p.mu.Lock()
-			delete(p.conns, dst)
-			delete(p.conns, src)
-			p.mu.Unlock()
-		}
-		p.wg.Go(func() { pipe(up, c) })
-		p.wg.Go(func() { pipe(c, up) })
-	}
-}
-
-// Cut closes every connection and refuses new ones.
-func (p *pgCutProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-// Restore lets new connections through.
-func (p *pgCutProxy) Restore() {
-	p.mu.Lock()
-	p.cut = false
-	p.mu.Unlock()
-}
 
 // faultLogin logs u in with mode "token" on srv and returns the access
 // token and its grant's id.
@@ -164,13 +71,8 @@ func waitReady(t *testing.T, srv *apptest.Server) {
 // memory with nothing stored, and 200 at /oauth2/revoke.
 func TestLogoutDuringPostgresOutage(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startPGCutProxy(t, u.Host)
-	u.Host = proxy.addr()
-	a := apptest.Start(t, apptest.Options{Args: []string{"--db", u.String()}})
+	proxy := newCutProxy(t, hostOf(t, dbURL))
+	a := apptest.Start(t, apptest.Options{Args: []string{"--db", proxy.through(t, dbURL)}})
 	direct := []string{"--db", dbURL, "--data-dir", a.DataDir, "--issuer", a.URL}
 	b := apptest.Start(t, apptest.Options{Args: direct, Clock: a.Clock})
 	log := postgres.New(pgtest.Pool(t, dbURL))
@@ -309,13 +211,8 @@ func TestLogoutDuringPostgresOutage(t *testing.T) {
 // to revoke; the grant lives on, and the retry with Redis back ends it.
 func TestRefreshTokenRevokeDuringSessionStoreOutage(t *testing.T) {
 	sessionsURL, _ := redisSessionsURL(t)
-	u, err := url.Parse(sessionsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startPGCutProxy(t, u.Host)
-	u.Host = proxy.addr()
-	a := apptest.Start(t, apptest.Options{Args: []string{"--sessions", u.String()}})
+	proxy := newCutProxy(t, hostOf(t, sessionsURL))
+	a := apptest.Start(t, apptest.Options{Args: []string{"--sessions", proxy.through(t, sessionsURL)}})
 	user := a.NewUser(t)
 	var login struct {
 		RefreshToken string `json:"refresh_token"`
