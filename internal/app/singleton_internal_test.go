@@ -33,7 +33,9 @@ func TestSingletonRunsOnOneInstance(t *testing.T) {
 	ctxA, stopA := context.WithCancel(t.Context())
 	ctxB, stopB := context.WithCancel(t.Context())
 	defer stopB()
-	const interval = 20 * time.Millisecond
+	// The lease lasts two intervals: long enough here that a loaded CI
+	// machine's slow SQLite write does not let it lapse while a holds it.
+	const interval = 100 * time.Millisecond
 	doneA := make(chan struct{})
 	go func() {
 		defer close(doneA)
@@ -43,7 +45,7 @@ func TestSingletonRunsOnOneInstance(t *testing.T) {
 		time.Sleep(time.Millisecond) // let a take the lease first
 	}
 	go b.singleton(ctxB, "test-job", interval, func(context.Context) error { runsB.Add(1); return nil })
-	for runsA.Load() < 10 {
+	for runsA.Load() < 5 {
 		time.Sleep(time.Millisecond)
 	}
 	if n := runsB.Load(); n != 0 {
