@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 )
 
 // clusterNode is one gatehouse process of a cluster.

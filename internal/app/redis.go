@@ -12,8 +12,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
-	redislimit "github.com/gatehouse-auth/gatehouse/internal/ratelimit/redis"
-	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redis"
+	redislimit "github.com/gatehouse-auth/gatehouse/internal/ratelimit/redislimit"
+	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redisstore"
 )
 
 // redisKeyPrefixParam is the query parameter of a --sessions URL that sets

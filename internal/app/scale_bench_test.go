@@ -46,7 +46,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 )
 
 // benchBackends are the sub-benchmarks of every scale-out benchmark.
@@ -249,7 +249,7 @@ func BenchmarkCookieAuth(b *testing.B) {
 			if bs.redis != nil {
 				h := session.HashSecret(cookie.Value)
 				// A routed cookie ("<route>.<secret>") lives under its
-				// user's route; see internal/store/redis.
+				// user's route; see internal/store/redisstore.
 				base := "{sessions}"
 				if route, _, ok := strings.Cut(cookie.Value, "."); ok {
 					base = "{" + route + "}"

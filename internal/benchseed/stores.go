@@ -16,7 +16,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
-	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redis"
+	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redisstore"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 )
 
 // idClaims are the claims of an ID token that go-oidc's IDToken does not

@@ -8,7 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/revocation/redisnotify"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 )
 
 // TestClusterFanOut checks announcements on a real three-master Redis

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/revocation/redisnotify"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 )
 
 func TestNotifyReachesListeners(t *testing.T) {

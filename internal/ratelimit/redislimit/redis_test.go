@@ -7,8 +7,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit/ratelimittest"
-	redislimit "github.com/gatehouse-auth/gatehouse/internal/ratelimit/redis"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	redislimit "github.com/gatehouse-auth/gatehouse/internal/ratelimit/redislimit"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 )
 
 func TestConformance(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 
 	sessions "github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redis"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redisstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 )
 
 // failoverRun is what one failover under traffic measured.

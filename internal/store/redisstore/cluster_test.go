@@ -15,11 +15,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
-	redislimit "github.com/gatehouse-auth/gatehouse/internal/ratelimit/redis"
+	redislimit "github.com/gatehouse-auth/gatehouse/internal/ratelimit/redislimit"
 	sessions "github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redis"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redisstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
 

@@ -15,8 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redis"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redisstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 )
 
 // redisCPU returns the server's used CPU (user + system).

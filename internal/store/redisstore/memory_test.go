@@ -14,8 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redis"
-	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
+	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redisstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
 )
 
 // chromeUA is a common browser User-Agent, 111 bytes: longer than the 64
