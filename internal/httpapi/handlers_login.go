@@ -1,0 +1,107 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// browserSession returns the live cookie session of the request and its
+// cookie secret; ok is false when there is none.
+func (s *Server) browserSession(r *http.Request) (sess store.Session, secret string, ok bool) {
+	secret, ok = s.cookieSecret(r)
+	if !ok {
+		return store.Session{}, "", false
+	}
+	sess, err := s.deps.Sessions.AuthenticateCookie(r.Context(), secret)
+	if err != nil {
+		return store.Session{}, "", false
+	}
+	return sess, secret, true
+}
+
+// handleLoginPage renders the login form. return_to, if it is a path on
+// this server, is where a successful login goes.
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.renderLogin(w, r, http.StatusOK, safeReturnTo(q.Get("return_to")), q.Get("login_hint"), "")
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, returnTo, email, errMsg string) {
+	secret := s.loginCSRFSecret(w, r)
+	if len(email) > 320 {
+		email = ""
+	}
+	s.renderPage(w, r, status, "login.html", map[string]any{
+		"Title": "Sign in", "CSRFToken": session.CSRFToken(secret), "ReturnTo": returnTo,
+		"Email": email, "Error": errMsg,
+	})
+}
+
+// handleLoginSubmit checks the login form: its CSRF token (against the
+// pre-login cookie) and origin, then the password through the same
+// identity service as POST /v1/login, and starts a new cookie session,
+// ending any session the browser had (session fixation). It then
+// redirects to return_to.
+func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
+	form, err := readForm(w, r)
+	if err != nil {
+		s.renderMessage(w, r, http.StatusBadRequest, "Sign-in failed", "The form could not be read. Go back and try again.", true)
+		return
+	}
+	returnTo := safeReturnTo(form.Get("return_to"))
+	c, cerr := r.Cookie(s.loginCSRFCookieName())
+	if !s.originOK(r) || cerr != nil || !session.ValidCSRFToken(c.Value, form.Get("csrf_token")) {
+		// The typed email comes back (escaped by the template), never the
+		// password.
+		s.renderLogin(w, r, http.StatusForbidden, returnTo, form.Get("email"), "Your sign-in form expired. Please try again.")
+		return
+	}
+	email, pw := form.Get("email"), form.Get("password")
+	if email == "" || pw == "" {
+		s.renderLogin(w, r, http.StatusBadRequest, returnTo, email, "Enter your email and password.")
+		return
+	}
+	ci := session.ClientInfo{UserAgent: r.UserAgent(), IP: s.clientIP(r)}
+	u, err := s.deps.Users.Login(r.Context(), email, pw, ci.IP)
+	if err != nil {
+		s.countLogin("page", err)
+		ae := s.asAPIErrorQuiet(err)
+		switch ae.Code {
+		case codeInvalidCredentials:
+			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "Wrong email or password.")
+		case codeRateLimited:
+			if ae.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Round(time.Second).Seconds())))
+			}
+			s.renderLogin(w, r, http.StatusTooManyRequests, returnTo, email, "Too many attempts. Wait a while and try again.")
+		default:
+			s.log.ErrorContext(r.Context(), "login page", "err", err)
+			s.renderMessage(w, r, http.StatusInternalServerError, "Sign-in failed", "Something went wrong. Please try again later.", true)
+		}
+		return
+	}
+	created, err := s.startBrowserSession(r, u, pw, ci)
+	s.countLogin("page", err)
+	if err != nil {
+		if errors.Is(err, identity.ErrInvalidCredentials) {
+			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "Wrong email or password.")
+			return
+		}
+		s.log.ErrorContext(r.Context(), "login page", "err", err)
+		s.renderMessage(w, r, http.StatusInternalServerError, "Sign-in failed", "Something went wrong. Please try again later.", true)
+		return
+	}
+	s.setSessionCookie(w, created.Secret, created.Session.ExpiresAt)
+	s.log.InfoContext(r.Context(), "login", "user_id", u.ID, "mode", "page", "session_id", created.Session.ID)
+	if returnTo == "" {
+		s.renderMessage(w, r, http.StatusOK, "Signed in", "You are signed in.", false)
+		return
+	}
+	http.Redirect(w, r, returnTo, http.StatusSeeOther)
+}
