@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"testing"
 )
@@ -54,5 +55,28 @@ func TestDeriveKeySeparatesLabels(t *testing.T) {
 	}
 	if k1, k2 := DeriveKey("a", []byte("s")), DeriveKey("a", []byte("s")); k1 != k2 {
 		t.Error("DeriveKey is not deterministic")
+	}
+}
+
+// sealedBeforeHKDF is a refresh successor sealed by the key derivation in
+// use before crypto/hkdf: plain SHA-256 over a prefix, the label and the
+// secret. Values like it sit in stores; they must keep opening.
+const (
+	legacySecret = "ghr_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+	legacyBody   = `{"access_token":"a","token_type":"Bearer","expires_in":300,"refresh_token":"ghr_next","scope":"openid"}`
+	legacyAAD    = "old hash"
+	legacyKey    = "dc50a5d2a215026f94764dd6c2d448eb527f33181cbbdb629bc60ed812c07067"
+	legacySealed = "0175801af0743d82bc0c1fee68c606c3c53148adff08c566f0cefff6075abfc5b39d6722291ebabb5d26812fa8927fea38f0a054f2fba7a4f1bfba4dd8894e2322b75360f4ae73053e1a0942d0c051d6bf5e4e16807492db9227348c59e55d5cb4200c2ed417a5fe63d614c8cf1871706d65e879f4766c782e1312d83aaabb265097a96c"
+)
+
+func TestDeriveKeyVector(t *testing.T) {
+	k := DeriveKey("refresh successor", []byte(legacySecret))
+	if got := hex.EncodeToString(k[:]); got != legacyKey {
+		t.Fatalf("DeriveKey = %s, want %s", got, legacyKey)
+	}
+	sealed, _ := hex.DecodeString(legacySealed)
+	got, err := Open(k, sealed, []byte(legacyAAD))
+	if err != nil || string(got) != legacyBody {
+		t.Fatalf("Open(legacy value) = %q, %v; want %q", got, err, legacyBody)
 	}
 }
