@@ -3,6 +3,7 @@ package keys_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -59,7 +60,7 @@ func jwksKIDs(t *testing.T, m *keys.Manager) []string {
 func TestManagerLifecycle(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	kek := seal.DeriveKey("test", []byte("kek"))
+	kek := testKEK("kek")
 	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.ES256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour}
 	m, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
@@ -134,7 +135,7 @@ func TestManagerLifecycle(t *testing.T) {
 	}
 
 	// Another KEK cannot open the keys.
-	if _, err := keys.NewManager(ctx, st, seal.DeriveKey("test", []byte("other")), cfg, nil, c.now); err == nil {
+	if _, err := keys.NewManager(ctx, st, testKEK("other"), cfg, nil, c.now); err == nil {
 		t.Error("NewManager with the wrong KEK succeeded")
 	}
 }
@@ -179,7 +180,7 @@ func TestLoadKEK(t *testing.T) {
 func TestUnknownKidReloads(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	kek := seal.DeriveKey("test", []byte("kek"))
+	kek := testKEK("kek")
 	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
 	a, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
@@ -211,4 +212,9 @@ func TestUnknownKidReloads(t *testing.T) {
 	if _, ok := b.Key(kid2); !ok {
 		t.Error("a miss after MissReloadInterval did not reload")
 	}
+}
+
+// testKEK is a key-encryption key for tests, distinct per name.
+func testKEK(name string) [seal.KeySize]byte {
+	return sha256.Sum256([]byte("test kek " + name))
 }

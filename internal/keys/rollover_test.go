@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
-	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
@@ -54,7 +53,7 @@ func TestReloadNeverGoesBack(t *testing.T) {
 	ctx := context.Background()
 	st := &staleStore{KeyStore: newStore(t)}
 	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m, err := keys.NewManager(ctx, st, seal.DeriveKey("test", []byte("kek")), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}, nil, c.now)
+	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}, nil, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +84,7 @@ func TestReloadsAndRotationsRace(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m, err := keys.NewManager(ctx, st, seal.DeriveKey("test", []byte("kek")), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: time.Hour}, nil, c.now)
+	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: time.Hour}, nil, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +130,7 @@ func TestRolloverPublishesFirst(t *testing.T) {
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	c := &clock{t0}
 	const delay = 20 * time.Minute
-	m, err := keys.NewManager(ctx, st, seal.DeriveKey("test", []byte("kek")), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute, PublishDelay: delay}, nil, c.now)
+	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute, PublishDelay: delay}, nil, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +192,7 @@ func TestRolloverPublishesFirst(t *testing.T) {
 func TestAlgorithmChange(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	kek := seal.DeriveKey("test", []byte("kek"))
+	kek := testKEK("kek")
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	c := &clock{t0}
 	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.RS256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour}
