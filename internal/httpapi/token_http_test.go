@@ -3,8 +3,10 @@ package httpapi_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,6 +137,24 @@ func TestTokenLoginClaims(t *testing.T) {
 	}
 	if strings.Contains(string(srv.NewClient().Do(t, http.MethodGet, "/.well-known/jwks.json", nil).Body), `"d"`) {
 		t.Error("JWKS contains private key material")
+	}
+}
+
+// TestTokenLoginResponseMembers pins the members of a token-mode login
+// answer (spec: access_token, token_type, expires_in, refresh_token,
+// scope), whatever type the token service returns it as.
+func TestTokenLoginResponseMembers(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u := srv.NewUser(t)
+	var got map[string]any
+	srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password, "mode": "token"}).
+		WantStatus(t, http.StatusOK).Decode(t, &got)
+	want := []string{"access_token", "expires_in", "refresh_token", "scope", "token_type"}
+	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, want) {
+		t.Fatalf("token login members = %v, want %v", keys, want)
+	}
+	if got["token_type"] != "Bearer" || got["scope"] != "" || got["expires_in"] != float64(300) {
+		t.Errorf("token login = %v, want token_type Bearer, scope \"\", expires_in 300", got)
 	}
 }
 

@@ -166,16 +166,12 @@ func (s *Service) Mint(spec MintSpec) (string, time.Time, error) {
 
 // LoginTokens starts a first-party token grant for a user who logged in
 // with a password, and returns an access token and a refresh token.
-func (s *Service) LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (any, error) {
+func (s *Service) LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (Response, error) {
 	grant, err := s.sessions.CreateGrant(ctx, session.GrantSpec{UserID: u.ID, Client: ci})
 	if err != nil {
-		return nil, err
+		return Response{}, err
 	}
-	resp, err := s.issuePair(ctx, grant, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return s.issuePair(ctx, grant, u, nil)
 }
 
 // IssueForGrant returns an access token and a refresh token for an
