@@ -336,15 +336,15 @@ func TestRemoteKeySetKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	var _ jose.KeySet = ks
-	if _, ok := ks.Key("key-1"); !ok {
+	if _, ok := ks.Key(t.Context(), "key-1"); !ok {
 		t.Fatal("Key(key-1) not found")
 	}
-	if _, ok := ks.Key("nope"); ok {
+	if _, ok := ks.Key(t.Context(), "nope"); ok {
 		t.Fatal("Key(nope) found")
 	}
 	// jose.Verifier on the remote set directly.
 	tok := f.mint(f.claims(t0))
-	if _, err := (&jose.Verifier{Keys: ks}).Verify(tok); err != nil {
+	if _, err := (&jose.Verifier{Keys: ks}).Verify(t.Context(), tok); err != nil {
 		t.Fatalf("jose.Verifier with RemoteKeySet: %v", err)
 	}
 }

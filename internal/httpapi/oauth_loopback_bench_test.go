@@ -99,7 +99,7 @@ func newLoopbackFixture(b *testing.B) *loopbackFixture {
 	})
 	mux.HandleFunc("POST /verify", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
-		if _, err := verifier.Verify(r.PostForm.Get("token")); err != nil {
+		if _, err := verifier.Verify(r.Context(), r.PostForm.Get("token")); err != nil {
 			http.Error(w, err.Error(), 400)
 			return
 		}

@@ -118,14 +118,14 @@ func TestManagerLifecycle(t *testing.T) {
 	if second.KeyID() == first.KeyID() {
 		t.Fatal("scheduled rotation did not replace the key")
 	}
-	if _, ok := m.Key(first.KeyID()); !ok {
+	if _, ok := m.Key(t.Context(), first.KeyID()); !ok {
 		t.Error("retired key no longer verifies right after rotation")
 	}
 	c.t = c.t.Add(6 * time.Minute)
 	if err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.Key(first.KeyID()); ok {
+	if _, ok := m.Key(t.Context(), first.KeyID()); ok {
 		t.Error("retired key still verifies after RetireAfter")
 	}
 	for _, kid := range jwksKIDs(t, m) {
@@ -195,22 +195,52 @@ func TestUnknownKidReloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := b.Key(kid); !ok {
+	if _, ok := b.Key(t.Context(), kid); !ok {
 		t.Fatal("instance b does not know the key instance a rotated in")
 	}
-	if _, ok := b.Key("made-up"); ok {
+	if _, ok := b.Key(t.Context(), "made-up"); ok {
 		t.Fatal("made-up kid found")
 	}
 	kid2, err := a.Rotate(ctx, jose.EdDSA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := b.Key(kid2); ok {
+	if _, ok := b.Key(t.Context(), kid2); ok {
 		t.Error("a second miss within MissReloadInterval reloaded again")
 	}
 	c.t = c.t.Add(keys.MissReloadInterval)
-	if _, ok := b.Key(kid2); !ok {
+	if _, ok := b.Key(t.Context(), kid2); !ok {
 		t.Error("a miss after MissReloadInterval did not reload")
+	}
+}
+
+// TestUnknownKidReloadCanceled checks that Key bounds its reload by the
+// caller's context, and that a reload the caller gave up on does not use
+// up MissReloadInterval for the next request.
+func TestUnknownKidReloadCanceled(t *testing.T) {
+	ctx := t.Context()
+	st := newStore(t)
+	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
+	a, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := a.Rotate(ctx, jose.EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, ok := b.Key(gone, kid); ok {
+		t.Fatal("a lookup with a canceled context reloaded the keys")
+	}
+	if _, ok := b.Key(ctx, kid); !ok {
+		t.Fatal("after a canceled reload, the next miss within MissReloadInterval did not reload")
 	}
 }
 

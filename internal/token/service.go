@@ -408,7 +408,7 @@ func (s *Service) reused(ctx context.Context, presented string, rt store.Refresh
 // VerifyAccess checks an access token's signature, type, issuer, times and
 // revocation, but not its audience.
 func (s *Service) VerifyAccess(ctx context.Context, raw string) (Claims, error) {
-	tok, err := s.verifier.Verify(raw)
+	tok, err := s.verifier.Verify(ctx, raw)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
