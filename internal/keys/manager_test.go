@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
@@ -31,10 +32,6 @@ func newStore(t *testing.T) *sqlite.Store {
 	}
 	return st
 }
-
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
 
 func jwksKIDs(t *testing.T, m *keys.Manager) []string {
 	t.Helper()
@@ -61,9 +58,9 @@ func TestManagerLifecycle(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	kek := testKEK("kek")
-	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.ES256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour}
-	m, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	m, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +77,7 @@ func TestManagerLifecycle(t *testing.T) {
 
 	// A second manager on the same store (a restart, another instance)
 	// loads the same keys instead of making new ones.
-	m2, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	m2, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +100,7 @@ func TestManagerLifecycle(t *testing.T) {
 	// Scheduled rotation: a day later the key is replaced, after the new
 	// one has been published for PublishDelay; the old one stays
 	// verifiable until its tokens have expired.
-	c.t = c.t.Add(25 * time.Hour)
+	c.Advance(25 * time.Hour)
 	if err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +110,7 @@ func TestManagerLifecycle(t *testing.T) {
 	if got := jwksKIDs(t, m); len(got) != 4 {
 		t.Fatalf("JWKS has %v, want the next keys published too", got)
 	}
-	c.t = c.t.Add(keys.DefaultPublishDelay)
+	c.Advance(keys.DefaultPublishDelay)
 	second, _ := m.Signer(jose.EdDSA)
 	if second.KeyID() == first.KeyID() {
 		t.Fatal("scheduled rotation did not replace the key")
@@ -121,7 +118,7 @@ func TestManagerLifecycle(t *testing.T) {
 	if _, ok := m.Key(t.Context(), first.KeyID()); !ok {
 		t.Error("retired key no longer verifies right after rotation")
 	}
-	c.t = c.t.Add(6 * time.Minute)
+	c.Advance(6 * time.Minute)
 	if err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +132,7 @@ func TestManagerLifecycle(t *testing.T) {
 	}
 
 	// Another KEK cannot open the keys.
-	if _, err := keys.NewManager(ctx, st, testKEK("other"), cfg, nil, c.now); err == nil {
+	if _, err := keys.NewManager(ctx, st, testKEK("other"), cfg, nil, c.Now); err == nil {
 		t.Error("NewManager with the wrong KEK succeeded")
 	}
 }
@@ -181,13 +178,13 @@ func TestUnknownKidReloads(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	kek := testKEK("kek")
-	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
-	a, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	a, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	b, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +205,7 @@ func TestUnknownKidReloads(t *testing.T) {
 	if _, ok := b.Key(t.Context(), kid2); ok {
 		t.Error("a second miss within MissReloadInterval reloaded again")
 	}
-	c.t = c.t.Add(keys.MissReloadInterval)
+	c.Advance(keys.MissReloadInterval)
 	if _, ok := b.Key(t.Context(), kid2); !ok {
 		t.Error("a miss after MissReloadInterval did not reload")
 	}
@@ -220,13 +217,13 @@ func TestUnknownKidReloads(t *testing.T) {
 func TestUnknownKidReloadCanceled(t *testing.T) {
 	ctx := t.Context()
 	st := newStore(t)
-	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
-	a, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.now)
+	a, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.now)
+	b, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
