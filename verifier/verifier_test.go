@@ -330,6 +330,38 @@ func TestKeySetCacheAgeRefresh(t *testing.T) {
 	eventually(t, 5*time.Second, "a background refresh of an old key set", func() bool { return f.jwksFetches.Load() == 2 })
 }
 
+// TestRemoteKeySetKeyHonoursContext checks that Key waits for a refetch
+// only while its context lasts: the JWKS endpoint hangs, the context is
+// canceled, and Key answers not found while the fetch is still running.
+func TestRemoteKeySetKeyHonoursContext(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	ks, err := NewRemoteKeySet(KeySetConfig{URL: f.URL() + "/jwks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.jwksGate = gate
+	f.mu.Unlock()
+	defer close(gate)
+	ctx, cancel := context.WithCancel(t.Context())
+	found := make(chan bool, 1)
+	go func() {
+		_, ok := ks.Key(ctx, "key-1")
+		found <- ok
+	}()
+	eventually(t, 5*time.Second, "the JWKS fetch to start", func() bool { return f.jwksFetches.Load() == 1 })
+	cancel()
+	select {
+	case ok := <-found:
+		if ok {
+			t.Fatal("Key found a key the hanging fetch never delivered")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Key kept waiting for the fetch after its context ended")
+	}
+}
+
 func TestRemoteKeySetKey(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
 	ks, err := NewRemoteKeySet(KeySetConfig{URL: f.URL() + "/jwks"})
