@@ -71,7 +71,7 @@ func BenchmarkVerify(b *testing.B) {
 			b.ReportMetric(float64(len(f.input)), "input-bytes")
 			b.ReportAllocs()
 			for b.Loop() {
-				tok, err := f.verifier.Verify(f.token)
+				tok, err := f.verifier.Verify(b.Context(), f.token)
 				if err != nil {
 					b.Fatal(err)
 				}

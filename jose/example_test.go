@@ -1,6 +1,7 @@
 package jose_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -35,7 +36,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	v := jose.Verifier{Keys: keys}
-	tok, err := v.Verify(token)
+	tok, err := v.Verify(context.Background(), token)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,11 +59,11 @@ func ExampleVerifier_Verify_algorithmConfusion() {
 	v := jose.Verifier{Keys: set}
 
 	// {"alg":"none","kid":"k1"} . {"sub":"admin"} . "sig"
-	_, err := v.Verify("eyJhbGciOiJub25lIiwia2lkIjoiazEifQ.eyJzdWIiOiJhZG1pbiJ9.c2ln")
+	_, err := v.Verify(context.Background(), "eyJhbGciOiJub25lIiwia2lkIjoiazEifQ.eyJzdWIiOiJhZG1pbiJ9.c2ln")
 	fmt.Println(errors.Is(err, jose.ErrUnsupportedAlg))
 
 	// {"alg":"HS256","kid":"k1"}: HMAC keyed with the public key.
-	_, err = v.Verify("eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhZG1pbiJ9.c2ln")
+	_, err = v.Verify(context.Background(), "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhZG1pbiJ9.c2ln")
 	fmt.Println(errors.Is(err, jose.ErrUnsupportedAlg))
 	// Output:
 	// true

@@ -82,7 +82,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("")
 	f.Add("eyJhbGciOiJFZERTQSIsImNyaXQiOlsiZXhwIl19.e30.AAAA")
 	f.Fuzz(func(t *testing.T, token string) {
-		got, err := v.Verify(token)
+		got, err := v.Verify(t.Context(), token)
 		if err != nil {
 			checkCategorized(t, err)
 			if got.Payload != nil || !got.Key.IsZero() {
@@ -130,7 +130,7 @@ func FuzzParseHeader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header []byte) {
 		token := signRaw(t, ed, string(appendB64(nil, header))+".e30")
-		got, err := v.Verify(token)
+		got, err := v.Verify(t.Context(), token)
 		if err != nil {
 			checkCategorized(t, err)
 			return

@@ -99,7 +99,7 @@ func TestInteropGoJOSE(t *testing.T) {
 				t.Fatalf("go-jose JWK parsed to a different key")
 			}
 			ks, _ := NewJWKS(key)
-			res, err := (&Verifier{Keys: ks}).Verify(theirTok)
+			res, err := (&Verifier{Keys: ks}).Verify(t.Context(), theirTok)
 			if err != nil {
 				t.Fatalf("Verify(go-jose token): %v", err)
 			}

@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -480,8 +481,9 @@ func ParseJWKS(data []byte) (*JWKS, error) {
 }
 
 // Key returns the key named kid. For an empty kid it returns the only key
-// of a one-key set, and false otherwise (see KeySet).
-func (s *JWKS) Key(kid string) (PublicKey, bool) {
+// of a one-key set, and false otherwise (see KeySet). The set is in
+// memory: ctx is not used.
+func (s *JWKS) Key(_ context.Context, kid string) (PublicKey, bool) {
 	if s == nil {
 		return PublicKey{}, false
 	}

@@ -190,18 +190,18 @@ func TestParseJWKS(t *testing.T) {
 	if set.Len() != 3 {
 		t.Fatalf("Len = %d", set.Len())
 	}
-	if k, ok := set.Key("2010-12-29"); !ok || k.Algorithm() != RS256 {
+	if k, ok := set.Key(t.Context(), "2010-12-29"); !ok || k.Algorithm() != RS256 {
 		t.Errorf("Key(2010-12-29) = %v, %v", k.Algorithm(), ok)
 	}
-	if _, ok := set.Key(""); ok {
+	if _, ok := set.Key(t.Context(), ""); ok {
 		t.Errorf("Key(\"\") found a key in a three-key set")
 	}
-	if _, ok := set.Key("missing"); ok {
+	if _, ok := set.Key(t.Context(), "missing"); ok {
 		t.Errorf("Key(missing) found a key")
 	}
 	keys := set.Keys()
 	keys[0] = PublicKey{}
-	if k, _ := set.Key("rfc8037"); k.IsZero() {
+	if k, _ := set.Key(t.Context(), "rfc8037"); k.IsZero() {
 		t.Errorf("Keys returned the set's own slice")
 	}
 
@@ -256,7 +256,7 @@ func TestNewJWKS(t *testing.T) {
 	if nilSet.Len() != 0 || nilSet.Keys() != nil {
 		t.Errorf("nil set is not empty")
 	}
-	if _, ok := nilSet.Key(""); ok {
+	if _, ok := nilSet.Key(t.Context(), ""); ok {
 		t.Errorf("nil set found a key")
 	}
 }

@@ -44,7 +44,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			v := Verifier{Keys: set}
-			got, err := v.Verify(tok)
+			got, err := v.Verify(t.Context(), tok)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -68,10 +68,10 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseJWKS(%s): %v", doc, err)
 			}
-			if _, err := (&Verifier{Keys: set2}).Verify(tok); err != nil {
+			if _, err := (&Verifier{Keys: set2}).Verify(t.Context(), tok); err != nil {
 				t.Fatalf("Verify after JWKS round trip: %v", err)
 			}
-			if k, _ := set2.Key(priv.KeyID()); !k.Equal(priv.Public()) {
+			if k, _ := set2.Key(t.Context(), priv.KeyID()); !k.Equal(priv.Public()) {
 				t.Errorf("JWKS round trip changed the key")
 			}
 
@@ -91,7 +91,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got2, err := v.Verify(tok2)
+			got2, err := v.Verify(t.Context(), tok2)
 			if err != nil {
 				t.Fatalf("Verify token from parsed key: %v", err)
 			}

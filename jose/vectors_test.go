@@ -75,7 +75,7 @@ func TestRFCVectors(t *testing.T) {
 				t.Fatal(err)
 			}
 			v := Verifier{Keys: set}
-			tok, err := v.Verify(tt.token)
+			tok, err := v.Verify(t.Context(), tt.token)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -94,7 +94,7 @@ func TestRFCVectors(t *testing.T) {
 				c = 'B'
 			}
 			bad := tt.token[:dot+1] + string(c) + tt.token[dot+2:]
-			if _, err := v.Verify(bad); !errors.Is(err, ErrBadSignature) {
+			if _, err := v.Verify(t.Context(), bad); !errors.Is(err, ErrBadSignature) {
 				t.Errorf("tampered signature: err = %v, want ErrBadSignature", err)
 			}
 		})

@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
@@ -19,16 +20,18 @@ type KeySet interface {
 	// Key returns the key whose ID is kid. When kid is empty (the token
 	// carries no "kid"), Key must return the set's only key if it holds
 	// exactly one, and false otherwise: with several keys the token must
-	// say which one it was signed with.
-	Key(kid string) (PublicKey, bool)
+	// say which one it was signed with. ctx bounds any I/O the lookup
+	// does (a refetch or reload on an unknown kid); a set that holds its
+	// keys in memory ignores it.
+	Key(ctx context.Context, kid string) (PublicKey, bool)
 }
 
 // KeyFunc adapts a function to the KeySet interface. The function must
 // follow KeySet's rule for an empty kid.
-type KeyFunc func(kid string) (PublicKey, bool)
+type KeyFunc func(ctx context.Context, kid string) (PublicKey, bool)
 
-// Key calls f(kid).
-func (f KeyFunc) Key(kid string) (PublicKey, bool) { return f(kid) }
+// Key calls f(ctx, kid).
+func (f KeyFunc) Key(ctx context.Context, kid string) (PublicKey, bool) { return f(ctx, kid) }
 
 // Header is the protected header of a verified token: the parameters this
 // package understands. Unknown parameters are ignored (RFC 7515 §4);
@@ -97,8 +100,9 @@ type Verifier struct {
 
 // Verify checks token and returns its header, payload and the key that
 // verified it. The payload is decoded only after the signature has been
-// verified. Errors wrap one of this package's sentinel errors.
-func (v *Verifier) Verify(token string) (Token, error) {
+// verified. ctx is passed to the key set's lookup. Errors wrap one of this
+// package's sentinel errors.
+func (v *Verifier) Verify(ctx context.Context, token string) (Token, error) {
 	limit := v.MaxTokenSize
 	if limit <= 0 {
 		limit = DefaultMaxTokenSize
@@ -126,7 +130,7 @@ func (v *Verifier) Verify(token string) (Token, error) {
 		return Token{}, err
 	}
 
-	key, ok := v.Keys.Key(hdr.KeyID)
+	key, ok := v.Keys.Key(ctx, hdr.KeyID)
 	if !ok {
 		if hdr.KeyID == "" {
 			return Token{}, fmt.Errorf("%w: token has no kid and the key set does not hold exactly one key", ErrUnknownKey)

@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/hmac"
@@ -48,7 +49,7 @@ func TestVerifyRejects(t *testing.T) {
 	v := Verifier{Keys: set}
 	const payload = `{"sub":"u12"}` // 13 bytes, so the last base64url character has unused bits
 	good := craft(t, ed, `{"alg":"EdDSA","kid":"k-EdDSA"}`, payload)
-	if _, err := v.Verify(good); err != nil {
+	if _, err := v.Verify(t.Context(), good); err != nil {
 		t.Fatalf("control token: %v", err)
 	}
 	h64 := good[:strings.IndexByte(good, '.')]
@@ -171,7 +172,7 @@ func TestVerifyRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := v.Verify(tt.token)
+			tok, err := v.Verify(t.Context(), tt.token)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify() err = %v, want %v", err, tt.want)
 			}
@@ -264,12 +265,12 @@ func TestVerifyAccepts(t *testing.T) {
 			Header{Algorithm: EdDSA, KeyID: "k-EdDSA"}},
 		{"whitespace and escapes", one, craft(t, ed, " {\"alg\" : \"Ed\\u0044SA\",\r\n\t\"kid\":\"k-EdDSA\", \"typ\":\"at+jwt\", \"cty\":\"JWT\" } ", payload),
 			Header{Algorithm: EdDSA, KeyID: "k-EdDSA", Type: "at+jwt", ContentType: "JWT"}},
-		{"KeyFunc", KeyFunc(func(kid string) (PublicKey, bool) { return ed.Public(), kid == "k-EdDSA" }),
+		{"KeyFunc", KeyFunc(func(_ context.Context, kid string) (PublicKey, bool) { return ed.Public(), kid == "k-EdDSA" }),
 			craft(t, ed, `{"alg":"EdDSA","kid":"k-EdDSA"}`, payload), Header{Algorithm: EdDSA, KeyID: "k-EdDSA"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := (&Verifier{Keys: tt.keys}).Verify(tt.token)
+			tok, err := (&Verifier{Keys: tt.keys}).Verify(t.Context(), tt.token)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -290,21 +291,21 @@ func TestVerifierConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&Verifier{Keys: set, MaxTokenSize: len(tok)}).Verify(tok); err != nil {
+	if _, err := (&Verifier{Keys: set, MaxTokenSize: len(tok)}).Verify(t.Context(), tok); err != nil {
 		t.Errorf("token at the limit: %v", err)
 	}
-	if _, err := (&Verifier{Keys: set, MaxTokenSize: len(tok) - 1}).Verify(tok); !errors.Is(err, ErrTooLarge) {
+	if _, err := (&Verifier{Keys: set, MaxTokenSize: len(tok) - 1}).Verify(t.Context(), tok); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("token over the limit: err = %v, want ErrTooLarge", err)
 	}
-	if _, err := (&Verifier{}).Verify(tok); !errors.Is(err, ErrUnknownKey) {
+	if _, err := (&Verifier{}).Verify(t.Context(), tok); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("no key set: err = %v, want ErrUnknownKey", err)
 	}
-	zero := KeyFunc(func(string) (PublicKey, bool) { return PublicKey{}, true })
-	if _, err := (&Verifier{Keys: zero}).Verify(tok); !errors.Is(err, ErrInvalidKey) {
+	zero := KeyFunc(func(context.Context, string) (PublicKey, bool) { return PublicKey{}, true })
+	if _, err := (&Verifier{Keys: zero}).Verify(t.Context(), tok); !errors.Is(err, ErrInvalidKey) {
 		t.Errorf("zero key: err = %v, want ErrInvalidKey", err)
 	}
 	var nilSet *JWKS
-	if _, err := (&Verifier{Keys: nilSet}).Verify(tok); !errors.Is(err, ErrUnknownKey) {
+	if _, err := (&Verifier{Keys: nilSet}).Verify(t.Context(), tok); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("nil *JWKS: err = %v, want ErrUnknownKey", err)
 	}
 }
@@ -340,7 +341,7 @@ func TestSignHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	set, _ := NewJWKS(odd.Public(), keys[ES256].Public())
-	got, err := (&Verifier{Keys: set}).Verify(tok)
+	got, err := (&Verifier{Keys: set}).Verify(t.Context(), tok)
 	if err != nil || got.Header.KeyID != `k"<\` {
 		t.Errorf("kid with JSON special characters: %+v, %v", got.Header, err)
 	}
@@ -372,7 +373,7 @@ func TestVerifyConcurrent(t *testing.T) {
 	for g := range 8 {
 		go func() {
 			for i := range 20 {
-				tok, err := v.Verify(toks[(g+i)%len(toks)])
+				tok, err := v.Verify(t.Context(), toks[(g+i)%len(toks)])
 				if err == nil {
 					_, err = ParseClaims(tok.Payload)
 				}

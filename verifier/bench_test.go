@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
@@ -43,7 +44,7 @@ type benchFixture struct {
 func newBenchFixture(b *testing.B, alg jose.Algorithm) benchFixture {
 	b.Helper()
 	f := newFakeIssuer(b, alg)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	// A realistic revocation set: a hundred live events, none about this
 	// token, so every lookup does its map reads.
 	for i := range 100 {

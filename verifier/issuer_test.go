@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
@@ -22,19 +23,6 @@ var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // testAudience is the audience of fakeIssuer's tokens by default.
 const testAudience = "https://api.example.test"
-
-// clock is a settable clock for tests.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock {
-	c := &clock{}
-	c.ns.Store(t.UnixNano())
-	return c
-}
-
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-func (c *clock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
 
 // fakeIssuer is an httptest server that speaks the parts of Gatehouse's
 // API the verifier uses: discovery, JWKS, the revocation feed and stream,
@@ -322,7 +310,7 @@ func writeTestJSON(w http.ResponseWriter, v any) {
 
 // newTestVerifier builds a Verifier on f with the clock c, after applying
 // edit to the config.
-func newTestVerifier(t testing.TB, f *fakeIssuer, c *clock, edit func(*Config)) *Verifier {
+func newTestVerifier(t testing.TB, f *fakeIssuer, c *clocktest.Clock, edit func(*Config)) *Verifier {
 	t.Helper()
 	v, err := New(context.Background(), testConfig(f, c, edit))
 	if err != nil {
@@ -332,7 +320,7 @@ func newTestVerifier(t testing.TB, f *fakeIssuer, c *clock, edit func(*Config)) 
 	return v
 }
 
-func testConfig(f *fakeIssuer, c *clock, edit func(*Config)) Config {
+func testConfig(f *fakeIssuer, c *clocktest.Clock, edit func(*Config)) Config {
 	cfg := Config{
 		Issuer:   f.URL(),
 		Audience: testAudience,

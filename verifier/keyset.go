@@ -101,10 +101,10 @@ func NewRemoteKeySet(cfg KeySetConfig) (*RemoteKeySet, error) {
 
 // Key returns the key named kid, refetching the set once if the cache
 // does not hold it (subject to the rate limit). It implements
-// jose.KeySet; the fetch, if any, is bounded by 10 seconds. Use
-// KeyContext to bound it by a context instead.
-func (s *RemoteKeySet) Key(kid string) (jose.PublicKey, bool) {
-	k, err := s.KeyContext(context.Background(), kid)
+// jose.KeySet: ctx bounds the wait for the fetch, which itself is bounded
+// by 10 seconds. KeyContext says why a key was not found.
+func (s *RemoteKeySet) Key(ctx context.Context, kid string) (jose.PublicKey, bool) {
+	k, err := s.KeyContext(ctx, kid)
 	return k, err == nil
 }
 
@@ -113,11 +113,11 @@ func (s *RemoteKeySet) Key(kid string) (jose.PublicKey, bool) {
 // rate-limited, does not hold kid, and ErrUnavailable when the fetch
 // failed.
 func (s *RemoteKeySet) KeyContext(ctx context.Context, kid string) (jose.PublicKey, error) {
-	if k, ok := s.cached(kid); ok {
+	if k, ok := s.cached(ctx, kid); ok {
 		return k, nil
 	}
 	err := s.refresh(ctx, kid)
-	if k, ok := s.cached(kid); ok {
+	if k, ok := s.cached(ctx, kid); ok {
 		return k, nil
 	}
 	if err != nil && !errors.Is(err, errRateLimited) {
@@ -202,7 +202,8 @@ func (s *RemoteKeySet) startFor(kid string, gen uint64, byGen bool) (*fetchCall,
 		return nil, nil
 	}
 	if kid != "" && s.set != nil {
-		if _, ok := s.set.Key(kid); ok {
+		// An in-memory set: the lookup does no I/O to bound.
+		if _, ok := s.set.Key(context.Background(), kid); ok {
 			return nil, nil
 		}
 	}
@@ -251,11 +252,11 @@ func (s *RemoteKeySet) download(ctx context.Context) (*jose.JWKS, error) {
 }
 
 // cached looks kid up without fetching.
-func (s *RemoteKeySet) cached(kid string) (jose.PublicKey, bool) {
+func (s *RemoteKeySet) cached(ctx context.Context, kid string) (jose.PublicKey, bool) {
 	s.mu.RLock()
 	set := s.set
 	s.mu.RUnlock()
-	return set.Key(kid)
+	return set.Key(ctx, kid)
 }
 
 // refreshIfOld starts a background fetch, without waiting, if the cached
@@ -275,8 +276,8 @@ func (s *RemoteKeySet) refreshIfOld(now time.Time) {
 type cachedKeys RemoteKeySet
 
 // Key looks kid up in the cache.
-func (c *cachedKeys) Key(kid string) (jose.PublicKey, bool) {
-	return (*RemoteKeySet)(c).cached(kid)
+func (c *cachedKeys) Key(ctx context.Context, kid string) (jose.PublicKey, bool) {
+	return (*RemoteKeySet)(c).cached(ctx, kid)
 }
 
 // clip shortens attacker-controlled text before it goes into an error.

@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // testHub is a hub on the clock c whose timer the test drives.
-func testHub(t *testing.T, c *clock) *liveHub {
+func testHub(t *testing.T, c *clocktest.Clock) *liveHub {
 	h := newLiveHub(c.Now, slog.New(slog.DiscardHandler))
 	h.noTimer = true
 	t.Cleanup(h.close)
@@ -24,7 +25,7 @@ func testHub(t *testing.T, c *clock) *liveHub {
 
 // hubVerifier is a Verifier without an issuer around h, for tests of
 // Watch alone.
-func hubVerifier(h *liveHub, c *clock, leeway time.Duration) *Verifier {
+func hubVerifier(h *liveHub, c *clocktest.Clock, leeway time.Duration) *Verifier {
 	return &Verifier{cfg: Config{Now: c.Now, Leeway: leeway}, revs: newRevocationSet(leeway), live: h}
 }
 
@@ -67,7 +68,7 @@ func TestWatchRevocationEvents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newClock(t0)
+			c := clocktest.New(t0)
 			h := testHub(t, c)
 			v := hubVerifier(h, c, 0)
 			ctx, cancel := v.Watch(context.Background(), tokenPrincipal("user-1", "sid-1", "jti-1", t0, exp))
@@ -95,7 +96,7 @@ func TestWatchRevocationEvents(t *testing.T) {
 // TestWatchTokenExpiry ends a token's watch exactly when Verify would
 // refuse it: at exp plus the leeway.
 func TestWatchTokenExpiry(t *testing.T) {
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	h := testHub(t, c)
 	v := hubVerifier(h, c, 30*time.Second)
 	exp := t0.Add(5 * time.Minute)
@@ -183,7 +184,7 @@ func TestWatchSessionReintrospection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newClock(t0)
+			c := clocktest.New(t0)
 			h := testHub(t, c)
 			var calls atomic.Int64
 			h.introspect = func(ctx context.Context, value string) (*Principal, error) {
@@ -233,7 +234,7 @@ func TestWatchSessionReintrospection(t *testing.T) {
 // that none is left behind: no index entry, no deadline, no goroutine.
 func TestWatchManyAndCancel(t *testing.T) {
 	const n = 8000
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	h := testHub(t, c)
 	v := hubVerifier(h, c, 0)
 	before := runtime.NumGoroutine()
@@ -296,7 +297,7 @@ func TestWatchManyAndCancel(t *testing.T) {
 // verifier had seen before Watch was called.
 func TestWatchFollowsTheFeed(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, func(cfg *Config) { cfg.Revocations.PollInterval = 2 * time.Second })
 	eventually(t, 5*time.Second, "stream open", func() bool { return v.sub.streaming.Load() })
 	p, err := v.Verify(context.Background(), f.mint(f.claims(c.Now())))
@@ -343,7 +344,7 @@ func TestWatchFollowsTheFeed(t *testing.T) {
 // at the (fake) issuer.
 func TestWatchSessionThroughIssuer(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	exp := t0.Add(30 * time.Minute)
 	f.addSession(testCookie, "user-1", "sid-1", t0, exp)
 	v := cookieVerifier(t, f, c, nil)
@@ -384,7 +385,7 @@ func TestWatchSessionThroughIssuer(t *testing.T) {
 // new ones.
 func TestWatchClose(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, nil)
 	ctx, cancel := v.Watch(context.Background(), tokenPrincipal("user-1", "sid-1", "jti-1", t0, t0.Add(time.Minute)))
 	defer cancel()
@@ -407,7 +408,7 @@ func TestWatchClose(t *testing.T) {
 // TestWatchParentAlreadyDone watches with a parent context that ended
 // before Watch: nothing stays registered.
 func TestWatchParentAlreadyDone(t *testing.T) {
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	h := testHub(t, c)
 	v := hubVerifier(h, c, 0)
 	parent, cancelParent := context.WithCancelCause(context.Background())
@@ -428,7 +429,7 @@ func TestWatchParentAlreadyDone(t *testing.T) {
 func BenchmarkWatchRevoke(b *testing.B) {
 	for _, n := range []int{100, 100000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			c := newClock(t0)
+			c := clocktest.New(t0)
 			h := newLiveHub(c.Now, slog.New(slog.DiscardHandler))
 			h.noTimer = true
 			defer h.close()

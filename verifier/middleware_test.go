@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 func TestMiddleware(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, func(cfg *Config) { cfg.Realm = "api" })
 	var seen *Principal
 	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +85,7 @@ func TestMiddleware(t *testing.T) {
 
 func TestMiddlewareScopes(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, func(cfg *Config) { cfg.RequiredScopes = []string{"read"} })
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	cl := f.claims(c.Now())
@@ -122,7 +123,7 @@ func TestMiddlewareScopes(t *testing.T) {
 
 func TestMiddlewareUnavailable(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, func(cfg *Config) { cfg.Revocations.Mode = RevocationOff })
 	stranger, err := jose.GenerateKey(jose.EdDSA, "new-kid")
 	if err != nil {

@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 func TestRevokedBeforeStart(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	exp := t0.Add(6 * time.Minute)
 	f.revoke("sid", "sid-revoked", t0, exp)
 	f.revoke("jti", "jti-revoked", t0, exp)
@@ -83,7 +84,7 @@ func TestRevokedWhileRunning(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.mode), func(t *testing.T) {
 			f := newFakeIssuer(t, jose.EdDSA)
-			c := newClock(t0)
+			c := clocktest.New(t0)
 			v := newTestVerifier(t, f, c, func(cfg *Config) {
 				cfg.Revocations.Mode = tt.mode
 				if tt.mode == RevocationStream {
@@ -119,7 +120,7 @@ func TestRevokedWhileRunning(t *testing.T) {
 func TestStreamFallsBackToPolling(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
 	f.noStream = true
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, nil)
 	polls := f.feedPolls.Load()
 	f.revoke("sid", "sid-revoked", t0, t0.Add(time.Hour))
@@ -142,7 +143,7 @@ func TestStreamReconnectsWithLastEventID(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
 	f.dropStream = true // every stream ends after its backlog
 	f.revoke("sid", "sid-a", t0, t0.Add(time.Hour))
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, nil)
 	eventually(t, 2*time.Second, "two stream connections", func() bool { return f.streams.Load() >= 2 })
 	f.revoke("sid", "sid-b", t0, t0.Add(time.Hour))
@@ -191,7 +192,7 @@ func TestRevocationSetPrunes(t *testing.T) {
 
 func TestFailClosedAfter(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, func(cfg *Config) {
 		cfg.Revocations.Mode = RevocationPoll
 		cfg.Revocations.PollInterval = time.Hour // no poll during the test
@@ -210,7 +211,7 @@ func TestFailClosedAfter(t *testing.T) {
 
 func TestCloseStopsSubscriber(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	v, err := New(context.Background(), testConfig(f, newClock(t0), nil))
+	v, err := New(context.Background(), testConfig(f, clocktest.New(t0), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +233,7 @@ func TestNewReadsTheWholeFeed(t *testing.T) {
 	for i := range n {
 		f.revoke("jti", "jti-"+itoa(int64(i)), t0, t0.Add(time.Hour))
 	}
-	v := newTestVerifier(t, f, newClock(t0), func(cfg *Config) { cfg.Revocations.Mode = RevocationPoll })
+	v := newTestVerifier(t, f, clocktest.New(t0), func(cfg *Config) { cfg.Revocations.Mode = RevocationPoll })
 	if got := v.revs.len(); got != n {
 		t.Fatalf("after New the set holds %d events, want all %d", got, n)
 	}
@@ -256,7 +257,7 @@ func TestStreamGapReadsFeed(t *testing.T) {
 			f := newFakeIssuer(t, jose.EdDSA)
 			f.streamDrop = map[int]bool{2: true}
 			f.streamPrev = withPrev
-			c := newClock(t0)
+			c := clocktest.New(t0)
 			v := newTestVerifier(t, f, c, func(cfg *Config) {
 				cfg.Revocations.PollInterval = time.Hour // only the gap can explain a pass
 			})

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 const testCookie = "cookie-value-0123456789abcdef0123456789abcdef"
 
-func cookieVerifier(t *testing.T, f *fakeIssuer, c *clock, edit func(*Config)) *Verifier {
+func cookieVerifier(t *testing.T, f *fakeIssuer, c *clocktest.Clock, edit func(*Config)) *Verifier {
 	t.Helper()
 	return newTestVerifier(t, f, c, func(cfg *Config) {
 		cfg.SessionCookie = SessionCookieConfig{IntrospectionCredential: introspectionSecret, Scopes: []string{"read"}}
@@ -26,7 +27,7 @@ func cookieVerifier(t *testing.T, f *fakeIssuer, c *clock, edit func(*Config)) *
 
 func TestSessionCookieAcceptedAndCached(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	f.addSession(testCookie, "user-1", "sid-1", t0.Add(-time.Hour), t0.Add(30*time.Minute))
 	v := cookieVerifier(t, f, c, nil)
 	p, err := v.VerifySession(context.Background(), testCookie)
@@ -67,7 +68,7 @@ func TestSessionCookieAcceptedAndCached(t *testing.T) {
 
 func TestSessionCookieRejectedAndNegativelyCached(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := cookieVerifier(t, f, c, nil)
 	for range 3 {
 		_, err := v.VerifySession(context.Background(), "unknown-cookie")
@@ -85,7 +86,7 @@ func TestSessionCookieRejectedAndNegativelyCached(t *testing.T) {
 
 func TestSessionCookieBadCredentialIsUnavailable(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	f.addSession(testCookie, "user-1", "sid-1", t0, t0.Add(time.Hour))
 	v := cookieVerifier(t, f, c, func(cfg *Config) { cfg.SessionCookie.IntrospectionCredential = "wrong" })
 	for range 2 {
@@ -100,7 +101,7 @@ func TestSessionCookieBadCredentialIsUnavailable(t *testing.T) {
 
 func TestSessionCookieRevokedThroughFeed(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	f.addSession(testCookie, "user-1", "sid-1", t0, t0.Add(time.Hour))
 	v := cookieVerifier(t, f, c, nil)
 	if _, err := v.VerifySession(context.Background(), testCookie); err != nil {
@@ -121,7 +122,7 @@ func TestSessionCookieRevokedThroughFeed(t *testing.T) {
 
 func TestSessionCookieSingleFlight(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	f.addSession(testCookie, "user-1", "sid-1", t0, t0.Add(time.Hour))
 	v := cookieVerifier(t, f, c, nil)
 	var wg sync.WaitGroup
@@ -140,7 +141,7 @@ func TestSessionCookieSingleFlight(t *testing.T) {
 
 func TestSessionCacheBounded(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := cookieVerifier(t, f, c, func(cfg *Config) { cfg.SessionCookie.MaxCacheEntries = 5 })
 	for i := range 20 {
 		_, _ = v.VerifySession(context.Background(), "cookie-"+itoa(int64(i)))
@@ -152,7 +153,7 @@ func TestSessionCacheBounded(t *testing.T) {
 
 func TestMiddlewareCookie(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	f.addSession(testCookie, "user-1", "sid-1", t0, t0.Add(time.Hour))
 	v := cookieVerifier(t, f, c, nil)
 	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -121,13 +121,13 @@ func (v *Verifier) Keys() *RemoteKeySet { return v.keys }
 // Principal is returned too, so a caller can say which scopes it has.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	gen := v.keys.generation()
-	tok, err := v.jws.Verify(raw)
+	tok, err := v.jws.Verify(ctx, raw)
 	if err != nil && errors.Is(err, jose.ErrUnknownKey) {
 		// One refetch (shared with concurrent misses, rate-limited, and
 		// skipped if a newer set arrived since the lookup), then one more
 		// try.
 		rerr := v.keys.refreshAfter(ctx, gen)
-		tok, err = v.jws.Verify(raw)
+		tok, err = v.jws.Verify(ctx, raw)
 		if err != nil && errors.Is(err, jose.ErrUnknownKey) && rerr != nil && !errors.Is(rerr, errRateLimited) {
 			return nil, fmt.Errorf("%w (%w)", rerr, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
@@ -22,7 +23,7 @@ func TestVerifyAcceptsAndBuildsPrincipal(t *testing.T) {
 	for _, alg := range []jose.Algorithm{jose.EdDSA, jose.ES256, jose.RS256} {
 		t.Run(string(alg), func(t *testing.T) {
 			f := newFakeIssuer(t, alg)
-			c := newClock(t0)
+			c := clocktest.New(t0)
 			v := newTestVerifier(t, f, c, func(cfg *Config) { cfg.RequiredScopes = []string{"read"} })
 			p, err := v.Verify(context.Background(), f.mint(f.claims(c.Now())))
 			if err != nil {
@@ -51,7 +52,7 @@ func TestVerifyAcceptsAndBuildsPrincipal(t *testing.T) {
 
 func TestVerifyNoCustomClaimsIsNil(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, nil)
 	cl := f.claims(c.Now())
 	delete(cl, "tenant")
@@ -76,7 +77,7 @@ func hs256(header, payload string, secret []byte) string {
 
 func TestVerifyRejects(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, func(cfg *Config) { cfg.RequiredScopes = []string{"read"} })
 	now := c.Now()
 	with := func(edit func(map[string]any)) string {
@@ -156,7 +157,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestVerifyLeeway(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, nil)
 	now := c.Now()
 	tests := []struct {
@@ -188,7 +189,7 @@ func TestVerifyLeeway(t *testing.T) {
 
 func TestExpiredErrorAs(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, nil)
 	tok := f.mint(f.claims(c.Now()))
 	c.Advance(10 * time.Minute)
@@ -207,7 +208,7 @@ func TestExpiredErrorAs(t *testing.T) {
 
 func TestUnknownKidRefetchesOnceThenFails(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, nil)
 	if n := f.jwksFetches.Load(); n != 1 {
 		t.Fatalf("New fetched the JWKS %d times, want 1", n)
@@ -244,7 +245,7 @@ func TestUnknownKidRefetchesOnceThenFails(t *testing.T) {
 
 func TestKeyRotationPicksUpNewKid(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, nil)
 	old := f.mint(f.claims(c.Now()))
 	f.rotate(jose.ES256, "key-2")
@@ -320,13 +321,45 @@ func TestSingleFlightUnderConcurrentMisses(t *testing.T) {
 
 func TestKeySetCacheAgeRefresh(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, func(cfg *Config) { cfg.MaxKeyAge = time.Minute })
 	c.Advance(2 * time.Minute)
 	if _, err := v.Verify(context.Background(), f.mint(f.claims(c.Now()))); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "a background refresh of an old key set", func() bool { return f.jwksFetches.Load() == 2 })
+}
+
+// TestRemoteKeySetKeyHonoursContext checks that Key waits for a refetch
+// only while its context lasts: the JWKS endpoint hangs, the context is
+// canceled, and Key answers not found while the fetch is still running.
+func TestRemoteKeySetKeyHonoursContext(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	ks, err := NewRemoteKeySet(KeySetConfig{URL: f.URL() + "/jwks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.jwksGate = gate
+	f.mu.Unlock()
+	defer close(gate)
+	ctx, cancel := context.WithCancel(t.Context())
+	found := make(chan bool, 1)
+	go func() {
+		_, ok := ks.Key(ctx, "key-1")
+		found <- ok
+	}()
+	eventually(t, 5*time.Second, "the JWKS fetch to start", func() bool { return f.jwksFetches.Load() == 1 })
+	cancel()
+	select {
+	case ok := <-found:
+		if ok {
+			t.Fatal("Key found a key the hanging fetch never delivered")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Key kept waiting for the fetch after its context ended")
+	}
 }
 
 func TestRemoteKeySetKey(t *testing.T) {
@@ -336,15 +369,15 @@ func TestRemoteKeySetKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	var _ jose.KeySet = ks
-	if _, ok := ks.Key("key-1"); !ok {
+	if _, ok := ks.Key(t.Context(), "key-1"); !ok {
 		t.Fatal("Key(key-1) not found")
 	}
-	if _, ok := ks.Key("nope"); ok {
+	if _, ok := ks.Key(t.Context(), "nope"); ok {
 		t.Fatal("Key(nope) found")
 	}
 	// jose.Verifier on the remote set directly.
 	tok := f.mint(f.claims(t0))
-	if _, err := (&jose.Verifier{Keys: ks}).Verify(tok); err != nil {
+	if _, err := (&jose.Verifier{Keys: ks}).Verify(t.Context(), tok); err != nil {
 		t.Fatalf("jose.Verifier with RemoteKeySet: %v", err)
 	}
 }
@@ -352,7 +385,7 @@ func TestRemoteKeySetKey(t *testing.T) {
 func TestJWKSSizeLimit(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
 	f.jwksBody = []byte(`{"keys":[],"padding":"` + strings.Repeat("x", 2000) + `"}`)
-	_, err := New(context.Background(), testConfig(f, newClock(t0), func(c *Config) { c.MaxResponseBytes = 1000 }))
+	_, err := New(context.Background(), testConfig(f, clocktest.New(t0), func(c *Config) { c.MaxResponseBytes = 1000 }))
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "larger than the limit") {
 		t.Fatalf("error %v, want ErrUnavailable for an oversized JWKS", err)
 	}
@@ -360,7 +393,7 @@ func TestJWKSSizeLimit(t *testing.T) {
 
 func TestNewConfigErrors(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	tests := []struct {
 		name string
 		edit func(*Config)
@@ -394,7 +427,7 @@ func TestNewConfigErrors(t *testing.T) {
 
 func TestInsecureSkipAudienceAndIssuer(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	v := newTestVerifier(t, f, c, func(cfg *Config) {
 		cfg.Issuer, cfg.Audience = "", ""
 		cfg.JWKSURL = f.URL() + "/jwks"
@@ -447,7 +480,7 @@ func TestCustomClaimsEscapedNames(t *testing.T) {
 // once, not "verifier: verifier: ...", wherever start-up fails.
 func TestNewErrorsArePrefixedOnce(t *testing.T) {
 	f := newFakeIssuer(t, jose.EdDSA)
-	c := newClock(t0)
+	c := clocktest.New(t0)
 	gone := httptest.NewServer(http.NotFoundHandler())
 	gone.Close()
 	tests := []struct {

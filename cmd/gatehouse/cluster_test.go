@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -102,20 +103,20 @@ func TestCluster(t *testing.T) {
 	// poll is slowed to 30s so that only the fan-out can meet the bound.
 	const issuer = "http://gatehouse.cluster.test"
 	nodes := make([]*clusterNode, 3)
+	ready := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i := range nodes {
 		addr := freeAddr(t)
 		dir := t.TempDir()
 		nodes[i] = &clusterNode{dataDir: dir}
-		wg.Go(func() {
-			nodes[i].server = startServer(t, t.TempDir(), addr, env,
-				"--addr", addr, "--data-dir", dir, "--db", dbURL, "--sessions", ru.String(),
-				"--issuer", issuer, "--revocation-poll-interval", "30s", "--log-level", "debug")
-		})
+		nodes[i].server = launchServer(t, t.TempDir(), addr, env,
+			"--addr", addr, "--data-dir", dir, "--db", dbURL, "--sessions", ru.String(),
+			"--issuer", issuer, "--revocation-poll-interval", "30s", "--log-level", "debug")
+		wg.Go(func() { ready[i] = nodes[i].server.waitReady() })
 	}
 	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
+	if err := errors.Join(ready...); err != nil {
+		t.Fatal(err)
 	}
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	// The banner names both stores (TestBannerNamesRedactedBackends

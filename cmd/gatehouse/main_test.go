@@ -125,6 +125,18 @@ func cleanEnv(extra ...string) []string {
 // until addr answers /healthz.
 func startServer(t *testing.T, dir, addr string, env []string, args ...string) *server {
 	t.Helper()
+	s := launchServer(t, dir, addr, env, args...)
+	if err := s.waitReady(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// launchServer runs "gatehouse serve args..." in dir with env, and kills
+// it when the test ends. It does not wait for the server to answer (see
+// waitReady), so that several can start at once.
+func launchServer(t *testing.T, dir, addr string, env []string, args ...string) *server {
+	t.Helper()
 	s := &server{addr: addr, url: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(gatehouseBinary(t), append([]string{"serve"}, args...)...)
 	s.cmd.Dir = dir
@@ -148,21 +160,27 @@ func startServer(t *testing.T, dir, addr string, env []string, args ...string) *
 			t.Logf("server %s stdout:\n%s\nstderr:\n%s", addr, s.stdout, s.stderr)
 		}
 	})
+	return s
+}
+
+// waitReady waits until the server answers /healthz, for at most 30s. It
+// does not touch the test, so it may run on any goroutine.
+func (s *server) waitReady() error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
 		case <-s.exited:
-			t.Fatalf("gatehouse serve exited early (%v); stderr:\n%s", s.waitErr, s.stderr)
+			return fmt.Errorf("gatehouse serve exited early (%v); stderr:\n%s", s.waitErr, s.stderr)
 		default:
 		}
 		if res, err := http.Get(s.url + "/healthz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return s
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gatehouse serve did not answer /healthz on %s within 30s; stderr:\n%s", addr, s.stderr)
+			return fmt.Errorf("gatehouse serve did not answer /healthz on %s within 30s; stderr:\n%s", s.addr, s.stderr)
 		}
 		time.Sleep(20 * time.Millisecond) // polling for start-up, not timing a timeout
 	}

@@ -99,17 +99,19 @@ func (p *cutProxy) serve() {
 	}
 }
 
-// countingWriter adds what it writes to n as it goes, so that bytes are
-// counted when they pass, not when the connection ends.
+// countingWriter adds to n what it is given to write, before it writes
+// it: a byte Gatehouse sends is counted before the backend can see it, so
+// before any answer to it reaches Gatehouse. Once a request that waits on
+// its backend calls has returned, the count holds every byte they sent,
+// with no need to wait for the copy loops.
 type countingWriter struct {
 	w io.Writer
 	n *atomic.Int64
 }
 
 func (cw countingWriter) Write(b []byte) (int, error) {
-	n, err := cw.w.Write(b)
-	cw.n.Add(int64(n))
-	return n, err
+	cw.n.Add(int64(len(b)))
+	return cw.w.Write(b)
 }
 
 // Cut closes every connection and refuses new ones.

@@ -10,11 +10,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/app"
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
@@ -24,35 +23,6 @@ import (
 // limits: a hash costs microseconds, so tests can log in freely. Never use
 // them outside tests.
 var CheapPasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-// Epoch is where a Clock made by Start begins: a fixed instant, so that
-// failures reproduce.
-var Epoch = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
-
-// Clock is a clock the test moves by hand. It is safe for concurrent use:
-// the server reads it from its handler goroutines.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a Clock showing start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d and returns the new time.
-func (c *Clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
 
 // Options configure Start. The zero value starts a server with the
 // defaults of "gatehouse serve".
@@ -64,8 +34,8 @@ type Options struct {
 	// Env is the environment config.Parse sees; the real environment is
 	// never read, so a developer's GATEHOUSE_* variables do not leak in.
 	Env map[string]string
-	// Clock is the server's clock; nil for a new one at Epoch.
-	Clock *Clock
+	// Clock is the server's clock; nil for a new one at clocktest.Epoch.
+	Clock *clocktest.Clock
 	// PasswordParams default to CheapPasswordParams.
 	PasswordParams password.Params
 	// Log receives the server's logs; nil discards them.
@@ -81,7 +51,7 @@ type Server struct {
 	// URL is the base URL requests go to (HTTP.URL).
 	URL string
 	// Clock is the server's clock.
-	Clock *Clock
+	Clock *clocktest.Clock
 	// DataDir is the temporary data directory.
 	DataDir string
 	// AdminToken is the token written to the data directory at start.
@@ -93,7 +63,7 @@ type Server struct {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if opts.Clock == nil {
-		opts.Clock = NewClock(Epoch)
+		opts.Clock = clocktest.New(clocktest.Epoch)
 	}
 	if opts.PasswordParams == (password.Params{}) {
 		opts.PasswordParams = CheapPasswordParams

@@ -91,7 +91,7 @@ func (s *Server) parseEndSession(w http.ResponseWriter, r *http.Request, q url.V
 	lr := logoutRequest{redirect: q.Get("post_logout_redirect_uri"), state: q.Get("state")}
 	clientID := q.Get("client_id")
 	if raw := q.Get("id_token_hint"); raw != "" {
-		h, err := s.deps.IDTokens.VerifyHint(raw)
+		h, err := s.deps.IDTokens.VerifyHint(r.Context(), raw)
 		if err != nil {
 			return bad("The application sent an invalid id_token_hint.")
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/token"
 )
 
 // userJSON is a user as the user sees it.
@@ -82,7 +83,7 @@ type TokenIssuer interface {
 	// LoginTokens creates a token grant for u and returns the token
 	// response (access_token, token_type, expires_in, refresh_token,
 	// scope).
-	LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (any, error)
+	LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (token.Response, error)
 }
 
 // loginIncomplete turns a server failure after the password was accepted

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
@@ -67,7 +68,7 @@ type loopbackFixture struct {
 
 func newLoopbackFixture(b *testing.B) *loopbackFixture {
 	b.Helper()
-	srv := apptest.Start(b, apptest.Options{Clock: apptest.NewClock(time.Now())})
+	srv := apptest.Start(b, apptest.Options{Clock: clocktest.New(time.Now())})
 	f := &loopbackFixture{srv: srv}
 	h, newReq := benchClientCredentialsOn(b, srv)
 	_ = h
@@ -99,7 +100,7 @@ func newLoopbackFixture(b *testing.B) *loopbackFixture {
 	})
 	mux.HandleFunc("POST /verify", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
-		if _, err := verifier.Verify(r.PostForm.Get("token")); err != nil {
+		if _, err := verifier.Verify(r.Context(), r.PostForm.Get("token")); err != nil {
 			http.Error(w, err.Error(), 400)
 			return
 		}

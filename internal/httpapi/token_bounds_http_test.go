@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -330,7 +331,7 @@ func TestAddSigningAlgorithmAtRuntime(t *testing.T) {
 // fix discovery dropped EdDSA and its key was never rotated again.
 func TestSigningAlgorithmChangeKeepsIDTokenAlgorithms(t *testing.T) {
 	dir := t.TempDir()
-	clock := apptest.NewClock(apptest.Epoch)
+	clock := clocktest.New(clocktest.Epoch)
 	apptest.Start(t, apptest.Options{Clock: clock, Args: []string{"--data-dir", dir}}) // EdDSA keys
 	srv := apptest.Start(t, apptest.Options{Clock: clock, Args: []string{"--data-dir", dir, "--signing-algorithm", "ES256"}})
 	u := srv.NewUser(t)

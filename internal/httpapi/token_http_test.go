@@ -3,8 +3,13 @@ package httpapi_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +57,25 @@ func form(t *testing.T, c *apptest.Client, path string, v url.Values) *apptest.R
 func refresh(t *testing.T, srv *apptest.Server, rt string) *apptest.Response {
 	t.Helper()
 	return form(t, srv.NewClient(), "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+}
+
+// refreshNoT is refresh for a goroutine that must not stop the test: it
+// decodes a 200 answer into p and returns anything else as an error.
+func refreshNoT(srv *apptest.Server, rt string, p *tokenPair) error {
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+	res, err := srv.HTTP.Client().PostForm(srv.URL+"/oauth2/token", form)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("refresh: %d %s", res.StatusCode, body)
+	}
+	return json.Unmarshal(body, p)
 }
 
 // jwtParts decodes a JWT's header and claims without verifying it.
@@ -138,6 +162,24 @@ func TestTokenLoginClaims(t *testing.T) {
 	}
 }
 
+// TestTokenLoginResponseMembers pins the members of a token-mode login
+// answer (spec: access_token, token_type, expires_in, refresh_token,
+// scope), whatever type the token service returns it as.
+func TestTokenLoginResponseMembers(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u := srv.NewUser(t)
+	var got map[string]any
+	srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password, "mode": "token"}).
+		WantStatus(t, http.StatusOK).Decode(t, &got)
+	want := []string{"access_token", "expires_in", "refresh_token", "scope", "token_type"}
+	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, want) {
+		t.Fatalf("token login members = %v, want %v", keys, want)
+	}
+	if got["token_type"] != "Bearer" || got["scope"] != "" || got["expires_in"] != float64(300) {
+		t.Errorf("token login = %v, want token_type Bearer, scope \"\", expires_in 300", got)
+	}
+}
+
 func TestBearerRejected(t *testing.T) {
 	srv := apptest.Start(t, apptest.Options{})
 	u := srv.NewUser(t)
@@ -202,11 +244,17 @@ func TestRefreshRacingTabs(t *testing.T) {
 	p := tokenLogin(t, srv, srv.NewUser(t))
 	const tabs = 6
 	got := make([]tokenPair, tabs)
+	errs := make([]error, tabs)
 	var wg sync.WaitGroup
 	for i := range tabs {
-		wg.Go(func() { refresh(t, srv, p.RefreshToken).WantStatus(t, http.StatusOK).Decode(t, &got[i]) })
+		// No t in the goroutines: a failure there is an error, reported
+		// below.
+		wg.Go(func() { errs[i] = refreshNoT(srv, p.RefreshToken, &got[i]) })
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 	for i := 1; i < tabs; i++ {
 		if got[i].RefreshToken != got[0].RefreshToken {
 			t.Fatalf("tab %d got refresh token %q, tab 0 %q: racing tabs must share one new pair", i, got[i].RefreshToken, got[0].RefreshToken)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -177,23 +178,6 @@ func (h *fakeHasher) work() (hashes, verifies, dummies int) {
 	return h.hashes, h.verifies, len(h.dummies)
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func newUsers(t *testing.T) *sqlite.Store {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "users.db"))
@@ -212,12 +196,12 @@ type fixture struct {
 	svc    *identity.Service
 	users  *sqlite.Store
 	hasher *fakeHasher
-	clock  *clock
+	clock  *clocktest.Clock
 }
 
 func newFixture(t *testing.T, cfg identity.Config) fixture {
 	t.Helper()
-	f := fixture{users: newUsers(t), hasher: &fakeHasher{}, clock: &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	f := fixture{users: newUsers(t), hasher: &fakeHasher{}, clock: clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))}
 	f.svc = identity.NewService(f.users, f.hasher, cfg, nil, f.clock.Now)
 	return f
 }
@@ -335,7 +319,7 @@ func TestRehashKeepsConcurrentPasswordChange(t *testing.T) {
 	}
 }
 
-func newLimiter(t *testing.T, max int, window time.Duration, c *clock) ratelimit.Limiter {
+func newLimiter(t *testing.T, max int, window time.Duration, c *clocktest.Clock) ratelimit.Limiter {
 	t.Helper()
 	l, err := ratelimit.NewMemory(ratelimit.Limit{Max: max, Window: window}, ratelimit.MemoryConfig{Now: c.Now})
 	if err != nil {
@@ -348,7 +332,7 @@ func newLimiter(t *testing.T, max int, window time.Duration, c *clock) ratelimit
 // unknown accounts alike, refuses without hashing once exceeded, and
 // forgets an account's failures after a success.
 func TestLoginRateLimit(t *testing.T) {
-	c := &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	f := newFixture(t, identity.Config{AccountLimiter: newLimiter(t, 3, 3*time.Minute, c), AddressLimiter: newLimiter(t, 1000, time.Minute, c)})
 	f.clock = c
 	f.user(t, "alice@example.com", "alice's password", false)
@@ -382,7 +366,7 @@ func TestLoginRateLimit(t *testing.T) {
 }
 
 func TestLoginRateLimitPerAddress(t *testing.T) {
-	c := &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	f := newFixture(t, identity.Config{AddressLimiter: newLimiter(t, 2, time.Minute, c)})
 	f.user(t, "alice@example.com", "alice's password", false)
 	for _, email := range []string{"a@example.com", "b@example.com"} {
@@ -428,7 +412,7 @@ func TestSignup(t *testing.T) {
 		}
 	})
 	t.Run("open", func(t *testing.T) {
-		c := &clock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+		c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 		f := newFixture(t, identity.Config{SignupOpen: true, AddressLimiter: newLimiter(t, 2, time.Minute, c)})
 		u, err := f.svc.Signup(t.Context(), identity.NewUser{Email: "A@Example.com", Password: "password123", Claims: map[string]any{"admin": true}}, "192.0.2.1")
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -40,7 +41,7 @@ func (c *countingUsers) count() int {
 
 func TestCachedUser(t *testing.T) {
 	ctx := t.Context()
-	clk := &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	users := &countingUsers{UserStore: newUsers(t)}
 	hasher := &fakeHasher{}
 	cfg := identity.Config{UserCacheTTL: 5 * time.Second, UserCacheSize: 2}

@@ -266,8 +266,10 @@ func (m *Manager) activeLocked(alg jose.Algorithm, now time.Time) (jose.PrivateK
 }
 
 // Key returns the public key with the given id, current or retired; it
-// implements jose.KeySet. Tokens must name their key.
-func (m *Manager) Key(kid string) (jose.PublicKey, bool) {
+// implements jose.KeySet. Tokens must name their key. An unknown kid
+// reloads the keys from the store (see reloadForMiss), bounded by ctx and
+// by two seconds.
+func (m *Manager) Key(ctx context.Context, kid string) (jose.PublicKey, bool) {
 	if kid == "" {
 		return jose.PublicKey{}, false
 	}
@@ -277,12 +279,13 @@ func (m *Manager) Key(kid string) (jose.PublicKey, bool) {
 	if ok {
 		return k, true
 	}
-	return m.reloadForMiss(kid)
+	return m.reloadForMiss(ctx, kid)
 }
 
 // reloadForMiss reloads the keys for an unknown kid, at most once per
-// MissReloadInterval; concurrent misses wait for the one reload.
-func (m *Manager) reloadForMiss(kid string) (jose.PublicKey, bool) {
+// MissReloadInterval; concurrent misses wait for the one reload. A reload
+// cut short by the caller's context does not use up the interval.
+func (m *Manager) reloadForMiss(ctx context.Context, kid string) (jose.PublicKey, bool) {
 	m.missMu.Lock()
 	defer m.missMu.Unlock()
 	m.mu.RLock()
@@ -295,11 +298,15 @@ func (m *Manager) reloadForMiss(kid string) (jose.PublicKey, bool) {
 	if !m.lastMiss.IsZero() && now.Sub(m.lastMiss) < MissReloadInterval {
 		return jose.PublicKey{}, false
 	}
+	last := m.lastMiss
 	m.lastMiss = now
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := m.Reload(ctx); err != nil {
-		m.log.Warn("key reload for an unknown kid failed", "err", err)
+	if err := m.Reload(rctx); err != nil {
+		if ctx.Err() != nil {
+			m.lastMiss = last
+		}
+		m.log.WarnContext(ctx, "key reload for an unknown kid failed", "err", err)
 		return jose.PublicKey{}, false
 	}
 	m.mu.RLock()

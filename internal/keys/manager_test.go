@@ -3,6 +3,7 @@ package keys_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
@@ -30,10 +32,6 @@ func newStore(t *testing.T) *sqlite.Store {
 	}
 	return st
 }
-
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
 
 func jwksKIDs(t *testing.T, m *keys.Manager) []string {
 	t.Helper()
@@ -59,10 +57,10 @@ func jwksKIDs(t *testing.T, m *keys.Manager) []string {
 func TestManagerLifecycle(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	kek := seal.DeriveKey("test", []byte("kek"))
-	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	kek := testKEK("kek")
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.ES256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour}
-	m, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	m, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +77,7 @@ func TestManagerLifecycle(t *testing.T) {
 
 	// A second manager on the same store (a restart, another instance)
 	// loads the same keys instead of making new ones.
-	m2, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	m2, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +100,7 @@ func TestManagerLifecycle(t *testing.T) {
 	// Scheduled rotation: a day later the key is replaced, after the new
 	// one has been published for PublishDelay; the old one stays
 	// verifiable until its tokens have expired.
-	c.t = c.t.Add(25 * time.Hour)
+	c.Advance(25 * time.Hour)
 	if err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -112,19 +110,19 @@ func TestManagerLifecycle(t *testing.T) {
 	if got := jwksKIDs(t, m); len(got) != 4 {
 		t.Fatalf("JWKS has %v, want the next keys published too", got)
 	}
-	c.t = c.t.Add(keys.DefaultPublishDelay)
+	c.Advance(keys.DefaultPublishDelay)
 	second, _ := m.Signer(jose.EdDSA)
 	if second.KeyID() == first.KeyID() {
 		t.Fatal("scheduled rotation did not replace the key")
 	}
-	if _, ok := m.Key(first.KeyID()); !ok {
+	if _, ok := m.Key(t.Context(), first.KeyID()); !ok {
 		t.Error("retired key no longer verifies right after rotation")
 	}
-	c.t = c.t.Add(6 * time.Minute)
+	c.Advance(6 * time.Minute)
 	if err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.Key(first.KeyID()); ok {
+	if _, ok := m.Key(t.Context(), first.KeyID()); ok {
 		t.Error("retired key still verifies after RetireAfter")
 	}
 	for _, kid := range jwksKIDs(t, m) {
@@ -134,7 +132,7 @@ func TestManagerLifecycle(t *testing.T) {
 	}
 
 	// Another KEK cannot open the keys.
-	if _, err := keys.NewManager(ctx, st, seal.DeriveKey("test", []byte("other")), cfg, nil, c.now); err == nil {
+	if _, err := keys.NewManager(ctx, st, testKEK("other"), cfg, nil, c.Now); err == nil {
 		t.Error("NewManager with the wrong KEK succeeded")
 	}
 }
@@ -179,14 +177,14 @@ func TestLoadKEK(t *testing.T) {
 func TestUnknownKidReloads(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	kek := seal.DeriveKey("test", []byte("kek"))
-	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	kek := testKEK("kek")
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
-	a, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	a, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	b, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,21 +192,56 @@ func TestUnknownKidReloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := b.Key(kid); !ok {
+	if _, ok := b.Key(t.Context(), kid); !ok {
 		t.Fatal("instance b does not know the key instance a rotated in")
 	}
-	if _, ok := b.Key("made-up"); ok {
+	if _, ok := b.Key(t.Context(), "made-up"); ok {
 		t.Fatal("made-up kid found")
 	}
 	kid2, err := a.Rotate(ctx, jose.EdDSA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := b.Key(kid2); ok {
+	if _, ok := b.Key(t.Context(), kid2); ok {
 		t.Error("a second miss within MissReloadInterval reloaded again")
 	}
-	c.t = c.t.Add(keys.MissReloadInterval)
-	if _, ok := b.Key(kid2); !ok {
+	c.Advance(keys.MissReloadInterval)
+	if _, ok := b.Key(t.Context(), kid2); !ok {
 		t.Error("a miss after MissReloadInterval did not reload")
 	}
+}
+
+// TestUnknownKidReloadCanceled checks that Key bounds its reload by the
+// caller's context, and that a reload the caller gave up on does not use
+// up MissReloadInterval for the next request.
+func TestUnknownKidReloadCanceled(t *testing.T) {
+	ctx := t.Context()
+	st := newStore(t)
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
+	a, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := a.Rotate(ctx, jose.EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, ok := b.Key(gone, kid); ok {
+		t.Fatal("a lookup with a canceled context reloaded the keys")
+	}
+	if _, ok := b.Key(ctx, kid); !ok {
+		t.Fatal("after a canceled reload, the next miss within MissReloadInterval did not reload")
+	}
+}
+
+// testKEK is a key-encryption key for tests, distinct per name.
+func testKEK(name string) [seal.KeySize]byte {
+	return sha256.Sum256([]byte("test kek " + name))
 }

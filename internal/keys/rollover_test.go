@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
-	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
@@ -53,8 +53,8 @@ func signerID(t *testing.T, m *keys.Manager, alg jose.Algorithm) string {
 func TestReloadNeverGoesBack(t *testing.T) {
 	ctx := context.Background()
 	st := &staleStore{KeyStore: newStore(t)}
-	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m, err := keys.NewManager(ctx, st, seal.DeriveKey("test", []byte("kek")), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}, nil, c.now)
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +84,8 @@ func TestReloadNeverGoesBack(t *testing.T) {
 func TestReloadsAndRotationsRace(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	c := &clock{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m, err := keys.NewManager(ctx, st, seal.DeriveKey("test", []byte("kek")), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: time.Hour}, nil, c.now)
+	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: time.Hour}, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +129,9 @@ func TestRolloverPublishesFirst(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := &clock{t0}
+	c := clocktest.New(t0)
 	const delay = 20 * time.Minute
-	m, err := keys.NewManager(ctx, st, seal.DeriveKey("test", []byte("kek")), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute, PublishDelay: delay}, nil, c.now)
+	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute, PublishDelay: delay}, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestRolloverPublishesFirst(t *testing.T) {
 	if !k2.SignsFrom.Equal(t0.Add(delay)) {
 		t.Errorf("SignsFrom = %v, want %v", k2.SignsFrom, t0.Add(delay))
 	}
-	c.t = t0.Add(time.Minute)
+	c.Set(t0.Add(time.Minute))
 	k3, err := m.RotateDelayed(ctx, jose.EdDSA) // a second rotation within 5 minutes
 	if err != nil {
 		t.Fatal(err)
@@ -161,13 +161,13 @@ func TestRolloverPublishesFirst(t *testing.T) {
 		{time.Minute + delay, k3.KeyID},
 	}
 	for _, s := range steps {
-		c.t = t0.Add(s.at)
+		c.Set(t0.Add(s.at))
 		if got := signerID(t, m, jose.EdDSA); got != s.want {
 			t.Errorf("at t0+%s the signer is %s, want %s", s.at, got, s.want)
 		}
 	}
 	// Every key that signed stays listed while its tokens may be valid.
-	c.t = t0.Add(time.Minute + delay + 5*time.Minute)
+	c.Set(t0.Add(time.Minute + delay + 5*time.Minute))
 	if err := m.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestRolloverPublishesFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := signerID(t, m, jose.EdDSA); got != k4.KeyID || !k4.SignsFrom.Equal(c.t) {
+	if got := signerID(t, m, jose.EdDSA); got != k4.KeyID || !k4.SignsFrom.Equal(c.Now()) {
 		t.Errorf("immediate rotation: signer %s from %v, want %s from now", got, k4.SignsFrom, k4.KeyID)
 	}
 }
@@ -193,18 +193,18 @@ func TestRolloverPublishesFirst(t *testing.T) {
 func TestAlgorithmChange(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	kek := seal.DeriveKey("test", []byte("kek"))
+	kek := testKEK("kek")
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := &clock{t0}
+	c := clocktest.New(t0)
 	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.RS256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour}
-	m1, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	m1, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ed := signerID(t, m1, jose.EdDSA)
 
 	cfg.Algorithms = []jose.Algorithm{jose.ES256, jose.RS256}
-	m2, err := keys.NewManager(ctx, st, kek, cfg, nil, c.now)
+	m2, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestAlgorithmChange(t *testing.T) {
 	if got, want := m2.Algorithms(), []jose.Algorithm{jose.RS256, jose.EdDSA}; !slices.Equal(got, want) {
 		t.Errorf("Algorithms() = %v during the publish delay, want %v", got, want)
 	}
-	c.t = t0.Add(keys.DefaultPublishDelay)
+	c.Set(t0.Add(keys.DefaultPublishDelay))
 	if k, err := m2.AccessSigner(); err != nil || k.Algorithm() != jose.ES256 {
 		t.Errorf("after the publish delay access tokens are signed by %v (%v), want ES256", k.KeyID(), err)
 	}
@@ -223,17 +223,17 @@ func TestAlgorithmChange(t *testing.T) {
 	}
 
 	// A day later the EdDSA key rotates like the configured ones.
-	c.t = t0.Add(25 * time.Hour)
+	c.Set(t0.Add(25 * time.Hour))
 	if err := m2.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c.t = c.t.Add(keys.DefaultPublishDelay)
+	c.Advance(keys.DefaultPublishDelay)
 	if got := signerID(t, m2, jose.EdDSA); got == ed {
 		t.Errorf("the EdDSA key %s did not rotate", ed)
 	}
 
 	// An algorithm added at runtime.
-	m3, err := keys.NewManager(ctx, newStore(t), kek, keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}}, nil, c.now)
+	m3, err := keys.NewManager(ctx, newStore(t), kek, keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}}, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestAlgorithmChange(t *testing.T) {
 	if slices.Contains(m3.Algorithms(), jose.ES256) {
 		t.Error("ES256 listed before its key signs")
 	}
-	c.t = c.t.Add(keys.DefaultPublishDelay)
+	c.Advance(keys.DefaultPublishDelay)
 	if !slices.Contains(m3.Algorithms(), jose.ES256) || signerID(t, m3, jose.ES256) == "" {
 		t.Errorf("ES256 not in use after the publish delay: %v", m3.Algorithms())
 	}

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
@@ -176,10 +177,11 @@ type Hint struct {
 // VerifyHint checks an ID token this server issued, given back as an
 // id_token_hint (OpenID Connect RP-Initiated Logout 1.0 section 2): its
 // signature, "typ" and issuer. An expired token is accepted, as the
-// specification allows: it only identifies the session to end.
-func (t *IDTokens) VerifyHint(raw string) (Hint, error) {
+// specification allows: it only identifies the session to end. ctx bounds
+// the key lookup.
+func (t *IDTokens) VerifyHint(ctx context.Context, raw string) (Hint, error) {
 	v := jose.Verifier{Keys: t.keys}
-	tok, err := v.Verify(raw)
+	tok, err := v.Verify(ctx, raw)
 	if err != nil {
 		return Hint{}, fmt.Errorf("%w: %w", ErrInvalidIDToken, err)
 	}

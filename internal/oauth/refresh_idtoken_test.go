@@ -30,7 +30,7 @@ func newTestSigners(t *testing.T, algs ...jose.Algorithm) testSigners {
 	return s
 }
 
-func (s testSigners) Key(kid string) (jose.PublicKey, bool) {
+func (s testSigners) Key(_ context.Context, kid string) (jose.PublicKey, bool) {
 	for _, k := range s {
 		if k.KeyID() == kid {
 			return k.Public(), true
@@ -159,7 +159,7 @@ func TestRefreshIDToken(t *testing.T) {
 				return
 			}
 			g := r.grants[tt.refresh]
-			tok, err := (&jose.Verifier{Keys: keys}).Verify(resp.IDToken)
+			tok, err := (&jose.Verifier{Keys: keys}).Verify(t.Context(), resp.IDToken)
 			if err != nil {
 				t.Fatalf("verify id_token: %v", err)
 			}
@@ -191,7 +191,7 @@ func TestRefreshIDToken(t *testing.T) {
 					t.Errorf("unexpected claim %s = %v", k, c[k])
 				}
 			}
-			hint, err := ids.VerifyHint(resp.IDToken)
+			hint, err := ids.VerifyHint(t.Context(), resp.IDToken)
 			if err != nil || hint.SessionID != "browser-1" || hint.ClientID != g.ClientID {
 				t.Errorf("VerifyHint = %+v, %v", hint, err)
 			}

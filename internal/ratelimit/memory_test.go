@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit/ratelimittest"
 )
@@ -77,7 +78,7 @@ func TestLimitDefaults(t *testing.T) {
 }
 
 func TestMemorySweepsForgottenKeys(t *testing.T) {
-	clock := ratelimittest.NewClock(time.Unix(1_700_000_000, 0))
+	clock := clocktest.New(time.Unix(1_700_000_000, 0))
 	// One failure is forgotten after a minute.
 	m := newMemory(t, ratelimit.Limit{Max: 5, Window: 5 * time.Minute}, ratelimit.MemoryConfig{Now: clock.Now})
 	ctx := t.Context()
@@ -133,7 +134,7 @@ func TestMemoryMaxEntries(t *testing.T) {
 	}
 
 	t.Run("spraying keys does not free a locked out key", func(t *testing.T) {
-		clock := ratelimittest.NewClock(time.Unix(1_700_000_000, 0))
+		clock := clocktest.New(time.Unix(1_700_000_000, 0))
 		m := newMemory(t, limit, ratelimit.MemoryConfig{MaxEntries: 3, Now: clock.Now})
 		mustFail(t, m, "victim")
 		mustFail(t, m, "victim")
@@ -152,7 +153,7 @@ func TestMemoryMaxEntries(t *testing.T) {
 	})
 
 	t.Run("the entry closest to being forgotten is evicted", func(t *testing.T) {
-		clock := ratelimittest.NewClock(time.Unix(1_700_000_000, 0))
+		clock := clocktest.New(time.Unix(1_700_000_000, 0))
 		m := newMemory(t, limit, ratelimit.MemoryConfig{MaxEntries: 2, Now: clock.Now})
 		mustFail(t, m, "old") // forgotten at +1m
 		clock.Advance(10 * time.Second)
@@ -173,7 +174,7 @@ func TestMemoryMaxEntries(t *testing.T) {
 	})
 
 	t.Run("zero means DefaultMaxEntries", func(t *testing.T) {
-		clock := ratelimittest.NewClock(time.Unix(1_700_000_000, 0))
+		clock := clocktest.New(time.Unix(1_700_000_000, 0))
 		m := newMemory(t, limit, ratelimit.MemoryConfig{Now: clock.Now})
 		for i := range ratelimit.DefaultMaxEntries + 10 {
 			mustFail(t, m, fmt.Sprint(i))
@@ -186,7 +187,7 @@ func TestMemoryMaxEntries(t *testing.T) {
 
 func TestMemoryConcurrentSpray(t *testing.T) {
 	const maxEntries = 64
-	clock := ratelimittest.NewClock(time.Unix(1_700_000_000, 0))
+	clock := clocktest.New(time.Unix(1_700_000_000, 0))
 	m := newMemory(t, ratelimit.DefaultIPLimit(), ratelimit.MemoryConfig{MaxEntries: maxEntries, Now: clock.Now})
 	ctx := t.Context()
 	var wg sync.WaitGroup

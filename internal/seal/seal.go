@@ -6,6 +6,7 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -54,8 +55,27 @@ func Open(key [KeySize]byte, sealed, aad []byte) ([]byte, error) {
 
 // DeriveKey derives a sealing key from a high-entropy secret (a refresh
 // token) and a purpose label, so that only a holder of the secret can
-// open what was sealed with it.
-func DeriveKey(label string, secret []byte) [KeySize]byte {
+// open what was sealed with it. It is HKDF-SHA256 (RFC 5869) with no salt
+// and the label, under a version prefix, as the info. It fails only when
+// crypto/hkdf refuses the secret: in FIPS 140-only mode, one shorter than
+// 112 bits.
+func DeriveKey(label string, secret []byte) ([KeySize]byte, error) {
+	var k [KeySize]byte
+	b, err := hkdf.Key(sha256.New, secret, nil, "gatehouse seal v2\x00"+label, KeySize)
+	if err != nil {
+		return k, fmt.Errorf("seal: derive key %q: %w", label, err)
+	}
+	copy(k[:], b)
+	return k, nil
+}
+
+// LegacyDeriveKey is the derivation DeriveKey replaced: SHA-256 over a
+// prefix, the label and the secret. It exists only so that values sealed
+// before the change still open (refresh successors, read within the
+// refresh grace period); nothing new is sealed with it.
+//
+// Remove it one release after DeriveKey moved to HKDF.
+func LegacyDeriveKey(label string, secret []byte) [KeySize]byte {
 	h := sha256.New()
 	h.Write([]byte("gatehouse seal v1\x00"))
 	h.Write([]byte(label))

@@ -12,28 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 )
-
-// clock is a fake clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // countingStore is a real SQLite session store that counts the calls the
 // manager's cache and touch logic are meant to save.
@@ -68,10 +51,10 @@ func newStore(t testing.TB) *countingStore {
 
 var start = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func newManager(t testing.TB, cfg session.Config) (*session.Manager, *countingStore, *clock) {
+func newManager(t testing.TB, cfg session.Config) (*session.Manager, *countingStore, *clocktest.Clock) {
 	t.Helper()
 	st := newStore(t)
-	clk := &clock{now: start}
+	clk := clocktest.New(start)
 	return session.NewManager(st, cfg, nil, clk.Now), st, clk
 }
 
@@ -359,7 +342,7 @@ func TestRevokeUser(t *testing.T) {
 		userRevokes []string
 	)
 	st := newStore(t)
-	clk := &clock{now: start}
+	clk := clocktest.New(start)
 	m := session.NewManager(st, session.Config{
 		OnRevoke: func(_ context.Context, ss []store.Session) {
 			mu.Lock()

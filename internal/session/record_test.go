@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -19,7 +20,7 @@ func TestRevocationNotRecordedRevokesNothing(t *testing.T) {
 	var failing bool
 	var recorded []string
 	st := newStore(t)
-	clk := &clock{now: start}
+	clk := clocktest.New(start)
 	m := session.NewManager(st, session.Config{
 		Record: func(_ context.Context, ss []store.Session) error {
 			if failing {

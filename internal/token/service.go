@@ -166,16 +166,12 @@ func (s *Service) Mint(spec MintSpec) (string, time.Time, error) {
 
 // LoginTokens starts a first-party token grant for a user who logged in
 // with a password, and returns an access token and a refresh token.
-func (s *Service) LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (any, error) {
+func (s *Service) LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (Response, error) {
 	grant, err := s.sessions.CreateGrant(ctx, session.GrantSpec{UserID: u.ID, Client: ci})
 	if err != nil {
-		return nil, err
+		return Response{}, err
 	}
-	resp, err := s.issuePair(ctx, grant, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return s.issuePair(ctx, grant, u, nil)
 }
 
 // IssueForGrant returns an access token and a refresh token for an
@@ -243,7 +239,11 @@ func (s *Service) issuePair(ctx context.Context, grant store.Session, u store.Us
 	if err != nil {
 		return Response{}, fmt.Errorf("token: encode response: %w", err)
 	}
-	sealed, err := seal.Seal(successorKey(old.presented), body, old.hash)
+	key, err := successorKey(old.presented)
+	if err != nil {
+		return Response{}, fmt.Errorf("token: rotate: %w", err)
+	}
+	sealed, err := seal.Seal(key, body, old.hash)
 	if err != nil {
 		return Response{}, err
 	}
@@ -366,7 +366,7 @@ func sameScope(requested []string, granted string) bool {
 // whatever the request says.
 func (s *Service) reused(ctx context.Context, presented string, rt store.RefreshToken, clientID string, scope []string, now time.Time) (Response, error) {
 	if s.cfg.RefreshGrace > 0 && now.Sub(rt.RotatedAt) <= s.cfg.RefreshGrace {
-		body, err := seal.Open(successorKey(presented), rt.SealedSuccessor, rt.Hash)
+		body, err := openSuccessor(presented, rt)
 		if err != nil {
 			return Response{}, ErrInvalidGrant
 		}
@@ -408,7 +408,7 @@ func (s *Service) reused(ctx context.Context, presented string, rt store.Refresh
 // VerifyAccess checks an access token's signature, type, issuer, times and
 // revocation, but not its audience.
 func (s *Service) VerifyAccess(ctx context.Context, raw string) (Claims, error) {
-	tok, err := s.verifier.Verify(raw)
+	tok, err := s.verifier.Verify(ctx, raw)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
@@ -607,8 +607,23 @@ func hashToken(t string) [32]byte { return sha256.Sum256([]byte(t)) }
 
 // successorKey derives the key that seals a rotated token's successor:
 // only a holder of the rotated token can open it.
-func successorKey(presented string) [seal.KeySize]byte {
+func successorKey(presented string) ([seal.KeySize]byte, error) {
 	return seal.DeriveKey("refresh successor", []byte(presented))
+}
+
+// openSuccessor opens the successor sealed when rt was rotated with the
+// key derived from presented, or, for a token rotated before the key
+// derivation moved to HKDF, with the legacy key.
+func openSuccessor(presented string, rt store.RefreshToken) ([]byte, error) {
+	key, err := successorKey(presented)
+	if err != nil {
+		return nil, err
+	}
+	body, err := seal.Open(key, rt.SealedSuccessor, rt.Hash)
+	if errors.Is(err, seal.ErrOpen) {
+		body, err = seal.Open(seal.LegacyDeriveKey("refresh successor", []byte(presented)), rt.SealedSuccessor, rt.Hash)
+	}
+	return body, err
 }
 
 func newRefreshToken() string {

@@ -207,7 +207,7 @@ func bareMux(cfg BareConfig) http.Handler {
 			http.Error(w, "no token", http.StatusUnauthorized)
 			return
 		}
-		if _, err := v.Verify(tok[7:]); err != nil {
+		if _, err := v.Verify(r.Context(), tok[7:]); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
@@ -234,7 +234,7 @@ func bareMux(cfg BareConfig) http.Handler {
 	})
 	mux.HandleFunc("POST /verify", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
-		if _, err := v.Verify(r.PostForm.Get("token")); err != nil {
+		if _, err := v.Verify(r.Context(), r.PostForm.Get("token")); err != nil {
 			http.Error(w, err.Error(), 400)
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
@@ -30,7 +31,7 @@ func Run(t *testing.T, newLimiter NewLimiter) {
 
 // newClock returns a fake clock at an arbitrary time that is not the zero
 // time.
-func newClock() *Clock { return NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)) }
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)) }
 
 // op is one operation of a script.
 type op int

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit/ratelimittest"
 	redislimit "github.com/gatehouse-auth/gatehouse/internal/ratelimit/redislimit"
@@ -27,7 +28,7 @@ func TestConformance(t *testing.T) {
 func TestSharedState(t *testing.T) {
 	c := redistest.Client(t)
 	prefix := redistest.Prefix(t, c)
-	clock := ratelimittest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	clock := clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	limit := ratelimit.Limit{Max: 2, Window: 2 * time.Minute}
 	a, err := redislimit.New(c, limit, redislimit.Options{KeyPrefix: prefix, Now: clock.Now})
 	if err != nil {
@@ -55,7 +56,7 @@ func TestSharedState(t *testing.T) {
 func TestStateExpires(t *testing.T) {
 	c := redistest.Client(t)
 	prefix := redistest.Prefix(t, c)
-	clock := ratelimittest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	clock := clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	l, err := redislimit.New(c, ratelimit.Limit{Max: 3, Window: 3 * time.Minute}, redislimit.Options{KeyPrefix: prefix, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
