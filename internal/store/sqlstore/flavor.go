@@ -32,6 +32,9 @@ type flavor struct {
 	// given PostgreSQL lock mode; false on SQLite, where an IMMEDIATE
 	// transaction excludes every other writer anyway.
 	lockTables bool
+	// copy makes bulk inserts one COPY (PostgreSQL) instead of a prepared
+	// INSERT per row in one transaction (SQLite).
+	copy bool
 	// isUnique reports a violated UNIQUE or PRIMARY KEY constraint.
 	isUnique func(error) bool
 	// listArg binds a list field; listDest scans one.
@@ -89,6 +92,7 @@ func postgresFlavor() *flavor {
 		dollar:     true,
 		forUpdate:  " FOR UPDATE",
 		lockTables: true,
+		copy:       true,
 		isUnique: func(err error) bool {
 			var e *pgconn.PgError
 			return errors.As(err, &e) && e.Code == uniqueViolation

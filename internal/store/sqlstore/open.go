@@ -70,13 +70,22 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	return newStore(sqlDB, sqliteFlavor()), nil
 }
 
-// OpenPostgres opens a connection pool on the PostgreSQL database at the
-// postgres:// URL (pool settings such as pool_max_conns may be set in it,
-// as pgxpool reads them) and returns a Store on it. Statements go through
-// pgx's database/sql driver on that pool. Tables are found through the
-// connections' search_path (by default the "public" schema). It does not
-// connect or run migrations (see Store.Migrate). The caller closes the
-// Store.
+// OpenPostgres opens the PostgreSQL database at the postgres:// URL and
+// returns a Store on it. Statements run through pgx's database/sql driver
+// on a database/sql pool sized as pgxpool would size it from the same URL:
+// pool_max_conns (default max(4, NumCPU)) connections, all kept when idle,
+// and pool_max_conn_lifetime and pool_max_conn_idle_time; a connection
+// idle for over a second is pinged before reuse, as pgxpool does. PgxPool
+// returns a pgxpool pool on the same URL for LISTEN and NOTIFY, which
+// opens connections only when they are used. Tables are found through the
+// connections' search_path (by default the "public" schema). OpenPostgres
+// does not connect or run migrations (see Store.Migrate). The caller
+// closes the Store.
+//
+// The statements' pool is database/sql's own rather than pgxpool under
+// database/sql (stdlib.OpenDBFromPool), which hands every statement a
+// fresh driver connection and measured slower on the cookie check; see
+// docs/benchmark-notes.md.
 func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -86,7 +95,13 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := newStore(stdlib.OpenDBFromPool(pool), postgresFlavor())
+	sqlDB := stdlib.OpenDB(*cfg.ConnConfig)
+	n := int(cfg.MaxConns)
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxLifetime(cfg.MaxConnLifetime)
+	sqlDB.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
+	s := newStore(sqlDB, postgresFlavor())
 	s.pool = pool
 	return s, nil
 }

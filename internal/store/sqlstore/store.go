@@ -33,8 +33,8 @@ type Store struct {
 	sqlDB *sql.DB
 	db    db
 	f     *flavor
-	// pool is the pgx pool under sqlDB on PostgreSQL (bulk COPY and
-	// LISTEN/NOTIFY use it), nil on SQLite.
+	// pool is a pgx pool on the same PostgreSQL database, for
+	// LISTEN/NOTIFY; nil on SQLite.
 	pool *pgxpool.Pool
 }
 
@@ -49,8 +49,9 @@ func (s *Store) Flavor() string { return s.f.name }
 // DB returns the store's connection pool.
 func (s *Store) DB() *sql.DB { return s.sqlDB }
 
-// PgxPool returns the pgx pool under the store on PostgreSQL (for
-// LISTEN/NOTIFY), nil on SQLite.
+// PgxPool returns a pgx pool on the store's PostgreSQL database, for
+// LISTEN/NOTIFY (package pgnotify), nil on SQLite. It opens connections
+// only when used, and Close closes it.
 func (s *Store) PgxPool() *pgxpool.Pool { return s.pool }
 
 // Close closes the database.
