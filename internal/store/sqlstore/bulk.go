@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -53,24 +52,13 @@ func (s *Store) bulkInsert(ctx context.Context, op, table string, columns []stri
 		return nil
 	}
 	if s.f.copy {
-		conn, err := s.sqlDB.Conn(ctx)
-		if err != nil {
-			return s.wrapErr(op, err)
-		}
-		defer conn.Close()
-		// COPY is pgx's own; the driver connection under database/sql is
-		// a *stdlib.Conn.
-		err = conn.Raw(func(dc any) error {
-			_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
-			return err
-		})
-		if err != nil {
+		if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows)); err != nil {
 			return s.wrapErr(op, err)
 		}
 		return nil
 	}
 	return s.inTx(ctx, op, func(tx db) error {
-		stmt, err := tx.x.(*sql.Tx).PrepareContext(ctx, s.f.rebind(insert))
+		stmt, err := tx.(stdDB).x.(*sql.Tx).PrepareContext(ctx, s.f.rebind(insert))
 		if err != nil {
 			return s.wrapErr(op, err)
 		}

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -39,7 +37,7 @@ type flavor struct {
 	isUnique func(error) bool
 	// listArg binds a list field; listDest scans one.
 	listArg  func([]string) (any, error)
-	listDest func(*[]string) sql.Scanner
+	listDest func(*[]string) any
 	// migrationsDDL creates schema_migrations; migrationsExists counts
 	// it (0 or 1).
 	migrationsDDL    string
@@ -66,7 +64,7 @@ func sqliteFlavor() *flavor {
 			return false
 		},
 		listArg:  encodeList,
-		listDest: func(dst *[]string) sql.Scanner { return jsonList{dst} },
+		listDest: func(dst *[]string) any { return jsonList{dst} },
 		migrationsDDL: `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER NOT NULL PRIMARY KEY,
 			name       TEXT    NOT NULL,
@@ -80,13 +78,10 @@ func sqliteFlavor() *flavor {
 // PRIMARY KEY constraint.
 const uniqueViolation = "23505"
 
-// postgresFlavor is PostgreSQL through pgx's database/sql driver: $n
-// placeholders, lists as text[], SELECT … FOR UPDATE, table locks and a
-// session-level advisory lock around migrations.
+// postgresFlavor is PostgreSQL through pgx: $n placeholders, lists as
+// text[] (pgx scans them into []string), SELECT … FOR UPDATE, table locks,
+// COPY and a session-level advisory lock around migrations.
 func postgresFlavor() *flavor {
-	// A pgtype.Map decodes text[]; a Map is not safe for concurrent use,
-	// so scans borrow one.
-	maps := &sync.Pool{New: func() any { return pgtype.NewMap() }}
 	return &flavor{
 		name:       "postgres",
 		dollar:     true,
@@ -103,7 +98,7 @@ func postgresFlavor() *flavor {
 			}
 			return l, nil
 		},
-		listDest: func(dst *[]string) sql.Scanner { return pgList{dst, maps} },
+		listDest: func(dst *[]string) any { return dst },
 		migrationsDDL: `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    integer NOT NULL PRIMARY KEY,
 			name       text    NOT NULL,
@@ -177,26 +172,6 @@ func (l jsonList) Scan(src any) error {
 	}
 	if err := json.Unmarshal(raw, l.dst); err != nil {
 		return fmt.Errorf("decode list: %w", err)
-	}
-	return nil
-}
-
-// pgList scans a text[] column, which pgx's driver hands over in
-// PostgreSQL's text form ({a,"b,c"}).
-type pgList struct {
-	dst  *[]string
-	maps *sync.Pool
-}
-
-// Scan implements sql.Scanner.
-func (l pgList) Scan(src any) error {
-	m := l.maps.Get().(*pgtype.Map)
-	defer l.maps.Put(m)
-	if err := m.SQLScanner(l.dst).Scan(src); err != nil {
-		return fmt.Errorf("decode list: %w", err)
-	}
-	if *l.dst == nil {
-		*l.dst = []string{}
 	}
 	return nil
 }

@@ -113,7 +113,7 @@ func (s *Store) migrate(ctx context.Context, ms []Migration, now func() time.Tim
 			}
 		}()
 	}
-	c := db{conn, s.f}
+	c := stdDB{conn, s.f}
 	if _, err := c.ExecContext(ctx, s.f.migrationsDDL); err != nil {
 		return s.errorf("migrate: create schema_migrations", err)
 	}
@@ -166,7 +166,7 @@ func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m Migration,
 		return fmt.Errorf("%s: migration %s: begin: %w", s.f.name, m, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	q := db{tx, s.f}
+	q := stdDB{tx, s.f}
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return fmt.Errorf("%s: migration %s: %w", s.f.name, m, err)

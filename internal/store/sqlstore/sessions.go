@@ -46,7 +46,7 @@ func (st *Store) scanSession(r scanner) (store.Session, error) {
 
 // scanSessions reads every row of rows, oldest first (ties by id), and
 // closes rows.
-func (s *Store) scanSessions(rows *sql.Rows) ([]store.Session, error) {
+func (s *Store) scanSessions(rows rows) ([]store.Session, error) {
 	ss, err := collect(rows, s.scanSession)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -33,25 +34,25 @@ type Store struct {
 	sqlDB *sql.DB
 	db    db
 	f     *flavor
-	// pool is a pgx pool on the same PostgreSQL database, for
-	// LISTEN/NOTIFY; nil on SQLite.
+	// pool is the pgx pool the PostgreSQL statements run on (and
+	// LISTEN/NOTIFY); nil on SQLite.
 	pool *pgxpool.Pool
 }
 
 // newStore returns a Store on sqlDB in flavor f.
 func newStore(sqlDB *sql.DB, f *flavor) *Store {
-	return &Store{sqlDB: sqlDB, db: db{sqlDB, f}, f: f}
+	return &Store{sqlDB: sqlDB, db: stdDB{sqlDB, f}, f: f}
 }
 
 // Flavor names the database: "sqlite" or "postgres".
 func (s *Store) Flavor() string { return s.f.name }
 
-// DB returns the store's connection pool.
+// DB returns a database/sql pool on the store's database (on PostgreSQL,
+// pgx's driver beside the pgx pool the stores use).
 func (s *Store) DB() *sql.DB { return s.sqlDB }
 
-// PgxPool returns a pgx pool on the store's PostgreSQL database, for
-// LISTEN/NOTIFY (package pgnotify), nil on SQLite. It opens connections
-// only when used, and Close closes it.
+// PgxPool returns the pgx pool of the store's PostgreSQL database, for
+// LISTEN/NOTIFY (package pgnotify), nil on SQLite. Close closes it.
 func (s *Store) PgxPool() *pgxpool.Pool { return s.pool }
 
 // Close closes the database.
@@ -74,40 +75,28 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// execer is a *sql.DB, *sql.Conn or *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// db runs statements written with "?" placeholders on a pool, connection
-// or transaction, in the placeholders of its flavor.
-type db struct {
-	x execer
-	f *flavor
-}
-
-// ExecContext runs a statement that returns no rows.
-func (d db) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return d.x.ExecContext(ctx, d.f.rebind(query), args...)
-}
-
-// QueryContext runs a query that returns rows.
-func (d db) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return d.x.QueryContext(ctx, d.f.rebind(query), args...)
-}
-
-// QueryRowContext runs a query that returns at most one row.
-func (d db) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return d.x.QueryRowContext(ctx, d.f.rebind(query), args...)
-}
-
 // inTx runs fn in a transaction (IMMEDIATE on SQLite, READ COMMITTED on
 // PostgreSQL) and commits it if fn returns nil. An error from fn is
 // returned as is, after rolling back; begin and commit errors are wrapped
 // for op.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx db) error) error {
+	if s.pool != nil {
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return s.wrapErr(op+": begin", err)
+		}
+		// After a commit this is a no-op. A rollback that fails (ctx
+		// ended, say) closes the connection, which the pool then discards
+		// and the server rolls back: its error adds nothing.
+		defer func() { _ = tx.Rollback(ctx) }()
+		if err := fn(pgxDB{tx, s.f}); err != nil {
+			return err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return s.wrapErr(op+": commit", err)
+		}
+		return nil
+	}
 	tx, err := s.sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrapErr(op+": begin", err)
@@ -115,7 +104,7 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(tx db) error) error
 	// After a commit this is a no-op; its error adds nothing to the one
 	// the caller returns.
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(db{tx, s.f}); err != nil {
+	if err := fn(stdDB{tx, s.f}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -124,14 +113,14 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(tx db) error) error
 	return nil
 }
 
-// scanner is a *sql.Row or *sql.Rows.
+// scanner is one row: a *sql.Row, *sql.Rows, pgx.Row or pgx.Rows.
 type scanner interface {
 	Scan(dest ...any) error
 }
 
 // collect reads every row of rows with scan, closes rows, and returns an
 // empty, non-nil slice if there are none.
-func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+func collect[T any](rows rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
 	out := []T{}
 	for rows.Next() {
@@ -159,7 +148,7 @@ func (s *Store) errorf(op string, err error) error {
 // conflicts.
 func (s *Store) wrapErr(op string, err error) error {
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, sql.ErrNoRows), errors.Is(err, pgx.ErrNoRows):
 		return s.errorf(op, store.ErrNotFound)
 	case s.f.isUnique(err):
 		return fmt.Errorf("%s: %s: %w: %w", s.f.name, op, store.ErrConflict, err)
@@ -178,7 +167,7 @@ func (s *Store) wrapErrIf(op string, err error) error {
 
 // affected returns how many rows res changed, for operations that report a
 // count.
-func (s *Store) affected(op string, res sql.Result, err error) (int, error) {
+func (s *Store) affected(op string, res result, err error) (int, error) {
 	if err != nil {
 		return 0, s.wrapErr(op, err)
 	}
@@ -191,7 +180,7 @@ func (s *Store) affected(op string, res sql.Result, err error) (int, error) {
 
 // checkAffected returns store.ErrNotFound, wrapped for op, if res changed
 // no row.
-func (s *Store) checkAffected(op string, res sql.Result, err error) error {
+func (s *Store) checkAffected(op string, res result, err error) error {
 	n, err := s.affected(op, res, err)
 	if err != nil {
 		return err
