@@ -67,9 +67,15 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Ping reports whether the database answers.
+// Ping reports whether the database answers, on the pool the stores'
+// statements use (on PostgreSQL, a ping also finds a connection that an
+// outage broke, which the pool then drops).
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.sqlDB.PingContext(ctx); err != nil {
+	ping := s.sqlDB.PingContext
+	if s.pool != nil {
+		ping = s.pool.Ping
+	}
+	if err := ping(ctx); err != nil {
 		return fmt.Errorf("%s: ping: %w", s.f.name, err)
 	}
 	return nil
