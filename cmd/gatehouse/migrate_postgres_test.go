@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
 
 // TestMigratePostgres runs "gatehouse migrate --db postgres://…" twice on
@@ -15,7 +15,7 @@ import (
 // nothing to do.
 func TestMigratePostgres(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
-	ms, err := postgres.Migrations()
+	ms, err := sqlstore.Migrations("postgres")
 	if err != nil {
 		t.Fatal(err)
 	}

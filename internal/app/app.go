@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -38,8 +37,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/revocation/redisnotify"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
@@ -81,10 +79,9 @@ type App struct {
 	Metrics *metrics.Metrics
 
 	log     *slog.Logger
-	db      *sql.DB
-	pg      *postgres.Store
-	pgPool  *pgxpool.Pool
-	redis   *redisBackend // nil unless --sessions names a Redis server
+	sql     *sqlstore.Store // the SQL database, SQLite or PostgreSQL
+	pgPool  *pgxpool.Pool   // its pgx pool on PostgreSQL, for LISTEN/NOTIFY
+	redis   *redisBackend   // nil unless --sessions names a Redis server
 	closers []func() error
 
 	// leases and instanceID make background jobs run on one instance of a
@@ -325,14 +322,13 @@ func (a *App) openStores(ctx context.Context) (Stores, error) {
 		path = filepath.Join(cfg.DataDir, "gatehouse.db")
 	}
 	path = strings.TrimPrefix(path, "sqlite://")
-	db, err := sqlite.Open(ctx, path)
+	st, err := sqlstore.OpenSQLite(ctx, path)
 	if err != nil {
 		return Stores{}, fmt.Errorf("open SQLite database %s: %w", path, err)
 	}
-	a.db = db
+	a.sql = st
 	a.DatabasePath = path
-	a.closers = append(a.closers, db.Close)
-	st := sqlite.New(db)
+	a.closers = append(a.closers, st.Close)
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
@@ -343,14 +339,13 @@ func (a *App) openStores(ctx context.Context) (Stores, error) {
 // URL is --db (pool settings such as pool_max_conns may be set in it),
 // migrates it, and returns every store on it.
 func (a *App) openPostgres(ctx context.Context) (Stores, error) {
-	pool, err := pgxpool.New(ctx, a.Config.DB)
+	st, err := sqlstore.OpenPostgres(ctx, a.Config.DB)
 	if err != nil {
 		return Stores{}, fmt.Errorf("open PostgreSQL database: %w", err)
 	}
-	a.closers = append(a.closers, func() error { pool.Close(); return nil })
-	a.pgPool = pool
-	st := postgres.New(pool)
-	a.pg = st
+	a.closers = append(a.closers, st.Close)
+	a.sql = st
+	a.pgPool = st.PgxPool()
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
@@ -696,13 +691,10 @@ func EnsureAdminToken(dataDir string) (token, path string, err error) {
 
 // SchemaVersion returns the database's migration version.
 func (a *App) SchemaVersion(ctx context.Context) (int, error) {
-	if a.pg != nil {
-		return a.pg.SchemaVersion(ctx)
-	}
-	if a.db == nil {
+	if a.sql == nil {
 		return 0, errors.New("no SQL database")
 	}
-	return sqlite.New(a.db).SchemaVersion(ctx)
+	return a.sql.SchemaVersion(ctx)
 }
 
 // jwksCacheLifetime is how long the JWKS answer may be cached

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
 
 // TestPostgresSmoke starts the whole server on a PostgreSQL database of
@@ -23,7 +23,7 @@ func TestPostgresSmoke(t *testing.T) {
 	if srv.App.DatabasePath != "" {
 		t.Errorf("DatabasePath = %q on PostgreSQL, want empty (no SQLite file)", srv.App.DatabasePath)
 	}
-	ms, err := postgres.Migrations()
+	ms, err := sqlstore.Migrations("postgres")
 	if err != nil {
 		t.Fatal(err)
 	}

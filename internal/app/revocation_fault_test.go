@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
 
 // faultLogin logs u in with mode "token" on srv and returns the access
@@ -75,7 +75,11 @@ func TestLogoutDuringPostgresOutage(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{Args: []string{"--db", proxy.through(t, dbURL)}})
 	direct := []string{"--db", dbURL, "--data-dir", a.DataDir, "--issuer", a.URL}
 	b := apptest.Start(t, apptest.Options{Args: direct, Clock: a.Clock})
-	log := postgres.New(pgtest.Pool(t, dbURL))
+	log, err := sqlstore.OpenPostgres(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
 	user := a.NewUser(t)
 
 	stored := func(sid string) bool {

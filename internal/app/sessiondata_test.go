@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 )
 
 // CheapPasswordParams are Argon2id parameters at the package's lower
@@ -128,12 +128,12 @@ func (s *Server) OpenDB(t testing.TB) *sql.DB {
 	if s.App.DatabasePath == "" {
 		t.Fatal("apptest: the server does not use SQLite")
 	}
-	db, err := sqlite.Open(context.Background(), s.App.DatabasePath)
+	st, err := sqlstore.OpenSQLite(context.Background(), s.App.DatabasePath)
 	if err != nil {
 		t.Fatalf("apptest: open %s: %v", s.App.DatabasePath, err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	t.Cleanup(func() { st.Close() })
+	return st.DB()
 }
 
 // RandomEmail returns a fresh address at example.com.

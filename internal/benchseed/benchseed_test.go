@@ -17,8 +17,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/benchseed"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
 
 // TestMain drops the PostgreSQL database the tests share at the end.

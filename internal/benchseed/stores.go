@@ -15,9 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
 	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redisstore"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 )
 
 // Target names the stores to seed as "gatehouse serve" names them.
@@ -88,13 +87,12 @@ func (st *Stores) openDB(ctx context.Context, db string) error {
 	case db == "" || db == "sqlite":
 		return errors.New("benchseed: the database must be named (a SQLite file path or a postgres:// URL)")
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		pool, err := pgxpool.New(ctx, db)
+		s, err := sqlstore.OpenPostgres(ctx, db)
 		if err != nil {
 			return fmt.Errorf("benchseed: open PostgreSQL: %w", err)
 		}
-		st.pg = pool
-		st.closeAll = append(st.closeAll, pool.Close)
-		s := postgres.New(pool)
+		st.pg = s.PgxPool()
+		st.closeAll = append(st.closeAll, func() { s.Close() })
 		if err := s.Migrate(ctx); err != nil {
 			return fmt.Errorf("benchseed: migrate PostgreSQL: %w", err)
 		}
@@ -105,12 +103,13 @@ func (st *Stores) openDB(ctx context.Context, db string) error {
 		return nil
 	}
 	path := strings.TrimPrefix(db, "sqlite://")
-	sdb, err := sqlite.Open(ctx, path)
+	s, err := sqlstore.OpenSQLite(ctx, path)
 	if err != nil {
 		return fmt.Errorf("benchseed: %w", err)
 	}
+	sdb := s.DB()
 	st.sqlDB, st.sqlPath = sdb, path
-	st.closeAll = append(st.closeAll, func() { sdb.Close() })
+	st.closeAll = append(st.closeAll, func() { s.Close() })
 	// One connection, whose page cache holds the indexes that random
 	// keys (ids, secret hashes) spread inserts over: with the default
 	// 2 MiB, a million inserts read and write each index page many times.
@@ -118,7 +117,6 @@ func (st *Stores) openDB(ctx context.Context, db string) error {
 	if _, err := sdb.ExecContext(ctx, "PRAGMA cache_size = -1048576; PRAGMA synchronous = NORMAL"); err != nil {
 		return fmt.Errorf("benchseed: cache_size: %w", err)
 	}
-	s := sqlite.New(sdb)
 	if err := s.Migrate(ctx); err != nil {
 		return fmt.Errorf("benchseed: migrate SQLite: %w", err)
 	}

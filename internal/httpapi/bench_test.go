@@ -17,7 +17,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 )
 
 // The benchmarks in this file answer one question: what does it cost to
@@ -47,12 +47,11 @@ const benchAuthPath = "/bench/cookie-auth"
 func benchCookieServer(b *testing.B) (*Server, *http.Cookie) {
 	b.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, b.TempDir()+"/gatehouse.db")
+	st, err := sqlstore.OpenSQLite(ctx, b.TempDir()+"/gatehouse.db")
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { db.Close() })
-	st := sqlite.New(db)
+	b.Cleanup(func() { st.Close() })
 	if err := st.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}

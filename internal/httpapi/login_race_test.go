@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 )
 
 // gateHasher is a password hasher whose next Verify can be held: the test
@@ -70,12 +70,11 @@ func TestAdminChangeDuringLogin(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "race.db"))
+			st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "race.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { db.Close() })
-			st := sqlite.New(db)
+			t.Cleanup(func() { st.Close() })
 			if err := st.Migrate(t.Context()); err != nil {
 				t.Fatal(err)
 			}

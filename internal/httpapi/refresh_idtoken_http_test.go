@@ -10,8 +10,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
 
 // idClaims are the claims of an ID token that go-oidc's IDToken does not

@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 )
 
 func TestNormalizeEmail(t *testing.T) {
@@ -178,14 +178,13 @@ func (h *fakeHasher) work() (hashes, verifies, dummies int) {
 	return h.hashes, h.verifies, len(h.dummies)
 }
 
-func newUsers(t *testing.T) *sqlite.Store {
+func newUsers(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "users.db"))
+	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "users.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	st := sqlite.New(db)
+	t.Cleanup(func() { st.Close() })
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +193,7 @@ func newUsers(t *testing.T) *sqlite.Store {
 
 type fixture struct {
 	svc    *identity.Service
-	users  *sqlite.Store
+	users  *sqlstore.Store
 	hasher *fakeHasher
 	clock  *clocktest.Clock
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 )
 
 // countingStore is a real SQLite session store that counts the calls the
@@ -37,12 +37,11 @@ func (s *countingStore) GetSessionBySecretHash(ctx context.Context, hash []byte)
 
 func newStore(t testing.TB) *countingStore {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sessions.db"))
+	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "sessions.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	st := sqlite.New(db)
+	t.Cleanup(func() { st.Close() })
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
 
 // recordBackends are the session stores the revocation-order tests run on.
@@ -19,19 +18,22 @@ var recordBackends = []struct {
 	open func(t *testing.T) store.SessionStore
 }{
 	{"SQLite", func(t *testing.T) store.SessionStore {
-		db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sessions.db"))
+		st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "sessions.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
-		st := sqlite.New(db)
+		t.Cleanup(func() { st.Close() })
 		if err := st.Migrate(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		return st
 	}},
 	{"PostgreSQL", func(t *testing.T) store.SessionStore {
-		st := postgres.New(pgtest.Pool(t, pgtest.NewDatabase(t)))
+		st, err := sqlstore.OpenPostgres(t.Context(), pgtest.NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
 		if err := st.Migrate(t.Context()); err != nil {
 			t.Fatal(err)
 		}

@@ -19,8 +19,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/benchseed"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/postgres/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/store/redisstore/redistest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 	"github.com/gatehouse-auth/gatehouse/verifier"
 )

@@ -1,10 +1,8 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -17,21 +15,17 @@ const authCodeColumns = `hash, client_id, user_id, session_id, redirect_uri,
 	auth_time, created_at, expires_at, used_at, grant_id`
 
 // scanAuthCode reads one row of authCodeColumns.
-func scanAuthCode(r scanner) (store.AuthCode, error) {
+func (s *Store) scanAuthCode(r scanner) (store.AuthCode, error) {
 	var (
 		c                          store.AuthCode
-		audiences                  string
 		authTime, created, expires int64
 		used                       sql.NullInt64
 	)
 	err := r.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI,
-		&c.CodeChallenge, &c.CodeChallengeMethod, &c.Scope, &audiences, &c.Nonce,
+		&c.CodeChallenge, &c.CodeChallengeMethod, &c.Scope, s.f.listDest(&c.Audience), &c.Nonce,
 		&authTime, &created, &expires, &used, &c.GrantID)
 	if err != nil {
 		return store.AuthCode{}, err
-	}
-	if err := json.Unmarshal([]byte(audiences), &c.Audience); err != nil {
-		return store.AuthCode{}, fmt.Errorf("decode audiences: %w", err)
 	}
 	c.AuthTime = fromMillis(authTime)
 	c.CreatedAt = fromMillis(created)
@@ -43,9 +37,9 @@ func scanAuthCode(r scanner) (store.AuthCode, error) {
 // CreateAuthCode stores a new, unused code; store.ErrConflict if its hash
 // exists.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	aud, err := encodeList(c.Audience)
+	aud, err := s.f.listArg(c.Audience)
 	if err != nil {
-		return fmt.Errorf("sqlite: create auth code: %w", err)
+		return s.errorf("create auth code", err)
 	}
 	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO auth_codes (`+authCodeColumns+`)
@@ -54,17 +48,17 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 		c.CodeChallenge, c.CodeChallengeMethod, c.Scope, aud, c.Nonce,
 		millis(c.AuthTime), millis(c.CreatedAt), millis(c.ExpiresAt))
 	if err != nil {
-		return wrapErr("create auth code", err)
+		return s.wrapErr("create auth code", err)
 	}
 	return nil
 }
 
 // GetAuthCode returns the code with the given hash, or store.ErrNotFound.
 func (s *Store) GetAuthCode(ctx context.Context, hash []byte) (store.AuthCode, error) {
-	c, err := scanAuthCode(s.db.QueryRowContext(ctx,
+	c, err := s.scanAuthCode(s.db.QueryRowContext(ctx,
 		`SELECT `+authCodeColumns+` FROM auth_codes WHERE hash = ?`, blob(hash)))
 	if err != nil {
-		return store.AuthCode{}, wrapErr("get auth code", err)
+		return store.AuthCode{}, s.wrapErr("get auth code", err)
 	}
 	return c, nil
 }
@@ -73,42 +67,30 @@ func (s *Store) GetAuthCode(ctx context.Context, hash []byte) (store.AuthCode, e
 // of concurrent redemptions exactly one changes the row. A used code is
 // store.ErrConflict, a missing one store.ErrNotFound.
 func (s *Store) RedeemAuthCode(ctx context.Context, hash []byte, usedAt time.Time, grantID string) error {
+	const op = "redeem auth code"
 	res, err := s.db.ExecContext(ctx,
 		`UPDATE auth_codes SET used_at = ?, grant_id = ? WHERE hash = ? AND used_at IS NULL`,
 		millis(usedAt), grantID, blob(hash))
-	if err != nil {
-		return wrapErr("redeem auth code", err)
+	n, err := s.affected(op, res, err)
+	if err != nil || n == 1 {
+		return err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrapErr("redeem auth code", err)
-	}
-	if n == 1 {
-		return nil
-	}
-	var exists int
-	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM auth_codes WHERE hash = ?`, blob(hash)).Scan(&exists)
+	var exists bool
+	err = s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM auth_codes WHERE hash = ?)`, blob(hash)).Scan(&exists)
 	switch {
 	case err != nil:
-		return wrapErr("redeem auth code", err)
-	case exists == 0:
-		return fmt.Errorf("sqlite: redeem auth code: %w", store.ErrNotFound)
+		return s.wrapErr(op, err)
+	case !exists:
+		return s.errorf(op, store.ErrNotFound)
 	}
-	return fmt.Errorf("sqlite: redeem auth code: %w", store.ErrConflict)
+	return s.errorf(op+": already used", store.ErrConflict)
 }
 
 // DeleteExpiredAuthCodes removes codes whose ExpiresAt is at or before
 // before and returns how many.
 func (s *Store) DeleteExpiredAuthCodes(ctx context.Context, before time.Time) (int, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM auth_codes WHERE expires_at <= ?`, millis(before))
-	if err != nil {
-		return 0, wrapErr("delete expired auth codes", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, wrapErr("delete expired auth codes", err)
-	}
-	return int(n), nil
+	return s.affected("delete expired auth codes", res, err)
 }
 
 // consentColumns lists the consents columns in the order scanConsent
@@ -116,17 +98,13 @@ func (s *Store) DeleteExpiredAuthCodes(ctx context.Context, before time.Time) (i
 const consentColumns = `user_id, client_id, scopes, created_at, updated_at`
 
 // scanConsent reads one row of consentColumns.
-func scanConsent(r scanner) (store.Consent, error) {
+func (s *Store) scanConsent(r scanner) (store.Consent, error) {
 	var (
 		c                store.Consent
-		scopes           string
 		created, updated int64
 	)
-	if err := r.Scan(&c.UserID, &c.ClientID, &scopes, &created, &updated); err != nil {
+	if err := r.Scan(&c.UserID, &c.ClientID, s.f.listDest(&c.Scopes), &created, &updated); err != nil {
 		return store.Consent{}, err
-	}
-	if err := json.Unmarshal([]byte(scopes), &c.Scopes); err != nil {
-		return store.Consent{}, fmt.Errorf("decode scopes: %w", err)
 	}
 	c.CreatedAt = fromMillis(created)
 	c.UpdatedAt = fromMillis(updated)
@@ -136,16 +114,16 @@ func scanConsent(r scanner) (store.Consent, error) {
 // PutConsent stores c, replacing the user's consent to the same client
 // but keeping its CreatedAt.
 func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
-	scopes, err := encodeList(c.Scopes)
+	scopes, err := s.f.listArg(c.Scopes)
 	if err != nil {
-		return fmt.Errorf("sqlite: put consent: %w", err)
+		return s.errorf("put consent", err)
 	}
 	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO consents (`+consentColumns+`) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`,
 		c.UserID, c.ClientID, scopes, millis(c.CreatedAt), millis(c.UpdatedAt))
 	if err != nil {
-		return wrapErr("put consent", err)
+		return s.wrapErr("put consent", err)
 	}
 	return nil
 }
@@ -153,10 +131,10 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
 // GetConsent returns the user's consent to the client, or
 // store.ErrNotFound.
 func (s *Store) GetConsent(ctx context.Context, userID, clientID string) (store.Consent, error) {
-	c, err := scanConsent(s.db.QueryRowContext(ctx,
+	c, err := s.scanConsent(s.db.QueryRowContext(ctx,
 		`SELECT `+consentColumns+` FROM consents WHERE user_id = ? AND client_id = ?`, userID, clientID))
 	if err != nil {
-		return store.Consent{}, wrapErr("get consent", err)
+		return store.Consent{}, s.wrapErr("get consent", err)
 	}
 	return c, nil
 }
@@ -166,19 +144,11 @@ func (s *Store) ListUserConsents(ctx context.Context, userID string) ([]store.Co
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT `+consentColumns+` FROM consents WHERE user_id = ? ORDER BY created_at, client_id`, userID)
 	if err != nil {
-		return nil, wrapErr("list consents", err)
+		return nil, s.wrapErr("list consents", err)
 	}
-	defer rows.Close()
-	cs := []store.Consent{}
-	for rows.Next() {
-		c, err := scanConsent(rows)
-		if err != nil {
-			return nil, wrapErr("list consents", err)
-		}
-		cs = append(cs, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr("list consents", err)
+	cs, err := collect(rows, s.scanConsent)
+	if err != nil {
+		return nil, s.wrapErr("list consents", err)
 	}
 	return cs, nil
 }
@@ -187,8 +157,5 @@ func (s *Store) ListUserConsents(ctx context.Context, userID string) ([]store.Co
 // store.ErrNotFound.
 func (s *Store) DeleteConsent(ctx context.Context, userID, clientID string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM consents WHERE user_id = ? AND client_id = ?`, userID, clientID)
-	if err != nil {
-		return wrapErr("delete consent", err)
-	}
-	return checkAffected("delete consent", res)
+	return s.checkAffected("delete consent", res, err)
 }

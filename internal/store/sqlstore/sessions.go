@@ -1,11 +1,10 @@
-package sqlite
+package sqlstore
 
 import (
 	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -21,22 +20,19 @@ const sessionColumns = `id, secret_hash, kind, user_id, client_id, scope,
 	auth_time, auth_session_id`
 
 // scanSession reads one row of sessionColumns.
-func scanSession(r scanner) (store.Session, error) {
+func (st *Store) scanSession(r scanner) (store.Session, error) {
 	var (
 		s                                store.Session
-		kind, data, audiences            string
+		kind, data                       string
 		created, lastSeen, idle, expires int64
 		authTime                         sql.NullInt64
 	)
 	err := r.Scan(&s.ID, &s.SecretHash, &kind, &s.UserID, &s.ClientID, &s.Scope,
 		&created, &lastSeen, &idle, &expires,
-		&s.UserAgent, &s.IP, &data, &s.DataVersion, &audiences,
+		&s.UserAgent, &s.IP, &data, &s.DataVersion, st.f.listDest(&s.Audience),
 		&authTime, &s.AuthSessionID)
 	if err != nil {
 		return store.Session{}, err
-	}
-	if err := json.Unmarshal([]byte(audiences), &s.Audience); err != nil {
-		return store.Session{}, fmt.Errorf("decode audiences: %w", err)
 	}
 	s.Kind = store.SessionKind(kind)
 	s.CreatedAt = fromMillis(created)
@@ -48,18 +44,11 @@ func scanSession(r scanner) (store.Session, error) {
 	return s, nil
 }
 
-// scanSessions reads every row of rows, oldest first, and closes rows.
-func scanSessions(rows *sql.Rows) ([]store.Session, error) {
-	defer rows.Close()
-	ss := []store.Session{}
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		ss = append(ss, s)
-	}
-	if err := rows.Err(); err != nil {
+// scanSessions reads every row of rows, oldest first (ties by id), and
+// closes rows.
+func (s *Store) scanSessions(rows rows) ([]store.Session, error) {
+	ss, err := collect(rows, s.scanSession)
+	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(ss, func(a, b store.Session) int {
@@ -94,14 +83,18 @@ func nullableHash(hash []byte) any {
 const insertSession = `INSERT INTO sessions (` + sessionColumns + `)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
+// sessionColumnNames are the columns of sessionColumns, for COPY.
+var sessionColumnNames = strings.Fields(strings.ReplaceAll(sessionColumns, ",", " "))
+
 // sessionArgs returns the arguments of insertSession for ss. It fails if
-// ss.Data is not valid JSON or ss.Audience cannot be encoded.
-func sessionArgs(ss store.Session) ([]any, error) {
+// ss.Data is not valid JSON (on PostgreSQL, JSON that jsonb accepts: not a
+// string holding \u0000) or ss.Audience cannot be encoded.
+func (s *Store) sessionArgs(ss store.Session) ([]any, error) {
 	data, err := encodeData(ss.Data)
 	if err != nil {
 		return nil, err
 	}
-	aud, err := encodeList(ss.Audience)
+	aud, err := s.f.listArg(ss.Audience)
 	if err != nil {
 		return nil, err
 	}
@@ -116,13 +109,13 @@ func sessionArgs(ss store.Session) ([]any, error) {
 // never conflicts. A nil Data is stored as "{}"; other Data must be valid
 // JSON.
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
-	args, err := sessionArgs(ss)
+	args, err := s.sessionArgs(ss)
 	if err != nil {
-		return fmt.Errorf("sqlite: create session: %w", err)
+		return s.errorf("create session", err)
 	}
 	_, err = s.db.ExecContext(ctx, insertSession, args...)
 	if err != nil {
-		return wrapErr("create session", err)
+		return s.wrapErr("create session", err)
 	}
 	return nil
 }
@@ -130,10 +123,10 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 // GetSession returns the record with the given public id, or
 // store.ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
-	ss, err := scanSession(s.db.QueryRowContext(ctx,
+	ss, err := s.scanSession(s.db.QueryRowContext(ctx,
 		`SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
 	if err != nil {
-		return store.Session{}, wrapErr("get session", err)
+		return store.Session{}, s.wrapErr("get session", err)
 	}
 	return ss, nil
 }
@@ -142,12 +135,12 @@ func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error
 // store.ErrNotFound; an empty hash matches nothing.
 func (s *Store) GetSessionBySecretHash(ctx context.Context, hash []byte) (store.Session, error) {
 	if len(hash) == 0 {
-		return store.Session{}, fmt.Errorf("sqlite: get session by secret hash: %w", store.ErrNotFound)
+		return store.Session{}, s.errorf("get session by secret hash", store.ErrNotFound)
 	}
-	ss, err := scanSession(s.db.QueryRowContext(ctx,
+	ss, err := s.scanSession(s.db.QueryRowContext(ctx,
 		`SELECT `+sessionColumns+` FROM sessions WHERE secret_hash = ?`, hash))
 	if err != nil {
-		return store.Session{}, wrapErr("get session by secret hash", err)
+		return store.Session{}, s.wrapErr("get session by secret hash", err)
 	}
 	return ss, nil
 }
@@ -158,11 +151,11 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Se
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at, id`, userID)
 	if err != nil {
-		return nil, wrapErr("list user sessions", err)
+		return nil, s.wrapErr("list user sessions", err)
 	}
-	ss, err := scanSessions(rows)
+	ss, err := s.scanSessions(rows)
 	if err != nil {
-		return nil, wrapErr("list user sessions", err)
+		return nil, s.wrapErr("list user sessions", err)
 	}
 	return ss, nil
 }
@@ -173,62 +166,59 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpir
 	res, err := s.db.ExecContext(ctx,
 		`UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`,
 		millis(lastSeen), millis(idleExpiresAt), id)
-	if err != nil {
-		return wrapErr("touch session", err)
-	}
-	return checkAffected("touch session", res)
+	return s.checkAffected("touch session", res, err)
 }
 
 // UpdateSessionData reads the record's data and version, calls update, and
 // stores the returned data (nil as "{}"; otherwise it must be valid JSON)
-// with the version increased by one, all in one IMMEDIATE transaction, so
-// concurrent updates run one after another and none is lost. If update
-// returns an error, nothing is written and that error is returned as is. A
-// missing record returns store.ErrNotFound without calling update. update
-// runs while the transaction holds the database's write lock: it must be
-// quick and must not call the store.
+// with data_version raised by one in the same UPDATE, all in one
+// transaction, so concurrent updates of one record run one after another,
+// each sees the previous one's data and version, and none is lost: on
+// SQLite the IMMEDIATE transaction holds the database's write lock, on
+// PostgreSQL SELECT … FOR UPDATE holds the record's row lock. update is
+// called once. If it returns an error, nothing is written and that error
+// is returned as is. A missing record returns store.ErrNotFound without
+// calling update. update runs while the lock is held: it must be quick and
+// must not call the store.
 func (s *Store) UpdateSessionData(ctx context.Context, id string, update func(data json.RawMessage, version int64) (json.RawMessage, error)) (store.Session, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.Session{}, wrapErr("update session data: begin", err)
-	}
-	defer rollback(tx)
-
-	var (
-		old     string
-		version int64
-	)
-	err = tx.QueryRowContext(ctx, `SELECT data, data_version FROM sessions WHERE id = ?`, id).Scan(&old, &version)
-	if err != nil {
-		return store.Session{}, wrapErr("update session data", err)
-	}
-	next, err := update(json.RawMessage(old), version)
+	const op = "update session data"
+	var out store.Session
+	err := s.inTx(ctx, op, func(tx db) error {
+		var (
+			old     string
+			version int64
+		)
+		err := tx.QueryRowContext(ctx,
+			`SELECT data, data_version FROM sessions WHERE id = ?`+s.f.forUpdate, id).Scan(&old, &version)
+		if err != nil {
+			return s.wrapErr(op, err)
+		}
+		next, err := update(json.RawMessage(old), version)
+		if err != nil {
+			return err
+		}
+		data, err := encodeData(next)
+		if err != nil {
+			return s.errorf(op, err)
+		}
+		out, err = s.scanSession(tx.QueryRowContext(ctx,
+			`UPDATE sessions SET data = ?, data_version = data_version + 1 WHERE id = ?
+			RETURNING `+sessionColumns, data, id))
+		if err != nil {
+			return s.wrapErr(op, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return store.Session{}, err
 	}
-	data, err := encodeData(next)
-	if err != nil {
-		return store.Session{}, fmt.Errorf("sqlite: update session data: %w", err)
-	}
-	ss, err := scanSession(tx.QueryRowContext(ctx,
-		`UPDATE sessions SET data = ?, data_version = data_version + 1 WHERE id = ?
-		RETURNING `+sessionColumns, data, id))
-	if err != nil {
-		return store.Session{}, wrapErr("update session data", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.Session{}, wrapErr("update session data: commit", err)
-	}
-	return ss, nil
+	return out, nil
 }
 
 // DeleteSession removes the record, or returns store.ErrNotFound.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
-	if err != nil {
-		return wrapErr("delete session", err)
-	}
-	return checkAffected("delete session", res)
+	return s.checkAffected("delete session", res, err)
 }
 
 // DeleteSessions removes the records with the given ids, in statements
@@ -243,22 +233,13 @@ func (s *Store) DeleteSessions(ctx context.Context, ids []string) ([]string, err
 		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
 		rows, err := s.db.QueryContext(ctx, `DELETE FROM sessions WHERE id IN (`+marks+`) RETURNING id`, args...)
 		if err != nil {
-			return removed, wrapErr("delete sessions", err)
+			return removed, s.wrapErr("delete sessions", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return removed, wrapErr("delete sessions", err)
-			}
-			removed = append(removed, id)
+		got, err := collect(rows, func(r scanner) (id string, err error) { return id, r.Scan(&id) })
+		if err != nil {
+			return removed, s.wrapErr("delete sessions", err)
 		}
-		if err := rows.Close(); err != nil {
-			return removed, wrapErr("delete sessions", err)
-		}
-		if err := rows.Err(); err != nil {
-			return removed, wrapErr("delete sessions", err)
-		}
+		removed = append(removed, got...)
 	}
 	return removed, nil
 }
@@ -271,11 +252,11 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string)
 		`DELETE FROM sessions WHERE user_id = ? AND id <> ? RETURNING `+sessionColumns,
 		userID, exceptID)
 	if err != nil {
-		return nil, wrapErr("delete user sessions", err)
+		return nil, s.wrapErr("delete user sessions", err)
 	}
-	ss, err := scanSessions(rows)
+	ss, err := s.scanSessions(rows)
 	if err != nil {
-		return nil, wrapErr("delete user sessions", err)
+		return nil, s.wrapErr("delete user sessions", err)
 	}
 	return ss, nil
 }
@@ -283,17 +264,17 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, exceptID string)
 // DeleteClientSessions removes every record whose client_id is clientID,
 // in one statement, and returns the removed records, oldest first. The
 // second condition (client_id not empty) makes an empty clientID match
-// nothing and lets SQLite use the partial index sessions_client_id.
+// nothing and lets the database use the partial index sessions_client_id.
 func (s *Store) DeleteClientSessions(ctx context.Context, clientID string) ([]store.Session, error) {
 	rows, err := s.db.QueryContext(ctx,
 		`DELETE FROM sessions WHERE client_id = ? AND client_id <> '' RETURNING `+sessionColumns,
 		clientID)
 	if err != nil {
-		return nil, wrapErr("delete client sessions", err)
+		return nil, s.wrapErr("delete client sessions", err)
 	}
-	ss, err := scanSessions(rows)
+	ss, err := s.scanSessions(rows)
 	if err != nil {
-		return nil, wrapErr("delete client sessions", err)
+		return nil, s.wrapErr("delete client sessions", err)
 	}
 	return ss, nil
 }
@@ -305,11 +286,11 @@ func (s *Store) ListClientSessions(ctx context.Context, clientID string) ([]stor
 		`SELECT `+sessionColumns+` FROM sessions WHERE client_id = ? AND client_id <> '' ORDER BY created_at, id`,
 		clientID)
 	if err != nil {
-		return nil, wrapErr("list client sessions", err)
+		return nil, s.wrapErr("list client sessions", err)
 	}
-	ss, err := scanSessions(rows)
+	ss, err := s.scanSessions(rows)
 	if err != nil {
-		return nil, wrapErr("list client sessions", err)
+		return nil, s.wrapErr("list client sessions", err)
 	}
 	return ss, nil
 }
@@ -320,10 +301,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, 
 	ms := millis(now)
 	res, err := s.db.ExecContext(ctx,
 		`DELETE FROM sessions WHERE expires_at <= ? OR idle_expires_at <= ?`, ms, ms)
-	if err != nil {
-		return 0, wrapErr("delete expired sessions", err)
-	}
-	return affected("delete expired sessions", res)
+	return s.affected("delete expired sessions", res, err)
 }
 
 // CountSessions returns how many records are not expired at now.
@@ -333,7 +311,7 @@ func (s *Store) CountSessions(ctx context.Context, now time.Time) (int, error) {
 	err := s.db.QueryRowContext(ctx,
 		`SELECT count(*) FROM sessions WHERE expires_at > ? AND idle_expires_at > ?`, ms, ms).Scan(&n)
 	if err != nil {
-		return 0, wrapErr("count sessions", err)
+		return 0, s.wrapErr("count sessions", err)
 	}
 	return n, nil
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -41,7 +41,7 @@ func keyArgs(k store.SigningKey) []any {
 // taken.
 func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
 	if _, err := s.db.ExecContext(ctx, insertKey, keyArgs(k)...); err != nil {
-		return wrapErr("create key", err)
+		return s.wrapErr("create key", err)
 	}
 	return nil
 }
@@ -50,48 +50,43 @@ func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
 func (s *Store) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at, id`)
 	if err != nil {
-		return nil, wrapErr("list keys", err)
+		return nil, s.wrapErr("list keys", err)
 	}
-	defer rows.Close()
-	ks := []store.SigningKey{}
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, wrapErr("list keys", err)
-		}
-		ks = append(ks, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr("list keys", err)
+	ks, err := collect(rows, scanKey)
+	if err != nil {
+		return nil, s.wrapErr("list keys", err)
 	}
 	return ks, nil
 }
 
 // RotateKey retires every current key of next's algorithm (RetiredAt =
 // next.CreatedAt, ExpiresAt = next.CreatedAt + retireAfter) and stores
-// next, in one IMMEDIATE transaction. If next's id is taken it returns
+// next, in one transaction. If next's id is taken it returns
 // store.ErrConflict and retires nothing.
+//
+// Rotations run one after another: on SQLite in IMMEDIATE transactions; on
+// PostgreSQL the transaction first locks signing_keys in SHARE ROW
+// EXCLUSIVE mode, which readers (ListKeys) do not wait for but other
+// rotations do: under READ COMMITTED, two concurrent rotations would
+// otherwise each miss the key the other inserts and leave two current keys
+// of one algorithm.
 func (s *Store) RotateKey(ctx context.Context, next store.SigningKey, retireAfter time.Duration) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return wrapErr("rotate key: begin", err)
-	}
-	defer rollback(tx)
-
-	_, err = tx.ExecContext(ctx,
-		`UPDATE signing_keys SET retired_at = ?, expires_at = ?
-		WHERE algorithm = ? AND retired_at IS NULL`,
-		millis(next.CreatedAt), millis(next.CreatedAt.Add(retireAfter)), next.Algorithm)
-	if err != nil {
-		return wrapErr("rotate key: retire", err)
-	}
-	if _, err := tx.ExecContext(ctx, insertKey, keyArgs(next)...); err != nil {
-		return wrapErr("rotate key", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return wrapErr("rotate key: commit", err)
-	}
-	return nil
+	return s.inTx(ctx, "rotate key", func(tx db) error {
+		if err := s.f.lockTable(ctx, tx, "signing_keys", "SHARE ROW EXCLUSIVE"); err != nil {
+			return s.wrapErr("rotate key: lock", err)
+		}
+		_, err := tx.ExecContext(ctx,
+			`UPDATE signing_keys SET retired_at = ?, expires_at = ?
+			WHERE algorithm = ? AND retired_at IS NULL`,
+			millis(next.CreatedAt), millis(next.CreatedAt.Add(retireAfter)), next.Algorithm)
+		if err != nil {
+			return s.wrapErr("rotate key: retire", err)
+		}
+		if _, err := tx.ExecContext(ctx, insertKey, keyArgs(next)...); err != nil {
+			return s.wrapErr("rotate key", err)
+		}
+		return nil
+	})
 }
 
 // DeleteExpiredKeys removes retired keys whose ExpiresAt is at or before
@@ -99,8 +94,5 @@ func (s *Store) RotateKey(ctx context.Context, next store.SigningKey, retireAfte
 func (s *Store) DeleteExpiredKeys(ctx context.Context, now time.Time) (int, error) {
 	res, err := s.db.ExecContext(ctx,
 		`DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND expires_at <= ?`, millis(now))
-	if err != nil {
-		return 0, wrapErr("delete expired keys", err)
-	}
-	return affected("delete expired keys", res)
+	return s.affected("delete expired keys", res, err)
 }

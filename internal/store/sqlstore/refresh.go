@@ -1,9 +1,8 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -29,10 +28,15 @@ func scanRefreshToken(r scanner) (store.RefreshToken, error) {
 	return rt, nil
 }
 
+// refreshTokenColumns are the columns of a new, current token, in the
+// order of refreshTokenArgs (COPY names them).
+var refreshTokenColumns = []string{"hash", "session_id", "created_at", "expires_at"}
+
 // insertRefreshToken is the statement that stores a new, current token.
 const insertRefreshToken = `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)`
 
-// refreshTokenArgs returns the arguments of insertRefreshToken for rt.
+// refreshTokenArgs returns the values of refreshTokenColumns for rt, the
+// arguments of insertRefreshToken.
 func refreshTokenArgs(rt store.RefreshToken) []any {
 	return []any{blob(rt.Hash), rt.SessionID, millis(rt.CreatedAt), millis(rt.ExpiresAt)}
 }
@@ -42,7 +46,7 @@ func refreshTokenArgs(rt store.RefreshToken) []any {
 // is taken.
 func (s *Store) CreateRefreshToken(ctx context.Context, rt store.RefreshToken) error {
 	if _, err := s.db.ExecContext(ctx, insertRefreshToken, refreshTokenArgs(rt)...); err != nil {
-		return wrapErr("create refresh token", err)
+		return s.wrapErr("create refresh token", err)
 	}
 	return nil
 }
@@ -53,62 +57,59 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash []byte) (store.Refresh
 	rt, err := scanRefreshToken(s.db.QueryRowContext(ctx,
 		`SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = ?`, blob(hash)))
 	if err != nil {
-		return store.RefreshToken{}, wrapErr("get refresh token", err)
+		return store.RefreshToken{}, s.wrapErr("get refresh token", err)
 	}
 	return rt, nil
 }
 
 // RotateRefreshToken marks the current token oldHash as rotated at
 // successor.CreatedAt with sealedSuccessor and stores successor, in one
-// IMMEDIATE transaction, so that of concurrent rotations of one token
-// exactly one succeeds. It returns store.ErrNotFound if oldHash does not
-// exist and store.ErrConflict if it was already rotated or if successor's
-// hash is taken; then it writes nothing.
+// transaction. It returns store.ErrNotFound if oldHash does not exist and
+// store.ErrConflict if it was already rotated or if successor's hash is
+// taken; then it writes nothing.
+//
+// Of concurrent rotations of one token exactly one succeeds: on SQLite
+// the IMMEDIATE transactions run one after another; on PostgreSQL the
+// conditional UPDATE (… WHERE rotated_at IS NULL) decides: the first takes
+// the row lock, and the others wait for it, re-check the condition against
+// the committed row, find it rotated and change nothing. Should the first
+// roll back (its successor's hash was taken), the next one rotates
+// instead.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, sealedSuccessor []byte, successor store.RefreshToken) error {
 	const op = "rotate refresh token"
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return wrapErr(op+": begin", err)
-	}
-	defer rollback(tx)
-
-	res, err := tx.ExecContext(ctx,
-		`UPDATE refresh_tokens SET rotated_at = ?, sealed_successor = ?
-		WHERE hash = ? AND rotated_at IS NULL`,
-		millis(successor.CreatedAt), blob(sealedSuccessor), blob(oldHash))
-	if err != nil {
-		return wrapErr(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return wrapErr(op, err)
-	}
-	if n == 0 {
-		var exists bool
-		err := tx.QueryRowContext(ctx,
-			`SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE hash = ?)`, blob(oldHash)).Scan(&exists)
+	return s.inTx(ctx, op, func(tx db) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE refresh_tokens SET rotated_at = ?, sealed_successor = ?
+			WHERE hash = ? AND rotated_at IS NULL`,
+			millis(successor.CreatedAt), blob(sealedSuccessor), blob(oldHash))
+		n, err := s.affected(op, res, err)
 		if err != nil {
-			return wrapErr(op, err)
+			return err
 		}
-		if exists {
-			return fmt.Errorf("sqlite: %s: already rotated: %w", op, store.ErrConflict)
+		if n == 0 {
+			var exists bool
+			err := tx.QueryRowContext(ctx,
+				`SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE hash = ?)`, blob(oldHash)).Scan(&exists)
+			if err != nil {
+				return s.wrapErr(op, err)
+			}
+			if exists {
+				return s.errorf(op+": already rotated", store.ErrConflict)
+			}
+			return s.errorf(op, store.ErrNotFound)
 		}
-		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
-	}
-	if _, err := tx.ExecContext(ctx, insertRefreshToken, refreshTokenArgs(successor)...); err != nil {
-		return wrapErr(op+": insert successor", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return wrapErr(op+": commit", err)
-	}
-	return nil
+		if _, err := tx.ExecContext(ctx, insertRefreshToken, refreshTokenArgs(successor)...); err != nil {
+			return s.wrapErr(op+": insert successor", err)
+		}
+		return nil
+	})
 }
 
 // DeleteSessionRefreshTokens removes every token of the grant sessionID,
 // current or rotated; removing none is not an error.
 func (s *Store) DeleteSessionRefreshTokens(ctx context.Context, sessionID string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE session_id = ?`, sessionID); err != nil {
-		return wrapErr("delete session refresh tokens", err)
+		return s.wrapErr("delete session refresh tokens", err)
 	}
 	return nil
 }
@@ -117,8 +118,5 @@ func (s *Store) DeleteSessionRefreshTokens(ctx context.Context, sessionID string
 // ExpiresAt is at or before now, and returns how many it removed.
 func (s *Store) DeleteExpiredRefreshTokens(ctx context.Context, now time.Time) (int, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE expires_at <= ?`, millis(now))
-	if err != nil {
-		return 0, wrapErr("delete expired refresh tokens", err)
-	}
-	return affected("delete expired refresh tokens", res)
+	return s.affected("delete expired refresh tokens", res, err)
 }

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package sqlite_test
+package sqlstore
 
 // setUmask does nothing where there is no umask.
 func setUmask(int) int { return 0 }

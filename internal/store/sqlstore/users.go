@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -49,13 +49,13 @@ func encodeClaims(claims map[string]any) (string, error) {
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	claims, err := encodeClaims(u.Claims)
 	if err != nil {
-		return fmt.Errorf("sqlite: create user: %w", err)
+		return s.errorf("create user", err)
 	}
 	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.PasswordHash, claims, u.Disabled, millis(u.CreatedAt), millis(u.UpdatedAt))
 	if err != nil {
-		return wrapErr("create user", err)
+		return s.wrapErr("create user", err)
 	}
 	return nil
 }
@@ -65,7 +65,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 	u, err := scanUser(s.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if err != nil {
-		return store.User{}, wrapErr("get user", err)
+		return store.User{}, s.wrapErr("get user", err)
 	}
 	return u, nil
 }
@@ -76,78 +76,72 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, e
 	u, err := scanUser(s.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 	if err != nil {
-		return store.User{}, wrapErr("get user by email", err)
+		return store.User{}, s.wrapErr("get user by email", err)
 	}
 	return u, nil
 }
 
 // ListUsers returns up to limit users whose ids sort after afterID, in id
-// order.
+// order (byte-wise: on PostgreSQL the primary key is COLLATE "C"); nil if
+// there are none.
 func (s *Store) ListUsers(ctx context.Context, afterID string, limit int) ([]store.User, error) {
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
-		return nil, wrapErr("list users", err)
+		return nil, s.wrapErr("list users", err)
 	}
-	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, wrapErr("list users", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr("list users", err)
+	out, err := collect(rows, scanUser)
+	if err != nil || len(out) == 0 {
+		return nil, s.wrapErrIf("list users", err)
 	}
 	return out, nil
 }
 
 // UpdateUser reads the user, applies update and writes the result back, in
-// one IMMEDIATE transaction, so concurrent updates of the same database
-// run one after another. An ID changed by update is ignored. If update
-// returns an error, nothing is written and that error is returned as is.
-// A changed email that is taken returns store.ErrConflict; a missing user
-// returns store.ErrNotFound without calling update. update runs while the
-// transaction holds the database's write lock: it must be quick and must
-// not call the store.
+// one transaction, so concurrent updates of the same user run one after
+// another: on SQLite the IMMEDIATE transaction holds the database's write
+// lock, on PostgreSQL SELECT … FOR UPDATE holds the user's row lock
+// (updates of other users do not wait). update is called once. An ID
+// changed by update is ignored. If update returns an error, nothing is
+// written and that error is returned as is. A changed email that is taken
+// returns store.ErrConflict; a missing user returns store.ErrNotFound
+// without calling update. update runs while the lock is
+// held: it must be quick and must not call the store.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.User{}, wrapErr("update user: begin", err)
-	}
-	defer rollback(tx)
-
-	old, err := scanUser(tx.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE id = ?`, id))
-	if err != nil {
-		return store.User{}, wrapErr("update user", err)
-	}
-	u, err := update(old)
+	const op = "update user"
+	var out store.User
+	err := s.inTx(ctx, op, func(tx db) error {
+		old, err := scanUser(tx.QueryRowContext(ctx,
+			`SELECT `+userColumns+` FROM users WHERE id = ?`+s.f.forUpdate, id))
+		if err != nil {
+			return s.wrapErr(op, err)
+		}
+		u, err := update(old)
+		if err != nil {
+			return err
+		}
+		claims, err := encodeClaims(u.Claims)
+		if err != nil {
+			return s.errorf(op, err)
+		}
+		out, err = scanUser(tx.QueryRowContext(ctx,
+			`UPDATE users
+			SET email = ?, password_hash = ?, claims = ?, disabled = ?, created_at = ?, updated_at = ?
+			WHERE id = ?
+			RETURNING `+userColumns,
+			u.Email, u.PasswordHash, claims, u.Disabled, millis(u.CreatedAt), millis(u.UpdatedAt), id))
+		if err != nil {
+			return s.wrapErr(op, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return store.User{}, err
 	}
-	claims, err := encodeClaims(u.Claims)
-	if err != nil {
-		return store.User{}, fmt.Errorf("sqlite: update user: %w", err)
-	}
-	u, err = scanUser(tx.QueryRowContext(ctx,
-		`UPDATE users
-		SET email = ?, password_hash = ?, claims = ?, disabled = ?, created_at = ?, updated_at = ?
-		WHERE id = ?
-		RETURNING `+userColumns,
-		u.Email, u.PasswordHash, claims, u.Disabled, millis(u.CreatedAt), millis(u.UpdatedAt), id))
-	if err != nil {
-		return store.User{}, wrapErr("update user", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.User{}, wrapErr("update user: commit", err)
-	}
-	return u, nil
+	return out, nil
 }
 
-// DeleteUser removes the user, with their consents and authorization
+// DeleteUser removes the user, with its consents and authorization
 // codes, in one transaction, or returns store.ErrNotFound. It does not
 // remove the user's sessions (see DeleteUserSessions).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
@@ -155,29 +149,20 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		`DELETE FROM consents WHERE user_id = ?`, `DELETE FROM auth_codes WHERE user_id = ?`)
 }
 
-// deleteWithDependents runs the delete statements of dependent rows and
-// then del, all with the one argument id, in one transaction. It returns
-// store.ErrNotFound, and deletes nothing, if del removes no row.
+// deleteWithDependents runs del and then the delete statements of
+// dependent rows, all with the one argument id, in one transaction. It
+// returns store.ErrNotFound, and deletes nothing, if del removes no row.
 func (s *Store) deleteWithDependents(ctx context.Context, op, del, id string, dependents ...string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return wrapErr(op+": begin", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, del, id)
-	if err != nil {
-		return wrapErr(op, err)
-	}
-	if err := checkAffected(op, res); err != nil {
-		return err
-	}
-	for _, q := range dependents {
-		if _, err := tx.ExecContext(ctx, q, id); err != nil {
-			return wrapErr(op, err)
+	return s.inTx(ctx, op, func(tx db) error {
+		res, err := tx.ExecContext(ctx, del, id)
+		if err := s.checkAffected(op, res, err); err != nil {
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return wrapErr(op+": commit", err)
-	}
-	return nil
+		for _, q := range dependents {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return s.wrapErr(op, err)
+			}
+		}
+		return nil
+	})
 }

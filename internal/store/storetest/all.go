@@ -1,0 +1,57 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+)
+
+// FullStore is a backend that keeps every kind of record, as the SQL
+// store does: each store interface, the bulk inserts and the cascading
+// deletes.
+type FullStore interface {
+	BulkStore
+	CascadeStore
+	store.KeyStore
+	store.RevocationStore
+	store.LeaseStore
+}
+
+// RunAll runs every conformance suite of this package against the
+// stores newStore returns. newStore must return a fresh, empty store on
+// every call and register its own cleanup with t.Cleanup.
+func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
+	t.Run("UserStore", func(t *testing.T) {
+		RunUserStoreTests(t, func(t *testing.T) store.UserStore { return newStore(t) })
+	})
+	t.Run("SessionStore", func(t *testing.T) {
+		RunSessionStoreTests(t, func(t *testing.T) store.SessionStore { return newStore(t) })
+	})
+	t.Run("KeyStore", func(t *testing.T) {
+		RunKeyStoreTests(t, func(t *testing.T) store.KeyStore { return newStore(t) })
+	})
+	t.Run("RefreshTokenStore", func(t *testing.T) {
+		RunRefreshTokenStoreTests(t, func(t *testing.T) store.RefreshTokenStore { return newStore(t) })
+	})
+	t.Run("RevocationStore", func(t *testing.T) {
+		RunRevocationStoreTests(t, func(t *testing.T) store.RevocationStore { return newStore(t) })
+	})
+	t.Run("ClientStore", func(t *testing.T) {
+		RunClientStoreTests(t, func(t *testing.T) store.ClientStore { return newStore(t) })
+	})
+	t.Run("AuthCodeStore", func(t *testing.T) {
+		RunAuthCodeStoreTests(t, func(t *testing.T) store.AuthCodeStore { return newStore(t) })
+	})
+	t.Run("ConsentStore", func(t *testing.T) {
+		RunConsentStoreTests(t, func(t *testing.T) store.ConsentStore { return newStore(t) })
+	})
+	t.Run("DeleteCascade", func(t *testing.T) {
+		RunDeleteCascadeTests(t, func(t *testing.T) CascadeStore { return newStore(t) })
+	})
+	t.Run("BulkStore", func(t *testing.T) {
+		RunBulkStoreTests(t, func(t *testing.T) BulkStore { return newStore(t) })
+	})
+	t.Run("LeaseStore", func(t *testing.T) {
+		RunLeaseStoreTests(t, func(t *testing.T) store.LeaseStore { return newStore(t) })
+	})
+}
