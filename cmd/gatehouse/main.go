@@ -24,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/app"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
@@ -221,7 +222,7 @@ func createUser(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	defer a.Close()
-	u, err := a.Users.CreateUser(ctx, identity.NewUser{Email: email, Password: pw})
+	u, err := a.Accounts.CreateUser(ctx, accounts.NewUser{Email: email, Password: pw})
 	if errors.Is(err, store.ErrConflict) {
 		return errors.New("a user with this email exists")
 	}

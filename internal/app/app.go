@@ -24,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
@@ -62,6 +63,8 @@ type App struct {
 	// DatabasePath is the SQLite file, when SQLite is the database.
 	DatabasePath string
 
+	// Accounts owns the account rules; handlers and the CLI call it.
+	Accounts *accounts.Service
 	Users    *identity.Service
 	Sessions *session.Manager
 	Keys     *keys.Manager
@@ -212,10 +215,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Leeway:         graceOrNone(cfg.TokenLeeway),
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
 	a.IDTokens = oauth.NewIDTokens(cfg.Issuer, 0, a.Keys, opts.Now)
-	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.revokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms}, opts.Now)
+	a.Accounts = accounts.New(accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log})
+	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.Accounts.RevokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms}, opts.Now)
 	grants := []oauth.Grant{}
 	if stores.AuthCodes != nil && stores.Consents != nil {
-		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.revokeUserClient},
+		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.Accounts.RevokeUserClient},
 			a.Clients, stores.AuthCodes, stores.Consents, opts.Now)
 		grants = append(grants, oauth.NewAuthorizationCodeGrant(stores.AuthCodes, a.Sessions, a.Tokens, stores.Users, a.IDTokens, opts.Now))
 	}
@@ -240,10 +244,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		MaxStreams:          cfg.MaxStreams,
 		MaxStreamsPerClient: cfg.MaxStreamsPerClient,
 	}, httpapi.Deps{
+		Accounts:     a.Accounts,
 		Users:        a.Users,
 		Sessions:     a.Sessions,
 		Bearer:       a.Tokens,
-		Tokens:       a.Tokens,
 		TokenService: a.Tokens,
 		OAuth:        a.OAuth,
 		Authorize:    a.Authorizer,
@@ -256,32 +260,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Now:          opts.Now,
 	})
 	return a, nil
-}
-
-// revokeClient revokes what was issued to a deleted OAuth client: the
-// grants its users gave it, and its own client credentials tokens, whose
-// "sub" is the client id (a subject-wide revocation, as for a user).
-func (a *App) revokeClient(ctx context.Context, clientID string) error {
-	_, err := a.Sessions.RevokeClient(ctx, clientID)
-	return errors.Join(err, a.Revocations.RevokeUser(ctx, clientID))
-}
-
-// revokeUserClient revokes the grants a user gave a client, when the user
-// withdraws their consent to it.
-func (a *App) revokeUserClient(ctx context.Context, userID, clientID string) error {
-	records, err := a.Sessions.List(ctx, userID)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, r := range records {
-		if r.ClientID == clientID {
-			if err := a.Sessions.Revoke(ctx, userID, r.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // graceOrNone maps a zero duration (the flag's "none") to the "none"

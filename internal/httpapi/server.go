@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
@@ -49,11 +50,13 @@ type Config struct {
 
 // Deps are the domain services the handlers call.
 type Deps struct {
+	// Accounts owns the account rules: signup, login, logout and the
+	// administrative changes to users.
+	Accounts *accounts.Service
+	// Users serves the reads of users (the admin listing, /v1/me).
 	Users    *identity.Service
 	Sessions *session.Manager
 	Bearer   BearerAuthenticator
-	// Tokens serves logins in token mode; nil turns token mode off.
-	Tokens TokenIssuer
 	// TokenService, Keys and Revocations serve the JWT endpoints; when
 	// TokenService is nil those endpoints are not mounted.
 	TokenService TokenService
