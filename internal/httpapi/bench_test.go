@@ -71,7 +71,7 @@ func benchCookieServer(b *testing.B) (*Server, *http.Cookie) {
 		Metrics:  metrics.New(sessions.Count),
 		Ready:    st.Ping,
 	})
-	srv.Handle("GET "+benchAuthPath, srv.user(func(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	srv.mux.Handle("GET "+benchAuthPath, srv.user(func(w http.ResponseWriter, r *http.Request, p authn.Principal) {
 		if p.UserID == "" {
 			panic("no user in principal")
 		}

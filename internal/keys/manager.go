@@ -494,14 +494,6 @@ func (m *Manager) RunReload(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Tick reloads the keys, then runs Maintain.
-func (m *Manager) Tick(ctx context.Context) error {
-	if err := m.Reload(ctx); err != nil {
-		return err
-	}
-	return m.Maintain(ctx)
-}
-
 // Maintain rotates keys older than RotationInterval and deletes keys whose
 // tokens have all expired. It rotates every algorithm the manager keeps a
 // key for (see Config.Algorithms), a PublishDelay ahead, so the new key

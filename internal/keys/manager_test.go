@@ -100,9 +100,7 @@ func TestManagerLifecycle(t *testing.T) {
 	// one has been published for PublishDelay; the old one stays
 	// verifiable until its tokens have expired.
 	c.Advance(25 * time.Hour)
-	if err := m.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runKeyJobs(t, m)
 	if k, _ := m.Signer(jose.EdDSA); k.KeyID() != first.KeyID() {
 		t.Fatal("the rotated-in key signs before its publish delay")
 	}
@@ -118,9 +116,7 @@ func TestManagerLifecycle(t *testing.T) {
 		t.Error("retired key no longer verifies right after rotation")
 	}
 	c.Advance(6 * time.Minute)
-	if err := m.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runKeyJobs(t, m)
 	if _, ok := m.Key(t.Context(), first.KeyID()); ok {
 		t.Error("retired key still verifies after RetireAfter")
 	}
@@ -243,4 +239,17 @@ func TestUnknownKidReloadCanceled(t *testing.T) {
 // testKEK is a key-encryption key for tests, distinct per name.
 func testKEK(name string) [seal.KeySize]byte {
 	return sha256.Sum256([]byte("test kek " + name))
+}
+
+// runKeyJobs runs one round of the two key jobs a server runs: Maintain
+// (rotation and deletion, on one instance of a cluster) and Reload (on
+// every instance, which drops the deleted keys).
+func runKeyJobs(t *testing.T, m *keys.Manager) {
+	t.Helper()
+	if err := m.Maintain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 }
