@@ -203,7 +203,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		Algorithms:       signingAlgorithms(cfg),
 		RetireAfter:      max(cfg.AccessTokenTTL, oauth.DefaultIDTokenTTL) + revocation.DefaultLeeway,
 		RotationInterval: cfg.KeyRotationInterval,
-		PublishDelay:     graceOrNone(cfg.KeyPublishDelay),
+		PublishDelay:     cfg.KeyPublishDelay,
 	}, log, opts.Now)
 	if err != nil {
 		return err
@@ -211,8 +211,8 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 	a.Tokens = token.NewService(token.Config{
 		Issuer:         cfg.Issuer,
 		AccessTokenTTL: cfg.AccessTokenTTL,
-		RefreshGrace:   graceOrNone(cfg.RefreshReuseGrace),
-		Leeway:         graceOrNone(cfg.TokenLeeway),
+		RefreshGrace:   cfg.RefreshReuseGrace,
+		Leeway:         cfg.TokenLeeway,
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
 	a.IDTokens = oauth.NewIDTokens(cfg.Issuer, 0, a.Keys, opts.Now)
 	a.Accounts = accounts.New(accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log})
@@ -259,15 +259,6 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		Now:          opts.Now,
 	})
 	return nil
-}
-
-// graceOrNone maps a zero duration (the flag's "none") to the "none"
-// value of the token service and key manager, whose zero is a default.
-func graceOrNone(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }
 
 // newLimiter returns a limiter shared through Redis when --sessions names

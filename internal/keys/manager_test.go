@@ -58,7 +58,7 @@ func TestManagerLifecycle(t *testing.T) {
 	st := newStore(t)
 	kek := testKEK("kek")
 	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.ES256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.ES256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour, PublishDelay: publishDelay}
 	m, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestManagerLifecycle(t *testing.T) {
 	if got := jwksKIDs(t, m); len(got) != 4 {
 		t.Fatalf("JWKS has %v, want the next keys published too", got)
 	}
-	c.Advance(keys.DefaultPublishDelay)
+	c.Advance(publishDelay)
 	second, _ := m.Signer(jose.EdDSA)
 	if second.KeyID() == first.KeyID() {
 		t.Fatal("scheduled rotation did not replace the key")
@@ -174,7 +174,7 @@ func TestUnknownKidReloads(t *testing.T) {
 	st := newStore(t)
 	kek := testKEK("kek")
 	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute, PublishDelay: publishDelay}
 	a, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +213,7 @@ func TestUnknownKidReloadCanceled(t *testing.T) {
 	ctx := t.Context()
 	st := newStore(t)
 	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute, PublishDelay: publishDelay}
 	a, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -253,3 +253,7 @@ func runKeyJobs(t *testing.T, m *keys.Manager) {
 		t.Fatal(err)
 	}
 }
+
+// publishDelay is the publish delay of the tests' managers: the server's
+// default (config.DefaultKeyPublishDelay).
+const publishDelay = 20 * time.Minute
