@@ -120,10 +120,10 @@ type LoginRequest struct {
 	// Client describes the user agent, stored with the record; its IP
 	// also keys the per-address limit.
 	Client session.ClientInfo
-	// Replaces is the live browser session that came with the request,
-	// if any. A session login ends it (a session is never reused across
-	// logins).
-	Replaces *store.Session
+	// CookieSecret is the session cookie that came with the request, if
+	// any. A session login ends its session, if it is live, once the
+	// password is accepted: a session is never reused across logins.
+	CookieSecret string
 }
 
 // LoginResult is what a login created: Session for ModeSession, Tokens
@@ -160,7 +160,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	if req.Mode == ModeToken {
 		res.Tokens, err = s.d.Tokens.LoginTokens(ctx, u, req.Client)
 	} else {
-		res.Session, err = s.startBrowserSession(ctx, u, req.Replaces, req.Client)
+		res.Session, err = s.startBrowserSession(ctx, u, req.CookieSecret, req.Client)
 	}
 	if err == nil {
 		err = s.revokeIfLocked(ctx, u, req.Password)
@@ -171,12 +171,14 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	return res, nil
 }
 
-// startBrowserSession ends the session being replaced, if it is live,
-// and creates the new one.
-func (s *Service) startBrowserSession(ctx context.Context, u store.User, old *store.Session, ci session.ClientInfo) (session.Created, error) {
-	if old != nil {
-		if err := s.d.Sessions.Revoke(ctx, old.UserID, old.ID); err != nil {
-			s.log.WarnContext(ctx, "could not end the replaced session", "err", err)
+// startBrowserSession ends the session of oldSecret, if it is live, and
+// creates the new one.
+func (s *Service) startBrowserSession(ctx context.Context, u store.User, oldSecret string, ci session.ClientInfo) (session.Created, error) {
+	if oldSecret != "" {
+		if old, err := s.d.Sessions.AuthenticateCookie(ctx, oldSecret); err == nil {
+			if err := s.d.Sessions.Revoke(ctx, old.UserID, old.ID); err != nil {
+				s.log.WarnContext(ctx, "could not end the replaced session", "err", err)
+			}
 		}
 	}
 	return s.d.Sessions.CreateCookie(ctx, u.ID, ci)

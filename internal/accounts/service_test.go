@@ -137,7 +137,7 @@ func TestLoginReplacesSession(t *testing.T) {
 		t.Fatalf("login result %+v", first)
 	}
 	old := first.Session.Session
-	second, err := f.svc.Login(ctx, accounts.LoginRequest{Email: "ada@example.com", Password: pw, Replaces: &old})
+	second, err := f.svc.Login(ctx, accounts.LoginRequest{Email: "ada@example.com", Password: pw, CookieSecret: first.Session.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,17 +104,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// loginRequest is the accounts login of r: its client, and the browser
-// session it replaces (if a session login).
+// loginRequest is the accounts login of r: its client, and the session
+// cookie a session login replaces.
 func (s *Server) loginRequest(r *http.Request, email, pw string, mode accounts.Mode) accounts.LoginRequest {
-	req := accounts.LoginRequest{Email: email, Password: pw, Mode: mode,
+	secret, _ := s.cookieSecret(r)
+	return accounts.LoginRequest{Email: email, Password: pw, Mode: mode, CookieSecret: secret,
 		Client: session.ClientInfo{UserAgent: r.UserAgent(), IP: s.clientIP(r)}}
-	if mode == "" || mode == accounts.ModeSession {
-		if old, _, ok := s.browserSession(r); ok {
-			req.Replaces = &old
-		}
-	}
-	return req
 }
 
 func (s *Server) countLogin(mode string, err error) {
