@@ -300,3 +300,39 @@ func TestSignup(t *testing.T) {
 		t.Fatal("a second signup with the same address succeeded")
 	}
 }
+
+// failingTokens is a token issuer whose grants cannot be stored.
+type failingTokens struct{ err error }
+
+func (f failingTokens) LoginTokens(context.Context, store.User, session.ClientInfo) (token.Response, error) {
+	return token.Response{}, f.err
+}
+
+// TestLoginIncomplete: a server failure after the password was accepted
+// answers ErrUnavailable, as a wrong password does when the limiter is
+// down, and never tells that the password was right; the refusals of the
+// rules pass as they are.
+func TestLoginIncomplete(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"store failure", errors.New("disk full"), accounts.ErrUnavailable},
+		{"hasher busy", password.ErrBusy, password.ErrBusy},
+		{"invalid credentials", accounts.ErrInvalidCredentials, accounts.ErrInvalidCredentials},
+	}
+	f := newFixture(t, nil)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := accounts.New(accounts.Deps{Users: f.users, Sessions: f.sessions, Tokens: failingTokens{tc.err}})
+			_, err := svc.Login(t.Context(), accounts.LoginRequest{Email: "ada@example.com", Password: pw, Mode: accounts.ModeToken})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Login: %v, want %v", err, tc.want)
+			}
+			if tc.want != accounts.ErrInvalidCredentials && errors.Is(err, accounts.ErrInvalidCredentials) {
+				t.Fatalf("Login: %v also reads as invalid credentials", err)
+			}
+		})
+	}
+}
