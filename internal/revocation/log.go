@@ -55,7 +55,7 @@ type Config struct {
 // thousand revocations is served to every subscriber from memory.
 const DefaultRecentEvents = 16384
 
-// Log appends revocations to the store, keeps the local Set exact, and
+// Log appends revocations to the store, keeps the local set exact, and
 // publishes the log, in Seq order and without holes, to subscribers (the
 // event stream of /v1/revocations).
 //
