@@ -54,8 +54,8 @@ func newBenchFixture(b *testing.B, alg jose.Algorithm) benchFixture {
 		cfg.Revocations = RevocationConfig{Mode: RevocationPoll, PollInterval: time.Hour}
 		cfg.RequiredScopes = []string{"profile"}
 	})
-	if v.revs.len() != 100 {
-		b.Fatalf("revocation set holds %d events", v.revs.len())
+	if v.revs.Len() != 100 {
+		b.Fatalf("revocation set holds %d events", v.revs.Len())
 	}
 	tok := f.mint(benchClaims(f.URL(), c.Now()))
 	dot := strings.LastIndexByte(tok, '.')

@@ -142,3 +142,27 @@ func ExampleVerifier_Watch() {
 	})))
 	log.Fatal(http.ListenAndServe("127.0.0.1:9090", nil))
 }
+
+// A RevocationSet answers whether a token is revoked from the events of a
+// revocation feed; a Verifier keeps one, and so does the Gatehouse server.
+// A user event revokes the tokens issued before it, so a login right after
+// a password reset gets tokens that work.
+func ExampleRevocationSet() {
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := verifier.NewRevocationSet(30 * time.Second)
+	s.Add(t0, 0,
+		verifier.RevocationEvent{Cursor: 7, SID: "sess-1", At: t0, Expires: t0.Add(5 * time.Minute)},
+		verifier.RevocationEvent{Cursor: 8, User: "user-1", At: t0, Expires: t0.Add(5 * time.Minute)},
+	)
+	fmt.Println(s.Revoked("sess-1", "", "user-2", t0.Add(-time.Minute)))
+	fmt.Println(s.Revoked("sess-2", "", "user-1", t0.Add(-time.Minute)))
+	fmt.Println(s.Revoked("sess-3", "", "user-1", t0.Add(time.Minute)))
+	fmt.Println(s.Cursor(), s.Len())
+	fmt.Println(s.Prune(t0.Add(6*time.Minute)), s.Len())
+	// Output:
+	// true
+	// true
+	// false
+	// 8 2
+	// 2 0
+}

@@ -6,15 +6,15 @@ import (
 	"time"
 )
 
-// feedEvent is one item of Gatehouse's revocation feed, the same JSON in
-// GET /v1/revocations pages and in the event stream's data:
+// RevocationEvent is one item of Gatehouse's revocation feed, the same
+// JSON in GET /v1/revocations pages and in the event stream's data:
 //
 //	{"cursor":N,"sid"|"user"|"jti":"...","at":RFC3339,"expires":RFC3339}
 //
 // A "sid" revokes every token of that session or grant, a "jti" one
 // token, a "user" every token with that "sub" and "iat" at or before
 // "at". The event may be forgotten after "expires".
-type feedEvent struct {
+type RevocationEvent struct {
 	Cursor  int64     `json:"cursor"`
 	SID     string    `json:"sid"`
 	User    string    `json:"user"`
@@ -37,19 +37,19 @@ const maxIDLen = 256
 // parseFeedEvent decodes and checks one feed item. An item whose kind
 // this verifier does not know (none of sid, user, jti) is an error the
 // caller may skip past.
-func parseFeedEvent(data []byte) (feedEvent, error) {
-	var e feedEvent
+func parseFeedEvent(data []byte) (RevocationEvent, error) {
+	var e RevocationEvent
 	if err := json.Unmarshal(data, &e); err != nil {
-		return feedEvent{}, fmt.Errorf("verifier: revocation event: %w", err)
+		return RevocationEvent{}, fmt.Errorf("verifier: revocation event: %w", err)
 	}
 	if err := e.check(); err != nil {
-		return feedEvent{}, err
+		return RevocationEvent{}, err
 	}
 	return e, nil
 }
 
 // check validates a decoded event.
-func (e *feedEvent) check() error {
+func (e *RevocationEvent) check() error {
 	n := 0
 	for _, id := range [...]string{e.SID, e.User, e.JTI} {
 		if id != "" {
@@ -75,7 +75,7 @@ func (e *feedEvent) check() error {
 // parseFeedPage decodes a page of the feed. Items that fail
 // parseFeedEvent are returned as errs, not as a failure of the page, so
 // one event of a kind this verifier does not know does not stall it.
-func parseFeedPage(data []byte) (events []feedEvent, cursor int64, more bool, errs []error, err error) {
+func parseFeedPage(data []byte) (events []RevocationEvent, cursor int64, more bool, errs []error, err error) {
 	var p feedPage
 	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, 0, false, nil, fmt.Errorf("verifier: revocation feed page: %w", err)
@@ -83,7 +83,7 @@ func parseFeedPage(data []byte) (events []feedEvent, cursor int64, more bool, er
 	if p.Cursor < 0 {
 		return nil, 0, false, nil, fmt.Errorf("verifier: revocation feed page: negative cursor")
 	}
-	events = make([]feedEvent, 0, len(p.Revocations))
+	events = make([]RevocationEvent, 0, len(p.Revocations))
 	for _, raw := range p.Revocations {
 		e, err := parseFeedEvent(raw)
 		if err != nil {

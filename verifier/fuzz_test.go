@@ -99,9 +99,9 @@ func FuzzFeedPage(f *testing.F) {
 				t.Fatalf("returned an invalid event: %v", err)
 			}
 		}
-		s := newRevocationSet(0)
-		s.add(t0, cursor, events...)
-		if s.position() < cursor {
+		s := NewRevocationSet(0)
+		s.Add(t0, cursor, events...)
+		if s.Cursor() < cursor {
 			t.Fatal("cursor went backwards")
 		}
 	})

@@ -85,7 +85,7 @@ func (v *Verifier) Watch(ctx context.Context, p *Principal) (context.Context, co
 	}
 	// Registered first, checked second: an event added to the set after
 	// this check reaches the watch through the set's listener.
-	if v.sub != nil && v.revs.revoked(w.sid, w.jti, w.sub, w.iat) {
+	if v.sub != nil && v.revs.Revoked(w.sid, w.jti, w.sub, w.iat) {
 		v.live.end(w, invalid(ErrRevoked, "sid %q, jti %q or sub %q is revoked", clip(w.sid), clip(w.jti), clip(w.sub)))
 	}
 	return wctx, func() { v.live.end(w, context.Canceled) }
@@ -330,7 +330,7 @@ func (h *liveHub) refresh(w *watcher) {
 
 // revoke ends the watches that events revoke. It is the revocation set's
 // listener, called after the events are in the set.
-func (h *liveHub) revoke(events []feedEvent) {
+func (h *liveHub) revoke(events []RevocationEvent) {
 	if h.n.Load() == 0 {
 		return
 	}

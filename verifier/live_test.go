@@ -26,7 +26,7 @@ func testHub(t *testing.T, c *clocktest.Clock) *liveHub {
 // hubVerifier is a Verifier without an issuer around h, for tests of
 // Watch alone.
 func hubVerifier(h *liveHub, c *clocktest.Clock, leeway time.Duration) *Verifier {
-	return &Verifier{cfg: Config{Now: c.Now, Leeway: leeway}, revs: newRevocationSet(leeway), live: h}
+	return &Verifier{cfg: Config{Now: c.Now, Leeway: leeway}, revs: NewRevocationSet(leeway), live: h}
 }
 
 // waitDone waits for ctx to end (the bound only guards against a hang)
@@ -52,19 +52,19 @@ func TestWatchRevocationEvents(t *testing.T) {
 	exp := t0.Add(5 * time.Minute)
 	tests := []struct {
 		name  string
-		event feedEvent
+		event RevocationEvent
 		ends  bool
 	}{
-		{"session", feedEvent{SID: "sid-1"}, true},
-		{"token", feedEvent{JTI: "jti-1"}, true},
-		{"user after issue", feedEvent{User: "user-1", At: t0.Add(time.Second)}, true},
+		{"session", RevocationEvent{SID: "sid-1"}, true},
+		{"token", RevocationEvent{JTI: "jti-1"}, true},
+		{"user after issue", RevocationEvent{User: "user-1", At: t0.Add(time.Second)}, true},
 		// As Verify judges it (userRevokes): a token with a sid issued in
 		// the event's own second is left to its session's event.
-		{"user in the issue second", feedEvent{User: "user-1", At: t0}, false},
-		{"user before issue", feedEvent{User: "user-1", At: t0.Add(-time.Second)}, false},
-		{"other session", feedEvent{SID: "sid-2"}, false},
-		{"other token", feedEvent{JTI: "jti-2"}, false},
-		{"other user", feedEvent{User: "user-2", At: t0}, false},
+		{"user in the issue second", RevocationEvent{User: "user-1", At: t0}, false},
+		{"user before issue", RevocationEvent{User: "user-1", At: t0.Add(-time.Second)}, false},
+		{"other session", RevocationEvent{SID: "sid-2"}, false},
+		{"other token", RevocationEvent{JTI: "jti-2"}, false},
+		{"other user", RevocationEvent{User: "user-2", At: t0}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +73,7 @@ func TestWatchRevocationEvents(t *testing.T) {
 			v := hubVerifier(h, c, 0)
 			ctx, cancel := v.Watch(context.Background(), tokenPrincipal("user-1", "sid-1", "jti-1", t0, exp))
 			defer cancel()
-			h.revoke([]feedEvent{tt.event})
+			h.revoke([]RevocationEvent{tt.event})
 			if got := ctx.Err() != nil; got != tt.ends {
 				t.Fatalf("ended %v, want %v", got, tt.ends)
 			}
@@ -255,11 +255,11 @@ func TestWatchManyAndCancel(t *testing.T) {
 	if h.len() != n || len(h.due) != n {
 		t.Fatalf("%d watches, %d deadlines, want %d", h.len(), len(h.due), n)
 	}
-	var events []feedEvent
+	var events []RevocationEvent
 	for i := 0; i < n; i += 4 {
-		events = append(events, feedEvent{SID: fmt.Sprintf("sid-%d", i)})
+		events = append(events, RevocationEvent{SID: fmt.Sprintf("sid-%d", i)})
 	}
-	events = append(events, feedEvent{User: "user-1", At: t0.Add(time.Second)})
+	events = append(events, RevocationEvent{User: "user-1", At: t0.Add(time.Second)})
 	h.revoke(events)
 	c.Set(t0.Add(12 * time.Minute))
 	h.tick()
@@ -329,7 +329,7 @@ func TestWatchFollowsTheFeed(t *testing.T) {
 	}
 
 	// Revoked before Watch: ended at once.
-	eventually(t, 5*time.Second, "events in the set", func() bool { return v.revs.len() == 2 })
+	eventually(t, 5*time.Second, "events in the set", func() bool { return v.revs.Len() == 2 })
 	ctx2, cancel2 := v.Watch(context.Background(), p)
 	defer cancel2()
 	if !errors.Is(context.Cause(ctx2), ErrRevoked) {
@@ -439,7 +439,7 @@ func BenchmarkWatchRevoke(b *testing.B) {
 				defer cancel()
 			}
 			p := tokenPrincipal("user-x", "sid-x", "", t0, t0.Add(time.Hour))
-			ev := []feedEvent{{SID: "sid-x"}}
+			ev := []RevocationEvent{{SID: "sid-x"}}
 			for b.Loop() {
 				ctx, cancel := v.Watch(context.Background(), p)
 				h.revoke(ev)

@@ -9,11 +9,12 @@ import (
 // pruneEvery is how often the revocation set drops expired events.
 const pruneEvery = time.Minute
 
-// revocationSet holds the live revocation events the verifier has read
-// from the feed. It is safe for concurrent use; a lookup takes a read
-// lock and up to three map reads, or no lock at all while the set is
-// empty.
-type revocationSet struct {
+// RevocationSet holds the live revocation events read from a revocation
+// feed: a Verifier keeps one, fed by Gatehouse's /v1/revocations, and the
+// Gatehouse server keeps one fed by its own revocation log. It is safe for
+// concurrent use; a lookup takes a read lock and up to three map reads, or
+// no lock at all while the set is empty.
+type RevocationSet struct {
 	// grace is added to each event's expiry before it is dropped: the
 	// verifier accepts tokens up to its leeway past "exp", so it must
 	// remember their revocation that much longer.
@@ -21,12 +22,12 @@ type revocationSet struct {
 	// onAdd, if set, is called with each event before it is added,
 	// outside the lock (the session cache evicts what the event
 	// revokes).
-	onAdd func(feedEvent)
+	onAdd func(RevocationEvent)
 	// onAdded, if set, is called with the events of each add after they
 	// are in the set, outside the lock (live-connection watches end
 	// what they revoke; a watch registers before it checks the set, so
 	// it misses no event).
-	onAdded func([]feedEvent)
+	onAdded func([]RevocationEvent)
 
 	size atomic.Int64
 
@@ -43,8 +44,11 @@ type userRevocation struct {
 	at, expires time.Time
 }
 
-func newRevocationSet(grace time.Duration) *revocationSet {
-	return &revocationSet{
+// NewRevocationSet returns an empty set that keeps each event grace past
+// its Expires (a verifier's leeway: it accepts tokens that long past
+// "exp", so it must remember their revocation that much longer).
+func NewRevocationSet(grace time.Duration) *RevocationSet {
+	return &RevocationSet{
 		grace:    grace,
 		sessions: map[string]time.Time{},
 		tokens:   map[string]time.Time{},
@@ -52,10 +56,11 @@ func newRevocationSet(grace time.Duration) *revocationSet {
 	}
 }
 
-// add records events and moves the cursor to at least cursor (and each
-// event's own). Events are idempotent, so the repeats that a reconnected
-// stream may send change nothing.
-func (s *revocationSet) add(now time.Time, cursor int64, events ...feedEvent) {
+// Add records events and moves the cursor to at least cursor (and each
+// event's own Cursor). Events are idempotent, so the repeats that a
+// reconnected stream may send change nothing. Once a minute (by now) it
+// also drops the events that have expired.
+func (s *RevocationSet) Add(now time.Time, cursor int64, events ...RevocationEvent) {
 	if s.onAdd != nil {
 		for _, e := range events {
 			s.onAdd(e)
@@ -85,10 +90,11 @@ func (s *revocationSet) add(now time.Time, cursor int64, events ...feedEvent) {
 	}
 }
 
-// revoked reports whether a credential with the given sid, jti, sub and
+// Revoked reports whether a credential with the given sid, jti, sub and
 // iat is revoked: its session was, it was itself, or its user was at or
-// after iat. Empty values match nothing.
-func (s *revocationSet) revoked(sid, jti, sub string, iat time.Time) bool {
+// after iat (see userRevokes for the rule of the revocation's own
+// second). Empty values match nothing.
+func (s *RevocationSet) Revoked(sid, jti, sub string, iat time.Time) bool {
 	if s.size.Load() == 0 {
 		return false
 	}
@@ -112,43 +118,51 @@ func (s *revocationSet) revoked(sid, jti, sub string, iat time.Time) bool {
 	return false
 }
 
-// position returns the feed cursor read so far.
-func (s *revocationSet) position() int64 {
+// Cursor returns the feed cursor read so far: the highest cursor given
+// to Add.
+func (s *RevocationSet) Cursor() int64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.cursor
 }
 
-// prune drops events that expired, with the grace, before now.
-func (s *revocationSet) prune(now time.Time) {
+// Prune drops the events that expired, with the grace, at or before now,
+// and returns how many it dropped.
+func (s *RevocationSet) Prune(now time.Time) int {
 	s.mu.Lock()
-	s.pruneLocked(now)
+	n := s.pruneLocked(now)
 	s.size.Store(int64(len(s.sessions) + len(s.tokens) + len(s.users)))
 	s.mu.Unlock()
+	return n
 }
 
-func (s *revocationSet) pruneLocked(now time.Time) {
+func (s *RevocationSet) pruneLocked(now time.Time) int {
 	s.lastPrune = now
 	cut := now.Add(-s.grace)
+	n := 0
 	for k, exp := range s.sessions {
 		if !exp.After(cut) {
 			delete(s.sessions, k)
+			n++
 		}
 	}
 	for k, exp := range s.tokens {
 		if !exp.After(cut) {
 			delete(s.tokens, k)
+			n++
 		}
 	}
 	for k, u := range s.users {
 		if !u.expires.After(cut) {
 			delete(s.users, k)
+			n++
 		}
 	}
+	return n
 }
 
-// len returns how many events the set holds.
-func (s *revocationSet) len() int { return int(s.size.Load()) }
+// Len returns how many events the set holds.
+func (s *RevocationSet) Len() int { return int(s.size.Load()) }
 
 func later(a, b time.Time) time.Time {
 	if b.After(a) {

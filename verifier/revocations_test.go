@@ -108,7 +108,7 @@ func TestRevokedWhileRunning(t *testing.T) {
 				return errors.Is(err, ErrRevoked)
 			})
 			t.Logf("%s: revocation took effect after %s", tt.mode, took)
-			eventually(t, tt.bound, "all three events", func() bool { return v.revs.len() == 3 })
+			eventually(t, tt.bound, "all three events", func() bool { return v.revs.Len() == 3 })
 			checkRevocations(t, f, v, c.Now())
 			if _, err := v.Verify(context.Background(), tok); err != nil {
 				t.Errorf("unrevoked token: %v", err)
@@ -147,7 +147,7 @@ func TestStreamReconnectsWithLastEventID(t *testing.T) {
 	v := newTestVerifier(t, f, c, nil)
 	eventually(t, 2*time.Second, "two stream connections", func() bool { return f.streams.Load() >= 2 })
 	f.revoke("sid", "sid-b", t0, t0.Add(time.Hour))
-	eventually(t, 2*time.Second, "second event", func() bool { return v.revs.revoked("sid-b", "", "", t0) })
+	eventually(t, 2*time.Second, "second event", func() bool { return v.revs.Revoked("sid-b", "", "", t0) })
 	f.mu.Lock()
 	ids := append([]string(nil), f.lastEventIDs...)
 	f.mu.Unlock()
@@ -161,32 +161,32 @@ func TestStreamReconnectsWithLastEventID(t *testing.T) {
 }
 
 func TestRevocationSetPrunes(t *testing.T) {
-	s := newRevocationSet(30 * time.Second)
-	s.add(t0, 0,
-		feedEvent{Cursor: 1, SID: "s", At: t0, Expires: t0.Add(time.Minute)},
-		feedEvent{Cursor: 2, JTI: "j", At: t0, Expires: t0.Add(2 * time.Minute)},
-		feedEvent{Cursor: 5, User: "u", At: t0, Expires: t0.Add(3 * time.Minute)},
-		feedEvent{Cursor: 3, User: "u", At: t0.Add(-time.Hour), Expires: t0.Add(time.Second)}, // older, late
+	s := NewRevocationSet(30 * time.Second)
+	s.Add(t0, 0,
+		RevocationEvent{Cursor: 1, SID: "s", At: t0, Expires: t0.Add(time.Minute)},
+		RevocationEvent{Cursor: 2, JTI: "j", At: t0, Expires: t0.Add(2 * time.Minute)},
+		RevocationEvent{Cursor: 5, User: "u", At: t0, Expires: t0.Add(3 * time.Minute)},
+		RevocationEvent{Cursor: 3, User: "u", At: t0.Add(-time.Hour), Expires: t0.Add(time.Second)}, // older, late
 	)
-	if s.position() != 5 || s.len() != 3 {
-		t.Fatalf("position %d, len %d; want 5, 3", s.position(), s.len())
+	if s.Cursor() != 5 || s.Len() != 3 {
+		t.Fatalf("position %d, len %d; want 5, 3", s.Cursor(), s.Len())
 	}
-	if !s.revoked("", "", "u", t0.Add(-time.Minute)) {
+	if !s.Revoked("", "", "u", t0.Add(-time.Minute)) {
 		t.Error("a late older user event replaced the newer one")
 	}
 	// Kept for the grace past expiry: a token accepted with leeway past
 	// exp is still known to be revoked.
-	s.prune(t0.Add(time.Minute + 29*time.Second))
-	if !s.revoked("s", "", "", t0) {
+	s.Prune(t0.Add(time.Minute + 29*time.Second))
+	if !s.Revoked("s", "", "", t0) {
 		t.Error("session event dropped within the grace")
 	}
-	s.prune(t0.Add(time.Minute + 30*time.Second))
-	if s.revoked("s", "", "", t0) || s.len() != 2 {
-		t.Errorf("session event kept after expiry plus grace (len %d)", s.len())
+	s.Prune(t0.Add(time.Minute + 30*time.Second))
+	if s.Revoked("s", "", "", t0) || s.Len() != 2 {
+		t.Errorf("session event kept after expiry plus grace (len %d)", s.Len())
 	}
-	s.prune(t0.Add(time.Hour))
-	if s.len() != 0 {
-		t.Errorf("len %d after everything expired", s.len())
+	s.Prune(t0.Add(time.Hour))
+	if s.Len() != 0 {
+		t.Errorf("len %d after everything expired", s.Len())
 	}
 }
 
@@ -234,10 +234,10 @@ func TestNewReadsTheWholeFeed(t *testing.T) {
 		f.revoke("jti", "jti-"+itoa(int64(i)), t0, t0.Add(time.Hour))
 	}
 	v := newTestVerifier(t, f, clocktest.New(t0), func(cfg *Config) { cfg.Revocations.Mode = RevocationPoll })
-	if got := v.revs.len(); got != n {
+	if got := v.revs.Len(); got != n {
 		t.Fatalf("after New the set holds %d events, want all %d", got, n)
 	}
-	if got := v.revs.position(); got != n {
+	if got := v.revs.Cursor(); got != n {
 		t.Errorf("cursor %d, want %d", got, n)
 	}
 }
@@ -283,7 +283,7 @@ func TestStreamGapReadsFeed(t *testing.T) {
 			if v.sub.gaps.Load() != 1 {
 				t.Errorf("%d gaps noticed, want 1", v.sub.gaps.Load())
 			}
-			if pos := v.revs.position(); pos != 3 {
+			if pos := v.revs.Cursor(); pos != 3 {
 				t.Errorf("cursor %d, want 3", pos)
 			}
 		})

@@ -223,7 +223,7 @@ func (c *sessionCache) post(ctx context.Context, value string) ([]byte, error) {
 }
 
 // evict drops cached sessions that a revocation event revokes.
-func (c *sessionCache) evict(e feedEvent) {
+func (c *sessionCache) evict(e RevocationEvent) {
 	if e.SID == "" && e.User == "" {
 		return
 	}

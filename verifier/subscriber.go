@@ -23,11 +23,11 @@ const maxPagesPerPoll = 100
 // behind a proxy that does not pass it: the subscriber polls instead.
 var errNoStream = errors.New("verifier: no event stream at the stream endpoint")
 
-// subscriber keeps a revocationSet up to date from the feed.
+// subscriber keeps a RevocationSet up to date from the feed.
 type subscriber struct {
 	cfg   RevocationConfig
 	fetch *fetcher
-	set   *revocationSet
+	set   *RevocationSet
 	now   func() time.Time
 	log   *slog.Logger
 
@@ -65,7 +65,7 @@ func (s *subscriber) catchUp(ctx context.Context) error { return s.pollPages(ctx
 // stopping early when the feed has no more or its cursor stops moving.
 func (s *subscriber) pollPages(ctx context.Context, limit int) error {
 	for page := 0; limit < 0 || page < limit; page++ {
-		since := s.set.position()
+		since := s.set.Cursor()
 		u, err := withQuery(s.cfg.FeedURL, "since", strconv.FormatInt(since, 10))
 		if err != nil {
 			return err
@@ -81,8 +81,8 @@ func (s *subscriber) pollPages(ctx context.Context, limit int) error {
 		for _, e := range bad {
 			s.log.WarnContext(ctx, "verifier: skipped a revocation event", "err", e)
 		}
-		s.set.add(s.now(), cursor, events...)
-		if !more || s.set.position() <= since {
+		s.set.Add(s.now(), cursor, events...)
+		if !more || s.set.Cursor() <= since {
 			s.markHeard()
 			return nil
 		}
@@ -194,7 +194,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (s *subscriber) stream(parent context.Context) (connected bool, err error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	since := s.set.position()
+	since := s.set.Cursor()
 	u, err := withQuery(s.cfg.StreamURL, "since", strconv.FormatInt(since, 10))
 	if err != nil {
 		return false, err
@@ -249,7 +249,7 @@ func (s *subscriber) stream(parent context.Context) (connected bool, err error) 
 		if id, err := strconv.ParseInt(ev.ID, 10, 64); err == nil && id > 0 {
 			cursor = id
 		}
-		pos := s.set.position()
+		pos := s.set.Cursor()
 		if cursor > 0 && cursor <= pos {
 			continue // already read (from the feed, after a gap)
 		}
@@ -266,9 +266,9 @@ func (s *subscriber) stream(parent context.Context) (connected bool, err error) 
 		e, err := parseFeedEvent(ev.Data)
 		if err != nil {
 			s.log.WarnContext(ctx, "verifier: skipped a revocation event", "err", err)
-			s.set.add(s.now(), cursor)
+			s.set.Add(s.now(), cursor)
 			continue
 		}
-		s.set.add(s.now(), cursor, e)
+		s.set.Add(s.now(), cursor, e)
 	}
 }

@@ -18,7 +18,7 @@ type Verifier struct {
 	cfg      Config
 	keys     *RemoteKeySet
 	jws      jose.Verifier
-	revs     *revocationSet
+	revs     *RevocationSet
 	sub      *subscriber
 	sessions *sessionCache
 	cop      *http.CrossOriginProtection
@@ -59,7 +59,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	v := &Verifier{
 		cfg:  cfg,
 		keys: keys,
-		revs: newRevocationSet(cfg.Leeway),
+		revs: NewRevocationSet(cfg.Leeway),
 		live: newLiveHub(cfg.Now, cfg.Logger),
 		done: make(chan struct{}),
 	}
@@ -207,7 +207,7 @@ func (v *Verifier) checkRevoked(sid, jti, sub string, iat, now time.Time) error 
 	if v.sub == nil {
 		return nil
 	}
-	if v.revs.revoked(sid, jti, sub, iat) {
+	if v.revs.Revoked(sid, jti, sub, iat) {
 		return invalid(ErrRevoked, "sid %q, jti %q or sub %q is revoked", clip(sid), clip(jti), clip(sub))
 	}
 	if fc := v.cfg.Revocations.FailClosedAfter; fc > 0 {

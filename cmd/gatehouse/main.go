@@ -24,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/app"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
@@ -183,12 +184,12 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, app.Options{Log: newLogger(cfg, stderr)})
+	db, err := app.OpenDatabase(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	v, err := a.SchemaVersion(ctx)
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
 	if err != nil {
 		return err
 	}
@@ -216,12 +217,16 @@ func createUser(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, app.Options{Log: newLogger(cfg, stderr)})
+	db, err := app.OpenDatabase(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	u, err := a.Users.CreateUser(ctx, identity.NewUser{Email: email, Password: pw})
+	defer db.Close()
+	svc, err := db.Accounts(cfg, app.Options{Log: newLogger(cfg, stderr)})
+	if err != nil {
+		return err
+	}
+	u, err := svc.CreateUser(ctx, accounts.NewUser{Email: email, Password: pw})
 	if errors.Is(err, store.ErrConflict) {
 		return errors.New("a user with this email exists")
 	}
@@ -306,12 +311,12 @@ func createClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, app.Options{Log: newLogger(cfg, stderr)})
+	db, err := app.OpenDatabase(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	reg, err := a.Clients.Register(ctx, m)
+	defer db.Close()
+	reg, err := db.Clients(cfg, app.Options{Log: newLogger(cfg, stderr)}).Register(ctx, m)
 	if err != nil {
 		var me *oauth.MetadataError
 		if errors.As(err, &me) {

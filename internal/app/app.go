@@ -22,8 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
@@ -39,7 +38,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
-	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // Options are what tests and the command may set beyond the Config.
@@ -62,6 +60,8 @@ type App struct {
 	// DatabasePath is the SQLite file, when SQLite is the database.
 	DatabasePath string
 
+	// Accounts owns the account rules; handlers and the CLI call it.
+	Accounts *accounts.Service
 	Users    *identity.Service
 	Sessions *session.Manager
 	Keys     *keys.Manager
@@ -78,11 +78,10 @@ type App struct {
 	// them on the --metrics-addr listener.
 	Metrics *metrics.Metrics
 
-	log     *slog.Logger
-	sql     *sqlstore.Store // the SQL database, SQLite or PostgreSQL
-	pgPool  *pgxpool.Pool   // its pgx pool on PostgreSQL, for LISTEN/NOTIFY
-	redis   *redisBackend   // nil unless --sessions names a Redis server
-	closers []func() error
+	log      *slog.Logger
+	database *Database
+	redis    *redisBackend // nil unless --sessions names a Redis server
+	closers  []func() error
 
 	// leases and instanceID make background jobs run on one instance of a
 	// cluster at a time; now is the clock.
@@ -109,55 +108,67 @@ type Stores struct {
 	Ping func(ctx context.Context) error
 }
 
-// New opens the stores named by cfg and builds the server.
-func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+// New opens the stores named by cfg and builds the server. On an error
+// everything opened so far is closed.
+func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &App{Config: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	warnOpenModes(ctx, log, cfg.DataDir)
 	warnKeyTimings(ctx, log, cfg)
-	stores, err := a.openStores(ctx)
+	db, err := OpenDatabase(ctx, cfg)
 	if err != nil {
-		a.Close()
 		return nil, err
 	}
+	a.database, a.DatabasePath = db, db.Path
+	a.closers = append(a.closers, db.Close)
+	stores := db.Stores
+	if err := a.useRedis(ctx, &stores); err != nil {
+		return nil, err
+	}
+	if err := a.wire(ctx, stores, opts); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// wire builds the domain services and the HTTP API on stores.
+func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
+	cfg, log := a.Config, a.log
 	a.leases, a.instanceID, a.now = stores.Leases, randomInstanceID(), opts.Now
 	if a.now == nil {
 		a.now = time.Now
-	}
-	if err := a.useRedis(ctx, &stores); err != nil {
-		a.Close()
-		return nil, err
 	}
 	adminToken, path, err := adminTokenFromEnv()
 	if err == nil && adminToken == "" {
 		adminToken, path, err = EnsureAdminToken(cfg.DataDir)
 	}
 	if err != nil {
-		a.Close()
-		return nil, err
+		return err
 	}
 	a.AdminTokenPath = path
 
-	hasher, err := password.NewHasher(password.Config{Params: opts.PasswordParams, MaxConcurrent: cfg.HashConcurrency})
+	hasher, err := newHasher(cfg, opts)
 	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("password hasher: %w", err)
+		return err
 	}
 	accountLimiter, err := a.newLimiter(cfg.LoginLimitAccount, opts.Now)
 	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("--login-limit-account: %w", err)
+		return fmt.Errorf("--login-limit-account: %w", err)
 	}
 	ipLimiter, err := a.newLimiter(cfg.LoginLimitIP, opts.Now)
 	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("--login-limit-ip: %w", err)
+		return fmt.Errorf("--login-limit-ip: %w", err)
 	}
 	a.Users = identity.NewService(stores.Users, hasher, identity.Config{
 		SignupOpen:     cfg.Signup,
@@ -167,8 +178,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}, log, opts.Now)
 	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL, Notifier: a.notifier()}, log, opts.Now)
 	if err := a.Revocations.Sync(ctx); err != nil {
-		a.Close()
-		return nil, err
+		return err
 	}
 	a.Sessions = session.NewManager(stores.Sessions, session.Config{
 		IdleTimeout:      cfg.SessionIdleTimeout,
@@ -181,49 +191,42 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		OnRevokeUser: func(ctx context.Context, userID string) error { return a.Revocations.RevokeUser(ctx, userID) },
 	}, log, opts.Now)
 	if err := checkKEKPresent(ctx, stores.Keys, cfg.DataDir); err != nil {
-		a.Close()
-		return nil, err
+		return err
 	}
 	kek, err := keys.LoadKEK(os.Getenv(keys.KEKEnv), cfg.DataDir)
 	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	algs := []jose.Algorithm{jose.Algorithm(cfg.SigningAlgorithm)}
-	if algs[0] != jose.RS256 {
-		algs = append(algs, jose.RS256)
+		return err
 	}
 	// A retired key stays listed while the longest token it signed (an
 	// access token or an ID token) may be valid.
 	a.Keys, err = keys.NewManager(ctx, stores.Keys, kek, keys.Config{
-		Algorithms:       algs,
+		Algorithms:       signingAlgorithms(cfg),
 		RetireAfter:      max(cfg.AccessTokenTTL, oauth.DefaultIDTokenTTL) + revocation.DefaultLeeway,
 		RotationInterval: cfg.KeyRotationInterval,
-		PublishDelay:     graceOrNone(cfg.KeyPublishDelay),
+		PublishDelay:     cfg.KeyPublishDelay,
 	}, log, opts.Now)
 	if err != nil {
-		a.Close()
-		return nil, err
+		return err
 	}
 	a.Tokens = token.NewService(token.Config{
 		Issuer:         cfg.Issuer,
 		AccessTokenTTL: cfg.AccessTokenTTL,
-		RefreshGrace:   graceOrNone(cfg.RefreshReuseGrace),
-		Leeway:         graceOrNone(cfg.TokenLeeway),
+		RefreshGrace:   cfg.RefreshReuseGrace,
+		Leeway:         cfg.TokenLeeway,
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
 	a.IDTokens = oauth.NewIDTokens(cfg.Issuer, 0, a.Keys, opts.Now)
-	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.revokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms}, opts.Now)
+	a.Accounts = accounts.New(accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log})
+	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.Accounts.RevokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms}, opts.Now)
 	grants := []oauth.Grant{}
 	if stores.AuthCodes != nil && stores.Consents != nil {
-		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.revokeUserClient},
+		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.Accounts.RevokeUserClient},
 			a.Clients, stores.AuthCodes, stores.Consents, opts.Now)
 		grants = append(grants, oauth.NewAuthorizationCodeGrant(stores.AuthCodes, a.Sessions, a.Tokens, stores.Users, a.IDTokens, opts.Now))
 	}
 	grants = append(grants, oauth.NewClientCredentialsGrant(a.Tokens, opts.Now), oauth.NewRefreshGrant(a.Tokens))
 	a.OAuth, err = oauth.NewTokenEndpoint(cfg.Issuer, a.Clients, grants...)
 	if err != nil {
-		a.Close()
-		return nil, err
+		return err
 	}
 	m := metrics.New(a.Sessions.Count)
 	a.Metrics = m
@@ -240,10 +243,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		MaxStreams:          cfg.MaxStreams,
 		MaxStreamsPerClient: cfg.MaxStreamsPerClient,
 	}, httpapi.Deps{
+		Accounts:     a.Accounts,
 		Users:        a.Users,
 		Sessions:     a.Sessions,
 		Bearer:       a.Tokens,
-		Tokens:       a.Tokens,
 		TokenService: a.Tokens,
 		OAuth:        a.OAuth,
 		Authorize:    a.Authorizer,
@@ -255,42 +258,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Ready:        stores.Ping,
 		Now:          opts.Now,
 	})
-	return a, nil
-}
-
-// revokeClient revokes what was issued to a deleted OAuth client: the
-// grants its users gave it, and its own client credentials tokens, whose
-// "sub" is the client id (a subject-wide revocation, as for a user).
-func (a *App) revokeClient(ctx context.Context, clientID string) error {
-	_, err := a.Sessions.RevokeClient(ctx, clientID)
-	return errors.Join(err, a.Revocations.RevokeUser(ctx, clientID))
-}
-
-// revokeUserClient revokes the grants a user gave a client, when the user
-// withdraws their consent to it.
-func (a *App) revokeUserClient(ctx context.Context, userID, clientID string) error {
-	records, err := a.Sessions.List(ctx, userID)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, r := range records {
-		if r.ClientID == clientID {
-			if err := a.Sessions.Revoke(ctx, userID, r.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// graceOrNone maps a zero duration (the flag's "none") to the "none"
-// value of the token service and key manager, whose zero is a default.
-func graceOrNone(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
+	return nil
 }
 
 // newLimiter returns a limiter shared through Redis when --sessions names
@@ -311,11 +279,10 @@ func (a *App) newLimiter(l config.RateLimit, now func() time.Time) (ratelimit.Li
 }
 
 // openStores opens the database the configuration names.
-func (a *App) openStores(ctx context.Context) (Stores, error) {
-	cfg := a.Config
+func (d *Database) openStores(ctx context.Context, cfg config.Config) (Stores, error) {
 	switch {
 	case strings.HasPrefix(cfg.DB, "postgres://"), strings.HasPrefix(cfg.DB, "postgresql://"):
-		return a.openPostgres(ctx)
+		return d.openPostgres(ctx, cfg.DB)
 	}
 	path := cfg.DB
 	if path == "" || path == "sqlite" {
@@ -326,9 +293,9 @@ func (a *App) openStores(ctx context.Context) (Stores, error) {
 	if err != nil {
 		return Stores{}, fmt.Errorf("open SQLite database %s: %w", path, err)
 	}
-	a.sql = st
-	a.DatabasePath = path
-	a.closers = append(a.closers, st.Close)
+	d.sql = st
+	d.Path = path
+	d.closers = append(d.closers, st.Close)
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
@@ -338,14 +305,14 @@ func (a *App) openStores(ctx context.Context) (Stores, error) {
 // openPostgres opens a connection pool on the PostgreSQL database whose
 // URL is --db (pool settings such as pool_max_conns may be set in it),
 // migrates it, and returns every store on it.
-func (a *App) openPostgres(ctx context.Context) (Stores, error) {
-	st, err := sqlstore.OpenPostgres(ctx, a.Config.DB)
+func (d *Database) openPostgres(ctx context.Context, url string) (Stores, error) {
+	st, err := sqlstore.OpenPostgres(ctx, url)
 	if err != nil {
 		return Stores{}, fmt.Errorf("open PostgreSQL database: %w", err)
 	}
-	a.closers = append(a.closers, st.Close)
-	a.sql = st
-	a.pgPool = st.PgxPool()
+	d.closers = append(d.closers, st.Close)
+	d.sql = st
+	d.pgPool = st.PgxPool()
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
@@ -381,8 +348,8 @@ func (a *App) notifier() revocation.Notifier {
 	switch {
 	case a.redis != nil:
 		return redisnotify.New(a.redis.client, a.redis.prefix+"revocations")
-	case a.pgPool != nil:
-		return pgnotify.New(a.pgPool)
+	case a.database.pgPool != nil:
+		return pgnotify.New(a.database.pgPool)
 	}
 	return nil
 }
@@ -691,10 +658,7 @@ func EnsureAdminToken(dataDir string) (token, path string, err error) {
 
 // SchemaVersion returns the database's migration version.
 func (a *App) SchemaVersion(ctx context.Context) (int, error) {
-	if a.sql == nil {
-		return 0, errors.New("no SQL database")
-	}
-	return a.sql.SchemaVersion(ctx)
+	return a.database.SchemaVersion(ctx)
 }
 
 // jwksCacheLifetime is how long the JWKS answer may be cached

@@ -124,6 +124,30 @@ type Config struct {
 	MaxStreamsPerClient int
 }
 
+// Defaults of the token and key settings. The packages that use them
+// (token, keys) take the values as given, zero meaning none, so these
+// are the one source of the server's defaults.
+const (
+	// DefaultKeyPublishDelay is --key-publish-delay's default: how long a
+	// new key is listed in the JWKS before it signs anything. Verifiers
+	// cache the JWKS: Gatehouse serves it with max-age=300, and common
+	// caches refresh it no more often than every 15 minutes whatever
+	// max-age says (lestrrat-go/jwx's default), or refetch on an unknown
+	// key id at most once every 5 minutes (MicahParks/keyfunc's default).
+	// Twenty minutes covers them all with a margin, so a token signed with
+	// a new key verifies at once everywhere.
+	DefaultKeyPublishDelay = 20 * time.Minute
+	// DefaultTokenLeeway is --token-leeway's default: the clock skew the
+	// server allows when it checks its own tokens (exp, nbf and iat), a
+	// few seconds, so that a token is refused everywhere the server
+	// checks it once it is 5 s past its exp.
+	DefaultTokenLeeway = 5 * time.Second
+	// DefaultRefreshReuseGrace is --refresh-reuse-grace's default: how
+	// long a rotated refresh token still returns the same new pair, so two
+	// tabs refreshing at once both succeed.
+	DefaultRefreshReuseGrace = 10 * time.Second
+)
+
 // DefaultMetricsAddr is --metrics-addr's default. When that address is
 // taken (another Gatehouse or an OpenTelemetry exporter on the same host)
 // the server warns and runs without the metrics listener; an address
@@ -223,9 +247,9 @@ func ParseCommand(cmd Command, args []string, getenv func(string) string, help i
 	durationVar(fs, &c.GrantLifetime, "grant-lifetime", 90*24*time.Hour, "absolute token-grant lifetime")
 	fs.StringVar(&c.SigningAlgorithm, "signing-algorithm", "EdDSA", "access-token signing algorithm: EdDSA, ES256 or RS256")
 	durationVar(fs, &c.KeyRotationInterval, "key-rotation-interval", 720*time.Hour, "rotate signing keys this old (0 turns it off)")
-	durationVar(fs, &c.KeyPublishDelay, "key-publish-delay", 20*time.Minute, "how long a rotated key is published in the JWKS before it signs (0 signs at once)")
-	durationVar(fs, &c.TokenLeeway, "token-leeway", 5*time.Second, "clock skew allowed when the server checks its own tokens (0 to 60s)")
-	durationVar(fs, &c.RefreshReuseGrace, "refresh-reuse-grace", 10*time.Second, "how long a rotated refresh token returns the same new pair")
+	durationVar(fs, &c.KeyPublishDelay, "key-publish-delay", DefaultKeyPublishDelay, "how long a rotated key is published in the JWKS before it signs (0 signs at once)")
+	durationVar(fs, &c.TokenLeeway, "token-leeway", DefaultTokenLeeway, "clock skew allowed when the server checks its own tokens (0 to 60s)")
+	durationVar(fs, &c.RefreshReuseGrace, "refresh-reuse-grace", DefaultRefreshReuseGrace, "how long a rotated refresh token returns the same new pair")
 	durationVar(fs, &c.RevocationPollInterval, "revocation-poll-interval", time.Second, "how often the revocation log is read for other instances' events")
 	fs.StringVar(&limitAccount, "login-limit-account", "10/15m", "failed logins allowed per account per window (0/1m turns it off)")
 	fs.StringVar(&limitIP, "login-limit-ip", "100/15m", "failed logins and signups allowed per client address per window")

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
@@ -64,12 +65,13 @@ func benchCookieServer(b *testing.B) (*Server, *http.Cookie) {
 	users := identity.NewService(st, hasher, identity.Config{SignupOpen: true}, nil, nil)
 	sessions := session.NewManager(st, session.Config{}, nil, nil)
 	srv := New(Config{Issuer: "http://127.0.0.1:8080"}, Deps{
+		Accounts: accounts.New(accounts.Deps{Users: users, Sessions: sessions}),
 		Users:    users,
 		Sessions: sessions,
 		Metrics:  metrics.New(sessions.Count),
 		Ready:    st.Ping,
 	})
-	srv.Handle("GET "+benchAuthPath, srv.user(func(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	srv.mux.Handle("GET "+benchAuthPath, srv.user(func(w http.ResponseWriter, r *http.Request, p authn.Principal) {
 		if p.UserID == "" {
 			panic("no user in principal")
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
@@ -103,9 +104,12 @@ func (s *Server) asAPIErrorQuiet(err error) *apiError {
 	var ae *apiError
 	var rl *identity.RateLimitedError
 	var tooBig *http.MaxBytesError
+	var bad *accounts.InvalidRequestError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &bad):
+		return errInvalidRequest("%s", bad.Reason)
 	case errors.As(err, &rl):
 		return &apiError{Status: http.StatusTooManyRequests, Code: codeRateLimited, Description: "too many attempts", RetryAfter: rl.RetryAfter}
 	case errors.Is(err, password.ErrBusy):

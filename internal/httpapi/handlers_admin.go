@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -67,7 +68,7 @@ func (s *Server) handleAdminCreateUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.deps.Users.CreateUser(r.Context(), identity.NewUser{Email: req.Email, Password: req.Password, Claims: claims})
+	u, err := s.deps.Accounts.CreateUser(r.Context(), accounts.NewUser{Email: req.Email, Password: req.Password, Claims: claims})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -173,18 +174,10 @@ func (s *Server) handleAdminPatchUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	u, err := s.deps.Users.UpdateUser(r.Context(), id, identity.UserUpdate{Claims: claims, Disabled: req.Disabled, Password: req.Password})
+	u, err := s.deps.Accounts.UpdateUser(r.Context(), id, accounts.UserUpdate{Claims: claims, Disabled: req.Disabled, Password: req.Password})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	if u.Disabled || req.Password != nil {
-		// A disabled account, or one whose password an administrator reset
-		// (it may have been stolen), loses every session at once.
-		if _, err := s.deps.Sessions.RevokeUser(r.Context(), id, ""); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
 	}
 	s.log.InfoContext(r.Context(), "admin updated user", "user_id", id, "disabled", u.Disabled)
 	writeJSON(w, http.StatusOK, toAdminUserJSON(u))
@@ -192,18 +185,7 @@ func (s *Server) handleAdminPatchUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAdminDeleteUser(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	// Disable first, so no login can start a session between the
-	// revocation and the deletion.
-	disabled := true
-	if _, err := s.deps.Users.UpdateUser(r.Context(), id, identity.UserUpdate{Disabled: &disabled}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if _, err := s.deps.Sessions.RevokeUser(r.Context(), id, ""); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.deps.Users.DeleteUser(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.deps.Accounts.DeleteUser(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -221,12 +203,7 @@ func (s *Server) handleAdminListSessions(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleAdminDeleteSessions(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := s.deps.Users.GetUser(r.Context(), id); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if _, err := s.deps.Sessions.RevokeUser(r.Context(), id, ""); err != nil {
+	if err := s.deps.Accounts.RevokeSessions(r.Context(), r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

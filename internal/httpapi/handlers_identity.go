@@ -1,17 +1,15 @@
 package httpapi
 
 import (
-	"context"
+	"cmp"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
-	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/token"
 )
 
 // userJSON is a user as the user sees it.
@@ -42,11 +40,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Email == "" || req.Password == "" {
-		s.writeError(w, r, errInvalidRequest("email and password are required"))
-		return
-	}
-	u, err := s.deps.Users.Signup(r.Context(), identity.NewUser{Email: req.Email, Password: req.Password}, s.clientIP(r))
+	u, err := s.deps.Accounts.Signup(r.Context(), req.Email, req.Password, s.clientIP(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -77,27 +71,6 @@ func toSessionJSON(s store.Session, currentID string) sessionJSON {
 	}
 }
 
-// TokenIssuer starts token grants for logins in token mode. The token
-// service implements it; nil turns token mode off.
-type TokenIssuer interface {
-	// LoginTokens creates a token grant for u and returns the token
-	// response (access_token, token_type, expires_in, refresh_token,
-	// scope).
-	LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (token.Response, error)
-}
-
-// loginIncomplete turns a server failure after the password was accepted
-// (the session or grant could not be stored) into the answer a wrong
-// password gets when the login cannot complete (identity.ErrUnavailable),
-// so a failing store does not reveal that a guess was right.
-func (s *Server) loginIncomplete(r *http.Request, err error) error {
-	if err == nil || s.asAPIErrorQuiet(err) != errServer {
-		return err
-	}
-	s.log.ErrorContext(r.Context(), "login could not complete", "err", err)
-	return fmt.Errorf("%w: %w", identity.ErrUnavailable, err)
-}
-
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.originOK(r) {
 		s.writeError(w, r, errCSRF)
@@ -108,96 +81,35 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Mode == "" {
-		req.Mode = "session"
+	res, err := s.deps.Accounts.Login(r.Context(), s.loginRequest(r, req.Email, req.Password, accounts.Mode(req.Mode)))
+	var bad *accounts.InvalidRequestError
+	if !errors.As(err, &bad) {
+		s.countLogin(cmp.Or(req.Mode, string(accounts.ModeSession)), err)
 	}
-	if req.Mode != "session" && req.Mode != "token" {
-		s.writeError(w, r, errInvalidRequest(`mode must be "session" or "token"`))
-		return
-	}
-	if req.Email == "" || req.Password == "" {
-		s.writeError(w, r, errInvalidRequest("email and password are required"))
-		return
-	}
-	if req.Mode == "token" && s.deps.Tokens == nil {
-		s.writeError(w, r, errInvalidRequest("token mode is not available on this server"))
-		return
-	}
-	ci := session.ClientInfo{UserAgent: r.UserAgent(), IP: s.clientIP(r)}
-	u, err := s.deps.Users.Login(r.Context(), req.Email, req.Password, ci.IP)
-	if err != nil {
-		s.countLogin(req.Mode, err)
-		s.writeError(w, r, err)
-		return
-	}
-	if req.Mode == "token" {
-		resp, err := s.deps.Tokens.LoginTokens(r.Context(), u, ci)
-		if err == nil {
-			err = s.revokeIfLocked(r.Context(), u, req.Password)
-		}
-		err = s.loginIncomplete(r, err)
-		s.countLogin(req.Mode, err)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, resp)
-		return
-	}
-
-	created, err := s.startBrowserSession(r, u, req.Password, ci)
-	err = s.loginIncomplete(r, err)
-	s.countLogin(req.Mode, err)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	if res.Mode == accounts.ModeToken {
+		writeJSON(w, http.StatusOK, res.Tokens)
+		return
+	}
+	created := res.Session
 	s.setSessionCookie(w, created.Secret, created.Session.ExpiresAt)
-	s.log.InfoContext(r.Context(), "login", "user_id", u.ID, "mode", "session", "session_id", created.Session.ID)
+	s.log.InfoContext(r.Context(), "login", "user_id", res.User.ID, "mode", "session", "session_id", created.Session.ID)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"user":       toUserJSON(u),
+		"user":       toUserJSON(res.User),
 		"session":    toSessionJSON(created.Session, created.Session.ID),
 		"csrf_token": session.CSRFToken(created.Secret),
 	})
 }
 
-// startBrowserSession starts the cookie session of u, who just logged in
-// with password: a session that came with the request is replaced, never
-// reused (session fixation), so it is ended if it is live; the new one is
-// then created and the login rechecked (revokeIfLocked).
-func (s *Server) startBrowserSession(r *http.Request, u store.User, password string, ci session.ClientInfo) (session.Created, error) {
-	if old, _, ok := s.browserSession(r); ok {
-		if err := s.deps.Sessions.Revoke(r.Context(), old.UserID, old.ID); err != nil {
-			s.log.WarnContext(r.Context(), "could not end the replaced session", "err", err)
-		}
-	}
-	created, err := s.deps.Sessions.CreateCookie(r.Context(), u.ID, ci)
-	if err != nil {
-		return session.Created{}, err
-	}
-	if err := s.revokeIfLocked(r.Context(), u, password); err != nil {
-		return session.Created{}, err
-	}
-	return created, nil
-}
-
-// revokeIfLocked re-reads the user once a login has created their session
-// or token grant. An administrator who disables or deletes the account, or
-// resets its password, while the password is being checked revokes the
-// user's records before the new one exists; reading again after creating
-// it closes that window: either this read sees the change, or the
-// revocation runs after the new record exists and ends it. When the read
-// sees a change, the user's records are revoked and the login answers
-// ErrInvalidCredentials.
-func (s *Server) revokeIfLocked(ctx context.Context, u store.User, password string) error {
-	err := s.deps.Users.Recheck(ctx, u, password)
-	if !errors.Is(err, identity.ErrInvalidCredentials) {
-		return err // nil, or a store error: 500 and no credential
-	}
-	if _, err := s.deps.Sessions.RevokeUser(ctx, u.ID, ""); err != nil {
-		return err
-	}
-	return identity.ErrInvalidCredentials
+// loginRequest is the accounts login of r: its client, and the session
+// cookie a session login replaces.
+func (s *Server) loginRequest(r *http.Request, email, pw string, mode accounts.Mode) accounts.LoginRequest {
+	secret, _ := s.cookieSecret(r)
+	return accounts.LoginRequest{Email: email, Password: pw, Mode: mode, CookieSecret: secret,
+		Client: session.ClientInfo{UserAgent: r.UserAgent(), IP: s.clientIP(r)}}
 }
 
 func (s *Server) countLogin(mode string, err error) {
@@ -217,11 +129,9 @@ func (s *Server) countLogin(mode string, err error) {
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p authn.Principal) {
-	if p.SessionID != "" {
-		if err := s.deps.Sessions.Revoke(r.Context(), p.UserID, p.SessionID); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	if err := s.deps.Accounts.Logout(r.Context(), p.UserID, p.SessionID); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	if p.Method == authn.MethodSession {
 		s.clearCookie(w)

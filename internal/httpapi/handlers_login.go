@@ -1,12 +1,11 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/internal/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -67,10 +66,9 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusBadRequest, returnTo, email, "Enter your email and password.")
 		return
 	}
-	ci := session.ClientInfo{UserAgent: r.UserAgent(), IP: s.clientIP(r)}
-	u, err := s.deps.Users.Login(r.Context(), email, pw, ci.IP)
+	res, err := s.deps.Accounts.Login(r.Context(), s.loginRequest(r, email, pw, accounts.ModeSession))
+	s.countLogin("page", err)
 	if err != nil {
-		s.countLogin("page", err)
 		ae := s.asAPIErrorQuiet(err)
 		switch ae.Code {
 		case codeInvalidCredentials:
@@ -86,17 +84,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	created, err := s.startBrowserSession(r, u, pw, ci)
-	s.countLogin("page", err)
-	if err != nil {
-		if errors.Is(err, identity.ErrInvalidCredentials) {
-			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "Wrong email or password.")
-			return
-		}
-		s.log.ErrorContext(r.Context(), "login page", "err", err)
-		s.renderMessage(w, r, http.StatusInternalServerError, "Sign-in failed", "Something went wrong. Please try again later.", true)
-		return
-	}
+	created, u := res.Session, res.User
 	s.setSessionCookie(w, created.Secret, created.Session.ExpiresAt)
 	s.log.InfoContext(r.Context(), "login", "user_id", u.ID, "mode", "page", "session_id", created.Session.ID)
 	if returnTo == "" {

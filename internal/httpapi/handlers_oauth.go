@@ -85,17 +85,6 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	return form, nil
 }
 
-// firstPartyTokenEndpoint is the token endpoint of a server wired without
-// a client registry: first-party refresh only, and every client
-// credential refused.
-func firstPartyTokenEndpoint(issuer string, ts TokenService) *oauth.TokenEndpoint {
-	e, err := oauth.NewTokenEndpoint(issuer, nil, oauth.NewRefreshGrant(ts))
-	if err != nil { // one grant with a fixed type: cannot happen
-		panic("httpapi: " + err.Error())
-	}
-	return e
-}
-
 // authenticateClient checks a request's client credentials with the
 // registry.
 func (s *Server) authenticateClient(ctx context.Context, cr oauth.Credentials) (store.Client, error) {

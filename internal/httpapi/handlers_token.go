@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
@@ -18,7 +19,7 @@ import (
 
 // TokenService is what the token endpoints need from package token.
 type TokenService interface {
-	TokenIssuer
+	accounts.TokenIssuer
 	BearerAuthenticator
 	SessionToken(ctx context.Context, sess store.Session, audience string) (token.Response, error)
 	Refresh(ctx context.Context, presented, clientID string, scope []string, extend token.Extend) (token.Response, error)

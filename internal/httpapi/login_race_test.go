@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -83,7 +84,7 @@ func TestAdminChangeDuringLogin(t *testing.T) {
 			sessions := session.NewManager(st, session.Config{}, nil, nil)
 			const adminToken = "test-admin-token"
 			api := httpapi.New(httpapi.Config{Issuer: "http://gatehouse.test", AdminTokenHash: sha256.Sum256([]byte(adminToken))},
-				httpapi.Deps{Users: users, Sessions: sessions})
+				httpapi.Deps{Accounts: accounts.New(accounts.Deps{Users: users, Sessions: sessions}), Users: users, Sessions: sessions})
 			u, err := users.CreateUser(t.Context(), identity.NewUser{Email: "racer@example.com", Password: "racer password"})
 			if err != nil {
 				t.Fatal(err)

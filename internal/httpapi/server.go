@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
@@ -47,26 +48,28 @@ type Config struct {
 	MaxStreamsPerClient int
 }
 
-// Deps are the domain services the handlers call.
+// Deps are the domain services the handlers call. Every route is
+// mounted; all but Metrics, Log, Ready and Now are required (a test that
+// leaves one nil must not call the routes that use it).
 type Deps struct {
+	// Accounts owns the account rules: signup, login, logout and the
+	// administrative changes to users.
+	Accounts *accounts.Service
+	// Users serves the reads of users (the admin listing, /v1/me).
 	Users    *identity.Service
 	Sessions *session.Manager
 	Bearer   BearerAuthenticator
-	// Tokens serves logins in token mode; nil turns token mode off.
-	Tokens TokenIssuer
-	// TokenService, Keys and Revocations serve the JWT endpoints; when
-	// TokenService is nil those endpoints are not mounted.
+	// TokenService, Keys and Revocations serve the JWT endpoints.
 	TokenService TokenService
 	Keys         KeyService
 	Revocations  RevocationFeed
 	// OAuth serves POST /oauth2/token, and its client registry
 	// authenticates clients at the revocation and introspection endpoints
-	// and serves /admin/v1/clients. When nil, an endpoint with only the
-	// first-party refresh grant and no clients is built from TokenService.
+	// and serves /admin/v1/clients.
 	OAuth *oauth.TokenEndpoint
 	// Authorize serves the authorization endpoint, the login and consent
 	// pages, end_session and /v1/consents; with IDTokens, which signs and
-	// checks ID tokens. When nil, those routes are not mounted.
+	// checks ID tokens.
 	Authorize *oauth.Authorizer
 	IDTokens  *oauth.IDTokens
 	Metrics   *metrics.Metrics
@@ -111,19 +114,11 @@ func New(cfg Config, deps Deps) *Server {
 	for _, o := range cfg.TrustedOrigins {
 		s.origins[o] = true
 	}
-	if s.deps.OAuth == nil && s.deps.TokenService != nil {
-		s.deps.OAuth = firstPartyTokenEndpoint(cfg.Issuer, s.deps.TokenService)
-	}
 	s.mux = &routeMux{ServeMux: http.NewServeMux()}
 	s.routes()
 	s.handler = s.recoverer(s.observe(s.securityHeaders(s.cors(s.jsonFallback(s.mux.ServeMux)))))
 	return s
 }
-
-// Handle mounts another domain's handler on the server's router, behind
-// the same middleware. Later packages (tokens, OAuth) mount their routes
-// with it.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Routes lists the patterns registered on the router ("GET /v1/me"), in
 // registration order: the OpenAPI test compares them with the document.
@@ -182,16 +177,10 @@ func (s *Server) routes() {
 	m.Handle("GET /admin/v1/users/{id}/sessions", s.admin(s.handleAdminListSessions))
 	m.Handle("DELETE /admin/v1/users/{id}/sessions", s.admin(s.handleAdminDeleteSessions))
 
-	if s.deps.OAuth != nil && s.deps.OAuth.Clients() != nil {
-		s.clientRoutes()
-	}
-	if s.deps.TokenService != nil {
-		s.tokenRoutes()
-		s.userinfoRoutes()
-	}
-	if s.deps.Authorize != nil && s.deps.IDTokens != nil {
-		s.authorizeRoutes()
-	}
+	s.clientRoutes()
+	s.tokenRoutes()
+	s.userinfoRoutes()
+	s.authorizeRoutes()
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

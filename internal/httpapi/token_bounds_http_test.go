@@ -12,7 +12,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
-	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -307,7 +307,7 @@ func TestAddSigningAlgorithmAtRuntime(t *testing.T) {
 	if slices.Contains(algs(), "ES256") {
 		t.Error("discovery lists ES256 before its key signs")
 	}
-	srv.Clock.Advance(keys.DefaultPublishDelay)
+	srv.Clock.Advance(config.DefaultKeyPublishDelay)
 	if got := algs(); !slices.Contains(got, "ES256") || !slices.Contains(got, "EdDSA") || !slices.Contains(got, "RS256") {
 		t.Errorf("discovery lists %v, want EdDSA, ES256 and RS256", got)
 	}
@@ -338,7 +338,7 @@ func TestSigningAlgorithmChangeKeepsIDTokenAlgorithms(t *testing.T) {
 	if h, _ := jwtParts(t, tokenLogin(t, srv, u).AccessToken); h["alg"] != "EdDSA" {
 		t.Errorf("right after the restart access tokens are %v, want EdDSA until the ES256 key is published long enough", h["alg"])
 	}
-	clock.Advance(keys.DefaultPublishDelay)
+	clock.Advance(config.DefaultKeyPublishDelay)
 	if h, _ := jwtParts(t, tokenLogin(t, srv, u).AccessToken); h["alg"] != "ES256" {
 		t.Errorf("after the publish delay access tokens are %v, want ES256", h["alg"])
 	}
@@ -370,10 +370,14 @@ func TestSigningAlgorithmChangeKeepsIDTokenAlgorithms(t *testing.T) {
 	}
 	before := idKid()
 	clock.Advance(31 * 24 * time.Hour) // past --key-rotation-interval
-	if err := srv.App.Keys.Tick(t.Context()); err != nil {
+	// One round of the server's key jobs: Maintain, then Reload.
+	if err := srv.App.Keys.Maintain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(keys.DefaultPublishDelay)
+	if err := srv.App.Keys.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(config.DefaultKeyPublishDelay)
 	if after := idKid(); after == before {
 		t.Errorf("the EdDSA key %s signing ID tokens was not rotated", before)
 	}

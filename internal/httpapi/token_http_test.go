@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
-	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/config"
 )
 
 // tokenPair is a token endpoint answer.
@@ -388,11 +388,11 @@ func TestKeyRotation(t *testing.T) {
 	srv.NewClient().Do(t, http.MethodPost, "/admin/v1/keys/rotate", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
 	// The new key is published first: it signs only after the publish
 	// delay, when every verifier's cached JWKS has it.
-	if want := srv.Clock.Now().Add(keys.DefaultPublishDelay).UTC().Format(time.RFC3339); rot.SignsFrom != want {
+	if want := srv.Clock.Now().Add(config.DefaultKeyPublishDelay).UTC().Format(time.RFC3339); rot.SignsFrom != want {
 		t.Errorf("signs_from = %q, want %q", rot.SignsFrom, want)
 	}
 	during := tokenLogin(t, srv, u)
-	srv.Clock.Advance(keys.DefaultPublishDelay)
+	srv.Clock.Advance(config.DefaultKeyPublishDelay)
 	after := tokenLogin(t, srv, u)
 	hb, _ := jwtParts(t, before.AccessToken)
 	hd, _ := jwtParts(t, during.AccessToken)
@@ -425,7 +425,11 @@ func TestKeyRotation(t *testing.T) {
 	}
 	// Once every token the old key signed has expired, it leaves the JWKS.
 	srv.Clock.Advance(10 * time.Minute)
-	if err := srv.App.Keys.Tick(t.Context()); err != nil {
+	// One round of the server's key jobs: Maintain, then Reload.
+	if err := srv.App.Keys.Maintain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.App.Keys.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	r = srv.NewClient().Do(t, http.MethodGet, "/.well-known/jwks.json", nil)

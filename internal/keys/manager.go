@@ -21,16 +21,6 @@ import (
 // ErrNoKey reports that no current key exists for an algorithm.
 var ErrNoKey = errors.New("keys: no signing key for algorithm")
 
-// DefaultPublishDelay is how long a new key is listed in the JWKS before
-// it signs anything, unless Config.PublishDelay says otherwise. Verifiers
-// cache the JWKS: Gatehouse serves it with max-age=300, and common caches
-// refresh it no more often than every 15 minutes whatever max-age says
-// (lestrrat-go/jwx's default), or refetch on an unknown key id at most
-// once every 5 minutes (MicahParks/keyfunc's default). Twenty minutes
-// covers them all with a margin, so a token signed with a new key
-// verifies at once everywhere.
-const DefaultPublishDelay = 20 * time.Minute
-
 // Config holds the options of a Manager.
 type Config struct {
 	// Algorithms are the algorithms the server keeps a current key for;
@@ -47,8 +37,8 @@ type Config struct {
 	// scheduled rotation off.
 	RotationInterval time.Duration
 	// PublishDelay is how long a new key is in the JWKS before it signs
-	// (Rotate); default DefaultPublishDelay, negative means none. The
-	// first key of a new server, which no verifier has cached a JWKS
+	// (Rotate); zero signs at once (the server's default is
+	// config.DefaultKeyPublishDelay, which says why). The first key of a new server, which no verifier has cached a JWKS
 	// without, and RotateImmediately sign at once.
 	PublishDelay time.Duration
 }
@@ -107,12 +97,7 @@ func NewManager(ctx context.Context, st store.KeyStore, kek [seal.KeySize]byte, 
 	if len(cfg.Algorithms) == 0 {
 		cfg.Algorithms = []jose.Algorithm{jose.EdDSA, jose.RS256}
 	}
-	switch {
-	case cfg.PublishDelay == 0:
-		cfg.PublishDelay = DefaultPublishDelay
-	case cfg.PublishDelay < 0:
-		cfg.PublishDelay = 0
-	}
+	cfg.PublishDelay = max(cfg.PublishDelay, 0)
 	if now == nil {
 		now = time.Now
 	}
@@ -492,14 +477,6 @@ func (m *Manager) RunReload(ctx context.Context, interval time.Duration) {
 			m.log.WarnContext(ctx, "key reload failed", "err", err)
 		}
 	}
-}
-
-// Tick reloads the keys, then runs Maintain.
-func (m *Manager) Tick(ctx context.Context) error {
-	if err := m.Reload(ctx); err != nil {
-		return err
-	}
-	return m.Maintain(ctx)
 }
 
 // Maintain rotates keys older than RotationInterval and deletes keys whose

@@ -58,7 +58,7 @@ func TestManagerLifecycle(t *testing.T) {
 	st := newStore(t)
 	kek := testKEK("kek")
 	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.ES256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.ES256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour, PublishDelay: publishDelay}
 	m, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -100,16 +100,14 @@ func TestManagerLifecycle(t *testing.T) {
 	// one has been published for PublishDelay; the old one stays
 	// verifiable until its tokens have expired.
 	c.Advance(25 * time.Hour)
-	if err := m.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runKeyJobs(t, m)
 	if k, _ := m.Signer(jose.EdDSA); k.KeyID() != first.KeyID() {
 		t.Fatal("the rotated-in key signs before its publish delay")
 	}
 	if got := jwksKIDs(t, m); len(got) != 4 {
 		t.Fatalf("JWKS has %v, want the next keys published too", got)
 	}
-	c.Advance(keys.DefaultPublishDelay)
+	c.Advance(publishDelay)
 	second, _ := m.Signer(jose.EdDSA)
 	if second.KeyID() == first.KeyID() {
 		t.Fatal("scheduled rotation did not replace the key")
@@ -118,9 +116,7 @@ func TestManagerLifecycle(t *testing.T) {
 		t.Error("retired key no longer verifies right after rotation")
 	}
 	c.Advance(6 * time.Minute)
-	if err := m.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runKeyJobs(t, m)
 	if _, ok := m.Key(t.Context(), first.KeyID()); ok {
 		t.Error("retired key still verifies after RetireAfter")
 	}
@@ -178,7 +174,7 @@ func TestUnknownKidReloads(t *testing.T) {
 	st := newStore(t)
 	kek := testKEK("kek")
 	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute, PublishDelay: publishDelay}
 	a, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +213,7 @@ func TestUnknownKidReloadCanceled(t *testing.T) {
 	ctx := t.Context()
 	st := newStore(t)
 	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute, PublishDelay: publishDelay}
 	a, err := keys.NewManager(ctx, st, testKEK("kek"), cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -244,3 +240,20 @@ func TestUnknownKidReloadCanceled(t *testing.T) {
 func testKEK(name string) [seal.KeySize]byte {
 	return sha256.Sum256([]byte("test kek " + name))
 }
+
+// runKeyJobs runs one round of the two key jobs a server runs: Maintain
+// (rotation and deletion, on one instance of a cluster) and Reload (on
+// every instance, which drops the deleted keys).
+func runKeyJobs(t *testing.T, m *keys.Manager) {
+	t.Helper()
+	if err := m.Maintain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publishDelay is the publish delay of the tests' managers: the server's
+// default (config.DefaultKeyPublishDelay).
+const publishDelay = 20 * time.Minute

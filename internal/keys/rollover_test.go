@@ -54,7 +54,7 @@ func TestReloadNeverGoesBack(t *testing.T) {
 	ctx := context.Background()
 	st := &staleStore{KeyStore: newStore(t)}
 	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute}, nil, c.Now)
+	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: 6 * time.Minute, PublishDelay: publishDelay}, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestReloadsAndRotationsRace(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	c := clocktest.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: time.Hour}, nil, c.Now)
+	m, err := keys.NewManager(ctx, st, testKEK("kek"), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, RetireAfter: time.Hour, PublishDelay: publishDelay}, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestAlgorithmChange(t *testing.T) {
 	kek := testKEK("kek")
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	c := clocktest.New(t0)
-	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.RS256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour}
+	cfg := keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA, jose.RS256}, RetireAfter: 6 * time.Minute, RotationInterval: 24 * time.Hour, PublishDelay: publishDelay}
 	m1, err := keys.NewManager(ctx, st, kek, cfg, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +214,7 @@ func TestAlgorithmChange(t *testing.T) {
 	if got, want := m2.Algorithms(), []jose.Algorithm{jose.RS256, jose.EdDSA}; !slices.Equal(got, want) {
 		t.Errorf("Algorithms() = %v during the publish delay, want %v", got, want)
 	}
-	c.Set(t0.Add(keys.DefaultPublishDelay))
+	c.Set(t0.Add(publishDelay))
 	if k, err := m2.AccessSigner(); err != nil || k.Algorithm() != jose.ES256 {
 		t.Errorf("after the publish delay access tokens are signed by %v (%v), want ES256", k.KeyID(), err)
 	}
@@ -224,16 +224,14 @@ func TestAlgorithmChange(t *testing.T) {
 
 	// A day later the EdDSA key rotates like the configured ones.
 	c.Set(t0.Add(25 * time.Hour))
-	if err := m2.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c.Advance(keys.DefaultPublishDelay)
+	runKeyJobs(t, m2)
+	c.Advance(publishDelay)
 	if got := signerID(t, m2, jose.EdDSA); got == ed {
 		t.Errorf("the EdDSA key %s did not rotate", ed)
 	}
 
 	// An algorithm added at runtime.
-	m3, err := keys.NewManager(ctx, newStore(t), kek, keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}}, nil, c.Now)
+	m3, err := keys.NewManager(ctx, newStore(t), kek, keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}, PublishDelay: publishDelay}, nil, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +241,7 @@ func TestAlgorithmChange(t *testing.T) {
 	if slices.Contains(m3.Algorithms(), jose.ES256) {
 		t.Error("ES256 listed before its key signs")
 	}
-	c.Advance(keys.DefaultPublishDelay)
+	c.Advance(publishDelay)
 	if !slices.Contains(m3.Algorithms(), jose.ES256) || signerID(t, m3, jose.ES256) == "" {
 		t.Errorf("ES256 not in use after the publish delay: %v", m3.Algorithms())
 	}

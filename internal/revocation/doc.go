@@ -3,7 +3,8 @@
 //
 // Revoking a session record, a user or one access token appends an event
 // {sid | user | jti, at, expires} to the log (store.RevocationStore). The
-// server's own Set, other instances (which poll the log and, with Redis
+// server's own set (a verifier.RevocationSet, the one outside verifiers
+// keep), other instances (which poll the log and, with Redis
 // or PostgreSQL, receive notifications) and outside verifiers (through
 // GET /v1/revocations and its event stream) all consume the same log. An
 // event is dropped once every token it could affect has expired, so the

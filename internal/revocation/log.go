@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/verifier"
 )
 
 // DefaultLeeway is added to every event's expiry to cover clock skew
@@ -54,7 +55,7 @@ type Config struct {
 // thousand revocations is served to every subscriber from memory.
 const DefaultRecentEvents = 16384
 
-// Log appends revocations to the store, keeps the local Set exact, and
+// Log appends revocations to the store, keeps the local set exact, and
 // publishes the log, in Seq order and without holes, to subscribers (the
 // event stream of /v1/revocations).
 //
@@ -68,7 +69,7 @@ const DefaultRecentEvents = 16384
 type Log struct {
 	store store.RevocationStore
 	cfg   Config
-	set   *Set
+	set   *verifier.RevocationSet
 	log   *slog.Logger
 	now   func() time.Time
 
@@ -105,14 +106,16 @@ func NewLog(st store.RevocationStore, cfg Config, log *slog.Logger, now func() t
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Log{store: st, cfg: cfg, set: NewSet(), log: log, now: now,
+	return &Log{store: st, cfg: cfg, set: verifier.NewRevocationSet(0), log: log, now: now,
 		wake: make(chan struct{}, 1), subs: map[*Subscription]struct{}{}}
 }
 
-// Set returns the in-process set.
-func (l *Log) Set() *Set { return l.set }
+// Set returns the in-process set: the verifier's, so that the server and
+// outside verifiers apply one rule to the same events.
+func (l *Log) Set() *verifier.RevocationSet { return l.set }
 
-// Revoked reports whether a token is revoked; see Set.Revoked.
+// Revoked reports whether a token is revoked; see
+// verifier.RevocationSet.Revoked.
 func (l *Log) Revoked(sid, jti, sub string, issuedAt time.Time) bool {
 	return l.set.Revoked(sid, jti, sub, issuedAt)
 }
@@ -162,7 +165,10 @@ func (l *Log) append(ctx context.Context, events []store.Revocation) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotStored, err)
 	}
-	l.set.Add(stored...)
+	// Own events do not move the cursor (no Cursor, cursor 0): the next
+	// Sync reads them back, so that an event another instance committed
+	// with a lower Seq is not skipped.
+	l.set.Add(l.now(), 0, feedEvents(stored)...)
 	l.syncSoon(ctx, stored)
 	if l.cfg.Notifier != nil {
 		if err := l.cfg.Notifier.Notify(ctx); err != nil {
@@ -212,9 +218,9 @@ func (l *Log) syncSoon(ctx context.Context, own []store.Revocation) {
 		}
 		l.again.Store(false)
 		var err error
-		if next(l.set.LastSeq(), own) {
+		if next(l.set.Cursor(), own) {
 			l.publish(own)
-			l.set.advance(own[len(own)-1].Seq)
+			l.set.Add(l.now(), own[len(own)-1].Seq)
 		} else {
 			err = l.syncLocked(ctx)
 		}
@@ -250,14 +256,14 @@ func next(seq int64, evs []store.Revocation) bool {
 // syncLocked is Sync with l.syncMu held.
 func (l *Log) syncLocked(ctx context.Context) error {
 	for {
-		evs, err := l.Since(ctx, l.set.LastSeq(), syncPage)
+		evs, err := l.Since(ctx, l.set.Cursor(), syncPage)
 		if err != nil {
 			return err
 		}
-		l.set.Add(evs...)
+		l.set.Add(l.now(), 0, feedEvents(evs)...)
 		l.publish(evs)
 		if len(evs) > 0 {
-			l.set.advance(evs[len(evs)-1].Seq)
+			l.set.Add(l.now(), evs[len(evs)-1].Seq)
 		}
 		if len(evs) < syncPage {
 			return nil
@@ -416,4 +422,14 @@ func (l *Log) PruneStore(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("revocation: prune: %w", err)
 	}
 	return n, nil
+}
+
+// feedEvents turns log events into the verifier's events, without their
+// Seq: the caller moves the set's cursor itself.
+func feedEvents(evs []store.Revocation) []verifier.RevocationEvent {
+	out := make([]verifier.RevocationEvent, len(evs))
+	for i, e := range evs {
+		out[i] = verifier.RevocationEvent{SID: e.SessionID, JTI: e.TokenID, User: e.UserID, At: e.At, Expires: e.Expires}
+	}
+	return out
 }

@@ -5,16 +5,21 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/verifier"
 )
+
+// The server's set is the verifier's (verifier.RevocationSet), fed with
+// the log's events through feedEvents: these tests check that the
+// server-side events mean there what they mean to the server.
 
 func TestSetRevoked(t *testing.T) {
 	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	s := NewSet()
-	s.Add(
-		store.Revocation{SessionID: "sid-1", At: t0, Expires: t0.Add(6 * time.Minute)},
-		store.Revocation{TokenID: "jti-1", At: t0, Expires: t0.Add(3 * time.Minute)},
-		store.Revocation{UserID: "user-1", At: t0, Expires: t0.Add(6 * time.Minute)},
-	)
+	s := verifier.NewRevocationSet(0)
+	s.Add(t0, 0, feedEvents([]store.Revocation{
+		{SessionID: "sid-1", At: t0, Expires: t0.Add(6 * time.Minute)},
+		{TokenID: "jti-1", At: t0, Expires: t0.Add(3 * time.Minute)},
+		{UserID: "user-1", At: t0, Expires: t0.Add(6 * time.Minute)},
+	})...)
 	tests := []struct {
 		name          string
 		sid, jti, sub string
@@ -54,9 +59,9 @@ func TestSetRevoked(t *testing.T) {
 
 func TestSetUserEventKeepsLatest(t *testing.T) {
 	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	s := NewSet()
-	s.Add(store.Revocation{UserID: "u", At: t0.Add(time.Minute), Expires: t0.Add(10 * time.Minute)})
-	s.Add(store.Revocation{UserID: "u", At: t0, Expires: t0.Add(5 * time.Minute)}) // older event arrives late
+	s := verifier.NewRevocationSet(0)
+	s.Add(t0, 0, feedEvents([]store.Revocation{{UserID: "u", At: t0.Add(time.Minute), Expires: t0.Add(10 * time.Minute)}})...)
+	s.Add(t0, 0, feedEvents([]store.Revocation{{UserID: "u", At: t0, Expires: t0.Add(5 * time.Minute)}})...) // older event arrives late
 	if !s.Revoked("", "", "u", t0.Add(30*time.Second)) {
 		t.Error("a late, older event replaced the newer revocation time")
 	}

@@ -29,13 +29,6 @@ const AccessTokenType = "at+jwt"
 // Defaults.
 const (
 	DefaultAccessTokenTTL = 5 * time.Minute
-	// DefaultRefreshGrace is how long a rotated refresh token still returns
-	// the same new pair, so two tabs refreshing at once both succeed.
-	DefaultRefreshGrace = 10 * time.Second
-	// DefaultLeeway is the clock skew the server allows when it checks its
-	// own tokens (exp, nbf and iat): a few seconds, so that a token is
-	// refused everywhere the server checks it once it is 5 s past its exp.
-	DefaultLeeway = 5 * time.Second
 	// refreshPrefix marks Gatehouse refresh tokens, so secret scanners and
 	// the revocation endpoint can tell them from JWTs.
 	refreshPrefix = "ghr_"
@@ -50,10 +43,11 @@ type Config struct {
 	AccessTokenTTL time.Duration
 	// RefreshGrace is how long a rotated refresh token may be presented
 	// again and get the same new pair; after it, reuse revokes the grant.
-	// Default 10s; negative means no grace.
+	// Zero means no grace (the server's default is
+	// config.DefaultRefreshReuseGrace).
 	RefreshGrace time.Duration
 	// Leeway is the clock skew allowed when checking exp, nbf and iat.
-	// Default DefaultLeeway (5s); negative means none.
+	// Zero means none (the server's default is config.DefaultTokenLeeway).
 	Leeway time.Duration
 }
 
@@ -75,15 +69,8 @@ func NewService(cfg Config, km *keys.Manager, sessions *session.Manager, refresh
 	if cfg.AccessTokenTTL <= 0 {
 		cfg.AccessTokenTTL = DefaultAccessTokenTTL
 	}
-	if cfg.RefreshGrace == 0 {
-		cfg.RefreshGrace = DefaultRefreshGrace
-	}
-	switch {
-	case cfg.Leeway == 0:
-		cfg.Leeway = DefaultLeeway
-	case cfg.Leeway < 0:
-		cfg.Leeway = 0
-	}
+	cfg.RefreshGrace = max(cfg.RefreshGrace, 0)
+	cfg.Leeway = max(cfg.Leeway, 0)
 	if now == nil {
 		now = time.Now
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
+	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
@@ -86,7 +87,7 @@ func (f *fixture) live(t *testing.T, access string) bool {
 }
 
 func TestRefreshRotates(t *testing.T) {
-	f := newFixture(t, token.Config{})
+	f := newFixture(t, serverDefaults)
 	first := f.grant(t, "", "")
 	second, err := f.svc.Refresh(t.Context(), first.RefreshToken, "", nil, nil)
 	if err != nil {
@@ -117,16 +118,16 @@ func TestRefreshReuse(t *testing.T) {
 		// otherwise the grant is revoked.
 		reuseOK bool
 	}{
-		{"at once, within grace", 0, 0, true},
-		{"at the end of the grace period", 0, token.DefaultRefreshGrace, true},
-		{"just after the grace period", 0, token.DefaultRefreshGrace + time.Millisecond, false},
-		{"long after", 0, time.Hour, false},
-		{"no grace, at once", -1, 0, false},
+		{"at once, within grace", config.DefaultRefreshReuseGrace, 0, true},
+		{"at the end of the grace period", config.DefaultRefreshReuseGrace, config.DefaultRefreshReuseGrace, true},
+		{"just after the grace period", config.DefaultRefreshReuseGrace, config.DefaultRefreshReuseGrace + time.Millisecond, false},
+		{"long after", config.DefaultRefreshReuseGrace, time.Hour, false},
+		{"no grace, at once", 0, 0, false},
 		{"custom grace 1m, after 30s", time.Minute, 30 * time.Second, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, token.Config{RefreshGrace: tt.grace})
+			f := newFixture(t, token.Config{RefreshGrace: tt.grace, Leeway: config.DefaultTokenLeeway})
 			first := f.grant(t, "", "")
 			second, err := f.svc.Refresh(t.Context(), first.RefreshToken, "", nil, nil)
 			if err != nil {
@@ -181,7 +182,7 @@ func TestRefreshScope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, token.Config{})
+			f := newFixture(t, serverDefaults)
 			first := f.grant(t, "app", "openid profile email")
 			resp, err := f.svc.Refresh(t.Context(), first.RefreshToken, "app", tt.scope, nil)
 			if !errors.Is(err, tt.wantErr) {
@@ -209,13 +210,13 @@ func TestRefreshScope(t *testing.T) {
 // rotated token presented after the grace period revokes its grant even
 // when the request would be refused for its scope.
 func TestRefreshReuseIgnoresScope(t *testing.T) {
-	f := newFixture(t, token.Config{})
+	f := newFixture(t, serverDefaults)
 	first := f.grant(t, "app", "openid profile")
 	second, err := f.svc.Refresh(t.Context(), first.RefreshToken, "app", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(token.DefaultRefreshGrace + time.Second)
+	f.clock.Advance(config.DefaultRefreshReuseGrace + time.Second)
 	if _, err := f.svc.Refresh(t.Context(), first.RefreshToken, "app", []string{"openid"}, nil); !errors.Is(err, token.ErrInvalidGrant) {
 		t.Fatalf("reuse with a narrower scope = %v, want ErrInvalidGrant", err)
 	}
@@ -225,7 +226,7 @@ func TestRefreshReuseIgnoresScope(t *testing.T) {
 }
 
 func TestRefreshOtherClient(t *testing.T) {
-	f := newFixture(t, token.Config{})
+	f := newFixture(t, serverDefaults)
 	first := f.grant(t, "app", "openid")
 	if _, err := f.svc.Refresh(t.Context(), first.RefreshToken, "other", nil, nil); !errors.Is(err, token.ErrInvalidGrant) {
 		t.Fatalf("another client's refresh = %v, want ErrInvalidGrant", err)
@@ -244,9 +245,9 @@ func TestRefreshConcurrent(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		grace time.Duration
-	}{{"with grace", 0}, {"without grace", -1}} {
+	}{{"with grace", config.DefaultRefreshReuseGrace}, {"without grace", 0}} {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, token.Config{RefreshGrace: tt.grace})
+			f := newFixture(t, token.Config{RefreshGrace: tt.grace, Leeway: config.DefaultTokenLeeway})
 			first := f.grant(t, "", "")
 			var (
 				wg    sync.WaitGroup
@@ -257,7 +258,7 @@ func TestRefreshConcurrent(t *testing.T) {
 				wg.Go(func() { resps[i], errs[i] = f.svc.Refresh(t.Context(), first.RefreshToken, "", nil, nil) })
 			}
 			wg.Wait()
-			if tt.grace >= 0 {
+			if tt.grace > 0 {
 				if errs[0] != nil || errs[1] != nil {
 					t.Fatalf("concurrent refreshes within grace: %v, %v", errs[0], errs[1])
 				}
@@ -292,7 +293,7 @@ func TestRefreshConcurrent(t *testing.T) {
 // seal.DeriveKey moved to HKDF, and presented again within the grace
 // period after the upgrade, still gets its successor.
 func TestRefreshOpensLegacySealedSuccessor(t *testing.T) {
-	f := newFixture(t, token.Config{})
+	f := newFixture(t, serverDefaults)
 	first := f.grant(t, "", "")
 	successor := token.Response{AccessToken: "legacy access", TokenType: "Bearer", ExpiresIn: 300, RefreshToken: "ghr_legacy"}
 	body, err := json.Marshal(successor)
@@ -321,3 +322,7 @@ func TestRefreshOpensLegacySealedSuccessor(t *testing.T) {
 		t.Fatalf("got %+v, want the legacy successor %+v", got, successor)
 	}
 }
+
+// serverDefaults is the token configuration a server gets from its flags'
+// defaults.
+var serverDefaults = token.Config{RefreshGrace: config.DefaultRefreshReuseGrace, Leeway: config.DefaultTokenLeeway}
