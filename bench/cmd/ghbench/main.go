@@ -295,11 +295,14 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 		return finish(rep, out, start)
 	}
 	rep.Targets = append(rep.Targets,
-		RatioTarget("GET /v1/me by cookie vs bare JSON handler (sqlite)", rep.E2E, "GET /v1/me cookie", "sqlite", 32, 0.5),
-		RatioTarget("GET /v1/me by bearer vs bare verifying handler (sqlite)", rep.E2E, "GET /v1/me bearer", "sqlite", 32, 0.8),
-		RatioTarget("client credentials token vs bare signing handler", rep.E2E, "POST /oauth2/token cc", "sqlite", 32, 0.7),
-		RatioTarget("introspection vs bare verifying handler", rep.E2E, "POST /oauth2/introspect", "sqlite", 32, 0.8),
-		RatioTarget("JWKS vs bare JSON handler", rep.E2E, "GET JWKS", "sqlite", 32, 0.5),
+		// Issue 18's targets (flowTargets), read on ghbench's own generator;
+		// the wrk rows above read them on an external one.
+		RatioTarget("GET /v1/me by cookie vs bare JSON handler (sqlite)", rep.E2E, "GET /v1/me cookie", "sqlite", 32, flowTargets["GET /v1/me cookie"]),
+		RatioTarget("GET /v1/me by bearer vs bare verifying handler (sqlite)", rep.E2E, "GET /v1/me bearer", "sqlite", 32, flowTargets["GET /v1/me bearer"]),
+		RatioTarget("client credentials token vs bare signing handler", rep.E2E, "POST /oauth2/token cc", "sqlite", 32, flowTargets["POST /oauth2/token cc"]),
+		RatioTarget("introspection vs bare verifying handler", rep.E2E, "POST /oauth2/introspect", "sqlite", 32, flowTargets["POST /oauth2/introspect"]),
+		RatioTarget("JWKS vs bare JSON handler", rep.E2E, "GET JWKS", "sqlite", 32, flowTargets["GET JWKS"]),
+		RatioTarget("login (session) vs one Argon2id (sqlite)", rep.E2E, "POST /v1/login session", "sqlite", 8, flowTargets["POST /v1/login session"]),
 	)
 	for _, b := range []string{"postgres", "redis"} {
 		if _, ok := servers[b]; ok {
