@@ -32,8 +32,10 @@ bench-go:
 # bench runs the whole JWT-versus-sessions suite (bench/cmd/ghbench,
 # at most ~15 min on 2 cores): it builds and starts real gatehouse
 # servers (SQLite; PostgreSQL and Redis when they answer) and writes
-# docs/benchmarks.md and docs/img/*.png. bench-quick is the
-# under-2-minute form CI runs; it writes into a temporary directory.
+# docs/benchmarks.md and docs/img/*.png. Its wrk rows need Debian's wrk
+# (apt-get install wrk); without it the report says they were left out.
+# bench-quick is the under-2-minute form CI runs (no wrk); it writes into
+# a temporary directory.
 bench:
 	cd bench && $(GO) run ./cmd/ghbench
 

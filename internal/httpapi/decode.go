@@ -38,6 +38,13 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, types ...stri
 
 func checkMediaType(r *http.Request, types ...string) error {
 	ct := r.Header.Get("Content-Type")
+	// The common case, a bare media type exactly as expected, needs no
+	// parsing (ParseMediaType would accept it as is).
+	for _, t := range types {
+		if ct == t {
+			return nil
+		}
+	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err == nil {
 		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {

@@ -154,7 +154,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":"server_error","error_description":"internal error"}`)
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = hdrJSONContent
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }

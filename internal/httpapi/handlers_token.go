@@ -50,10 +50,11 @@ type RevocationFeed interface {
 
 func (s *Server) tokenRoutes() {
 	m := s.mux
-	m.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	discovery := s.discoveryHandler()
+	m.HandleFunc("GET /.well-known/openid-configuration", discovery)
 	// RFC 8414 section 3: the same metadata for plain OAuth clients.
-	m.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleDiscovery)
-	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	m.HandleFunc("GET /.well-known/oauth-authorization-server", discovery)
+	m.HandleFunc("GET /.well-known/jwks.json", s.jwksHandler())
 	m.Handle("POST /v1/session/token", s.user(s.handleSessionToken))
 	m.HandleFunc("GET /v1/revocations", s.handleRevocations)
 	m.Handle("GET /v1/revocations/stream", s.limitStreams(http.HandlerFunc(s.handleRevocationStream)))
@@ -78,20 +79,6 @@ func (s *Server) discovery() map[string]any {
 	}
 	s.addOAuthDiscovery(doc)
 	return doc
-}
-
-func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, s.discovery())
-}
-
-// handleJWKS serves the key set. Verifiers may cache it briefly; they
-// refetch on an unknown kid, and a new key signs only after it is listed.
-func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("Content-Type", "application/jwk-set+json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(s.deps.Keys.JWKS())
 }
 
 func (s *Server) handleSessionToken(w http.ResponseWriter, r *http.Request, p authn.Principal) {

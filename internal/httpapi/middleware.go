@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/config"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 )
 
 // recoverer turns a panic into a 500 server_error and logs it with its
@@ -28,13 +30,30 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter remembers the status code written.
+// statusWriter remembers the status code written. It is the one
+// per-request wrapper of the chain: observe makes it, and jsonFallback
+// uses it to turn the router's own error answers into JSON.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// routing, set by jsonFallback, is the request the router is serving.
+	// The router sets its Pattern before it calls a matched handler; an
+	// answer that starts while the pattern is still empty is the router's
+	// own 404 or 405, and the contract's JSON error replaces it.
+	routing *http.Request
+	// replaced is set once that JSON error is written; the router's
+	// plain-text body is then dropped.
+	replaced bool
 }
 
+// unrouted reports whether the answer being written is the router's own.
+func (w *statusWriter) unrouted() bool { return w.routing != nil && w.routing.Pattern == "" }
+
 func (w *statusWriter) WriteHeader(code int) {
+	if w.unrouted() {
+		w.replaceError(code)
+		return
+	}
 	if w.status == 0 {
 		w.status = code
 	}
@@ -42,10 +61,31 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.unrouted() {
+		w.replaceError(http.StatusNotFound)
+		return len(b), nil
+	}
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// replaceError writes the JSON error for the router's answer with code,
+// once.
+func (w *statusWriter) replaceError(code int) {
+	if w.replaced {
+		return
+	}
+	w.replaced = true
+	body := errorBody{Error: codeNotFound, Description: "not found"}
+	if code == http.StatusMethodNotAllowed {
+		body = errorBody{Error: codeMethodNotAllowed, Description: "method not allowed"}
+	}
+	if w.status == 0 {
+		w.status = code
+	}
+	writeJSON(w.ResponseWriter, code, body)
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer
@@ -54,7 +94,17 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe records metrics and one access-log line per request. It logs
 // the path but never the query string, which may carry codes or tokens.
+// The metric label values of every route registered so far are bound
+// here, once; the log line's fields are only computed when debug logging
+// is on.
 func (s *Server) observe(next http.Handler) http.Handler {
+	var routes map[string]*metrics.Route
+	if s.deps.Metrics != nil {
+		routes = make(map[string]*metrics.Route, len(s.mux.patterns)+1)
+		for _, p := range append(s.mux.patterns, routeUnmatched) {
+			routes[p] = s.deps.Metrics.Route(p)
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -65,15 +115,40 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		d := time.Since(start)
 		route := r.Pattern
 		if route == "" {
-			route = "unmatched"
+			route = routeUnmatched
 		}
 		if s.deps.Metrics != nil {
-			s.deps.Metrics.ObserveRequest(route, r.Method, sw.status, d)
+			if m := routes[route]; m != nil {
+				m.Observe(r.Method, sw.status, d)
+			} else {
+				s.deps.Metrics.ObserveRequest(route, r.Method, sw.status, d)
+			}
 		}
-		s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "route", route,
-			"status", sw.status, "duration_ms", float64(d.Microseconds())/1000, "client", s.clientIP(r))
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "route", route,
+				"status", sw.status, "duration_ms", float64(d.Microseconds())/1000, "client", s.clientIP(r))
+		}
 	})
 }
+
+// routeUnmatched is the route label of requests no pattern matched.
+const routeUnmatched = "unmatched"
+
+// Header values every answer carries, shared by all requests instead of
+// allocated per request. Each slice has len == cap, so Header.Add copies
+// it before appending, and Header.Set replaces it: no handler can change
+// what another request sends. Nothing in the server writes into a header
+// value slice in place.
+var (
+	hdrNosniff     = []string{"nosniff"}
+	hdrNoReferrer  = []string{"no-referrer"}
+	hdrFrameDeny   = []string{"DENY"}
+	hdrCSP         = []string{"default-src 'none'; frame-ancestors 'none'"}
+	hdrNoStore     = []string{"no-store"}
+	hdrHSTS        = []string{"max-age=31536000"}
+	hdrVaryOrigin  = []string{"Origin"}
+	hdrJSONContent = []string{"application/json"}
+)
 
 // securityHeaders sets the headers every answer carries. API answers are
 // never cached: most of them carry a secret or personal data.
@@ -81,13 +156,13 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	hsts := s.cfg.SecureCookies
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Cache-Control", "no-store")
+		h["X-Content-Type-Options"] = hdrNosniff
+		h["Referrer-Policy"] = hdrNoReferrer
+		h["X-Frame-Options"] = hdrFrameDeny
+		h["Content-Security-Policy"] = hdrCSP
+		h["Cache-Control"] = hdrNoStore
 		if hsts {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = hdrHSTS
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -100,7 +175,11 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		h := w.Header()
-		h.Add("Vary", "Origin")
+		if v := h["Vary"]; len(v) == 0 {
+			h["Vary"] = hdrVaryOrigin
+		} else {
+			h["Vary"] = append(v, "Origin")
+		}
 		if origin != "" && s.origins[origin] {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
@@ -118,39 +197,17 @@ func (s *Server) cors(next http.Handler) http.Handler {
 }
 
 // jsonFallback makes the router's own 404 and 405 answers JSON errors.
+// The request is routed once: the statusWriter notices an answer that
+// starts before the router has set a pattern (see statusWriter.routing).
 func (s *Server) jsonFallback(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
+		sw, ok := w.(*statusWriter)
+		if !ok {
+			sw = &statusWriter{ResponseWriter: w}
 		}
-		mux.ServeHTTP(&fallbackWriter{ResponseWriter: w}, r)
+		sw.routing = r
+		mux.ServeHTTP(sw, r)
 	})
-}
-
-// fallbackWriter replaces a plain-text error body with the contract's JSON.
-type fallbackWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (w *fallbackWriter) WriteHeader(code int) {
-	if w.wrote {
-		return
-	}
-	w.wrote = true
-	body := errorBody{Error: codeNotFound, Description: "not found"}
-	if code == http.StatusMethodNotAllowed {
-		body = errorBody{Error: codeMethodNotAllowed, Description: "method not allowed"}
-	}
-	writeJSON(w.ResponseWriter, code, body)
-}
-
-func (w *fallbackWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.WriteHeader(http.StatusNotFound)
-	}
-	return len(b), nil
 }
 
 // clientIP returns the client's address: the connection's, or, when that

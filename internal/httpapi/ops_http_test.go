@@ -144,6 +144,21 @@ func TestNotFoundAndMethodNotAllowedAreJSON(t *testing.T) {
 	}
 }
 
+// TestRoutedErrorsKeepTheirBody checks that the JSON fallback, which
+// routes each request once and replaces only answers the router itself
+// starts, leaves a matched handler's own 404 alone and answers an
+// unmatched path with its single JSON 404 and no router text.
+func TestRoutedErrorsKeepTheirBody(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	srv.NewClient().Do(t, http.MethodGet, "/v1/me", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
+	srv.Admin().Do(t, http.MethodGet, "/admin/v1/users/no-such-user", nil).WantError(t, http.StatusNotFound, "not_found")
+	r := srv.NewClient().Do(t, http.MethodGet, "/no/such/path", nil)
+	r.WantError(t, http.StatusNotFound, "not_found")
+	if bytes.Contains(r.Body, []byte("page not found")) || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("router text or type leaked: %q %q", r.Header.Get("Content-Type"), r.Body)
+	}
+}
+
 // TestSecurityHeaders checks the headers every answer carries, success or
 // failure, JSON or not.
 func TestSecurityHeaders(t *testing.T) {

@@ -82,10 +82,14 @@ func ParseCredentials(authorization string, form url.Values) (Credentials, error
 	return Credentials{Method: AuthClientSecretPost, ClientID: formID, Secret: formSecret}, nil
 }
 
+// errMalformedBasic is built once: decodeBasic runs on every
+// authenticated token, introspection and revocation request.
+var errMalformedBasic = ErrInvalidClient.WithDescription("malformed Basic credentials")
+
 // decodeBasic decodes the credentials of an HTTP Basic header: base64 of
 // the form-urlencoded id, a colon, and the form-urlencoded secret.
 func decodeBasic(b64 string) (id, secret string, err error) {
-	malformed := ErrInvalidClient.WithDescription("malformed Basic credentials")
+	malformed := errMalformedBasic
 	if len(b64) > 2*(maxClientIDLen+maxClientSecretLen)*3 {
 		return "", "", malformed
 	}

@@ -6,6 +6,7 @@
 //	cd bench && go run ./cmd/ghbench -quick     # under 2 min, for CI
 //	cd bench && go run ./cmd/ghbench -only burst -out DIR   # the burst-revocation rows alone
 //	cd bench && go run ./cmd/ghbench -only fanout -out DIR  # fan-out to 1,000 streams, revocation rate
+//	cd bench && go run ./cmd/ghbench -only wrk -out DIR     # the target paths under wrk (needs wrk), idle RSS
 //
 // It builds the server from the parent module, starts real "gatehouse
 // serve" processes on loopback ports (SQLite always; PostgreSQL and
@@ -36,10 +37,10 @@ func main() {
 	quick := flag.Bool("quick", false, "short rounds and few trials (under 2 minutes)")
 	out := flag.String("out", "../docs", "directory for benchmarks.md and img/")
 	root := flag.String("root", "..", "the main module's directory")
-	only := flag.String("only", "", `run one section only: "burst" (the burst-revocation rows) or "fanout" (fan-out delay to 1,000 streams and the sustained revocation rate); the report then holds only them`)
+	only := flag.String("only", "", `run one section only: "burst" (the burst-revocation rows), "fanout" (fan-out delay to 1,000 streams and the sustained revocation rate) or "wrk" (the issue-18 target paths under wrk, on SQLite, with idle RSS); the report then holds only them`)
 	flag.Parse()
-	if *only != "" && *only != "burst" && *only != "fanout" {
-		fmt.Fprintln(os.Stderr, "ghbench: -only takes \"burst\" or \"fanout\"")
+	if *only != "" && *only != "burst" && *only != "fanout" && *only != "wrk" {
+		fmt.Fprintln(os.Stderr, "ghbench: -only takes \"burst\", \"fanout\" or \"wrk\"")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -146,8 +147,28 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 		return finish(rep, out, start)
 	}
 
+	// wrk drives the target paths as an external process; -quick (CI)
+	// never needs it, and a full run without it says so in the report.
+	wcfg := WrkConfig{Threads: 2, Conns: 50, Round: 3 * time.Second, Rounds: 2}
+	wrkBin := ""
+	if !quick && (only == "" || only == "wrk") {
+		var err error
+		if wrkBin, err = wrkPath(); err != nil {
+			logf("%v", err)
+			rep.Notes = append(rep.Notes, "wrk rows: "+err.Error())
+			if only == "wrk" {
+				return err
+			}
+		} else if err := os.MkdirAll(wrkDir(work), 0o755); err != nil {
+			return err
+		}
+		rep.WrkOf = wcfg
+	}
+
 	rep.E2EOf = cfg
-	micro(ctx, rep, root, quick)
+	if only == "" {
+		micro(ctx, rep, root, quick)
+	}
 
 	const password = "correct horse battery staple"
 	servers := map[string]*Server{}
@@ -157,13 +178,21 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 		}
 	}()
 	email := func(b string) string { return "bench-" + b + "@example.com" }
-	for _, b := range svc.Backends() {
+	backends := svc.Backends()
+	if only == "wrk" {
+		backends = backends[:1] // SQLite
+	}
+	for _, b := range backends {
 		logf("starting gatehouse on %s", b.Name)
 		s, err := StartServer(bin, work, b)
 		if err != nil {
 			return err
 		}
 		servers[b.Name] = s
+		// Idle: started, nothing served yet (a signup's Argon2id would
+		// add its 19 MiB until the runtime returns it).
+		time.Sleep(500 * time.Millisecond)
+		rep.IdleRSS = append(rep.IdleRSS, BackendRSS{Backend: b.Name, RSS: ProcStatus(s.PID(), "VmRSS")})
 		if err := s.Signup(email(b.Name), password); err != nil {
 			return err
 		}
@@ -171,7 +200,7 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 
 	// End to end.
 	logf("end to end (%d rounds of %v per side per level)", cfg.Rounds, cfg.Round)
-	for _, b := range svc.Backends() {
+	for _, b := range backends {
 		s := servers[b.Name]
 		sess, err := s.LoginSession(http.DefaultClient, email(b.Name), password)
 		if err != nil {
@@ -228,8 +257,20 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 			flow{name: "POST /v1/login session", bare: "one Argon2id", gh: postReq(s.URL+"/v1/login", loginBody, "application/json"), bareReq: postReq(bare.URL+"/login", loginBody, "application/json")},
 			flow{name: "POST /v1/login token", bare: "one Argon2id", gh: postReq(s.URL+"/v1/login", strings.TrimSuffix(loginBody, "}")+`,"mode":"token"}`, "application/json"), bareReq: postReq(bare.URL+"/login", loginBody, "application/json")},
 		)
+		for i := range flows {
+			flows[i].backend, flows[i].want, flows[i].pid, flows[i].barePID = b.Name, http.StatusOK, s.PID(), bare.PID()
+		}
+		if wrkBin != "" && b.Name == "sqlite" {
+			logf("end to end with wrk (%s)", wcfg.describe())
+			picked, conns, targets := wrkFlows(flows, wcfg)
+			for i, f := range picked {
+				rep.Wrk = append(rep.Wrk, runWrkFlow(ctx, wrkBin, wrkDir(work), wcfg, f, conns[i], targets[i]))
+			}
+		}
+		if only == "wrk" {
+			flows = nil
+		}
 		for _, f := range flows {
-			f.backend, f.want, f.pid, f.barePID = b.Name, http.StatusOK, s.PID(), bare.PID()
 			if strings.HasPrefix(f.name, "POST /v1/login") {
 				lc := cfg
 				lc.Rounds, lc.TargetRounds, lc.Round = 1, 0, max(cfg.Round, 3*time.Second)
@@ -246,12 +287,22 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 			return ctx.Err()
 		}
 	}
+	for _, w := range rep.Wrk {
+		rep.Targets = append(rep.Targets, WrkTarget(w, rep.E2E))
+	}
+	rep.Targets = append(rep.Targets, IdleRSSTargets(rep.IdleRSS)...)
+	if only == "wrk" {
+		return finish(rep, out, start)
+	}
 	rep.Targets = append(rep.Targets,
-		RatioTarget("GET /v1/me by cookie vs bare JSON handler (sqlite)", rep.E2E, "GET /v1/me cookie", "sqlite", 32, 0.5),
-		RatioTarget("GET /v1/me by bearer vs bare verifying handler (sqlite)", rep.E2E, "GET /v1/me bearer", "sqlite", 32, 0.8),
-		RatioTarget("client credentials token vs bare signing handler", rep.E2E, "POST /oauth2/token cc", "sqlite", 32, 0.7),
-		RatioTarget("introspection vs bare verifying handler", rep.E2E, "POST /oauth2/introspect", "sqlite", 32, 0.8),
-		RatioTarget("JWKS vs bare JSON handler", rep.E2E, "GET JWKS", "sqlite", 32, 0.5),
+		// Issue 18's targets (flowTargets), read on ghbench's own generator;
+		// the wrk rows above read them on an external one.
+		RatioTarget("GET /v1/me by cookie vs bare JSON handler (sqlite)", rep.E2E, "GET /v1/me cookie", "sqlite", 32, flowTargets["GET /v1/me cookie"]),
+		RatioTarget("GET /v1/me by bearer vs bare verifying handler (sqlite)", rep.E2E, "GET /v1/me bearer", "sqlite", 32, flowTargets["GET /v1/me bearer"]),
+		RatioTarget("client credentials token vs bare signing handler", rep.E2E, "POST /oauth2/token cc", "sqlite", 32, flowTargets["POST /oauth2/token cc"]),
+		RatioTarget("introspection vs bare verifying handler", rep.E2E, "POST /oauth2/introspect", "sqlite", 32, flowTargets["POST /oauth2/introspect"]),
+		RatioTarget("JWKS vs bare JSON handler", rep.E2E, "GET JWKS", "sqlite", 32, flowTargets["GET JWKS"]),
+		RatioTarget("login (session) vs one Argon2id (sqlite)", rep.E2E, "POST /v1/login session", "sqlite", 8, flowTargets["POST /v1/login session"]),
 	)
 	for _, b := range []string{"postgres", "redis"} {
 		if _, ok := servers[b]; ok {
@@ -362,6 +413,7 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	rep.Targets = append(rep.Targets, GrowthRSSTargets(rep.Growth)...)
 
 	return finish(rep, out, start)
 }

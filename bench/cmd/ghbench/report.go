@@ -37,6 +37,9 @@ type Report struct {
 	Storage    []string // markdown table lines
 	Growth     []GrowthResult
 	GrowthOf   GrowthConfig
+	Wrk        []WrkRow  // the target paths under wrk
+	WrkOf      WrkConfig // how the wrk rows were run
+	IdleRSS    []BackendRSS
 	Targets    []Target
 	Plots      []string // file names under img/
 	Verdicts   []string // markdown of the decision guide
@@ -104,6 +107,9 @@ func (r *Report) Write(w io.Writer) error {
 				e.Flow, e.Backend, e.C, e.Gatehouse.RPS, us(e.Gatehouse.Lat.P50), us(e.Gatehouse.Lat.P90), us(e.Gatehouse.Lat.P99), us(e.Gatehouse.Lat.P999),
 				cpuStr(e.CPUPerReq), e.Gatehouse.Errors, e.Bare, e.BareSide.RPS, us(e.BareSide.Lat.P50), us(e.BareSide.Lat.P99), cpuStr(e.BareCPUPerReq), ratioStr(e.Ratio()), ratioStr(e.CPURatio()))
 		}
+	}
+	if len(r.Wrk) > 0 {
+		r.writeWrk(p)
 	}
 	if len(r.Revoke) > 0 || len(r.Burst) > 0 {
 		p("\n## Revocation delay\n")

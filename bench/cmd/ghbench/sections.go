@@ -37,8 +37,12 @@ func micro(ctx context.Context, rep *Report, root string, quick bool) {
 		}
 		lines = append(lines, fmt.Sprintf("| %s | %.1f | %s | %s | %s |", alg, b/1e3, cell(ver[k]), cell(gj[k]), cell(jx[k])))
 		r := Ratio(ver[k], b)
-		rep.Targets = append(rep.Targets, Target{Name: "verifier " + alg + " vs bare signature check", Bound: "≤ 1.10", Measured: ratioStr(r),
-			Verdict: metIf(r <= 1.10)})
+		bound := 1.10
+		if alg == "RS256" {
+			bound = 1.05 // issue 18
+		}
+		rep.Targets = append(rep.Targets, Target{Name: "verifier " + alg + " vs bare signature check", Bound: fmt.Sprintf("≤ %.2f", bound), Measured: ratioStr(r),
+			Verdict: metIf(r <= bound)})
 		if ver[k] > 0 && gj[k] > 0 && jx[k] > 0 {
 			rep.Targets = append(rep.Targets, Target{Name: "verifier " + alg + " faster than golang-jwt and jwx", Bound: "verifier < both",
 				Measured: fmt.Sprintf("%.1f vs %.1f / %.1f µs", ver[k]/1e3, gj[k]/1e3, jx[k]/1e3),
