@@ -104,6 +104,28 @@ func (s *Service) BeginTOTP(ctx context.Context, userID, email string) (totp.Enr
 	return e, nil
 }
 
+// PendingTOTP returns the pending (unconfirmed) enrolment again, for an
+// enrolment page shown a second time. Without one it is ErrNoEnrolment,
+// and with a confirmed factor ErrAlreadyEnrolled: the secret of an active
+// factor is never shown again.
+func (s *Service) PendingTOTP(ctx context.Context, userID, email string) (totp.Enrollment, error) {
+	f, err := s.totps.GetTOTPFactor(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return totp.Enrollment{}, ErrNoEnrolment
+	}
+	if err != nil {
+		return totp.Enrollment{}, fmt.Errorf("mfa: load TOTP factor: %w", err)
+	}
+	if f.Confirmed {
+		return totp.Enrollment{}, ErrAlreadyEnrolled
+	}
+	secret, err := totp.OpenSecret(s.kek, userID, f.ID, f.SealedSecret)
+	if err != nil {
+		return totp.Enrollment{}, err
+	}
+	return totp.Enroll(s.issuer, email, secret)
+}
+
 // ConfirmTOTP confirms the pending enrolment with a first code, which
 // activates the factor, and returns a new set of recovery codes to show
 // once. Without a pending enrolment it is ErrNoEnrolment (or

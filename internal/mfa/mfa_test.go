@@ -77,6 +77,9 @@ func TestEnrolment(t *testing.T) {
 	if on, _ := f.svc.Enabled(t.Context(), userID); on {
 		t.Error("TOTP enabled before confirmation")
 	}
+	if again, err := f.svc.PendingTOTP(t.Context(), userID, "alice@example.com"); err != nil || again.URI != e.URI {
+		t.Errorf("PendingTOTP = %q, %v; want the same URI", again.URI, err)
+	}
 	if _, err := f.svc.Verify(t.Context(), userID, code(t, e.Secret, f.now)); !errors.Is(err, ErrNotEnrolled) {
 		t.Errorf("Verify before confirmation = %v, want ErrNotEnrolled", err)
 	}
@@ -98,6 +101,9 @@ func TestEnrolment(t *testing.T) {
 	}
 	if on, _ := f.svc.Enabled(t.Context(), userID); !on {
 		t.Error("TOTP not enabled after confirmation")
+	}
+	if _, err := f.svc.PendingTOTP(t.Context(), userID, "alice@example.com"); !errors.Is(err, ErrAlreadyEnrolled) {
+		t.Errorf("PendingTOTP of a confirmed factor = %v, want ErrAlreadyEnrolled", err)
 	}
 	if _, err := f.svc.BeginTOTP(t.Context(), userID, "alice@example.com"); !errors.Is(err, ErrAlreadyEnrolled) {
 		t.Errorf("BeginTOTP with a confirmed factor = %v, want ErrAlreadyEnrolled", err)

@@ -244,6 +244,53 @@ func (s *Service) FinishRegistration(ctx context.Context, u User, name string, b
 	return rec, nil
 }
 
+// List returns the user's passkeys, oldest first.
+func (s *Service) List(ctx context.Context, userID string) ([]store.PasskeyCredential, error) {
+	list, err := s.creds.ListPasskeys(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("passkey: list credentials: %w", err)
+	}
+	return list, nil
+}
+
+// Rename gives the user's passkey id a new name (see NormalizeName). A
+// passkey that does not exist or belongs to another user is
+// ErrUnknownCredential.
+func (s *Service) Rename(ctx context.Context, userID string, id []byte, name string) (store.PasskeyCredential, error) {
+	name, err := NormalizeName(name)
+	if err != nil {
+		return store.PasskeyCredential{}, err
+	}
+	c, err := s.creds.UpdatePasskey(ctx, id, func(c store.PasskeyCredential) (store.PasskeyCredential, error) {
+		if c.UserID != userID {
+			return c, ErrUnknownCredential
+		}
+		c.Name = name
+		return c, nil
+	})
+	if errors.Is(err, ErrUnknownCredential) || errors.Is(err, store.ErrNotFound) {
+		return store.PasskeyCredential{}, ErrUnknownCredential
+	}
+	if err != nil {
+		return store.PasskeyCredential{}, fmt.Errorf("passkey: rename: %w", err)
+	}
+	return c, nil
+}
+
+// Delete removes the user's passkey id. The caller checks a recent
+// authentication first. A passkey that does not exist or belongs to
+// another user is ErrUnknownCredential.
+func (s *Service) Delete(ctx context.Context, userID string, id []byte) error {
+	err := s.creds.DeletePasskey(ctx, userID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrUnknownCredential
+	}
+	if err != nil {
+		return fmt.Errorf("passkey: delete: %w", err)
+	}
+	return nil
+}
+
 // BeginLogin starts a passwordless login: options for
 // navigator.credentials.get with no allowed credentials, so the
 // authenticator offers its discoverable credentials for the RP ID.

@@ -570,3 +570,54 @@ func FuzzFinishLogin(f *testing.F) {
 		}
 	})
 }
+
+func TestListRenameDelete(t *testing.T) {
+	f := newFixture(t)
+	a, b := newSoftAuthenticator(t), newSoftAuthenticator(t)
+	f.register(t, alice, a, "one")
+	f.register(t, bob, b, "bob's")
+	list, err := f.svc.List(t.Context(), alice.ID)
+	if err != nil || len(list) != 1 || list[0].Name != "one" {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	if c, err := f.svc.Rename(t.Context(), alice.ID, a.credID, " Laptop "); err != nil || c.Name != "Laptop" {
+		t.Errorf("Rename = %q, %v", c.Name, err)
+	}
+	if _, err := f.svc.Rename(t.Context(), alice.ID, a.credID, "bad\x00"); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("Rename to a bad name = %v, want ErrInvalidName", err)
+	}
+	if _, err := f.svc.Rename(t.Context(), alice.ID, b.credID, "mine now"); !errors.Is(err, ErrUnknownCredential) {
+		t.Errorf("Rename of bob's passkey by alice = %v, want ErrUnknownCredential", err)
+	}
+	if err := f.svc.Delete(t.Context(), alice.ID, b.credID); !errors.Is(err, ErrUnknownCredential) {
+		t.Errorf("Delete of bob's passkey by alice = %v, want ErrUnknownCredential", err)
+	}
+	if c, _ := f.store.GetPasskey(t.Context(), b.credID); c.Name != "bob's" {
+		t.Errorf("bob's passkey changed: %+v", c)
+	}
+	if err := f.svc.Delete(t.Context(), alice.ID, a.credID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if list, _ := f.svc.List(t.Context(), alice.ID); len(list) != 0 {
+		t.Errorf("%d passkeys after delete", len(list))
+	}
+	if _, err := f.login(t, a); !errors.Is(err, ErrUnknownCredential) {
+		t.Errorf("login with a deleted passkey = %v, want ErrUnknownCredential", err)
+	}
+}
+
+// FuzzFinishRegistration is FuzzFinishLogin for registrations.
+func FuzzFinishRegistration(f *testing.F) {
+	f.Add([]byte(`{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","attestationObject":"oA"}}`))
+	f.Add([]byte("{}"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fx := newFixture(t)
+		_, err := fx.svc.FinishRegistration(t.Context(), alice, "", body)
+		if err == nil {
+			t.Fatal("an arbitrary body finished a registration")
+		}
+		if !errors.Is(err, ErrInvalidResponse) && !errors.Is(err, ErrCeremony) {
+			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}
