@@ -9,6 +9,12 @@ import (
 // passkeys (issue #14): TOTP factors, recovery codes, passkey credentials
 // and WebAuthn ceremonies. The SQL backends implement them once the SQL
 // store is merged; storetest.RunMFAStoreTests is their conformance suite.
+//
+// A backend that keeps users and these records together removes, in
+// UserStore.DeleteUser's transaction, the user's TOTP factor, recovery
+// codes and passkeys (as it removes consents and authorization codes),
+// and nothing of anyone else; storetest.RunMFADeleteUserTests checks it.
+// Ceremonies are left to expire.
 
 // TOTPFactor is a user's TOTP authenticator. A user has at most one.
 type TOTPFactor struct {

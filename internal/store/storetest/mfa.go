@@ -544,3 +544,50 @@ func RunCeremonyStoreTests(t *testing.T, newStore func(t *testing.T) store.Cerem
 		}
 	})
 }
+
+// MFAUserStore is a backend that keeps users and their second factors
+// together (the SQL store, once it implements store.MFAStore).
+type MFAUserStore interface {
+	store.UserStore
+	store.MFAStore
+}
+
+// RunMFADeleteUserTests checks that deleting a user removes the user's
+// TOTP factor, recovery codes and passkeys, and nothing of another user.
+// Like RunMFAStoreTests, no backend calls it yet (issue #14); it is
+// checked against a test composite in mfa_test.go meanwhile.
+func RunMFADeleteUserTests(t *testing.T, newStore func(t *testing.T) MFAUserStore) {
+	t.Run("DeleteUserRemovesSecondFactors", func(t *testing.T) {
+		s := newStore(t)
+		users := [2]store.User{newUser(t), newUser(t)}
+		keys := [2]store.PasskeyCredential{}
+		for i, u := range users {
+			mustCreateUser(t, s, u)
+			noErr(t, "PutTOTPFactor", s.PutTOTPFactor(t.Context(), newTOTPFactorFor(t, u.ID)))
+			noErr(t, "ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(t.Context(), u.ID, [][]byte{randomHash(t)}))
+			keys[i] = newPasskey(t, u.ID, baseTime())
+			noErr(t, "CreatePasskey", s.CreatePasskey(t.Context(), keys[i]))
+		}
+		noErr(t, "DeleteUser", s.DeleteUser(t.Context(), users[0].ID))
+
+		_, err := s.GetTOTPFactor(t.Context(), users[0].ID)
+		wantErr(t, "GetTOTPFactor of the deleted user", err, store.ErrNotFound)
+		codes, err := s.ListRecoveryCodes(t.Context(), users[0].ID)
+		noErr(t, "ListRecoveryCodes", err)
+		if len(codes) != 0 {
+			t.Errorf("%d recovery codes of the deleted user remain", len(codes))
+		}
+		_, err = s.GetPasskey(t.Context(), keys[0].ID)
+		wantErr(t, "GetPasskey of the deleted user", err, store.ErrNotFound)
+
+		_, err = s.GetTOTPFactor(t.Context(), users[1].ID)
+		noErr(t, "GetTOTPFactor of the other user", err)
+		codes, err = s.ListRecoveryCodes(t.Context(), users[1].ID)
+		noErr(t, "ListRecoveryCodes of the other user", err)
+		if len(codes) != 1 {
+			t.Errorf("the other user has %d recovery codes, want 1", len(codes))
+		}
+		_, err = s.GetPasskey(t.Context(), keys[1].ID)
+		noErr(t, "GetPasskey of the other user", err)
+	})
+}
