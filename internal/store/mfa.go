@@ -179,9 +179,10 @@ const (
 // finish requests: the challenge and what it was issued for.
 type Ceremony struct {
 	// ID is the lookup key: the base64url SHA-256 of the challenge, which
-	// the finish request carries back in its clientDataJSON. Holding the
-	// challenge is holding the ceremony; storing its hash keeps a copy of
-	// the table from being replayed.
+	// the finish request carries back in its clientDataJSON, so finishing
+	// needs no cookie. (The challenge is no secret: it only has to be
+	// fresh and used once; the authenticator's signature over it is the
+	// proof.)
 	ID string
 	// Kind is the ceremony it was begun for.
 	Kind CeremonyKind
