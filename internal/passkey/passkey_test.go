@@ -2,6 +2,7 @@ package passkey
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"slices"
@@ -184,10 +185,16 @@ func TestRegisterAndDiscoverableLogin(t *testing.T) {
 		t.Fatalf("second login: %v", err)
 	}
 
-	// A login from a trusted origin under the RP ID works too.
+	// A login from a trusted origin under the RP ID works too, with the
+	// contract's extra "mode" member in the body.
 	opts2, _ := f.svc.BeginLogin(t.Context())
-	if _, err := f.svc.FinishLogin(t.Context(), a.get(t, opts2, "https://app.id.example.com", testRPID)); err != nil {
-		t.Errorf("login from a trusted origin under the RP ID: %v", err)
+	var body map[string]any
+	if err := json.Unmarshal(a.get(t, opts2, "https://app.id.example.com", testRPID), &body); err != nil {
+		t.Fatal(err)
+	}
+	body["mode"] = "token"
+	if _, err := f.svc.FinishLogin(t.Context(), mustJSON(t, body)); err != nil {
+		t.Errorf("login from a trusted origin under the RP ID, with mode: %v", err)
 	}
 }
 
