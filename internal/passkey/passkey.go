@@ -154,8 +154,9 @@ func New(cfg Config, creds store.PasskeyStore, ceremonies store.CeremonyStore) (
 // RelyingParty derives the RP ID and the accepted origins from the issuer
 // URL and the trusted origins: the RP ID is the issuer's host name, the
 // origins are the issuer's origin and every trusted origin whose host is
-// the RP ID or a subdomain of it. The other trusted origins are returned
-// as ignored. An IP address host is ErrNoDomain.
+// the RP ID or a subdomain of it. The other trusted origins, and any that
+// is not an http(s) origin, are returned as ignored. An IP address host
+// is ErrNoDomain.
 func RelyingParty(issuer string, trusted []string) (rpID string, origins, ignored []string, err error) {
 	u, err := url.Parse(issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
@@ -165,14 +166,17 @@ func RelyingParty(issuer string, trusted []string) (rpID string, origins, ignore
 	if net.ParseIP(rpID) != nil {
 		return "", nil, nil, ErrNoDomain
 	}
+	if err := protocol.ValidateRPID(rpID); err != nil {
+		return "", nil, nil, fmt.Errorf("passkey: issuer host %q is not a valid RP ID: %w", rpID, err)
+	}
 	origins = []string{config.SerializeOrigin(u)}
 	for _, o := range trusted {
 		t, err := url.Parse(o)
 		host := ""
-		if err == nil {
+		if err == nil && (t.Scheme == "https" || t.Scheme == "http") {
 			host = strings.ToLower(t.Hostname())
 		}
-		if err != nil || (host != rpID && !strings.HasSuffix(host, "."+rpID)) {
+		if host == "" || (host != rpID && !strings.HasSuffix(host, "."+rpID)) {
 			ignored = append(ignored, o)
 			continue
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -625,6 +627,36 @@ func FuzzFinishRegistration(f *testing.F) {
 		}
 		if !errors.Is(err, ErrInvalidResponse) && !errors.Is(err, ErrCeremony) {
 			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}
+
+// FuzzRelyingParty checks that whatever the issuer and trusted origin,
+// every accepted origin lies on the RP ID or under it, and the RP ID is
+// never an IP address.
+func FuzzRelyingParty(f *testing.F) {
+	f.Add("https://id.example.com", "https://app.id.example.com")
+	f.Add("http://localhost:8080", "http://127.0.0.1")
+	f.Add("http://[::1]:80", "https://x.[::1]")
+	f.Fuzz(func(t *testing.T, issuer, trusted string) {
+		rpID, origins, ignored, err := RelyingParty(issuer, []string{trusted})
+		if err != nil {
+			return
+		}
+		if rpID == "" || net.ParseIP(rpID) != nil {
+			t.Fatalf("RP ID %q from %q", rpID, issuer)
+		}
+		if len(origins)+len(ignored) < 1 || len(origins)+len(ignored) > 2 {
+			t.Fatalf("origins %q, ignored %q", origins, ignored)
+		}
+		for _, o := range origins {
+			u, err := url.Parse(o)
+			if err != nil {
+				t.Fatalf("origin %q does not parse: %v", o, err)
+			}
+			if h := u.Hostname(); h != rpID && !strings.HasSuffix(h, "."+rpID) {
+				t.Fatalf("origin %q is not under RP ID %q", o, rpID)
+			}
 		}
 	})
 }
