@@ -14,5 +14,9 @@
 //
 // Single use is the store's job: the caller consumes the matching hash
 // with an atomic store operation (store.RecoveryCodeStore.UseRecoveryCode),
-// so two concurrent uses of one code cannot both succeed.
+// so two concurrent uses of one code cannot both succeed. That lookup by
+// hash is not constant-time (a database index), and need not be: without
+// the key nobody can choose inputs whose hashes approach a stored one, so
+// the timing tells nothing. Hasher.Match is the constant-time check for a
+// caller that holds the list of hashes instead.
 package recoverycode
