@@ -660,3 +660,65 @@ func FuzzRelyingParty(f *testing.F) {
 		}
 	})
 }
+
+// TestOptionsJSON pins what the HTTP layer sends: the contract's
+// {"publicKey": PublicKeyCredential…OptionsJSON}, with base64url binary
+// fields as browsers' PublicKeyCredential.parse…OptionsFromJSON expect.
+func TestOptionsJSON(t *testing.T) {
+	f := newFixture(t)
+	reg, err := f.svc.BeginRegistration(t.Context(), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creation struct {
+		PublicKey struct {
+			Challenge string `json:"challenge"`
+			RP        struct{ ID, Name string }
+			User      struct {
+				ID          string `json:"id"`
+				Name        string `json:"name"`
+				DisplayName string `json:"displayName"`
+			} `json:"user"`
+			AuthenticatorSelection struct {
+				ResidentKey      string `json:"residentKey"`
+				UserVerification string `json:"userVerification"`
+			} `json:"authenticatorSelection"`
+			Attestation string `json:"attestation"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(mustJSON(t, reg), &creation); err != nil {
+		t.Fatal(err)
+	}
+	pk := creation.PublicKey
+	if ch, err := b64.DecodeString(pk.Challenge); err != nil || len(ch) < 16 {
+		t.Errorf("challenge %q: %d bytes, %v", pk.Challenge, len(ch), err)
+	}
+	if pk.RP.ID != testRPID || pk.RP.Name != "Gatehouse" {
+		t.Errorf("rp = %+v", pk.RP)
+	}
+	if pk.User.ID != b64.EncodeToString([]byte(alice.ID)) || pk.User.Name != alice.Email || pk.User.DisplayName != alice.Email {
+		t.Errorf("user = %+v", pk.User)
+	}
+	if pk.AuthenticatorSelection.ResidentKey != "required" || pk.AuthenticatorSelection.UserVerification != "preferred" || pk.Attestation != "none" {
+		t.Errorf("authenticatorSelection = %+v, attestation %q", pk.AuthenticatorSelection, pk.Attestation)
+	}
+
+	login, err := f.svc.BeginLogin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var request map[string]map[string]any
+	if err := json.Unmarshal(mustJSON(t, login), &request); err != nil {
+		t.Fatal(err)
+	}
+	opts := request["publicKey"]
+	if opts["rpId"] != testRPID || opts["userVerification"] != "preferred" || opts["challenge"] == "" {
+		t.Errorf("request options = %v", opts)
+	}
+	if _, ok := opts["allowCredentials"]; ok {
+		t.Errorf("discoverable request lists allowCredentials: %v", opts["allowCredentials"])
+	}
+	if ms, ok := opts["timeout"].(float64); !ok || ms != 300000 {
+		t.Errorf("timeout = %v, want 300000 ms", opts["timeout"])
+	}
+}
