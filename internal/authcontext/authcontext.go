@@ -41,6 +41,12 @@ const (
 	ACRMultiFactor = "urn:gatehouse:acr:mfa"
 )
 
+// ACRValuesSupported returns the acr values Gatehouse defines, weakest
+// first, for the discovery document's acr_values_supported.
+func ACRValuesSupported() []string {
+	return []string{ACROneFactor, ACRMultiFactor}
+}
+
 // DefaultStepUpWindow is how recent an authentication must be for a
 // sensitive action (changing the email or password, removing a factor,
 // adding a passkey, deleting the account) when no other window is

@@ -155,3 +155,16 @@ func FuzzParseAMR(f *testing.F) {
 		}
 	})
 }
+
+func TestACRValuesSupported(t *testing.T) {
+	got := ACRValuesSupported()
+	for _, m := range [][]Method{{Password}, {Password, OTP}} {
+		if acr := New(t0, m...).ACR(); !slices.Contains(got, acr) {
+			t.Errorf("ACR %q of %q is not in ACRValuesSupported %q", acr, m, got)
+		}
+	}
+	got[0] = "changed"
+	if ACRValuesSupported()[0] != ACROneFactor {
+		t.Error("ACRValuesSupported shares its slice")
+	}
+}
