@@ -126,9 +126,9 @@ func codeAt(secret []byte, step int64) (string, error) {
 
 // Validate checks code against secret at time now. It accepts the code of
 // the current step and of Skew steps either side, but only of a step
-// after lastUsed (the step returned by the last accepted Validate, or a
-// negative number before any), and returns the step it matched, which the
-// caller stores as the new last used step.
+// after lastUsed (the step returned by the last accepted Validate, or 0
+// before any, as store.TOTPFactor.LastUsedStep starts), and returns the
+// step it matched, which the caller stores as the new last used step.
 //
 // A code that matches no accepted step is ErrInvalidCode; one that
 // matches only a step at or before lastUsed is ErrReplayed. The code is
