@@ -53,22 +53,27 @@ type Service struct {
 	codes  store.RecoveryCodeStore
 }
 
-// New returns a Service keeping factors in totps and codes in codes.
-func New(cfg Config, totps store.TOTPStore, codes store.RecoveryCodeStore) *Service {
+// New returns a Service keeping factors in totps and codes in codes. It
+// fails only if the recovery-code key cannot be derived from the KEK.
+func New(cfg Config, totps store.TOTPStore, codes store.RecoveryCodeStore) (*Service, error) {
 	if cfg.Issuer == "" {
 		cfg.Issuer = "Gatehouse"
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	hasher, err := recoverycode.NewHasher(cfg.KEK)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: %w", err)
+	}
 	return &Service{
 		issuer: cfg.Issuer,
 		kek:    cfg.KEK,
-		hasher: recoverycode.NewHasher(cfg.KEK),
+		hasher: hasher,
 		now:    cfg.Now,
 		totps:  totps,
 		codes:  codes,
-	}
+	}, nil
 }
 
 // Verification is a successful second-factor check.

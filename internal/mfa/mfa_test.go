@@ -10,6 +10,7 @@ import (
 	"github.com/pquerna/otp"
 
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
@@ -18,15 +19,21 @@ import (
 
 const userID = "3d767426c4cc7acbcf7a0f107822c370"
 
+var testKEK = [seal.KeySize]byte{1, 2, 3}
+
 type fixture struct {
 	svc   *Service
 	store *storetest.MemoryMFAStore
-	now   time.Time
+	clock *clocktest.Clock
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{store: storetest.NewMemoryMFAStore(), now: time.Date(2026, 12, 6, 12, 0, 15, 0, time.UTC)}
-	f.svc = New(Config{KEK: seal.DeriveKey("test", []byte("kek")), Now: func() time.Time { return f.now }}, f.store, f.store)
+	f := &fixture{store: storetest.NewMemoryMFAStore(), clock: clocktest.New(time.Date(2026, 12, 6, 12, 0, 15, 0, time.UTC))}
+	svc, err := New(Config{KEK: testKEK, Now: f.clock.Now}, f.store, f.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = svc
 	return f
 }
 
@@ -47,7 +54,7 @@ func (f *fixture) enrol(t *testing.T) ([]byte, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, err := f.svc.ConfirmTOTP(t.Context(), userID, code(t, e.Secret, f.now))
+	codes, err := f.svc.ConfirmTOTP(t.Context(), userID, code(t, e.Secret, f.clock.Now()))
 	if err != nil {
 		t.Fatalf("ConfirmTOTP: %v", err)
 	}
@@ -71,7 +78,7 @@ func TestEnrolment(t *testing.T) {
 	if err != nil || stored.Confirmed {
 		t.Fatalf("stored factor %+v, %v; want an unconfirmed one", stored, err)
 	}
-	if got, err := totp.OpenSecret(seal.DeriveKey("test", []byte("kek")), userID, stored.ID, stored.SealedSecret); err != nil || string(got) != string(e.Secret) {
+	if got, err := totp.OpenSecret(testKEK, userID, stored.ID, stored.SealedSecret); err != nil || string(got) != string(e.Secret) {
 		t.Errorf("stored secret does not open to the enrolled one: %v", err)
 	}
 	if on, _ := f.svc.Enabled(t.Context(), userID); on {
@@ -80,11 +87,11 @@ func TestEnrolment(t *testing.T) {
 	if again, err := f.svc.PendingTOTP(t.Context(), userID, "alice@example.com"); err != nil || again.URI != e.URI {
 		t.Errorf("PendingTOTP = %q, %v; want the same URI", again.URI, err)
 	}
-	if _, err := f.svc.Verify(t.Context(), userID, code(t, e.Secret, f.now)); !errors.Is(err, ErrNotEnrolled) {
+	if _, err := f.svc.Verify(t.Context(), userID, code(t, e.Secret, f.clock.Now())); !errors.Is(err, ErrNotEnrolled) {
 		t.Errorf("Verify before confirmation = %v, want ErrNotEnrolled", err)
 	}
 	// A wrong first code changes nothing.
-	if _, err := f.svc.ConfirmTOTP(t.Context(), userID, code(t, e.Secret, f.now.Add(time.Hour))); !errors.Is(err, ErrInvalidCode) {
+	if _, err := f.svc.ConfirmTOTP(t.Context(), userID, code(t, e.Secret, f.clock.Now().Add(time.Hour))); !errors.Is(err, ErrInvalidCode) {
 		t.Errorf("ConfirmTOTP with a wrong code = %v, want ErrInvalidCode", err)
 	}
 	// Beginning again replaces the pending secret: the old one no longer confirms.
@@ -92,10 +99,10 @@ func TestEnrolment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.ConfirmTOTP(t.Context(), userID, code(t, e.Secret, f.now)); !errors.Is(err, ErrInvalidCode) {
+	if _, err := f.svc.ConfirmTOTP(t.Context(), userID, code(t, e.Secret, f.clock.Now())); !errors.Is(err, ErrInvalidCode) {
 		t.Errorf("ConfirmTOTP with the replaced secret = %v, want ErrInvalidCode", err)
 	}
-	codes, err := f.svc.ConfirmTOTP(t.Context(), userID, code(t, e2.Secret, f.now))
+	codes, err := f.svc.ConfirmTOTP(t.Context(), userID, code(t, e2.Secret, f.clock.Now()))
 	if err != nil || len(codes) != 10 {
 		t.Fatalf("ConfirmTOTP = %d codes, %v", len(codes), err)
 	}
@@ -120,24 +127,24 @@ func TestVerifyTOTP(t *testing.T) {
 	f := newFixture(t)
 	secret, _ := f.enrol(t)
 	// The confirming code cannot be used to log in.
-	if _, err := f.svc.Verify(t.Context(), userID, code(t, secret, f.now)); !errors.Is(err, ErrInvalidCode) || !errors.Is(err, totp.ErrReplayed) {
+	if _, err := f.svc.Verify(t.Context(), userID, code(t, secret, f.clock.Now())); !errors.Is(err, ErrInvalidCode) || !errors.Is(err, totp.ErrReplayed) {
 		t.Errorf("confirming code reused = %v, want ErrInvalidCode (replay)", err)
 	}
-	f.now = f.now.Add(30 * time.Second)
-	v, err := f.svc.Verify(t.Context(), userID, code(t, secret, f.now))
+	f.clock.Advance(30 * time.Second)
+	v, err := f.svc.Verify(t.Context(), userID, code(t, secret, f.clock.Now()))
 	if err != nil || v.Method != authcontext.OTP || v.RecoveryCode {
 		t.Fatalf("Verify = %+v, %v", v, err)
 	}
-	if _, err := f.svc.Verify(t.Context(), userID, code(t, secret, f.now)); !errors.Is(err, ErrInvalidCode) {
+	if _, err := f.svc.Verify(t.Context(), userID, code(t, secret, f.clock.Now())); !errors.Is(err, ErrInvalidCode) {
 		t.Errorf("same code twice = %v, want ErrInvalidCode", err)
 	}
 	// Window edges, a minute later: t-30s and t+30s pass, t±60s do not.
-	f.now = f.now.Add(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	for _, c := range []struct {
 		offset time.Duration
 		ok     bool
 	}{{-60 * time.Second, false}, {-30 * time.Second, true}, {0, true}, {30 * time.Second, true}, {60 * time.Second, false}} {
-		_, err := f.svc.Verify(t.Context(), userID, code(t, secret, f.now.Add(c.offset)))
+		_, err := f.svc.Verify(t.Context(), userID, code(t, secret, f.clock.Now().Add(c.offset)))
 		if (err == nil) != c.ok {
 			t.Errorf("code at %v: %v, want ok=%v", c.offset, err, c.ok)
 		}
@@ -153,8 +160,8 @@ func TestVerifyTOTP(t *testing.T) {
 func TestVerifyConcurrentSameCode(t *testing.T) {
 	f := newFixture(t)
 	secret, _ := f.enrol(t)
-	f.now = f.now.Add(30 * time.Second)
-	c := code(t, secret, f.now)
+	f.clock.Advance(30 * time.Second)
+	c := code(t, secret, f.clock.Now())
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
@@ -209,7 +216,7 @@ func TestRecoveryCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.ConfirmTOTP(t.Context(), bob, code(t, e.Secret, f.now)); err != nil {
+	if _, err := f.svc.ConfirmTOTP(t.Context(), bob, code(t, e.Secret, f.clock.Now())); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Verify(t.Context(), bob, fresh[2]); !errors.Is(err, ErrInvalidCode) {
@@ -226,8 +233,8 @@ func TestRemoveTOTP(t *testing.T) {
 	if on, _ := f.svc.Enabled(t.Context(), userID); !on {
 		t.Fatal("a refused removal disabled TOTP")
 	}
-	f.now = f.now.Add(30 * time.Second)
-	if err := f.svc.RemoveTOTP(t.Context(), userID, code(t, secret, f.now)); err != nil {
+	f.clock.Advance(30 * time.Second)
+	if err := f.svc.RemoveTOTP(t.Context(), userID, code(t, secret, f.clock.Now())); err != nil {
 		t.Fatalf("RemoveTOTP: %v", err)
 	}
 	if on, _ := f.svc.Enabled(t.Context(), userID); on {

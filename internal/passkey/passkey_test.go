@@ -16,6 +16,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
 )
@@ -29,18 +30,18 @@ const (
 type fixture struct {
 	svc   *Service
 	store *storetest.MemoryMFAStore
-	now   time.Time
+	clock *clocktest.Clock
 	mu    sync.Mutex
 	logs  *bytes.Buffer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: storetest.NewMemoryMFAStore(), now: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), logs: &bytes.Buffer{}}
+	f := &fixture{store: storetest.NewMemoryMFAStore(), clock: clocktest.New(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)), logs: &bytes.Buffer{}}
 	svc, err := New(Config{
 		Issuer:         testIssuer,
 		TrustedOrigins: []string{"https://app.id.example.com", "https://elsewhere.example.org"},
-		Now:            f.clock,
+		Now:            f.clock.Now,
 		Logger:         slog.New(slog.NewTextHandler(&lockedWriter{mu: &f.mu, w: f.logs}, nil)),
 	}, f.store, f.store)
 	if err != nil {
@@ -49,8 +50,6 @@ func newFixture(t *testing.T) *fixture {
 	f.svc = svc
 	return f
 }
-
-func (f *fixture) clock() time.Time { return f.now }
 
 type lockedWriter struct {
 	mu *sync.Mutex
@@ -146,7 +145,7 @@ func TestRegisterAndDiscoverableLogin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("FinishRegistration: %v", err)
 	}
-	if c.Name != "My phone" || c.UserID != alice.ID || !bytes.Equal(c.ID, a.credID) || !c.CreatedAt.Equal(f.now) || !c.UserVerified || c.BackupEligible {
+	if c.Name != "My phone" || c.UserID != alice.ID || !bytes.Equal(c.ID, a.credID) || !c.CreatedAt.Equal(f.clock.Now()) || !c.UserVerified || c.BackupEligible {
 		t.Errorf("registered %+v", c)
 	}
 	if !slices.Equal(c.Transports, []string{"internal", "hybrid"}) {
@@ -164,7 +163,7 @@ func TestRegisterAndDiscoverableLogin(t *testing.T) {
 	if len(loginOpts.Response.AllowedCredentials) != 0 {
 		t.Errorf("discoverable login lists %d credentials, want none", len(loginOpts.Response.AllowedCredentials))
 	}
-	f.now = f.now.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	res, err := f.svc.FinishLogin(t.Context(), a.get(t, loginOpts, testOrigin, testRPID))
 	if err != nil {
 		t.Fatalf("FinishLogin: %v", err)
@@ -175,11 +174,11 @@ func TestRegisterAndDiscoverableLogin(t *testing.T) {
 	if !slices.Equal(res.Methods, []authcontext.Method{authcontext.HardwareKey, authcontext.UserVerified}) {
 		t.Errorf("Methods = %q", res.Methods)
 	}
-	if got := authcontext.New(f.now, res.Methods...).AMR(); !slices.Equal(got, []string{"hwk", "user", "mfa"}) {
+	if got := authcontext.New(f.clock.Now(), res.Methods...).AMR(); !slices.Equal(got, []string{"hwk", "user", "mfa"}) {
 		t.Errorf("amr = %q", got)
 	}
 	stored, _ := f.store.GetPasskey(t.Context(), a.credID)
-	if stored.SignCount != 1 || !stored.LastUsedAt.Equal(f.now) {
+	if stored.SignCount != 1 || !stored.LastUsedAt.Equal(f.clock.Now()) {
 		t.Errorf("after login: sign count %d, last used %v", stored.SignCount, stored.LastUsedAt)
 	}
 	// The same authenticator again, counter 2.
@@ -331,7 +330,7 @@ func TestReplayedChallenge(t *testing.T) {
 		a := newSoftAuthenticator(t)
 		f.register(t, alice, a, "")
 		opts, _ := f.svc.BeginLogin(t.Context())
-		f.now = f.now.Add(5 * time.Minute)
+		f.clock.Advance(5 * time.Minute)
 		if _, err := f.svc.FinishLogin(t.Context(), a.get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
 			t.Errorf("finish after the timeout = %v, want ErrCeremony", err)
 		}
@@ -397,7 +396,7 @@ func TestSecondFactor(t *testing.T) {
 	if !slices.Equal(res.Methods, []authcontext.Method{authcontext.HardwareKey}) {
 		t.Errorf("Methods = %q, want [hwk]", res.Methods)
 	}
-	if got := authcontext.New(f.now, authcontext.Password).With(f.now, res.Methods...).AMR(); !slices.Equal(got, []string{"pwd", "hwk", "mfa"}) {
+	if got := authcontext.New(f.clock.Now(), authcontext.Password).With(f.clock.Now(), res.Methods...).AMR(); !slices.Equal(got, []string{"pwd", "hwk", "mfa"}) {
 		t.Errorf("amr after password and passkey = %q", got)
 	}
 	// Bob's authenticator answering alice's ceremony is refused.

@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 )
@@ -34,9 +35,14 @@ type Hasher struct {
 	key [seal.KeySize]byte
 }
 
-// NewHasher returns a Hasher keyed from the key-encryption key.
-func NewHasher(kek [seal.KeySize]byte) *Hasher {
-	return &Hasher{key: seal.DeriveKey("gatehouse recovery code hash v1", kek[:])}
+// NewHasher returns a Hasher keyed from the key-encryption key (by HKDF,
+// see seal.DeriveKey). It fails only where seal.DeriveKey does.
+func NewHasher(kek [seal.KeySize]byte) (*Hasher, error) {
+	key, err := seal.DeriveKey("gatehouse recovery code hash v1", kek[:])
+	if err != nil {
+		return nil, fmt.Errorf("recoverycode: derive key: %w", err)
+	}
+	return &Hasher{key: key}, nil
 }
 
 // Generate returns a new set of Count codes in printed form
