@@ -18,9 +18,9 @@ import (
 //
 // No SQL backend implements store.MFAStore yet (issue #14: the SQL
 // implementation follows the SQL store merge), so no backend's test file
-// calls this, and it is not part of any run-everything suite yet: the
-// backend that implements the interfaces adds the call, and the suite is
-// checked meanwhile against MemoryMFAStore (mfa_test.go).
+// calls this, and RunAll does not call it yet (see the comment at its
+// end): the change that implements the interfaces adds the call, and the
+// suite is checked meanwhile against MemoryMFAStore (mfa_test.go).
 func RunMFAStoreTests(t *testing.T, newStore func(t *testing.T) store.MFAStore) {
 	t.Run("TOTP", func(t *testing.T) {
 		RunTOTPStoreTests(t, func(t *testing.T) store.TOTPStore { return newStore(t) })
