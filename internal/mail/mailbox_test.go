@@ -118,3 +118,21 @@ func checkMIME(t *testing.T, raw []byte, to string) (text, html string) {
 	}
 	return text, html
 }
+
+func TestNewSenderChoosesBySMTPURL(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mail")
+	s, desc, err := NewSender(SenderConfig{From: testFrom, MailDir: dir})
+	if _, ok := s.(*Mailbox); err != nil || !ok || !strings.Contains(desc, dir) {
+		t.Fatalf("without --smtp-url: %T %q %v, want the Mailbox", s, desc, err)
+	}
+	s, desc, err = NewSender(SenderConfig{SMTPURL: "smtps://u:hunter2@mail.example.com", From: testFrom, MailDir: dir})
+	if _, ok := s.(*SMTPSender); err != nil || !ok || strings.Contains(desc, "hunter2") || desc != "smtps://u:xxxxx@mail.example.com:465" {
+		t.Fatalf("with --smtp-url: %T %q %v, want the SMTP sender, password hidden", s, desc, err)
+	}
+	if _, _, err := NewSender(SenderConfig{SMTPURL: "smtp://:25", From: testFrom}); err == nil {
+		t.Fatal("a bad --smtp-url gave a sender")
+	}
+	if _, _, err := NewSender(SenderConfig{From: "not an address", MailDir: dir}); err == nil {
+		t.Fatal("a bad sender address gave a Mailbox")
+	}
+}
