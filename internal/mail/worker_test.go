@@ -479,3 +479,26 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestAMailClaimedByACrashedInstanceIsSentOnce: an instance claims a
+// mail and dies before sending it; once its lease lapses another
+// instance delivers it, once.
+func TestAMailClaimedByACrashedInstanceIsSentOnce(t *testing.T) {
+	mta := startMTA(t, mtaOptions{})
+	f := newWorkerFixture(t, newMemOutbox(), smtpSenderTo(t, "smtp://"+mta.addr, nil), "survivor", func(c *WorkerConfig) { c.Lease = time.Minute })
+	m := f.enqueueRecovery(t, testSecret)
+	if got, err := f.out.ClaimMails(t.Context(), "crashed", f.clock.Now(), time.Minute, 10); err != nil || len(got) != 1 {
+		t.Fatalf("the crashed instance's claim: %v %v", got, err)
+	}
+	f.runOnce(t, 0) // leased to the crashed instance
+	f.clock.Add(time.Minute)
+	f.runOnce(t, 1)
+	f.clock.Add(time.Hour)
+	f.runOnce(t, 0)
+	if n := len(mta.mails()); n != 1 {
+		t.Fatalf("the MTA received %d mails, want 1", n)
+	}
+	if om := f.mail(t, m.ID); om.State != store.MailSent || om.Attempts != 2 {
+		t.Fatalf("%+v", om)
+	}
+}
