@@ -20,8 +20,11 @@ type WorkerConfig struct {
 	// enqueued through this process's Queue is picked up at once.
 	Interval time.Duration
 	// Lease (default 2m) is how long a claimed mail stays with this
-	// instance; it must outlast one delivery (the SMTP SendTimeout, 60s
-	// by default), or another instance may send the mail too.
+	// instance. It must be at least twice one delivery's longest time
+	// (the SMTP SendTimeout, 60s by default): a mail of the batch whose
+	// lease has less than half left when its turn comes is handed back
+	// rather than sent, so its delivery always ends inside its lease and
+	// no other instance can claim it meanwhile.
 	Lease time.Duration
 	// Batch (default 10) is how many mails one claim takes.
 	Batch int
@@ -126,7 +129,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	var errs []error
 	for i, om := range claimed {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || w.cfg.Now().Add(w.cfg.Lease/2).After(om.LeaseUntil) {
 			w.handBack(claimed[i:])
 			break
 		}
@@ -176,8 +179,8 @@ func (w *Worker) deliver(ctx context.Context, om store.OutboxMail) error {
 	return nil
 }
 
-// handBack returns claimed mails that this worker will not start, due at
-// once.
+// handBack returns claimed mails that this worker will not start (it is
+// stopping, or their leases run short), due at once.
 func (w *Worker) handBack(ms []store.OutboxMail) {
 	ctx := context.Background()
 	now := w.cfg.Now()

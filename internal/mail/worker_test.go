@@ -502,3 +502,54 @@ func TestAMailClaimedByACrashedInstanceIsSentOnce(t *testing.T) {
 		t.Fatalf("%+v", om)
 	}
 }
+
+// slowSender takes d of the test clock per mail and records what it sent.
+type slowSender struct {
+	clock *testClock
+	d     time.Duration
+	mu    sync.Mutex
+	sent  []string
+}
+
+func (s *slowSender) Send(_ context.Context, m Message) error {
+	s.clock.Add(s.d)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = append(s.sent, m.ID)
+	return nil
+}
+
+// TestWorkerSendsNoMailOnAShortLease: a batch whose deliveries take long
+// hands back the mails whose leases would lapse during their delivery,
+// instead of sending a mail another instance may have claimed.
+func TestWorkerSendsNoMailOnAShortLease(t *testing.T) {
+	clock := newTestClock()
+	sender := &slowSender{clock: clock, d: 70 * time.Second}
+	out := newMemOutbox()
+	q := NewQueue(out, testKEK(), clock.Now)
+	w, err := NewWorker(q, sender, WorkerConfig{Instance: "w1", Now: clock.Now, Lease: 2 * time.Minute, Batch: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 3 {
+		m := Message{ID: NewMessageID(), Kind: KindPasswordChanged, To: "a@example.com", Subject: "s", Text: "t", HTML: "h"}
+		ids = append(ids, m.ID)
+		if err := q.Enqueue(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(time.Millisecond) // claims take them in this order
+	}
+	if n, err := w.RunOnce(t.Context()); err != nil || n != 3 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	if len(sender.sent) != 1 || sender.sent[0] != ids[0] {
+		t.Fatalf("sent %q, want only the first mail (the others' leases had 50s left)", sender.sent)
+	}
+	for _, id := range ids[1:] {
+		om, _ := out.GetMail(t.Context(), id)
+		if om.State != store.MailPending || om.LeaseHolder != "" || om.NextAttemptAt.After(clock.Now()) {
+			t.Errorf("a mail not started: %+v, want handed back, due now", om)
+		}
+	}
+}
