@@ -24,11 +24,15 @@ type Queue struct {
 
 // NewQueue returns a queue on st whose payloads are sealed under a key
 // derived from kek. now is the enqueue clock; nil means time.Now.
-func NewQueue(st store.MailOutbox, kek [seal.KeySize]byte, now func() time.Time) *Queue {
+func NewQueue(st store.MailOutbox, kek [seal.KeySize]byte, now func() time.Time) (*Queue, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Queue{st: st, key: seal.DeriveKey("gatehouse mail outbox", kek[:]), now: now, ready: make(chan struct{}, 1)}
+	key, err := seal.DeriveKey("gatehouse mail outbox", kek[:])
+	if err != nil {
+		return nil, fmt.Errorf("mail: outbox key: %w", err)
+	}
+	return &Queue{st: st, key: key, now: now, ready: make(chan struct{}, 1)}, nil
 }
 
 // Prepare seals m into an outbox record, due now. A caller that creates

@@ -12,33 +12,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// testClock is the workers' clock in tests that move time by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 const testFrom = "Acme ID <no-reply@id.example.com>"
 
-func testKEK() [seal.KeySize]byte { return seal.DeriveKey("test", []byte("kek")) }
+func testKEK(t *testing.T) [seal.KeySize]byte { return testKey(t, "kek") }
+
+func testKey(t *testing.T, secret string) [seal.KeySize]byte {
+	t.Helper()
+	k, err := seal.DeriveKey("test", []byte(secret+" for the mail tests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// newTestQueue is NewQueue, failing the test on an error.
+func newTestQueue(t *testing.T, out store.MailOutbox, kek [seal.KeySize]byte, now func() time.Time) *Queue {
+	t.Helper()
+	q, err := NewQueue(out, kek, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
 
 // smtpSenderTo returns an SMTP sender for the URL, with short timeouts.
 func smtpSenderTo(t *testing.T, rawURL string, clientTLS *tls.Config) *SMTPSender {
@@ -59,14 +59,14 @@ type workerFixture struct {
 	out   *memOutbox
 	q     *Queue
 	w     *Worker
-	clock *testClock
+	clock *clocktest.Clock
 	logs  *syncBuffer
 }
 
 func newWorkerFixture(t *testing.T, out *memOutbox, sender Sender, instance string, mut func(*WorkerConfig)) *workerFixture {
 	t.Helper()
-	f := &workerFixture{out: out, clock: newTestClock(), logs: &syncBuffer{}}
-	f.q = NewQueue(out, testKEK(), f.clock.Now)
+	f := &workerFixture{out: out, clock: clocktest.New(clocktest.Epoch), logs: &syncBuffer{}}
+	f.q = newTestQueue(t, out, testKEK(t), f.clock.Now)
 	cfg := WorkerConfig{Instance: instance, Now: f.clock.Now, Log: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mut != nil {
 		mut(&cfg)
@@ -160,7 +160,7 @@ func TestWorkerDeliversOverSMTP(t *testing.T) {
 	if om.State != store.MailSent || len(om.Payload) != 0 {
 		t.Errorf("outbox record after delivery: %+v", om)
 	}
-	f.clock.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	f.runOnce(t, 0)
 	if n := len(mta.mails()); n != 1 {
 		t.Errorf("the MTA received %d mails after a second round, want 1", n)
@@ -182,9 +182,9 @@ func TestWorkerRetriesWhileTheServerIsDown(t *testing.T) {
 	}
 	f.runOnce(t, 0) // not due yet
 	mta := startMTA(t, mtaOptions{addr: addr})
-	f.clock.Add(30 * time.Second)
+	f.clock.Advance(30 * time.Second)
 	f.runOnce(t, 1)
-	f.clock.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	f.runOnce(t, 0)
 	if n := len(mta.mails()); n != 1 {
 		t.Fatalf("the MTA received %d mails, want exactly 1", n)
@@ -213,7 +213,7 @@ func TestWorkerTimesOutOnASlowServerAndRetries(t *testing.T) {
 		t.Fatalf("after the timeout: %+v", om)
 	}
 	mta.set(func(m *testMTA) { m.mailDelay = 0 })
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	f.runOnce(t, 1)
 	if n := len(mta.mails()); n != 1 {
 		t.Fatalf("the MTA received %d mails, want 1", n)
@@ -233,7 +233,7 @@ func TestWorkerPermanentRejectionIsDead(t *testing.T) {
 	if !strings.Contains(f.logs.String(), "level=ERROR") || !strings.Contains(f.logs.String(), "will not be retried") {
 		t.Errorf("a dead mail was not logged loudly:\n%s", f.logs)
 	}
-	f.clock.Add(1000 * time.Hour)
+	f.clock.Advance(1000 * time.Hour)
 	f.runOnce(t, 0)
 	if n := len(mta.mails()); n != 0 {
 		t.Fatalf("the MTA received %d mails", n)
@@ -259,7 +259,7 @@ func TestWorkerTemporaryRejectionIsRetried(t *testing.T) {
 		if om := f.mail(t, m.ID); om.State != store.MailPending || !strings.Contains(om.LastError, "451") {
 			t.Fatalf("after 451 number %d: %+v", i+1, om)
 		}
-		f.clock.Add(time.Hour)
+		f.clock.Advance(time.Hour)
 	}
 	f.runOnce(t, 1)
 	if om := f.mail(t, m.ID); om.State != store.MailSent || om.Attempts != 3 {
@@ -277,7 +277,7 @@ func TestWorkerGivesUpAfterMaxAttempts(t *testing.T) {
 	m := f.enqueueRecovery(t, testSecret)
 	for range 3 {
 		f.runOnce(t, 1)
-		f.clock.Add(2 * time.Hour)
+		f.clock.Advance(2 * time.Hour)
 	}
 	om := f.mail(t, m.ID)
 	if om.State != store.MailDead || om.Attempts != 3 {
@@ -358,7 +358,7 @@ func TestTwoWorkersSendEachMailOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	for _, name := range []string{"instance-a", "instance-b"} {
-		q := NewQueue(out, testKEK(), nil)
+		q := newTestQueue(t, out, testKEK(t), nil)
 		w, err := NewWorker(q, sender, WorkerConfig{Instance: name, Interval: 20 * time.Millisecond, Batch: 3})
 		if err != nil {
 			t.Fatal(err)
@@ -405,7 +405,7 @@ func TestWorkerStopsGracefully(t *testing.T) {
 	mta := startMTA(t, mtaOptions{})
 	mta.set(func(m *testMTA) { m.mailDelay = 300 * time.Millisecond })
 	out := newMemOutbox()
-	q := NewQueue(out, testKEK(), nil)
+	q := newTestQueue(t, out, testKEK(t), nil)
 	w, err := NewWorker(q, smtpSenderTo(t, "smtp://"+mta.addr, nil), WorkerConfig{Instance: "w1", Batch: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -448,7 +448,7 @@ func TestWorkerStopsGracefully(t *testing.T) {
 func TestWorkerMarksAnUnopenableMailDead(t *testing.T) {
 	out := newMemOutbox()
 	f := newWorkerFixture(t, out, &Mailbox{}, "w1", nil)
-	other := NewQueue(out, seal.DeriveKey("test", []byte("another kek")), f.clock.Now)
+	other := newTestQueue(t, out, testKey(t, "another kek"), f.clock.Now)
 	m := Message{ID: NewMessageID(), Kind: KindPasswordChanged, To: "a@example.com", Subject: "s", Text: "t", HTML: "h"}
 	if err := other.Enqueue(t.Context(), m); err != nil {
 		t.Fatal(err)
@@ -460,7 +460,7 @@ func TestWorkerMarksAnUnopenableMailDead(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	w, err := NewWorker(NewQueue(newMemOutbox(), testKEK(), nil), &Mailbox{}, WorkerConfig{Instance: "w"})
+	w, err := NewWorker(newTestQueue(t, newMemOutbox(), testKEK(t), nil), &Mailbox{}, WorkerConfig{Instance: "w"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,9 +491,9 @@ func TestAMailClaimedByACrashedInstanceIsSentOnce(t *testing.T) {
 		t.Fatalf("the crashed instance's claim: %v %v", got, err)
 	}
 	f.runOnce(t, 0) // leased to the crashed instance
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	f.runOnce(t, 1)
-	f.clock.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	f.runOnce(t, 0)
 	if n := len(mta.mails()); n != 1 {
 		t.Fatalf("the MTA received %d mails, want 1", n)
@@ -505,14 +505,14 @@ func TestAMailClaimedByACrashedInstanceIsSentOnce(t *testing.T) {
 
 // slowSender takes d of the test clock per mail and records what it sent.
 type slowSender struct {
-	clock *testClock
+	clock *clocktest.Clock
 	d     time.Duration
 	mu    sync.Mutex
 	sent  []string
 }
 
 func (s *slowSender) Send(_ context.Context, m Message) error {
-	s.clock.Add(s.d)
+	s.clock.Advance(s.d)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent = append(s.sent, m.ID)
@@ -523,10 +523,10 @@ func (s *slowSender) Send(_ context.Context, m Message) error {
 // hands back the mails whose leases would lapse during their delivery,
 // instead of sending a mail another instance may have claimed.
 func TestWorkerSendsNoMailOnAShortLease(t *testing.T) {
-	clock := newTestClock()
+	clock := clocktest.New(clocktest.Epoch)
 	sender := &slowSender{clock: clock, d: 70 * time.Second}
 	out := newMemOutbox()
-	q := NewQueue(out, testKEK(), clock.Now)
+	q := newTestQueue(t, out, testKEK(t), clock.Now)
 	w, err := NewWorker(q, sender, WorkerConfig{Instance: "w1", Now: clock.Now, Lease: 2 * time.Minute, Batch: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -538,7 +538,7 @@ func TestWorkerSendsNoMailOnAShortLease(t *testing.T) {
 		if err := q.Enqueue(t.Context(), m); err != nil {
 			t.Fatal(err)
 		}
-		clock.Add(time.Millisecond) // claims take them in this order
+		clock.Advance(time.Millisecond) // claims take them in this order
 	}
 	if n, err := w.RunOnce(t.Context()); err != nil || n != 3 {
 		t.Fatalf("RunOnce = %d, %v", n, err)
