@@ -351,14 +351,21 @@ func TestSMTPImplicitTLS(t *testing.T) {
 }
 
 func TestTwoWorkersSendEachMailOnce(t *testing.T) {
-	mta := startMTA(t, mtaOptions{})
 	out := newMemOutbox()
+	twoWorkersSendEachMailOnce(t, out, out)
+}
+
+// twoWorkersSendEachMailOnce runs two instances' workers, each on its own
+// handle of one outbox, against one SMTP server, and checks that the
+// server receives each of 30 mails exactly once.
+func twoWorkersSendEachMailOnce(t *testing.T, outA, outB store.MailOutbox) {
+	mta := startMTA(t, mtaOptions{})
 	sender := smtpSenderTo(t, "smtp://"+mta.addr, nil)
 	var queues []*Queue
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
-	for _, name := range []string{"instance-a", "instance-b"} {
-		q := newTestQueue(t, out, testKEK(t), nil)
+	for i, name := range []string{"instance-a", "instance-b"} {
+		q := newTestQueue(t, []store.MailOutbox{outA, outB}[i], testKEK(t), nil)
 		w, err := NewWorker(q, sender, WorkerConfig{Instance: name, Interval: 20 * time.Millisecond, Batch: 3})
 		if err != nil {
 			t.Fatal(err)
