@@ -85,7 +85,8 @@ type MailOutbox interface {
 	// ClaimMails leases up to limit pending mails that are due at now
 	// (NextAttemptAt at or before now) and not leased (LeaseUntil at or
 	// before now) to holder until now+lease, adds one to their Attempts,
-	// and returns them, earliest NextAttemptAt first. An expired lease is
+	// and returns them, earliest NextAttemptAt first (then by ID); limit
+	// must be positive. An expired lease is
 	// claimed again, by any holder.
 	ClaimMails(ctx context.Context, holder string, now time.Time, lease time.Duration, limit int) ([]OutboxMail, error)
 	// MarkMailSent records that the mail went out at now: state sent,
