@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -42,7 +43,9 @@ func (o *memOutbox) ClaimMails(_ context.Context, holder string, now time.Time, 
 			due = append(due, m)
 		}
 	}
-	slices.SortFunc(due, func(a, b store.OutboxMail) int { return a.NextAttemptAt.Compare(b.NextAttemptAt) })
+	slices.SortFunc(due, func(a, b store.OutboxMail) int {
+		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), cmp.Compare(a.ID, b.ID))
+	})
 	due = due[:min(limit, len(due))]
 	for i := range due {
 		due[i].Attempts++
