@@ -15,6 +15,7 @@ type FullStore interface {
 	store.KeyStore
 	store.RevocationStore
 	store.LeaseStore
+	store.MailOutbox
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -57,4 +58,7 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	// Not here yet: RunMFAStoreTests and RunMFADeleteUserTests (mfa.go).
 	// They join RunAll, with store.MFAStore in FullStore, in the change
 	// that makes the SQL store implement store.MFAStore (issue #14).
+	t.Run("MailOutbox", func(t *testing.T) {
+		RunMailOutboxTests(t, func(t *testing.T) store.MailOutbox { return newStore(t) })
+	})
 }
