@@ -368,9 +368,7 @@ func ParseCommand(cmd Command, args []string, getenv func(string) string, help i
 		c.Issuer = "http://" + c.Addr
 	}
 	if c.MailFrom == "" && c.SMTPURL == "" {
-		if u, err := url.Parse(c.Issuer); err == nil && u.Hostname() != "" {
-			c.MailFrom = (&netmail.Address{Name: c.ProductName, Address: "no-reply@" + u.Hostname()}).String()
-		}
+		c.MailFrom = defaultMailFrom(c.ProductName, c.Issuer)
 	}
 	return c, c.Validate()
 }
@@ -461,6 +459,19 @@ func (c Config) validateMail() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// defaultMailFrom is the dev mailbox's sender: the product name at
+// no-reply@ the issuer's host, or at localhost when that host makes no
+// address (an IPv6 literal).
+func defaultMailFrom(product, issuer string) string {
+	host := "localhost"
+	if u, err := url.Parse(issuer); err == nil && u.Hostname() != "" {
+		if _, err := netmail.ParseAddress("no-reply@" + u.Hostname()); err == nil {
+			host = u.Hostname()
+		}
+	}
+	return (&netmail.Address{Name: product, Address: "no-reply@" + host}).String()
 }
 
 // MailTemplateConfig returns the settings mail.LoadTemplates takes.

@@ -404,6 +404,16 @@ func TestMailSettings(t *testing.T) {
 	if c.MailFrom != `"Gatehouse" <no-reply@127.0.0.1>` {
 		t.Errorf("default --mail-from = %q", c.MailFrom)
 	}
+	for addr, want := range map[string]string{
+		"[::1]:8080":          `"Gatehouse" <no-reply@localhost>`,
+		"localhost:8080":      `"Gatehouse" <no-reply@localhost>`,
+		"auth.example.com:80": `"Gatehouse" <no-reply@auth.example.com>`,
+	} {
+		c, err := config.Parse([]string{"--addr", addr}, noEnv)
+		if err != nil || c.MailFrom != want {
+			t.Errorf("--addr %s: default --mail-from %q (%v), want %q", addr, c.MailFrom, err, want)
+		}
+	}
 	c, err = config.Parse([]string{"--smtp-url", "smtps://u:p@mail.example.com", "--mail-from", "Acme <id@acme.example>", "--product-name", "Acme ID"}, noEnv)
 	if err != nil {
 		t.Fatal(err)
