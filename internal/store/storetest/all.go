@@ -55,10 +55,10 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	t.Run("LeaseStore", func(t *testing.T) {
 		RunLeaseStoreTests(t, func(t *testing.T) store.LeaseStore { return newStore(t) })
 	})
-	// Not here yet: RunMFAStoreTests and RunMFADeleteUserTests (mfa.go).
-	// They join RunAll, with store.MFAStore in FullStore, in the change
-	// that makes the SQL store implement store.MFAStore (issue #14).
 	t.Run("MailOutbox", func(t *testing.T) {
 		RunMailOutboxTests(t, func(t *testing.T) store.MailOutbox { return newStore(t) })
 	})
+	// Not here yet: RunMFAStoreTests and RunMFADeleteUserTests (mfa.go).
+	// They join RunAll, with store.MFAStore in FullStore, in the change
+	// that makes the SQL store implement store.MFAStore (issue #14).
 }
