@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
@@ -77,6 +78,12 @@ type App struct {
 	// Metrics are the server's Prometheus collectors; Serve also serves
 	// them on the --metrics-addr listener.
 	Metrics *metrics.Metrics
+	// MailTemplates render the account mails and MailQueue puts them in
+	// the durable outbox, which a worker started by Serve delivers; both
+	// nil when the stores have no outbox.
+	MailTemplates *mail.Templates
+	MailQueue     *mail.Queue
+	mailWorker    *mail.Worker
 
 	log      *slog.Logger
 	database *Database
@@ -104,6 +111,8 @@ type Stores struct {
 	Consents  store.ConsentStore
 	// Leases let one instance at a time run the background jobs.
 	Leases store.LeaseStore
+	// Mail is the durable mail outbox; nil turns mail off.
+	Mail store.MailOutbox
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -208,6 +217,9 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if err := a.wireMail(ctx, stores.Mail, kek, log, a.now); err != nil {
+		return err
+	}
 	a.Tokens = token.NewService(token.Config{
 		Issuer:         cfg.Issuer,
 		AccessTokenTTL: cfg.AccessTokenTTL,
@@ -299,7 +311,7 @@ func (d *Database) openStores(ctx context.Context, cfg config.Config) (Stores, e
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, Ping: st.Ping}, nil
 }
 
 // openPostgres opens a connection pool on the PostgreSQL database whose
@@ -316,7 +328,7 @@ func (d *Database) openPostgres(ctx context.Context, url string) (Stores, error)
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, Ping: st.Ping}, nil
 }
 
 // checkKEKPresent refuses to start when no key-encryption key is
@@ -392,6 +404,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.Keys.RunReload(jobs, time.Minute) })
 	wg.Go(func() { a.singleton(jobs, "sweep", a.Config.SweepInterval, a.Sweep) })
 	wg.Go(func() { a.singleton(jobs, "keys", time.Minute, a.Keys.Maintain) })
+	if a.mailWorker != nil {
+		wg.Go(func() { _ = a.mailWorker.Run(jobs) })
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

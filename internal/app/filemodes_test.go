@@ -45,10 +45,7 @@ func TestDataDirModes(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "admin-token"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(filepath.Join(dir, "mail"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(filepath.Join(dir, "mail"), 0o770); err != nil {
+	if err := os.Chmod(filepath.Join(dir, "mail"), 0o770); err != nil { // the dev mailbox, made at start-up
 		t.Fatal(err)
 	}
 	logs.Reset()

@@ -10,12 +10,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	netmail "net/mail"
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 )
 
 // Config holds everything "gatehouse serve" can be told. The comments
@@ -122,6 +127,22 @@ type Config struct {
 	// MaxStreamsPerClient (--max-streams-per-client, default 10) bounds
 	// them per client address (after --trusted-proxies); 0 means no limit.
 	MaxStreamsPerClient int
+	// SMTPURL (--smtp-url, default none) is the SMTP server mails leave
+	// through: smtp://[user:pass@]host[:port][?starttls=required] (STARTTLS
+	// when offered) or smtps://… (implicit TLS). Without it, mails go to
+	// the log and to MailDir, the development mailbox.
+	SMTPURL string
+	// MailFrom (--mail-from) is the sender address of every mail, as
+	// "Name <address>" or a bare address. Required with --smtp-url;
+	// otherwise it defaults to ProductName <no-reply@issuer-host>.
+	MailFrom string
+	// MailTemplates (--mail-templates, default none) is a directory of
+	// template overrides: a file there named as a built-in template
+	// (verify_email.txt.tmpl…) replaces it. Checked at start-up.
+	MailTemplates string
+	// ProductName (--product-name, default "Gatehouse") names the service
+	// in mails.
+	ProductName string
 }
 
 // Defaults of the token and key settings. The packages that use them
@@ -147,6 +168,10 @@ const (
 	// tabs refreshing at once both succeed.
 	DefaultRefreshReuseGrace = 10 * time.Second
 )
+
+// MailDir returns the development mailbox, <data-dir>/mail, where mails
+// are written when no --smtp-url is given.
+func (c Config) MailDir() string { return filepath.Join(c.DataDir, "mail") }
 
 // DefaultMetricsAddr is --metrics-addr's default. When that address is
 // taken (another Gatehouse or an OpenTelemetry exporter on the same host)
@@ -263,6 +288,10 @@ func ParseCommand(cmd Command, args []string, getenv func(string) string, help i
 	durationVar(fs, &c.MetricsInterval, "metrics-interval", time.Minute, "how often live sessions are counted for gatehouse_active_sessions")
 	fs.IntVar(&c.MaxStreams, "max-streams", 1000, "open revocation streams allowed on this instance (0: no limit)")
 	fs.IntVar(&c.MaxStreamsPerClient, "max-streams-per-client", 10, "open revocation streams allowed per client address (0: no limit)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", "", "SMTP server for mails: smtp://[user:pass@]host:port or smtps://… (default: log and <data-dir>/mail)")
+	fs.StringVar(&c.MailFrom, "mail-from", "", `sender of mails, "Name <address>" (required with --smtp-url; default product-name <no-reply@issuer-host>)`)
+	fs.StringVar(&c.MailTemplates, "mail-templates", "", "directory of mail template overrides, checked at start-up")
+	fs.StringVar(&c.ProductName, "product-name", "Gatehouse", "name of the service in mails")
 
 	cl := flag.NewFlagSet(cmd.Name, flag.ContinueOnError)
 	cl.SetOutput(io.Discard)
@@ -338,6 +367,9 @@ func ParseCommand(cmd Command, args []string, getenv func(string) string, help i
 	if c.Issuer == "" {
 		c.Issuer = "http://" + c.Addr
 	}
+	if c.MailFrom == "" && c.SMTPURL == "" {
+		c.MailFrom = defaultMailFrom(c.ProductName, c.Issuer)
+	}
 	return c, c.Validate()
 }
 
@@ -398,7 +430,53 @@ func (c Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want json or text", c.LogFormat))
 	}
+	return errors.Join(append(errs, c.validateMail())...)
+}
+
+// validateMail checks the mail settings, loading the template overrides
+// so that a bad one stops the server at start-up.
+func (c Config) validateMail() error {
+	var errs []error
+	if c.SMTPURL != "" {
+		if _, err := mail.ParseSMTPURL(c.SMTPURL); err != nil {
+			errs = append(errs, fmt.Errorf("--smtp-url: %w", err))
+		}
+		if c.MailFrom == "" {
+			errs = append(errs, errors.New("--mail-from is required with --smtp-url"))
+		}
+	}
+	if c.MailFrom != "" {
+		if _, err := mail.ParseFrom(c.MailFrom); err != nil {
+			errs = append(errs, fmt.Errorf("--mail-from: %w", err))
+		}
+	}
+	if strings.TrimSpace(c.ProductName) == "" || len(c.ProductName) > 100 || strings.ContainsFunc(c.ProductName, unicode.IsControl) {
+		errs = append(errs, fmt.Errorf("--product-name %q: want 1 to 100 printable characters", c.ProductName))
+	}
+	if c.MailTemplates != "" && len(errs) == 0 {
+		if _, err := mail.LoadTemplates(c.MailTemplateConfig()); err != nil {
+			errs = append(errs, fmt.Errorf("--mail-templates: %w", err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// defaultMailFrom is the dev mailbox's sender: the product name at
+// no-reply@ the issuer's host, or at localhost when that host makes no
+// address (an IPv6 literal).
+func defaultMailFrom(product, issuer string) string {
+	host := "localhost"
+	if u, err := url.Parse(issuer); err == nil && u.Hostname() != "" {
+		if _, err := netmail.ParseAddress("no-reply@" + u.Hostname()); err == nil {
+			host = u.Hostname()
+		}
+	}
+	return (&netmail.Address{Name: product, Address: "no-reply@" + host}).String()
+}
+
+// MailTemplateConfig returns the settings mail.LoadTemplates takes.
+func (c Config) MailTemplateConfig() mail.TemplateConfig {
+	return mail.TemplateConfig{Dir: c.MailTemplates, ProductName: c.ProductName, Issuer: c.Issuer}
 }
 
 // SecureCookies reports whether the issuer is https, which makes cookies
@@ -556,6 +634,7 @@ var placeholders = map[string]string{
 	"trusted-origins": "ORIGINS", "trusted-proxies": "CIDRS", "signing-algorithm": "ALG",
 	"login-limit-account": "N/DURATION", "login-limit-ip": "N/DURATION", "log-level": "LEVEL",
 	"log-format": "FORMAT", "hash-concurrency": "N", "metrics-addr": "HOST:PORT",
+	"smtp-url": "URL", "mail-from": "ADDRESS", "mail-templates": "DIR", "product-name": "NAME",
 }
 
 // printUsage writes the -h text of cmd: its usage, then every flag with

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -388,5 +390,79 @@ func TestBadDurationSaysWhy(t *testing.T) {
 	}
 	if got := config.FormatDuration(720 * time.Hour); got != "720h" {
 		t.Errorf("FormatDuration(720h) = %q", got)
+	}
+}
+
+func TestMailSettings(t *testing.T) {
+	c, err := config.Parse(nil, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPURL != "" || c.ProductName != "Gatehouse" || c.MailTemplates != "" || c.MailDir() != "gatehouse-data/mail" {
+		t.Errorf("mail defaults: smtp-url %q product %q templates %q dir %q", c.SMTPURL, c.ProductName, c.MailTemplates, c.MailDir())
+	}
+	if c.MailFrom != `"Gatehouse" <no-reply@127.0.0.1>` {
+		t.Errorf("default --mail-from = %q", c.MailFrom)
+	}
+	for addr, want := range map[string]string{
+		"[::1]:8080":          `"Gatehouse" <no-reply@localhost>`,
+		"localhost:8080":      `"Gatehouse" <no-reply@localhost>`,
+		"auth.example.com:80": `"Gatehouse" <no-reply@auth.example.com>`,
+	} {
+		c, err := config.Parse([]string{"--addr", addr}, noEnv)
+		if err != nil || c.MailFrom != want {
+			t.Errorf("--addr %s: default --mail-from %q (%v), want %q", addr, c.MailFrom, err, want)
+		}
+	}
+	c, err = config.Parse([]string{"--smtp-url", "smtps://u:p@mail.example.com", "--mail-from", "Acme <id@acme.example>", "--product-name", "Acme ID"}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPURL != "smtps://u:p@mail.example.com" || c.MailFrom != "Acme <id@acme.example>" || c.ProductName != "Acme ID" {
+		t.Errorf("mail flags: %+v", c)
+	}
+	c, err = config.Parse(nil, env(map[string]string{"GATEHOUSE_SMTP_URL": "smtp://mail.example.com:25", "GATEHOUSE_MAIL_FROM": "id@acme.example"}))
+	if err != nil || c.SMTPURL != "smtp://mail.example.com:25" || c.MailFrom != "id@acme.example" {
+		t.Errorf("mail variables: %v %+v", err, c)
+	}
+
+	good := t.TempDir()
+	if err := os.WriteFile(filepath.Join(good, "password_changed.subject.tmpl"), []byte("{{.ProductName}}: password changed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Parse([]string{"--mail-templates", good}, noEnv); err != nil {
+		t.Errorf("good --mail-templates: %v", err)
+	}
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "verify_email.txt.tmpl"), []byte("no link here"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"bad scheme", []string{"--smtp-url", "http://mail.example.com", "--mail-from", "a@b.example"}, "--smtp-url"},
+		{"missing host", []string{"--smtp-url", "smtp://:25", "--mail-from", "a@b.example"}, "no host"},
+		{"bad port", []string{"--smtp-url", "smtp://h:99999", "--mail-from", "a@b.example"}, "port"},
+		{"smtp without from", []string{"--smtp-url", "smtp://mail.example.com:25"}, "--mail-from is required"},
+		{"bad from", []string{"--mail-from", "not an address"}, "--mail-from"},
+		{"empty product name", []string{"--product-name", " "}, "--product-name"},
+		{"control character in product name", []string{"--product-name", "A\nB"}, "--product-name"},
+		{"missing template dir", []string{"--mail-templates", filepath.Join(good, "nope")}, "--mail-templates"},
+		{"bad template", []string{"--mail-templates", bad}, "0 times"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse(tc.args, noEnv)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Parse(%q) error %v, want one containing %q", tc.args, err, tc.wantErr)
+			}
+		})
+	}
+	_, err = config.Parse([]string{"--smtp-url", "smtp://user:hunter2@h:0", "--mail-from", "a@b.example"}, noEnv)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a bad --smtp-url error shows the password: %v", err)
 	}
 }

@@ -101,8 +101,14 @@ func checkFixture(t *testing.T, s *Store) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 6 {
-		t.Fatalf("SchemaVersion = %d, %v; want 6 (nothing new to apply)", v, err)
+	ms, err := Migrations(s.Flavor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Migrations after 6 (0007_mail_outbox…) add tables and touch none of
+	// the fixture's.
+	if v, err := s.SchemaVersion(ctx); err != nil || v != ms[len(ms)-1].Version {
+		t.Fatalf("SchemaVersion = %d, %v; want %d, the latest", v, err, ms[len(ms)-1].Version)
 	}
 
 	u, err := s.GetUserByEmail(ctx, f.user.Email)

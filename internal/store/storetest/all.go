@@ -15,6 +15,7 @@ type FullStore interface {
 	store.KeyStore
 	store.RevocationStore
 	store.LeaseStore
+	store.MailOutbox
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -53,6 +54,9 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("LeaseStore", func(t *testing.T) {
 		RunLeaseStoreTests(t, func(t *testing.T) store.LeaseStore { return newStore(t) })
+	})
+	t.Run("MailOutbox", func(t *testing.T) {
+		RunMailOutboxTests(t, func(t *testing.T) store.MailOutbox { return newStore(t) })
 	})
 	// Not here yet: RunMFAStoreTests and RunMFADeleteUserTests (mfa.go).
 	// They join RunAll, with store.MFAStore in FullStore, in the change
