@@ -71,6 +71,16 @@ const (
 // null counts as absent. NumericDate values may have a fraction (RFC 7519
 // §2) and must lie within ±2^53 seconds.
 func ParseClaims(payload []byte) (Claims, error) {
+	return ParseClaimsFunc(payload, nil)
+}
+
+// ParseClaimsFunc is ParseClaims that also hands each member that is not
+// a registered claim to other (if not nil), in order: its name,
+// unescaped, and its raw JSON value, already checked. Both may alias
+// payload and are valid only during the call. An error from other stops
+// the parse and is returned, wrapped with ErrMalformed. One pass reads
+// the registered and the custom claims.
+func ParseClaimsFunc(payload []byte, other func(name, value []byte) error) (Claims, error) {
 	var (
 		p    claimParse
 		seen int
@@ -93,8 +103,15 @@ func ParseClaims(payload []byte) (Claims, error) {
 			if isRegisteredFold(name) {
 				return Claims{}, fmt.Errorf("%w: claims: member %q differs from a registered claim only in case", ErrMalformed, clip(string(name)))
 			}
+			sc.ws()
+			start := sc.pos
 			if err := sc.skip(0); err != nil {
 				return Claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+			}
+			if other != nil {
+				if err := other(name, payload[start:sc.pos]); err != nil {
+					return Claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+				}
 			}
 			continue
 		}
