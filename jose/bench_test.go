@@ -25,7 +25,7 @@ type benchFixture struct {
 	sig      []byte // signature as in the token
 	asn1Sig  []byte // ES256 signature in ASN.1, for the bare baseline
 	priv     PrivateKey
-	verifier Verifier
+	verifier *Verifier
 }
 
 func newBenchFixture(b *testing.B, alg Algorithm) benchFixture {
@@ -47,7 +47,7 @@ func newBenchFixture(b *testing.B, alg Algorithm) benchFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := benchFixture{token: tok, input: []byte(tok[:dot]), sig: sig, priv: priv, verifier: Verifier{Keys: set}}
+	f := benchFixture{token: tok, input: []byte(tok[:dot]), sig: sig, priv: priv, verifier: &Verifier{Keys: set}}
 	if alg == ES256 {
 		f.asn1Sig, err = asn1.Marshal(struct{ R, S *big.Int }{
 			new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]),

@@ -71,8 +71,18 @@ const (
 // null counts as absent. NumericDate values may have a fraction (RFC 7519
 // §2) and must lie within ±2^53 seconds.
 func ParseClaims(payload []byte) (Claims, error) {
+	return ParseClaimsFunc(payload, nil)
+}
+
+// ParseClaimsFunc is ParseClaims that also hands each member that is not
+// a registered claim to other (if not nil), in order: its name,
+// unescaped, and its raw JSON value, already checked. Both may alias
+// payload and are valid only during the call. An error from other stops
+// the parse and is returned, wrapped with ErrMalformed. One pass reads
+// the registered and the custom claims.
+func ParseClaimsFunc(payload []byte, other func(name, value []byte) error) (Claims, error) {
 	var (
-		c    Claims
+		p    claimParse
 		seen int
 		sc   = scanner{data: payload}
 	)
@@ -93,8 +103,15 @@ func ParseClaims(payload []byte) (Claims, error) {
 			if isRegisteredFold(name) {
 				return Claims{}, fmt.Errorf("%w: claims: member %q differs from a registered claim only in case", ErrMalformed, clip(string(name)))
 			}
+			sc.ws()
+			start := sc.pos
 			if err := sc.skip(0); err != nil {
 				return Claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+			}
+			if other != nil {
+				if err := other(name, payload[start:sc.pos]); err != nil {
+					return Claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+				}
 			}
 			continue
 		}
@@ -105,30 +122,65 @@ func ParseClaims(payload []byte) (Claims, error) {
 		if sc.null() {
 			continue
 		}
-		if err := c.decodeClaim(&sc, bit); err != nil {
+		if err := p.decodeClaim(&sc, bit); err != nil {
 			return Claims{}, fmt.Errorf("%w: claims: %s: %w", ErrMalformed, claimName(bit), err)
 		}
 	}
 	if err := sc.end(); err != nil {
 		return Claims{}, fmt.Errorf("%w: claims: trailing data", ErrMalformed)
 	}
-	return c, nil
+	return p.finish(), nil
+}
+
+// claimParse gathers the raw bytes of the string claims while
+// ParseClaims reads, so that finish makes all of them with one
+// allocation instead of one each.
+type claimParse struct {
+	c Claims
+	// raw holds iss, sub, jti, sid, scope and client_id, in that order
+	// (strIndex); set says which were present.
+	raw [6][]byte
+	// aud0 is the first audience string and audMore the others (a
+	// buffer inside the struct for all of them would move the whole
+	// struct to the heap); nAud counts them, hasAud says whether "aud"
+	// was present.
+	aud0    []byte
+	audMore [][]byte
+	nAud    int
+	hasAud  bool
+}
+
+// strIndex is the index in claimParse.raw of a string claim's bit.
+func strIndex(bit int) int {
+	switch bit {
+	case claimIss:
+		return 0
+	case claimSub:
+		return 1
+	case claimJti:
+		return 2
+	case claimSid:
+		return 3
+	case claimScope:
+		return 4
+	}
+	return 5 // claimClientID
 }
 
 // decodeClaim reads the value of the registered claim bit.
-func (c *Claims) decodeClaim(sc *scanner, bit int) error {
+func (p *claimParse) decodeClaim(sc *scanner, bit int) error {
 	switch bit {
 	case claimAud:
+		p.hasAud = true
 		if sc.peek() != '[' {
 			s, err := sc.str()
 			if err != nil {
 				return errWrongType
 			}
-			c.Audience = []string{string(s)}
+			p.addAud(s)
 			return nil
 		}
 		sc.pos++
-		c.Audience = make([]string, 0, 2)
 		first := true
 		for {
 			ok, err := sc.next(&first)
@@ -142,7 +194,7 @@ func (c *Claims) decodeClaim(sc *scanner, bit int) error {
 			if err != nil {
 				return errWrongType
 			}
-			c.Audience = append(c.Audience, string(s))
+			p.addAud(s)
 		}
 	case claimExp, claimNbf, claimIat:
 		t, err := numericDate(sc)
@@ -151,11 +203,11 @@ func (c *Claims) decodeClaim(sc *scanner, bit int) error {
 		}
 		switch bit {
 		case claimExp:
-			c.ExpiresAt = t
+			p.c.ExpiresAt = t
 		case claimNbf:
-			c.NotBefore = t
+			p.c.NotBefore = t
 		default:
-			c.IssuedAt = t
+			p.c.IssuedAt = t
 		}
 		return nil
 	}
@@ -163,22 +215,59 @@ func (c *Claims) decodeClaim(sc *scanner, bit int) error {
 	if err != nil {
 		return errWrongType
 	}
-	v := string(s)
-	switch bit {
-	case claimIss:
-		c.Issuer = v
-	case claimSub:
-		c.Subject = v
-	case claimJti:
-		c.ID = v
-	case claimSid:
-		c.SessionID = v
-	case claimScope:
-		c.Scope = v
-	case claimClientID:
-		c.ClientID = v
-	}
+	p.raw[strIndex(bit)] = s
 	return nil
+}
+
+// addAud adds an audience string.
+func (p *claimParse) addAud(s []byte) {
+	if p.nAud == 0 {
+		p.aud0 = s
+	} else {
+		p.audMore = append(p.audMore, s)
+	}
+	p.nAud++
+}
+
+// finish returns the claims, their strings cut from one allocation.
+func (p *claimParse) finish() Claims {
+	n := 0
+	for _, r := range p.raw {
+		n += len(r)
+	}
+	n += len(p.aud0)
+	for _, r := range p.audMore {
+		n += len(r)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, r := range p.raw {
+		b.Write(r)
+	}
+	b.Write(p.aud0)
+	for _, r := range p.audMore {
+		b.Write(r)
+	}
+	all := b.String()
+	next := func(r []byte) string {
+		s := all[:len(r)]
+		all = all[len(r):]
+		return s
+	}
+	fields := [6]*string{&p.c.Issuer, &p.c.Subject, &p.c.ID, &p.c.SessionID, &p.c.Scope, &p.c.ClientID}
+	for i, r := range p.raw {
+		*fields[i] = next(r)
+	}
+	if p.hasAud {
+		p.c.Audience = make([]string, 0, p.nAud)
+		if p.nAud > 0 {
+			p.c.Audience = append(p.c.Audience, next(p.aud0))
+		}
+		for _, r := range p.audMore {
+			p.c.Audience = append(p.c.Audience, next(r))
+		}
+	}
+	return p.c
 }
 
 // errWrongType is the cause for a registered claim of the wrong JSON type.

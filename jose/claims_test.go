@@ -3,6 +3,7 @@ package jose
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -84,4 +85,30 @@ func deep(n int) string {
 		s = "[" + s + "]"
 	}
 	return s
+}
+
+// TestParseClaimsFunc checks that the members other than the registered
+// claims reach the callback in order, names unescaped and values raw,
+// and that the callback's error fails the parse as ErrMalformed.
+func TestParseClaimsFunc(t *testing.T) {
+	payload := []byte(`{"iss":"i", "t\u00e9nant" : {"a":[1,"]}"]} ,"sub":"s","n":null,"x":-1.5e3}`)
+	var got []string
+	c, err := ParseClaimsFunc(payload, func(name, value []byte) error {
+		got = append(got, string(name)+"="+string(value))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Issuer != "i" || c.Subject != "s" {
+		t.Errorf("claims = %+v", c)
+	}
+	want := []string{`ténant={"a":[1,"]}"]}`, `n=null`, `x=-1.5e3`}
+	if !slices.Equal(got, want) {
+		t.Errorf("members = %q, want %q", got, want)
+	}
+	boom := errors.New("boom")
+	if _, err := ParseClaimsFunc(payload, func(_, _ []byte) error { return boom }); !errors.Is(err, ErrMalformed) || !errors.Is(err, boom) {
+		t.Errorf("err = %v, want ErrMalformed wrapping the callback's", err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // DefaultMaxTokenSize is the token length limit a Verifier applies when
@@ -63,7 +64,7 @@ type Token struct {
 // Verifier checks compact JWS tokens (RFC 7515 §7.1) against a key set.
 // It checks structure and signature only; claims validation ("exp",
 // "aud", ...) is a separate step. A Verifier is safe for concurrent use if
-// its KeySet is.
+// its KeySet is. It must not be copied after its first use.
 //
 // Verify rejects:
 //   - a token longer than MaxTokenSize, before reading it (ErrTooLarge);
@@ -96,7 +97,27 @@ type Verifier struct {
 	// MaxTokenSize is the longest token, in bytes, that Verify accepts.
 	// Zero means DefaultMaxTokenSize (8 KiB).
 	MaxTokenSize int
+
+	// last is the header segment of the last token that verified, and
+	// what it parsed to: an issuer signs every token with the same few
+	// headers, so most tokens skip decoding and parsing theirs. Parsing
+	// is a function of the segment's bytes alone, so the memo answers
+	// exactly what parsing would. Only a header whose signature verified
+	// is kept, so tokens with made-up headers cannot push it out.
+	last atomic.Pointer[headerMemo]
 }
+
+// headerMemo is a header segment (base64url, as in the token) and the
+// Header it parses to.
+type headerMemo struct {
+	seg string
+	hdr Header
+}
+
+// tokenBufSize is the longest token Verify copies into a buffer on the
+// stack rather than a new one on the heap: an access token of Gatehouse
+// is under 1 KiB.
+const tokenBufSize = 2048
 
 // Verify checks token and returns its header, payload and the key that
 // verified it. The payload is decoded only after the signature has been
@@ -117,17 +138,29 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	b := []byte(token)
+	var tbuf [tokenBufSize]byte
+	var b []byte
+	if len(token) <= len(tbuf) {
+		b = append(tbuf[:0], token...)
+	} else {
+		b = []byte(token)
+	}
 	h64, p64, s64 := b[:d1], b[d1+1:d2], b[d2+1:]
 
-	var hbuf [256]byte
-	hdrJSON, err := decodeSegment(hbuf[:0], h64)
-	if err != nil {
-		return Token{}, fmt.Errorf("header: %w", err)
-	}
-	hdr, err := parseHeader(hdrJSON)
-	if err != nil {
-		return Token{}, err
+	memo := v.last.Load()
+	var hdr Header
+	if memo != nil && memo.seg == string(h64) {
+		hdr = memo.hdr
+	} else {
+		var hbuf [256]byte
+		hdrJSON, err := decodeSegment(hbuf[:0], h64)
+		if err != nil {
+			return Token{}, fmt.Errorf("header: %w", err)
+		}
+		if hdr, err = parseHeader(hdrJSON); err != nil {
+			return Token{}, err
+		}
+		memo = nil
 	}
 
 	key, ok := v.Keys.Key(ctx, hdr.KeyID)
@@ -157,6 +190,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Token, error) {
 	}
 	if !key.verify(b[:d2], sig) {
 		return Token{}, ErrBadSignature
+	}
+	if memo == nil {
+		v.last.Store(&headerMemo{seg: strings.Clone(token[:d1]), hdr: hdr})
 	}
 
 	payload, err := decodeSegment(nil, p64)

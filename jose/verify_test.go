@@ -391,3 +391,58 @@ func TestVerifyConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyHeaderMemo checks that the memo of the last verified header
+// answers exactly what parsing would: tokens of two keys alternate, each
+// verified with its own key and header, and a token that reuses a
+// remembered header segment is still checked in full. Only a header
+// whose signature verified is remembered.
+func TestVerifyHeaderMemo(t *testing.T) {
+	keys := testKeys(t)
+	ed, rs := keys[EdDSA], keys[RS256]
+	set, err := NewJWKS(ed.Public(), rs.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Verifier{Keys: set}
+	const payload = `{"sub":"u1"}`
+	edHdr, rsHdr := `{"alg":"EdDSA","kid":"k-EdDSA","typ":"at+jwt"}`, `{"alg":"RS256","kid":"k-RS256"}`
+	edTok, rsTok := craft(t, ed, edHdr, payload), craft(t, rs, rsHdr, payload)
+	want := map[string]Header{
+		edTok: {Algorithm: EdDSA, KeyID: "k-EdDSA", Type: "at+jwt"},
+		rsTok: {Algorithm: RS256, KeyID: "k-RS256"},
+	}
+	for _, tok := range []string{edTok, edTok, rsTok, edTok, rsTok, rsTok} {
+		got, err := v.Verify(t.Context(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Header != want[tok] || got.Key.KeyID() != want[tok].KeyID || string(got.Payload) != payload {
+			t.Fatalf("Verify = %+v, key %q, payload %s; want %+v", got.Header, got.Key.KeyID(), got.Payload, want[tok])
+		}
+	}
+	seg := func(tok string, i int) string { return strings.Split(tok, ".")[i] }
+	remembered := func() string { return v.last.Load().seg }
+	if remembered() != seg(rsTok, 0) {
+		t.Fatalf("memo holds %q, want the last verified header", remembered())
+	}
+	rejects := []struct {
+		name  string
+		token string
+		want  error
+	}{
+		{"remembered header, forged payload", seg(rsTok, 0) + "." + string(appendB64(nil, []byte(`{"sub":"admin"}`))) + "." + seg(rsTok, 2), ErrBadSignature},
+		{"remembered header, other key's signature", seg(rsTok, 0) + "." + seg(rsTok, 1) + "." + seg(edTok, 2), ErrBadSignature},
+		{"other header, remembered signature", seg(edTok, 0) + "." + seg(rsTok, 1) + "." + seg(rsTok, 2), ErrBadSignature},
+		{"made-up header", craft(t, ed, `{"alg":"EdDSA","kid":"nobody"}`, payload), ErrUnknownKey},
+		{"forbidden header", craft(t, ed, `{"alg":"EdDSA","kid":"k-EdDSA","jku":"https://x"}`, payload), ErrForbiddenHeader},
+	}
+	for _, tt := range rejects {
+		if _, err := v.Verify(t.Context(), tt.token); !errors.Is(err, tt.want) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
+		}
+		if remembered() != seg(rsTok, 0) {
+			t.Errorf("%s: memo now holds %q", tt.name, remembered())
+		}
+	}
+}

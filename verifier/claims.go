@@ -1,9 +1,7 @@
 package verifier
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -72,51 +70,25 @@ func splitScope(scope string) []string {
 	return strings.Fields(scope)
 }
 
-// registeredClaims are the claims jose.ParseClaims decodes; the others
-// are custom.
-var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "scope", "client_id"}
-
-func isRegistered(name []byte) bool {
-	switch string(name) {
-	case "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "scope", "client_id":
-		return true
-	}
-	return false
-}
-
-// customClaims decodes the members of the claims set payload that are not
-// registered claims, and returns nil if there are none. payload has
-// already passed jose.ParseClaims, so it is a strict JSON object; the
-// scan still fails safely on anything else.
-func customClaims(payload []byte) (map[string]any, error) {
-	var out map[string]any
-	err := eachMember(payload, func(name, value []byte) error {
-		if bytes.IndexByte(name, '\\') >= 0 {
-			var s string
-			if err := json.Unmarshal(name, &s); err != nil {
-				return err
-			}
-			name = []byte(s)
-		} else {
-			name = name[1 : len(name)-1]
-		}
-		if isRegistered(name) {
-			return nil
-		}
+// parseClaims reads a claims set in one pass: the registered claims
+// (jose.ParseClaimsFunc, with its strictness) and the others, decoded as
+// encoding/json would into an any; custom is nil if there are none.
+func parseClaims(payload []byte) (c jose.Claims, custom map[string]any, err error) {
+	c, err = jose.ParseClaimsFunc(payload, func(name, value []byte) error {
 		v, err := decodeValue(value)
 		if err != nil {
 			return err
 		}
-		if out == nil {
-			out = make(map[string]any, 4)
+		if custom == nil {
+			custom = make(map[string]any, 4)
 		}
-		out[string(name)] = v
+		custom[string(name)] = v
 		return nil
 	})
 	if err != nil {
-		return nil, invalid(ErrMalformed, "claims: %v", err)
+		return jose.Claims{}, nil, invalidCause(ErrMalformed, err)
 	}
-	return out, nil
+	return c, custom, nil
 }
 
 // decodeValue decodes one JSON value as encoding/json would into an any.
@@ -148,149 +120,4 @@ func decodeValue(raw []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
-}
-
-// eachMember calls fn with the raw name (with quotes) and raw value of
-// each member of the JSON object data.
-func eachMember(data []byte, fn func(name, value []byte) error) error {
-	s := rawScanner{b: data}
-	if !s.consume('{') {
-		return errNotObject
-	}
-	if s.consume('}') {
-		return s.end()
-	}
-	for {
-		s.ws()
-		start := s.i
-		if !s.str() {
-			return errSyntax
-		}
-		name := data[start:s.i]
-		if !s.consume(':') {
-			return errSyntax
-		}
-		s.ws()
-		vstart := s.i
-		if !s.value(0) {
-			return errSyntax
-		}
-		if err := fn(name, data[vstart:s.i]); err != nil {
-			return err
-		}
-		if s.consume(',') {
-			continue
-		}
-		if s.consume('}') {
-			return s.end()
-		}
-		return errSyntax
-	}
-}
-
-var (
-	errNotObject = fmt.Errorf("not a JSON object")
-	errSyntax    = fmt.Errorf("invalid JSON")
-)
-
-// rawScanner skips over JSON values without decoding them.
-type rawScanner struct {
-	b []byte
-	i int
-}
-
-func (s *rawScanner) ws() {
-	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
-		s.i++
-	}
-}
-
-func (s *rawScanner) consume(c byte) bool {
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-func (s *rawScanner) end() error {
-	s.ws()
-	if s.i != len(s.b) {
-		return errSyntax
-	}
-	return nil
-}
-
-// str skips a string starting at s.i.
-func (s *rawScanner) str() bool {
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return false
-	}
-	s.i++
-	for {
-		j := bytes.IndexByte(s.b[s.i:], '"')
-		if j < 0 {
-			s.i = len(s.b)
-			return false
-		}
-		if k := bytes.IndexByte(s.b[s.i:s.i+j], '\\'); k >= 0 {
-			// Step over the escape and its next byte, which may be a quote.
-			s.i += k + 2
-			if s.i > len(s.b) {
-				s.i = len(s.b)
-				return false
-			}
-			continue
-		}
-		s.i += j + 1
-		return true
-	}
-}
-
-// value skips one value starting at s.i.
-func (s *rawScanner) value(depth int) bool {
-	if depth > 64 || s.i >= len(s.b) {
-		return false
-	}
-	switch c := s.b[s.i]; c {
-	case '"':
-		return s.str()
-	case '{', '[':
-		closer := byte('}')
-		if c == '[' {
-			closer = ']'
-		}
-		s.i++
-		if s.consume(closer) {
-			return true
-		}
-		for {
-			s.ws()
-			if c == '{' {
-				if !s.str() || !s.consume(':') {
-					return false
-				}
-				s.ws()
-			}
-			if !s.value(depth + 1) {
-				return false
-			}
-			if s.consume(',') {
-				continue
-			}
-			return s.consume(closer)
-		}
-	default:
-		// A number or literal: everything up to a delimiter.
-		start := s.i
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return s.i > start
-			}
-			s.i++
-		}
-		return s.i > start
-	}
 }

@@ -141,19 +141,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if err := checkType(tok.Header.Type); err != nil {
 		return nil, err
 	}
-	c, err := jose.ParseClaims(tok.Payload)
+	c, custom, err := parseClaims(tok.Payload)
 	if err != nil {
-		return nil, invalidCause(ErrMalformed, err)
+		return nil, err
 	}
 	now := v.cfg.Now()
 	if err := v.checkClaims(&c, now); err != nil {
 		return nil, err
 	}
 	if err := v.checkRevoked(c.SessionID, c.ID, c.Subject, c.IssuedAt, now); err != nil {
-		return nil, err
-	}
-	custom, err := customClaims(tok.Payload)
-	if err != nil {
 		return nil, err
 	}
 	p := &Principal{

@@ -466,13 +466,16 @@ func TestCheckURL(t *testing.T) {
 }
 
 func TestCustomClaimsEscapedNames(t *testing.T) {
-	got, err := customClaims([]byte(`{"\u0073ub":"x","t\u00e9nant":{"a":[1,"]}"]},"n":null,"b":true}`))
+	c, got, err := parseClaims([]byte(`{"\u0073ub":"x","t\u00e9nant":{"a":[1,"]}"]},"n":null,"b":true}`))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if c.Subject != "x" {
+		t.Errorf("sub = %q, want x", c.Subject)
+	}
 	want := map[string]any{"ténant": map[string]any{"a": []any{1.0, "]}"}}, "n": nil, "b": true}
 	if len(got) != len(want) || got["b"] != true || got["n"] != nil || !maps.EqualFunc(got, want, func(a, b any) bool { return true }) {
-		t.Errorf("customClaims = %#v, want %#v", got, want)
+		t.Errorf("custom claims = %#v, want %#v", got, want)
 	}
 }
 

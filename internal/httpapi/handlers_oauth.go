@@ -88,11 +88,7 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 // authenticateClient checks a request's client credentials with the
 // registry.
 func (s *Server) authenticateClient(ctx context.Context, cr oauth.Credentials) (store.Client, error) {
-	cs := s.deps.OAuth.Clients()
-	if cs == nil {
-		return store.Client{}, oauth.ErrInvalidClient.WithDescription("no clients are registered")
-	}
-	return cs.Authenticate(ctx, cr)
+	return s.deps.OAuth.Clients().Authenticate(ctx, cr)
 }
 
 // handleToken is the token endpoint: the domain authenticates the client,
@@ -273,42 +269,29 @@ func (s *Server) introspectionAllowed(r *http.Request) bool {
 // addOAuthDiscovery adds to the discovery document the grant types and
 // client authentication methods that are implemented, exactly.
 func (s *Server) addOAuthDiscovery(doc map[string]any) {
+	iss := s.cfg.Issuer
 	doc["grant_types_supported"] = s.deps.OAuth.GrantTypes()
-	// Without a client registry only first-party requests (no client
-	// authentication, "none") are served.
-	tokenAuth := []string{oauth.AuthNone}
-	introspectAuth := []string{"bearer"}
-	if s.deps.OAuth.Clients() != nil {
-		tokenAuth = []string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, oauth.AuthNone}
-		introspectAuth = []string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, "bearer"}
-	}
+	tokenAuth := []string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, oauth.AuthNone}
+	introspectAuth := []string{oauth.AuthClientSecretBasic, oauth.AuthClientSecretPost, "bearer"}
 	doc["token_endpoint_auth_methods_supported"] = tokenAuth
-	scopes := []string{oauth.ScopeOfflineAccess}
-	if s.deps.TokenService != nil {
-		iss := s.cfg.Issuer
-		doc["userinfo_endpoint"] = iss + "/userinfo"
-		scopes = []string{oauth.ScopeOpenID, oauth.ScopeProfile, oauth.ScopeEmail, oauth.ScopeOfflineAccess}
-		doc["claims_supported"] = append([]string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid", "email", "email_verified", "updated_at"}, profileClaims...)
-	}
-	doc["scopes_supported"] = scopes
-	if s.deps.Authorize != nil && s.deps.IDTokens != nil {
-		iss := s.cfg.Issuer
-		doc["authorization_endpoint"] = iss + "/oauth2/authorize"
-		doc["end_session_endpoint"] = iss + "/oauth2/logout"
-		doc["response_types_supported"] = []string{"code"}
-		doc["response_modes_supported"] = []string{"query"}
-		doc["subject_types_supported"] = []string{"public"}
-		doc["id_token_signing_alg_values_supported"] = s.deps.IDTokens.Algorithms()
-		doc["code_challenge_methods_supported"] = []string{oauth.PKCEMethodS256}
-		doc["prompt_values_supported"] = []string{"none", "login", "consent", "select_account"}
-		doc["acr_values_supported"] = []string{"0"}
-		doc["claims_parameter_supported"] = false
-		doc["request_parameter_supported"] = false
-		doc["request_uri_parameter_supported"] = false
-		doc["authorization_response_iss_parameter_supported"] = true
-		doc["frontchannel_logout_supported"] = false
-		doc["backchannel_logout_supported"] = false
-	}
+	doc["userinfo_endpoint"] = iss + "/userinfo"
+	doc["scopes_supported"] = []string{oauth.ScopeOpenID, oauth.ScopeProfile, oauth.ScopeEmail, oauth.ScopeOfflineAccess}
+	doc["claims_supported"] = append([]string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid", "email", "email_verified", "updated_at"}, profileClaims...)
+	doc["authorization_endpoint"] = iss + "/oauth2/authorize"
+	doc["end_session_endpoint"] = iss + "/oauth2/logout"
+	doc["response_types_supported"] = []string{"code"}
+	doc["response_modes_supported"] = []string{"query"}
+	doc["subject_types_supported"] = []string{"public"}
+	doc["id_token_signing_alg_values_supported"] = s.deps.IDTokens.Algorithms()
+	doc["code_challenge_methods_supported"] = []string{oauth.PKCEMethodS256}
+	doc["prompt_values_supported"] = []string{"none", "login", "consent", "select_account"}
+	doc["acr_values_supported"] = []string{"0"}
+	doc["claims_parameter_supported"] = false
+	doc["request_parameter_supported"] = false
+	doc["request_uri_parameter_supported"] = false
+	doc["authorization_response_iss_parameter_supported"] = true
+	doc["frontchannel_logout_supported"] = false
+	doc["backchannel_logout_supported"] = false
 	doc["revocation_endpoint_auth_methods_supported"] = tokenAuth
 	doc["introspection_endpoint_auth_methods_supported"] = introspectAuth
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,8 +41,81 @@ func (c Claims) HasAudience(aud string) bool {
 }
 
 // MarshalJSON encodes the claims as a JWT claims set; custom claims never
-// override registered ones.
+// override registered ones. The members are in encoding/json's order for
+// a map (sorted by name), with its escaping, so the bytes are the same
+// whichever path writes them.
 func (c Claims) MarshalJSON() ([]byte, error) {
+	if len(c.Custom) == 0 {
+		return c.appendRegistered(make([]byte, 0, 320)), nil
+	}
+	return c.marshalMap()
+}
+
+// appendRegistered appends the claims set of claims without custom
+// claims, as marshalMap would write it, without a map or reflection: the
+// client credentials grant and most user tokens.
+func (c Claims) appendRegistered(b []byte) []byte {
+	b = append(b, `{"aud":`...)
+	switch {
+	case len(c.Audience) == 1:
+		b = appendJSONString(b, c.Audience[0])
+	case c.Audience == nil:
+		b = append(b, "null"...)
+	default:
+		b = append(b, '[')
+		for i, a := range c.Audience {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, a)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"client_id":`...)
+	b = appendJSONString(b, cmp.Or(c.ClientID, FirstPartyClientID))
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, c.ExpiresAt.Unix(), 10)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, c.IssuedAt.Unix(), 10)
+	b = append(b, `,"iss":`...)
+	b = appendJSONString(b, c.Issuer)
+	b = append(b, `,"jti":`...)
+	b = appendJSONString(b, c.ID)
+	if !c.NotBefore.IsZero() {
+		b = append(b, `,"nbf":`...)
+		b = strconv.AppendInt(b, c.NotBefore.Unix(), 10)
+	}
+	if c.Scope != "" {
+		b = append(b, `,"scope":`...)
+		b = appendJSONString(b, c.Scope)
+	}
+	if c.SessionID != "" {
+		b = append(b, `,"sid":`...)
+		b = appendJSONString(b, c.SessionID)
+	}
+	b = append(b, `,"sub":`...)
+	b = appendJSONString(b, c.Subject)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as encoding/json writes a string: as it is
+// when it is printable ASCII that needs no escape (the usual ids, URLs
+// and scopes), else through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // a string always encodes
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// marshalMap encodes the claims through a map, custom claims first so
+// the registered ones override them.
+func (c Claims) marshalMap() ([]byte, error) {
 	m := make(map[string]any, len(c.Custom)+10)
 	maps.Copy(m, c.Custom)
 	m["iss"] = c.Issuer

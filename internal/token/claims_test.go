@@ -114,3 +114,67 @@ func parseClaims(payload []byte) (Claims, error) {
 	}
 	return c, nil
 }
+
+// TestAppendRegisteredMatchesMap checks that the claims set written
+// without a map is byte for byte what the map path writes, escaping
+// included, for every shape of the registered claims.
+func TestAppendRegisteredMatchesMap(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	base := Claims{Issuer: "https://id.example", Subject: "u1", Audience: []string{"https://api.example"},
+		IssuedAt: t0, ExpiresAt: t0.Add(5 * time.Minute), ID: "j1"}
+	tests := map[string]func(c *Claims){
+		"minimal":              func(*Claims) {},
+		"first-party":          func(c *Claims) { c.ClientID = "" },
+		"client":               func(c *Claims) { c.ClientID = "0123abcd"; c.Scope = "read write" },
+		"all":                  func(c *Claims) { c.NotBefore = t0; c.SessionID = "s1"; c.Scope = "openid"; c.ClientID = "c" },
+		"no audience":          func(c *Claims) { c.Audience = nil },
+		"empty audience":       func(c *Claims) { c.Audience = []string{} },
+		"two audiences":        func(c *Claims) { c.Audience = []string{"a", "b<c>"} },
+		"html":                 func(c *Claims) { c.Subject = "<script>&amp;</script>" },
+		"quotes and controls":  func(c *Claims) { c.ID = "a\"b\\c\nd\te\x00\x7f" },
+		"unicode":              func(c *Claims) { c.Issuer = "https://bücher.example/\u2028\u2029😀" },
+		"invalid UTF-8":        func(c *Claims) { c.SessionID = "s\xff\xfe" },
+		"empty strings":        func(c *Claims) { c.Issuer, c.Subject, c.ID = "", "", "" },
+		"negative and far":     func(c *Claims) { c.IssuedAt = time.Unix(-5, 0); c.ExpiresAt = time.Unix(1<<40, 0) },
+		"fraction of a second": func(c *Claims) { c.NotBefore = t0.Add(999 * time.Millisecond) },
+	}
+	for name, change := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := base
+			change(&c)
+			want, err := c.marshalMap()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("MarshalJSON = %s\nmap path     %s", got, want)
+			}
+			viaJSON, _ := json.Marshal(c)
+			if string(viaJSON) != string(want) {
+				t.Errorf("json.Marshal = %s\nmap path     %s", viaJSON, want)
+			}
+		})
+	}
+}
+
+// FuzzAppendRegistered checks the map-free claims set against the map
+// path for any strings.
+func FuzzAppendRegistered(f *testing.F) {
+	f.Add("https://id.example", "u1", "a", "j1", "s1", "openid", "c", int64(1900000000))
+	f.Add("<&>", "\u2028", "\xff", "\"\\", "\n", "", "", int64(-1))
+	f.Fuzz(func(t *testing.T, iss, sub, aud, jti, sid, scope, client string, exp int64) {
+		c := Claims{Issuer: iss, Subject: sub, Audience: []string{aud}, ID: jti, SessionID: sid, Scope: scope, ClientID: client,
+			IssuedAt: time.Unix(exp/2, 0), ExpiresAt: time.Unix(exp, 0)}
+		want, err := c.marshalMap()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := c.MarshalJSON(); string(got) != string(want) {
+			t.Fatalf("MarshalJSON = %s, map path %s", got, want)
+		}
+	})
+}

@@ -140,7 +140,7 @@ func (s *Service) Mint(spec MintSpec) (string, time.Time, error) {
 		ID: randomID(), SessionID: spec.SessionID, Scope: spec.Scope, ClientID: spec.ClientID,
 		Custom: spec.Custom,
 	}
-	payload, err := json.Marshal(c)
+	payload, err := c.MarshalJSON() // compact already: json.Marshal would only copy it
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("token: encode claims: %w", err)
 	}

@@ -467,25 +467,40 @@ func (s *Store) sweep(ctx context.Context, b string, now time.Time) (int, error)
 	}
 }
 
-// CountSessions returns how many records are not expired at now: one
-// ZCOUNT, O(log n), on the expiry index of every route and of the legacy
-// layout, in one pipeline (one round trip per node of a Cluster).
-// Records that Redis has expired but no sweep has yet cleaned up expired
-// before Redis's clock; they are counted only for a now earlier than
-// that.
+// CountSessions returns how many records are not expired at now: a
+// ZCOUNT, O(log n), on each bucket of the expiry index of every route and
+// of the legacy layout, one script per key base, all in one pipeline (one
+// round trip per node of a Cluster). Records that Redis has expired but
+// no sweep has yet cleaned up expired before Redis's clock; they are
+// counted only for a now earlier than that.
 func (s *Store) CountSessions(ctx context.Context, now time.Time) (int, error) {
 	bs := s.bases()
-	cmds := make([]*redis.IntCmd, len(bs))
-	pipe := s.client.Pipeline()
-	for i, b := range bs {
-		cmds[i] = pipe.ZCount(ctx, expiryKey(b), "("+millis(now), "+inf")
+	for attempt := 0; ; attempt++ {
+		if err := countScript.Load(ctx, s.client).Err(); err != nil {
+			return 0, fmt.Errorf("redisstore: count sessions: load script: %w", err)
+		}
+		cmds := make([]*redis.Cmd, len(bs))
+		pipe := s.client.Pipeline()
+		for i, b := range bs {
+			cmds[i] = countScript.EvalSha(ctx, pipe, []string{expiryKey(b)}, b, "("+millis(now))
+		}
+		_, err := pipe.Exec(ctx)
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0 {
+			// A node that lost its scripts (a restart, a failover):
+			// load again, once.
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("redisstore: count sessions: %w", err)
+		}
+		n := 0
+		for _, c := range cmds {
+			v, err := c.Int()
+			if err != nil {
+				return 0, fmt.Errorf("redisstore: count sessions: %w", err)
+			}
+			n += v
+		}
+		return n, nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, fmt.Errorf("redisstore: count sessions: %w", err)
-	}
-	n := 0
-	for _, c := range cmds {
-		n += int(c.Val())
-	}
-	return n, nil
 }

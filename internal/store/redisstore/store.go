@@ -222,6 +222,7 @@ var (
 	listScript         = newScript("list.lua")
 	deleteClientScript = newScript("delete_client.lua")
 	sweepScript        = newScript("sweep.lua")
+	countScript        = newScript("count.lua")
 	clientRoutesScript = redis.NewScript(clientRoutesLua)
 )
 

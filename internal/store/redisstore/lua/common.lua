@@ -9,11 +9,25 @@
 --                 hash with one HGETALL (the cookie check)
 --   i             hash of each cookie session's id to its hex secret
 --                 hash, the name of its record (earlier versions kept a
---                 string r:<id>, "h:<hex hash>", instead)
+--                 string r:<id>, "h:<hex hash>", instead); bucket 0 of
+--                 the id index, see below
 --   r:<id>        hash, a token grant's record (no secret hash)
 --   u:<user id>   sorted set of the user's ids, score CreatedAt (ms)
 --   c:<client id> sorted set of the client's ids, score CreatedAt (ms)
---   x             sorted set of every id, score min(ExpiresAt, IdleExpiresAt)
+--   x             sorted set of every id, score min(ExpiresAt, IdleExpiresAt);
+--                 bucket 0 of the expiry index
+--   i:<n>, x:<n>  buckets n > 0 of the two indexes, once the base has split
+--   l             string, the base's split level L (absent: 0)
+--
+-- The id index (i) and the expiry index (x) are cut into 2^L buckets by a
+-- hash of the id (bucket), so that each stays below Redis's default
+-- hash-max-listpack-entries and zset-max-listpack-entries (128) and keeps
+-- the compact listpack encoding: a hash table or skip list costs some 140
+-- bytes more per entry. A base starts at level 0, the layout of earlier
+-- versions (i and x alone, nothing more to store); when an insert makes a
+-- bucket of x longer than SPLIT_AT, every bucket splits in two (split) and
+-- L grows by one. l expires no earlier than any bucket, so it never goes
+-- while a bucket it names is left.
 --
 -- Record fields: id, k, u, c, sc, a (audience, a JSON array), ct, ls, ie,
 -- ex (times in unix ms), ua (or ub, the User-Agent coded shorter), ip, d
@@ -28,9 +42,53 @@
 -- expire with the last record they list.
 local B = ARGV[1]
 
+-- SPLIT_AT is the longest a bucket of x grows before the base splits:
+-- below Redis's default listpack limits (128 entries), with room for the
+-- unlucky bucket. MAX_LEVEL bounds the buckets at 2^MAX_LEVEL per base.
+local SPLIT_AT = 120
+local MAX_LEVEL = 10
+-- MAX_SPLIT is the longest bucket a split moves, so that one script does
+-- not hold Redis for long.
+local MAX_SPLIT = 4096
+
+-- LEVEL caches the base's split level for the rest of the script.
+local LEVEL = nil
+
+-- level returns the base's split level L.
+local function level()
+  if not LEVEL then LEVEL = tonumber(redis.call('GET', B .. 'l') or '0') end
+  return LEVEL
+end
+
+-- bucket returns the bucket of id among 2^lvl: a string hash of the id,
+-- so that ids of any shape (routed, legacy, callers' own) spread.
+local function bucket(id, lvl)
+  if lvl == 0 then return 0 end
+  local h = 0
+  for i = 1, #id do h = (h * 31 + string.byte(id, i)) % 16777216 end
+  return h % (2 ^ lvl)
+end
+
+-- ikey and xkey return the keys of bucket n of the id and expiry indexes.
+local function ikey(n)
+  if n == 0 then return B .. 'i' end
+  return B .. 'i:' .. n
+end
+local function xkey(n)
+  if n == 0 then return B .. 'x' end
+  return B .. 'x:' .. n
+end
+
+-- idx returns the keys of the index buckets that hold id.
+local function idx(id)
+  local n = bucket(id, level())
+  return ikey(n), xkey(n)
+end
+
 -- home returns the key of the record id, or nil if there is none.
 local function home(id)
-  local sh = redis.call('HGET', B .. 'i', id)
+  local ik = idx(id)
+  local sh = redis.call('HGET', ik, id)
   if sh then
     local hk = B .. 'h:' .. sh
     if redis.call('EXISTS', hk) == 1 then return hk end
@@ -56,6 +114,66 @@ local function extend(key, at)
   end
 end
 
+-- extendIndex makes the expiry index bucket xk, and the level that names
+-- it, live at least until at.
+local function extendIndex(xk, at)
+  extend(xk, at)
+  if level() > 0 then extend(B .. 'l', at) end
+end
+
+-- copyExpiry gives dst, if it exists, the expiry of src, if it has one.
+local function copyExpiry(src, dst)
+  local at = redis.call('PEXPIRETIME', src)
+  if at > 0 and redis.call('EXISTS', dst) == 1 then redis.call('PEXPIREAT', dst, at) end
+end
+
+-- move moves the entries of bucket n that belong to bucket n + 2^lvl at
+-- level lvl + 1, with the bucket's expiry (an index outlives its entries).
+local function move(n, lvl)
+  local to = n + 2 ^ lvl
+  local xs, xd = xkey(n), xkey(to)
+  local zs = redis.call('ZRANGE', xs, 0, -1, 'WITHSCORES')
+  for j = 1, #zs, 2 do
+    if bucket(zs[j], lvl + 1) == to then
+      redis.call('ZADD', xd, zs[j + 1], zs[j])
+      redis.call('ZREM', xs, zs[j])
+    end
+  end
+  copyExpiry(xs, xd)
+  local is, isd = ikey(n), ikey(to)
+  local hs = redis.call('HGETALL', is)
+  for j = 1, #hs, 2 do
+    if bucket(hs[j], lvl + 1) == to then
+      redis.call('HSET', isd, hs[j], hs[j + 1])
+      redis.call('HDEL', is, hs[j])
+    end
+  end
+  copyExpiry(is, isd)
+end
+
+-- split doubles the base's buckets, unless it is at MAX_LEVEL. The level
+-- key lives as long as the longest-lived bucket (forever if one has no
+-- expiry, as an index of an earlier version may not).
+local function split()
+  local lvl = level()
+  if lvl >= MAX_LEVEL then return end
+  local last, forever = 0, false
+  for n = 0, 2 ^ lvl - 1 do
+    for _, k in ipairs({xkey(n), ikey(n)}) do
+      local at = redis.call('PEXPIRETIME', k)
+      if at == -1 then forever = true elseif at > last then last = at end
+    end
+    move(n, lvl)
+  end
+  local lk = B .. 'l'
+  redis.call('SET', lk, lvl + 1)
+  if not forever and last > 0 then
+    local cur = redis.call('PEXPIRETIME', lk)
+    if cur < last then redis.call('PEXPIREAT', lk, last) end
+  end
+  LEVEL = lvl + 1
+end
+
 -- expiry returns the record's end as Redis keeps it: the earlier of its
 -- absolute and idle expiry, as the decimal string stored.
 local function expiry(ex, ie)
@@ -65,15 +183,16 @@ end
 
 -- unlink removes the record id and every key and index entry naming it.
 local function unlink(id, sh, uid, cid)
+  local ik, xk = idx(id)
   redis.call('DEL', B .. 'r:' .. id)
-  redis.call('HDEL', B .. 'i', id)
+  redis.call('HDEL', ik, id)
   if sh and sh ~= '' then
     local hk = B .. 'h:' .. sh
     if redis.call('HGET', hk, 'id') == id then redis.call('DEL', hk) end
   end
   if uid then redis.call('ZREM', B .. 'u:' .. uid, id) end
   if cid and cid ~= '' then redis.call('ZREM', B .. 'c:' .. cid, id) end
-  redis.call('ZREM', B .. 'x', id)
+  redis.call('ZREM', xk, id)
 end
 
 -- shOf returns the secret hash that names the record key hk (an h: key),

@@ -5,12 +5,13 @@
 local id, sh, uid, cid, created, exp = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local rk = KEYS[1]
 if home(id) then return 'id' end
+local ik, xk = idx(id)
 local hk = rk
 if sh ~= '' then
   hk = B .. 'h:' .. sh
   if redis.call('EXISTS', hk) == 1 then return 'hash' end
-  redis.call('HSET', B .. 'i', id, sh)
-  extend(B .. 'i', exp)
+  redis.call('HSET', ik, id, sh)
+  extend(ik, exp)
 end
 redis.call('HSET', hk, unpack(ARGV, 8))
 -- A past time deletes at once: a record created expired is not kept.
@@ -23,6 +24,10 @@ if cid ~= '' then
   redis.call('ZADD', ck, created, id)
   extend(ck, exp)
 end
-redis.call('ZADD', B .. 'x', exp, id)
-extend(B .. 'x', exp)
+redis.call('ZADD', xk, exp, id)
+extendIndex(xk, exp)
+-- An index of an earlier version far past the limit (a hash table
+-- already) stays as it is rather than block Redis while it moves.
+local card = redis.call('ZCARD', xk)
+if card > SPLIT_AT and card <= MAX_SPLIT then split() end
 return 'ok'

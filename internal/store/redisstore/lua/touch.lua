@@ -5,13 +5,14 @@ if not hk then return 0 end
 local f = redis.call('HMGET', hk, 'id', 'u', 'c', 'ex')
 redis.call('HSET', hk, 'ls', ARGV[3], 'ie', ARGV[4])
 local exp = expiry(f[4], ARGV[4])
+local ik, xk = idx(f[1])
 redis.call('PEXPIREAT', hk, exp)
 if hk ~= KEYS[1] then
   -- The id's entry in i, or an earlier version's r: pointer.
-  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], exp) else extend(B .. 'i', exp) end
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], exp) else extend(ik, exp) end
 end
 extend(B .. 'u:' .. f[2], exp)
 if f[3] and f[3] ~= '' then extend(B .. 'c:' .. f[3], exp) end
-redis.call('ZADD', B .. 'x', exp, f[1])
-extend(B .. 'x', exp)
+redis.call('ZADD', xk, exp, f[1])
+extendIndex(xk, exp)
 return 1

@@ -1,0 +1,184 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	redisstore "github.com/gatehouse-auth/gatehouse/internal/store/redisstore"
+)
+
+// routedSessions returns n cookie sessions of user, with routed ids.
+func routedSessions(st *redisstore.Store, user string, n int) []store.Session {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	out := make([]store.Session, n)
+	for i := range out {
+		var b [40]byte
+		_, _ = rand.Read(b[:])
+		hash := sha256.Sum256(b[:32])
+		out[i] = store.Session{
+			ID:         st.SessionRoute(user) + "." + hex.EncodeToString(b[32:]),
+			SecretHash: hash[:], Kind: store.KindCookie, UserID: user,
+			CreatedAt: now, LastSeenAt: now,
+			IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(2 * time.Hour),
+		}
+	}
+	return out
+}
+
+// indexKeys returns the index keys (i, x and their buckets) under base.
+func indexKeys(t *testing.T, c *redis.Client, base string) []string {
+	t.Helper()
+	var out []string
+	for _, k := range keys(t, c, base) {
+		rest := strings.TrimPrefix(k, base)
+		if rest == "i" || rest == "x" || strings.HasPrefix(rest, "i:") || strings.HasPrefix(rest, "x:") {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// checkAllThere checks that every session is found by id and by secret
+// hash, listed, and counted.
+func checkAllThere(t *testing.T, st *redisstore.Store, user string, ss []store.Session) {
+	t.Helper()
+	ctx := t.Context()
+	for _, s := range ss {
+		if got, err := st.GetSession(ctx, s.ID); err != nil || got.ID != s.ID {
+			t.Fatalf("GetSession(%s) = %q, %v", s.ID, got.ID, err)
+		}
+		if got, err := st.GetSessionBySecretHashRoute(ctx, st.SessionRoute(user), s.SecretHash); err != nil || got.ID != s.ID {
+			t.Fatalf("GetSessionBySecretHashRoute(%s) = %q, %v", s.ID, got.ID, err)
+		}
+	}
+	if list, err := st.ListUserSessions(ctx, user); err != nil || len(list) != len(ss) {
+		t.Fatalf("ListUserSessions = %d records, %v; want %d", len(list), err, len(ss))
+	}
+	if n, err := st.CountSessions(ctx, time.Now()); err != nil || n != len(ss) {
+		t.Fatalf("CountSessions = %d, %v; want %d", n, err, len(ss))
+	}
+}
+
+// TestIndexesSplit fills one route past Redis's listpack limit (128
+// entries) and checks that the route's indexes split into buckets that
+// each keep the compact encoding, with a level key, and that every
+// operation still finds every record: by id, by secret hash, listed,
+// counted, touched, swept and revoked, leaving no key behind.
+func TestIndexesSplit(t *testing.T) {
+	st, c, prefix := newTestStore(t)
+	ctx := t.Context()
+	const user, n = "alice", 700
+	ss := routedSessions(st, user, n)
+	if err := st.CreateSessions(ctx, ss); err != nil {
+		t.Fatal(err)
+	}
+	base := prefix + "{" + st.SessionRoute(user) + "}:"
+	if lvl, err := c.Get(ctx, base+"l").Int(); err != nil || lvl < 3 {
+		t.Fatalf("level = %d, %v; want at least 3 for %d records", lvl, err, n)
+	}
+	ik := indexKeys(t, c, base)
+	if len(ik) < 16 {
+		t.Fatalf("index keys = %v; want buckets", ik)
+	}
+	for _, k := range ik {
+		if enc := c.ObjectEncoding(ctx, k).Val(); enc != "listpack" {
+			t.Errorf("%s is encoded %s, want listpack", k, enc)
+		}
+	}
+	checkAllThere(t, st, user, ss)
+	// A touch moves the record's expiry entry within its bucket.
+	late := time.Now().Add(90 * time.Minute).Truncate(time.Millisecond)
+	if err := st.TouchSession(ctx, ss[0].ID, time.Now(), late); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys(t, c, prefix) {
+		if at := c.PExpireTime(ctx, k).Val(); at <= 0 || at.Milliseconds() > ss[0].ExpiresAt.UnixMilli() {
+			t.Errorf("%s expires at %v, want a TTL within the records' end", k, at)
+		}
+	}
+	if at := c.PExpireTime(ctx, base+"l").Val(); at.Milliseconds() < late.UnixMilli() {
+		t.Errorf("the level expires at %d ms, before the touched record's %d", at.Milliseconds(), late.UnixMilli())
+	}
+	// One delete, then a sweep at a time after every idle expiry but
+	// the touched one.
+	if err := st.DeleteSession(ctx, ss[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	swept, err := st.DeleteExpiredSessions(ctx, time.Now().Add(75*time.Minute))
+	if err != nil || swept != n-2 {
+		t.Fatalf("DeleteExpiredSessions = %d, %v; want %d", swept, err, n-2)
+	}
+	checkAllThere(t, st, user, ss[:1])
+	if removed, err := st.DeleteUserSessions(ctx, user, ""); err != nil || len(removed) != 1 {
+		t.Fatalf("DeleteUserSessions = %d, %v; want 1", len(removed), err)
+	}
+	for _, k := range keys(t, c, prefix) {
+		if k != base+"l" {
+			t.Errorf("key left behind: %s", k)
+		}
+	}
+}
+
+// TestLargeOldIndexSplits puts a route's records in the layout of
+// earlier versions, one i and one x past the listpack limit, and checks
+// that the next record splits them, with every record still found.
+func TestLargeOldIndexSplits(t *testing.T) {
+	st, c, prefix := newTestStore(t)
+	ctx := t.Context()
+	const user = "bob"
+	ss := routedSessions(st, user, 300)
+	if err := st.CreateSessions(ctx, ss); err != nil {
+		t.Fatal(err)
+	}
+	base := prefix + "{" + st.SessionRoute(user) + "}:"
+	unsplit(t, ctx, c, base)
+	if enc := c.ObjectEncoding(ctx, base+"x").Val(); enc != "skiplist" {
+		t.Fatalf("old x is encoded %s, want skiplist", enc)
+	}
+	checkAllThere(t, st, user, ss)
+	more := routedSessions(st, user, 1)
+	if err := st.CreateSession(ctx, more[0]); err != nil {
+		t.Fatal(err)
+	}
+	if lvl, err := c.Get(ctx, base+"l").Int(); err != nil || lvl != 1 {
+		t.Fatalf("level = %d, %v; want 1", lvl, err)
+	}
+	checkAllThere(t, st, user, append(ss, more...))
+}
+
+// unsplit moves every bucket of base's indexes back into i and x and
+// drops the level: the layout of earlier versions.
+func unsplit(t *testing.T, ctx context.Context, c *redis.Client, base string) {
+	t.Helper()
+	for _, k := range indexKeys(t, c, base) {
+		rest := strings.TrimPrefix(k, base)
+		if rest == "i" || rest == "x" {
+			continue
+		}
+		var err error
+		if rest[0] == 'i' {
+			var m map[string]string
+			if m, err = c.HGetAll(ctx, k).Result(); err == nil {
+				err = c.HSet(ctx, base+"i", m).Err()
+			}
+		} else {
+			var zs []redis.Z
+			if zs, err = c.ZRangeWithScores(ctx, k, 0, -1).Result(); err == nil {
+				err = c.ZAdd(ctx, base+"x", zs...).Err()
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Del(ctx, k)
+	}
+	c.Del(ctx, base+"l")
+}
