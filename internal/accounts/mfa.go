@@ -266,3 +266,17 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, code, clientAddr strin
 	s.d.Users.ResetSecondFactor(ctx, userID)
 	return nil
 }
+
+// SweepCeremonies deletes the pending two-step logins and WebAuthn
+// ceremonies that expired, and returns how many (0 without a ceremony
+// store).
+func (s *Service) SweepCeremonies(ctx context.Context) (int, error) {
+	if s.d.Ceremonies == nil {
+		return 0, nil
+	}
+	n, err := s.d.Ceremonies.DeleteExpiredCeremonies(ctx, s.now())
+	if err != nil {
+		return 0, fmt.Errorf("accounts: sweep ceremonies: %w", err)
+	}
+	return n, nil
+}

@@ -509,7 +509,8 @@ func (a *App) countSessions(ctx context.Context, interval time.Duration) {
 }
 
 // Sweep deletes what has expired: sessions and grants, refresh tokens,
-// authorization codes and revocation events. In a cluster one instance at
+// authorization codes, revocation events, and pending two-step logins
+// and WebAuthn ceremonies. In a cluster one instance at
 // a time runs it (see singleton).
 func (a *App) Sweep(ctx context.Context) error {
 	var errs []error
@@ -530,6 +531,8 @@ func (a *App) Sweep(ctx context.Context) error {
 		n, err = a.Authorizer.Sweep(ctx)
 		count("authorization codes", n, err)
 	}
+	n, err = a.Accounts.SweepCeremonies(ctx)
+	count("mfa tokens and WebAuthn ceremonies", n, err)
 	return errors.Join(errs...)
 }
 
