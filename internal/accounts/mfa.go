@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -243,10 +244,15 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]strin
 // RemoveTOTP removes the user's TOTP factor and recovery codes, given a
 // current TOTP code or an unused recovery code. Wrong codes count toward
 // the login limit like a login's (ErrInvalidCode, then a
-// *RateLimitedError); a user without a factor is store.ErrNotFound.
-func (s *Service) RemoveTOTP(ctx context.Context, userID, code, clientAddr string) error {
+// *RateLimitedError); a user without a factor is store.ErrNotFound. It
+// is a step-up action: the session or grant sessionID must have logged
+// in within the window (ErrReauthenticationRequired).
+func (s *Service) RemoveTOTP(ctx context.Context, userID, sessionID, code, clientAddr string) error {
 	if code == "" {
 		return &InvalidRequestError{Reason: "code is required"}
+	}
+	if err := s.requireRecentAuth(ctx, userID, sessionID); err != nil {
+		return err
 	}
 	if err := s.d.Users.CheckSecondFactor(ctx, userID, clientAddr); err != nil {
 		return err
@@ -279,4 +285,36 @@ func (s *Service) SweepCeremonies(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("accounts: sweep ceremonies: %w", err)
 	}
 	return n, nil
+}
+
+// ErrReauthenticationRequired refuses a sensitive action (removing a
+// second factor) from a session or grant whose login is older than the
+// step-up window (Deps.ReauthWindow): the user logs in again, then
+// retries (HTTP: 403 reauthentication_required).
+var ErrReauthenticationRequired = errors.New("accounts: a recent authentication is required")
+
+// requireRecentAuth returns ErrReauthenticationRequired unless the
+// session or grant sessionID of userID was authenticated within the
+// step-up window: its AuthTime when the record has one (an authorization
+// code grant), else its creation, which is its login. A caller without a
+// record (an admin or client token) never qualifies.
+func (s *Service) requireRecentAuth(ctx context.Context, userID, sessionID string) error {
+	if sessionID == "" {
+		return ErrReauthenticationRequired
+	}
+	rec, err := s.d.Sessions.Get(ctx, sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrReauthenticationRequired
+	}
+	if err != nil {
+		return err
+	}
+	at := rec.AuthTime
+	if at.IsZero() {
+		at = rec.CreatedAt
+	}
+	if rec.UserID != userID || !(authcontext.Authentication{Methods: []authcontext.Method{authcontext.Password}, Time: at}).Recent(s.now(), s.d.ReauthWindow) {
+		return ErrReauthenticationRequired
+	}
+	return nil
 }

@@ -45,6 +45,9 @@ type Deps struct {
 	// no login asks for one. Ceremonies keeps the pending two-step logins.
 	MFA        *mfa.Service
 	Ceremonies store.CeremonyStore
+	// ReauthWindow is how recent a login must be for a step-up action;
+	// 0 is authcontext.DefaultStepUpWindow (10 minutes).
+	ReauthWindow time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Log receives what the callers cannot see (a replaced session that

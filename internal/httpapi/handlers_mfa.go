@@ -13,6 +13,10 @@ import (
 // factor (401, with the mfa_token that POST /v1/login/mfa takes).
 const codeMFARequired = "mfa_required"
 
+// codeReauthenticationRequired answers a step-up action from a login
+// older than --reauth-window (403).
+const codeReauthenticationRequired = "reauthentication_required"
+
 // mfaRoutes mounts the second-factor endpoints (issue #14; contract
 // section "Second factors and passkeys").
 func (s *Server) mfaRoutes() {
@@ -56,7 +60,7 @@ func (s *Server) handleRemoveTOTP(w http.ResponseWriter, r *http.Request, p auth
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.deps.Accounts.RemoveTOTP(r.Context(), p.UserID, req.Code, s.clientIP(r)); err != nil {
+	if err := s.deps.Accounts.RemoveTOTP(r.Context(), p.UserID, p.SessionID, req.Code, s.clientIP(r)); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

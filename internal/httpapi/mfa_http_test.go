@@ -177,16 +177,26 @@ func TestTOTPLogin(t *testing.T) {
 				srv.NewClient().Do(t, http.MethodPost, "/v1/login/mfa", body).WantError(t, http.StatusBadRequest, "invalid_request")
 			}
 
-			// Removal needs a CSRF token and a valid code, then login is
-			// one step again.
-			c.Do(t, http.MethodDelete, "/v1/mfa/totp", map[string]string{"code": a.code(t, 0)}, "X-CSRF-Token", "").
-				WantError(t, http.StatusForbidden, "csrf_failed")
-			c.Do(t, http.MethodDelete, "/v1/mfa/totp", map[string]string{"code": "000000x"}).
-				WantError(t, http.StatusBadRequest, "invalid_request")
+			// Removal is a step-up action: the session's login (6.5
+			// minutes ago) becomes too old at 10 minutes.
+			srv.Clock.Advance(4 * time.Minute)
 			c.Do(t, http.MethodDelete, "/v1/mfa/totp", map[string]string{"code": a.code(t, 0)}).
+				WantError(t, http.StatusForbidden, "reauthentication_required")
+			tok = mfaRequired(t, srv, u.Email, u.Password, "session")
+			fresh, r := loginMFA(t, srv, tok, recovery[2])
+			r.WantStatus(t, http.StatusOK)
+			fresh.CSRF, _ = r.JSON(t)["csrf_token"].(string)
+
+			// Then it needs a CSRF token and a valid code, and login is
+			// one step again.
+			fresh.Do(t, http.MethodDelete, "/v1/mfa/totp", map[string]string{"code": a.code(t, 0)}, "X-CSRF-Token", "").
+				WantError(t, http.StatusForbidden, "csrf_failed")
+			fresh.Do(t, http.MethodDelete, "/v1/mfa/totp", map[string]string{"code": "000000x"}).
+				WantError(t, http.StatusBadRequest, "invalid_request")
+			fresh.Do(t, http.MethodDelete, "/v1/mfa/totp", map[string]string{"code": a.code(t, 0)}).
 				WantStatus(t, http.StatusNoContent)
 			srv.Login(t, u.Email, u.Password)
-			c.Do(t, http.MethodDelete, "/v1/mfa/totp", map[string]string{"code": a.code(t, 0)}).
+			fresh.Do(t, http.MethodDelete, "/v1/mfa/totp", map[string]string{"code": a.code(t, 0)}).
 				WantError(t, http.StatusNotFound, "not_found")
 		})
 	}
