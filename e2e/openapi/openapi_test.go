@@ -256,6 +256,8 @@ func drive(t *testing.T, d *driver) {
 	d.do(call{method: http.MethodDelete, path: "/v1/sessions/" + tokenSession, header: csrf, want: 404})
 	d.do(call{method: http.MethodDelete, path: "/v1/sessions", header: csrf, want: 204})
 
+	driveMFA(t, d)
+
 	// The revocation feed.
 	d.do(call{method: http.MethodGet, path: "/v1/revocations", want: 200})
 	d.do(call{method: http.MethodGet, path: "/v1/revocations?since=1", want: 200})

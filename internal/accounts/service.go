@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -39,6 +41,15 @@ type Deps struct {
 	Sessions    *session.Manager
 	Tokens      TokenIssuer
 	Revocations SubjectRevoker
+	// MFA and Ceremonies serve second factors (mfa.go): with MFA nil,
+	// no login asks for one. Ceremonies keeps the pending two-step logins.
+	MFA        *mfa.Service
+	Ceremonies store.CeremonyStore
+	// ReauthWindow is how recent a login must be for a step-up action;
+	// 0 is authcontext.DefaultStepUpWindow (10 minutes).
+	ReauthWindow time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
 	// Log receives what the callers cannot see (a replaced session that
 	// could not be ended, a login that could not complete); nil discards.
 	Log *slog.Logger
@@ -71,6 +82,7 @@ type Deps struct {
 type Service struct {
 	d   Deps
 	log *slog.Logger
+	now func() time.Time
 }
 
 // New returns the Service on d.
@@ -79,7 +91,11 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, log: log}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{d: d, log: log, now: now}
 }
 
 // Aliases of the identity types the Service takes, so that callers need
@@ -155,6 +171,16 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	u, err := s.d.Users.Login(ctx, req.Email, req.Password, req.Client.IP)
 	if err != nil {
 		return LoginResult{}, err
+	}
+	if on, err := s.mfaEnabled(ctx, u); err != nil || on {
+		if err == nil {
+			err = s.beginMFA(ctx, u, req.Mode)
+		}
+		var required *MFARequiredError
+		if errors.As(err, &required) {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
 	res := LoginResult{User: u, Mode: req.Mode}
 	if req.Mode == ModeToken {

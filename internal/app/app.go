@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -113,6 +114,9 @@ type Stores struct {
 	Leases store.LeaseStore
 	// Mail is the durable mail outbox; nil turns mail off.
 	Mail store.MailOutbox
+	// MFA keeps second factors and WebAuthn ceremonies; nil turns second
+	// factors off.
+	MFA store.MFAStore
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -227,7 +231,15 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		Leeway:         cfg.TokenLeeway,
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
 	a.IDTokens = oauth.NewIDTokens(cfg.Issuer, 0, a.Keys, opts.Now)
-	a.Accounts = accounts.New(accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log})
+	deps := accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log, Now: opts.Now, ReauthWindow: cfg.ReauthWindow}
+	if stores.MFA != nil {
+		deps.Ceremonies = stores.MFA
+		deps.MFA, err = mfa.New(mfa.Config{KEK: kek, Now: opts.Now}, stores.MFA, stores.MFA)
+		if err != nil {
+			return err
+		}
+	}
+	a.Accounts = accounts.New(deps)
 	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.Accounts.RevokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms}, opts.Now)
 	grants := []oauth.Grant{}
 	if stores.AuthCodes != nil && stores.Consents != nil {
@@ -311,7 +323,7 @@ func (d *Database) openStores(ctx context.Context, cfg config.Config) (Stores, e
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, Ping: st.Ping}, nil
 }
 
 // openPostgres opens a connection pool on the PostgreSQL database whose
@@ -328,7 +340,7 @@ func (d *Database) openPostgres(ctx context.Context, url string) (Stores, error)
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, Ping: st.Ping}, nil
 }
 
 // checkKEKPresent refuses to start when no key-encryption key is
@@ -497,7 +509,8 @@ func (a *App) countSessions(ctx context.Context, interval time.Duration) {
 }
 
 // Sweep deletes what has expired: sessions and grants, refresh tokens,
-// authorization codes and revocation events. In a cluster one instance at
+// authorization codes, revocation events, and pending two-step logins
+// and WebAuthn ceremonies. In a cluster one instance at
 // a time runs it (see singleton).
 func (a *App) Sweep(ctx context.Context) error {
 	var errs []error
@@ -518,6 +531,8 @@ func (a *App) Sweep(ctx context.Context) error {
 		n, err = a.Authorizer.Sweep(ctx)
 		count("authorization codes", n, err)
 	}
+	n, err = a.Accounts.SweepCeremonies(ctx)
+	count("mfa tokens and WebAuthn ceremonies", n, err)
 	return errors.Join(errs...)
 }
 

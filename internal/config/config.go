@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 )
 
@@ -104,6 +105,11 @@ type Config struct {
 	// SweepInterval (--sweep-interval, default 1m) is how often expired
 	// sessions are deleted.
 	SweepInterval time.Duration
+	// ReauthWindow (--reauth-window, default 10m) is how recent the
+	// login of a session or grant must be for a sensitive action
+	// (removing a second factor); older ones answer 403
+	// reauthentication_required.
+	ReauthWindow time.Duration
 	// LogLevel (--log-level, default info) is debug, info, warn or error.
 	LogLevel string
 	// LogFormat (--log-format, default json) is json or text.
@@ -281,6 +287,7 @@ func ParseCommand(cmd Command, args []string, getenv func(string) string, help i
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "Argon2id computations at once (default: one per CPU)")
 	durationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 5*time.Second, "how long GET /v1/me may show an account from memory (0 turns the cache off)")
 	durationVar(fs, &c.SweepInterval, "sweep-interval", time.Minute, "how often expired sessions are deleted")
+	durationVar(fs, &c.ReauthWindow, "reauth-window", authcontext.DefaultStepUpWindow, "how recent a login must be for a sensitive action (removing a second factor)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	durationVar(fs, &c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
@@ -385,7 +392,7 @@ func (c Config) Validate() error {
 		"--session-lifetime": c.SessionLifetime, "--grant-idle-timeout": c.GrantIdleTimeout,
 		"--grant-lifetime": c.GrantLifetime, "--sweep-interval": c.SweepInterval,
 		"--shutdown-timeout": c.ShutdownTimeout, "--revocation-poll-interval": c.RevocationPollInterval,
-		"--metrics-interval": c.MetricsInterval,
+		"--metrics-interval": c.MetricsInterval, "--reauth-window": c.ReauthWindow,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))

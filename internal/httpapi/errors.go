@@ -105,9 +105,16 @@ func (s *Server) asAPIErrorQuiet(err error) *apiError {
 	var rl *identity.RateLimitedError
 	var tooBig *http.MaxBytesError
 	var bad *accounts.InvalidRequestError
+	var mfaRequired *accounts.MFARequiredError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &mfaRequired):
+		// The JSON API answers with the token (writeMFARequired); this is
+		// for the metrics and the login page.
+		return &apiError{Status: http.StatusUnauthorized, Code: codeMFARequired, Description: "a second factor is required"}
+	case errors.Is(err, accounts.ErrReauthenticationRequired):
+		return &apiError{Status: http.StatusForbidden, Code: codeReauthenticationRequired, Description: "log in again to do this"}
 	case errors.As(err, &bad):
 		return errInvalidRequest("%s", bad.Reason)
 	case errors.As(err, &rl):

@@ -86,10 +86,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !errors.As(err, &bad) {
 		s.countLogin(cmp.Or(req.Mode, string(accounts.ModeSession)), err)
 	}
+	if s.writeMFARequired(w, err) {
+		return
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.writeLogin(w, r, res)
+}
+
+// writeLogin answers a completed login: the token response, or the
+// session cookie with the user, session and CSRF token.
+func (s *Server) writeLogin(w http.ResponseWriter, r *http.Request, res accounts.LoginResult) {
 	if res.Mode == accounts.ModeToken {
 		writeJSON(w, http.StatusOK, res.Tokens)
 		return
@@ -119,7 +128,7 @@ func (s *Server) countLogin(mode string, err error) {
 	outcome := "success"
 	if err != nil {
 		switch ae := s.asAPIErrorQuiet(err); ae.Code {
-		case codeInvalidCredentials, codeRateLimited:
+		case codeInvalidCredentials, codeRateLimited, codeMFARequired:
 			outcome = ae.Code
 		default:
 			outcome = "error"

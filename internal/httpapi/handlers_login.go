@@ -73,6 +73,9 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		switch ae.Code {
 		case codeInvalidCredentials:
 			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "Wrong email or password.")
+		case codeMFARequired:
+			// The page's second-factor step is not built yet (issue #14).
+			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "This account uses a second factor: sign in through an app that supports it.")
 		case codeRateLimited:
 			if ae.RetryAfter > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Round(time.Second).Seconds())))

@@ -180,6 +180,7 @@ func (s *Server) routes() {
 	s.clientRoutes()
 	s.tokenRoutes()
 	s.userinfoRoutes()
+	s.mfaRoutes()
 	s.authorizeRoutes()
 }
 

@@ -13,7 +13,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/sqlitetest"
 	"github.com/gatehouse-auth/gatehouse/internal/totp"
 )
 
@@ -23,12 +24,12 @@ var testKEK = [seal.KeySize]byte{1, 2, 3}
 
 type fixture struct {
 	svc   *Service
-	store *storetest.MemoryMFAStore
+	store *sqlstore.Store
 	clock *clocktest.Clock
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{store: storetest.NewMemoryMFAStore(), clock: clocktest.New(time.Date(2026, 12, 6, 12, 0, 15, 0, time.UTC))}
+	f := &fixture{store: sqlitetest.New(t), clock: clocktest.New(time.Date(2026, 12, 6, 12, 0, 15, 0, time.UTC))}
 	svc, err := New(Config{KEK: testKEK, Now: f.clock.Now}, f.store, f.store)
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/sqlitetest"
 )
 
 const (
@@ -29,7 +30,7 @@ const (
 
 type fixture struct {
 	svc   *Service
-	store *storetest.MemoryMFAStore
+	store *sqlstore.Store
 	clock *clocktest.Clock
 	mu    sync.Mutex
 	logs  *bytes.Buffer
@@ -37,7 +38,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: storetest.NewMemoryMFAStore(), clock: clocktest.New(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)), logs: &bytes.Buffer{}}
+	f := &fixture{store: sqlitetest.New(t), clock: clocktest.New(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)), logs: &bytes.Buffer{}}
 	svc, err := New(Config{
 		Issuer:         testIssuer,
 		TrustedOrigins: []string{"https://app.id.example.com", "https://elsewhere.example.org"},

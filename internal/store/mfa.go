@@ -7,8 +7,8 @@ import (
 
 // This file holds the records and interfaces of second factors and
 // passkeys (issue #14): TOTP factors, recovery codes, passkey credentials
-// and WebAuthn ceremonies. The SQL backends implement them once the SQL
-// store is merged; storetest.RunMFAStoreTests is their conformance suite.
+// and WebAuthn ceremonies. The SQL store (package sqlstore) implements
+// them; storetest.RunMFAStoreTests is their conformance suite.
 //
 // A backend that keeps users and these records together removes, in
 // UserStore.DeleteUser's transaction, the user's TOTP factor, recovery

@@ -19,8 +19,8 @@ import (
 // package made (testdata/*-v6.sql: the old internal/store/sqlite and
 // internal/store/postgres stored fixtureRecords through their own methods
 // and the database was dumped) and checks that this package opens it,
-// finds nothing to migrate, reads every record back as stored, and writes
-// to it.
+// applies only the migrations newer than version 6, reads every record
+// back as stored, and writes to it.
 func TestOpenTodaysDatabase(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "gatehouse.db")

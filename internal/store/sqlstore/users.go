@@ -141,12 +141,15 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 	return out, nil
 }
 
-// DeleteUser removes the user, with its consents and authorization
-// codes, in one transaction, or returns store.ErrNotFound. It does not
+// DeleteUser removes the user, with its consents, authorization codes,
+// TOTP factor, recovery codes and passkeys, in one transaction, or
+// returns store.ErrNotFound. It does not
 // remove the user's sessions (see DeleteUserSessions).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	return s.deleteWithDependents(ctx, "delete user", `DELETE FROM users WHERE id = ?`, id,
-		`DELETE FROM consents WHERE user_id = ?`, `DELETE FROM auth_codes WHERE user_id = ?`)
+		`DELETE FROM consents WHERE user_id = ?`, `DELETE FROM auth_codes WHERE user_id = ?`,
+		`DELETE FROM totp_factors WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`,
+		`DELETE FROM passkeys WHERE user_id = ?`)
 }
 
 // deleteWithDependents runs del and then the delete statements of

@@ -16,6 +16,7 @@ type FullStore interface {
 	store.RevocationStore
 	store.LeaseStore
 	store.MailOutbox
+	store.MFAStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -58,7 +59,10 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	t.Run("MailOutbox", func(t *testing.T) {
 		RunMailOutboxTests(t, func(t *testing.T) store.MailOutbox { return newStore(t) })
 	})
-	// Not here yet: RunMFAStoreTests and RunMFADeleteUserTests (mfa.go).
-	// They join RunAll, with store.MFAStore in FullStore, in the change
-	// that makes the SQL store implement store.MFAStore (issue #14).
+	t.Run("MFAStore", func(t *testing.T) {
+		RunMFAStoreTests(t, func(t *testing.T) store.MFAStore { return newStore(t) })
+	})
+	t.Run("MFADeleteUser", func(t *testing.T) {
+		RunMFADeleteUserTests(t, func(t *testing.T) MFAUserStore { return newStore(t) })
+	})
 }

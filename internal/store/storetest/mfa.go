@@ -14,13 +14,7 @@ import (
 // passkeys: RunTOTPStoreTests, RunRecoveryCodeStoreTests,
 // RunPasskeyStoreTests and RunCeremonyStoreTests. newStore must return a
 // store that is empty or shared: every case uses users and ids of its own
-// (the ceremony sweep measures what it created).
-//
-// No SQL backend implements store.MFAStore yet (issue #14: the SQL
-// implementation follows the SQL store merge), so no backend's test file
-// calls this, and RunAll does not call it yet (see the comment at its
-// end): the change that implements the interfaces adds the call, and the
-// suite is checked meanwhile against MemoryMFAStore (mfa_test.go).
+// (the ceremony sweep measures what it created). RunAll calls it.
 func RunMFAStoreTests(t *testing.T, newStore func(t *testing.T) store.MFAStore) {
 	t.Run("TOTP", func(t *testing.T) {
 		RunTOTPStoreTests(t, func(t *testing.T) store.TOTPStore { return newStore(t) })
@@ -546,7 +540,7 @@ func RunCeremonyStoreTests(t *testing.T, newStore func(t *testing.T) store.Cerem
 }
 
 // MFAUserStore is a backend that keeps users and their second factors
-// together (the SQL store, once it implements store.MFAStore).
+// together (the SQL store).
 type MFAUserStore interface {
 	store.UserStore
 	store.MFAStore
@@ -554,8 +548,7 @@ type MFAUserStore interface {
 
 // RunMFADeleteUserTests checks that deleting a user removes the user's
 // TOTP factor, recovery codes and passkeys, and nothing of another user.
-// Like RunMFAStoreTests, no backend calls it yet (issue #14); it is
-// checked against a test composite in mfa_test.go meanwhile.
+// RunAll calls it.
 func RunMFADeleteUserTests(t *testing.T, newStore func(t *testing.T) MFAUserStore) {
 	t.Run("DeleteUserRemovesSecondFactors", func(t *testing.T) {
 		s := newStore(t)

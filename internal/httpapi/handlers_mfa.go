@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/authn"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+)
+
+// codeMFARequired answers a correct password for an account with a second
+// factor (401, with the mfa_token that POST /v1/login/mfa takes).
+const codeMFARequired = "mfa_required"
+
+// codeReauthenticationRequired answers a step-up action from a login
+// older than --reauth-window (403).
+const codeReauthenticationRequired = "reauthentication_required"
+
+// mfaRoutes mounts the second-factor endpoints (issue #14; contract
+// section "Second factors and passkeys").
+func (s *Server) mfaRoutes() {
+	s.mux.Handle("POST /v1/mfa/totp", s.user(s.handleBeginTOTP))
+	s.mux.Handle("POST /v1/mfa/totp/confirm", s.user(s.handleConfirmTOTP))
+	s.mux.Handle("DELETE /v1/mfa/totp", s.user(s.handleRemoveTOTP))
+	s.mux.HandleFunc("POST /v1/login/mfa", s.handleLoginMFA)
+}
+
+type codeRequest struct {
+	Code string `json:"code"`
+}
+
+func (s *Server) handleBeginTOTP(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	e, err := s.deps.Accounts.BeginTOTP(r.Context(), p.UserID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"secret": e.SecretBase32, "otpauth_uri": e.URI})
+}
+
+func (s *Server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	var req codeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	codes, err := s.deps.Accounts.ConfirmTOTP(r.Context(), p.UserID, req.Code)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "totp enabled", "user_id", p.UserID)
+	writeJSON(w, http.StatusOK, map[string][]string{"recovery_codes": codes})
+}
+
+func (s *Server) handleRemoveTOTP(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	var req codeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.deps.Accounts.RemoveTOTP(r.Context(), p.UserID, p.SessionID, req.Code, s.clientIP(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "totp removed", "user_id", p.UserID)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type loginMFARequest struct {
+	MFAToken string `json:"mfa_token"`
+	Code     string `json:"code"`
+}
+
+// handleLoginMFA is the second step of a login: it answers as POST
+// /v1/login would have, in the mode the first step asked for.
+func (s *Server) handleLoginMFA(w http.ResponseWriter, r *http.Request) {
+	if !s.originOK(r) {
+		s.writeError(w, r, errCSRF)
+		return
+	}
+	var req loginMFARequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	secret, _ := s.cookieSecret(r)
+	res, err := s.deps.Accounts.LoginMFA(r.Context(), accounts.MFALoginRequest{
+		Token: req.MFAToken, Code: req.Code, CookieSecret: secret,
+		Client: session.ClientInfo{UserAgent: r.UserAgent(), IP: s.clientIP(r)},
+	})
+	var bad *accounts.InvalidRequestError
+	if !errors.As(err, &bad) {
+		s.countLogin("mfa", err)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeLogin(w, r, res)
+}
+
+// writeMFARequired answers a login whose password was right for an
+// account with a second factor, and reports whether err was that.
+func (s *Server) writeMFARequired(w http.ResponseWriter, err error) bool {
+	var required *accounts.MFARequiredError
+	if !errors.As(err, &required) {
+		return false
+	}
+	writeJSON(w, http.StatusUnauthorized, map[string]string{
+		"error": codeMFARequired, "error_description": "a second factor is required: POST /v1/login/mfa",
+		"mfa_token": required.Token,
+	})
+	return true
+}
