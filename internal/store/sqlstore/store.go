@@ -25,11 +25,12 @@ var (
 	_ store.ConsentStore      = (*Store)(nil)
 	_ store.LeaseStore        = (*Store)(nil)
 	_ store.MailOutbox        = (*Store)(nil)
+	_ store.OneTimeTokenStore = (*Store)(nil)
 )
 
 // Store keeps users, session records, signing keys, refresh tokens, the
 // revocation log, OAuth clients, authorization codes, consents, job
-// leases and the mail outbox in a SQLite or PostgreSQL database. It is safe for concurrent
+// leases, the mail outbox and one-time tokens in a SQLite or PostgreSQL database. It is safe for concurrent
 // use (on PostgreSQL, by any number of processes sharing the database).
 type Store struct {
 	sqlDB *sql.DB

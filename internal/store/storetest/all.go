@@ -17,6 +17,7 @@ type FullStore interface {
 	store.LeaseStore
 	store.MailOutbox
 	store.MFAStore
+	store.OneTimeTokenStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -64,5 +65,8 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("MFADeleteUser", func(t *testing.T) {
 		RunMFADeleteUserTests(t, func(t *testing.T) MFAUserStore { return newStore(t) })
+	})
+	t.Run("OneTimeTokenStore", func(t *testing.T) {
+		RunOneTimeTokenStoreTests(t, func(t *testing.T) store.OneTimeTokenStore { return newStore(t) })
 	})
 }

@@ -1,8 +1,8 @@
 // Package storetest holds the conformance suites that every backend of
 // package store must pass: RunUserStoreTests, RunSessionStoreTests,
 // RunKeyStoreTests, RunRefreshTokenStoreTests, RunRevocationStoreTests,
-// RunClientStoreTests, RunAuthCodeStoreTests, RunConsentStoreTests and
-// RunMailOutboxTests;
+// RunClientStoreTests, RunAuthCodeStoreTests, RunConsentStoreTests,
+// RunMailOutboxTests and RunOneTimeTokenStoreTests;
 // the SQL backends also pass RunBulkStoreTests, for their all-or-none
 // bulk inserts (CreateSessions, CreateRefreshTokens).
 //
