@@ -404,3 +404,17 @@ func (s *Service) sendSignupVerification(ctx context.Context, u store.User) {
 		s.log.ErrorContext(ctx, "could not queue the signup verification mail", "user_id", u.ID, "err", err)
 	}
 }
+
+// SweepTokens deletes the one-time tokens that expired, used or not, and
+// returns how many (the server's sweep job calls it). Without a token
+// store it does nothing.
+func (s *Service) SweepTokens(ctx context.Context) (int, error) {
+	if s.lc.Tokens == nil {
+		return 0, nil
+	}
+	n, err := s.lc.Tokens.DeleteExpiredOneTimeTokens(ctx, s.lc.Now().UTC())
+	if err != nil {
+		return 0, fmt.Errorf("accounts: sweep one-time tokens: %w", err)
+	}
+	return n, nil
+}
