@@ -59,3 +59,16 @@ type OneTimeTokenStore interface {
 	// ExpiresAt is at or before before, and returns how many.
 	DeleteExpiredOneTimeTokens(ctx context.Context, before time.Time) (int, error)
 }
+
+// OneTimeTokenMailStore keeps one-time tokens and the mail outbox, and
+// writes a token together with the mail that carries it (see
+// MailOutbox), so that a crash can leave neither a token whose mail was
+// never queued nor a mail whose token is missing.
+type OneTimeTokenMailStore interface {
+	OneTimeTokenStore
+	MailOutbox
+	// CreateOneTimeTokenWithMail does what CreateOneTimeToken (t, with
+	// its superseding) and EnqueueMail (m) do, in one transaction: both
+	// are stored or neither. ErrConflict if t's hash or m's id exists.
+	CreateOneTimeTokenWithMail(ctx context.Context, t OneTimeToken, m OutboxMail) error
+}

@@ -68,3 +68,16 @@ func (s *Store) DeleteExpiredOneTimeTokens(ctx context.Context, before time.Time
 	res, err := s.db.ExecContext(ctx, `DELETE FROM one_time_tokens WHERE expires_at <= ?`, millis(before))
 	return s.affected("delete expired one-time tokens", res, err)
 }
+
+// CreateOneTimeTokenWithMail implements store.OneTimeTokenMailStore: the
+// token (superseding the user's older ones) and the mail are written in
+// one transaction.
+func (s *Store) CreateOneTimeTokenWithMail(ctx context.Context, t store.OneTimeToken, m store.OutboxMail) error {
+	const op = "create one-time token with mail"
+	return s.inTx(ctx, op, func(tx db) error {
+		if err := createOneTimeToken(ctx, tx, t); err != nil {
+			return s.wrapErr(op, err)
+		}
+		return s.wrapErrIf(op, enqueueMail(ctx, tx, m))
+	})
+}

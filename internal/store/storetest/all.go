@@ -15,9 +15,8 @@ type FullStore interface {
 	store.KeyStore
 	store.RevocationStore
 	store.LeaseStore
-	store.MailOutbox
 	store.MFAStore
-	store.OneTimeTokenStore
+	store.OneTimeTokenMailStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -68,5 +67,8 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("OneTimeTokenStore", func(t *testing.T) {
 		RunOneTimeTokenStoreTests(t, func(t *testing.T) store.OneTimeTokenStore { return newStore(t) })
+	})
+	t.Run("OneTimeTokenMailStore", func(t *testing.T) {
+		RunOneTimeTokenMailStoreTests(t, func(t *testing.T) store.OneTimeTokenMailStore { return newStore(t) })
 	})
 }

@@ -2,7 +2,8 @@
 // package store must pass: RunUserStoreTests, RunSessionStoreTests,
 // RunKeyStoreTests, RunRefreshTokenStoreTests, RunRevocationStoreTests,
 // RunClientStoreTests, RunAuthCodeStoreTests, RunConsentStoreTests,
-// RunMailOutboxTests and RunOneTimeTokenStoreTests;
+// RunMailOutboxTests, RunOneTimeTokenStoreTests and
+// RunOneTimeTokenMailStoreTests;
 // the SQL backends also pass RunBulkStoreTests, for their all-or-none
 // bulk inserts (CreateSessions, CreateRefreshTokens).
 //

@@ -191,3 +191,58 @@ func testDeleteExpiredOneTimeTokens(t *testing.T, s store.OneTimeTokenStore) {
 	_, err = s.ConsumeOneTimeToken(t.Context(), toks[2].Hash, store.PurposeRecover, baseTime())
 	noErr(t, "ConsumeOneTimeToken of the token that outlives the sweep", err)
 }
+
+// RunOneTimeTokenMailStoreTests runs the conformance suite of
+// CreateOneTimeTokenWithMail: the token and its mail are stored together,
+// or neither. newStore must return a fresh, empty store on every call
+// and register its own cleanup with t.Cleanup.
+func RunOneTimeTokenMailStoreTests(t *testing.T, newStore func(t *testing.T) store.OneTimeTokenMailStore) {
+	newMail := func(t *testing.T) store.OutboxMail {
+		return store.OutboxMail{ID: randomID(t, "m"), Kind: "recover_password", Payload: randomHash(t),
+			CreatedAt: baseTime(), NextAttemptAt: baseTime()}
+	}
+	t.Run("BothStored", func(t *testing.T) {
+		s := newStore(t)
+		old := newOneTimeToken(t, store.PurposeRecover)
+		mustCreateOneTimeToken(t, s, old)
+		tok, m := old, newMail(t)
+		tok.Hash = randomHash(t)
+		noErr(t, "CreateOneTimeTokenWithMail", s.CreateOneTimeTokenWithMail(t.Context(), tok, m))
+		got, err := s.GetMail(t.Context(), m.ID)
+		noErr(t, "GetMail", err)
+		if got.State != store.MailPending {
+			t.Errorf("mail state %q, want pending", got.State)
+		}
+		checkBytes(t, "Payload", got.Payload, m.Payload)
+		_, err = s.ConsumeOneTimeToken(t.Context(), old.Hash, old.Purpose, baseTime())
+		wantErr(t, "ConsumeOneTimeToken of the superseded token", err, store.ErrNotFound)
+		_, err = s.ConsumeOneTimeToken(t.Context(), tok.Hash, tok.Purpose, baseTime())
+		noErr(t, "ConsumeOneTimeToken", err)
+	})
+	t.Run("MailConflictStoresNeither", func(t *testing.T) {
+		s := newStore(t)
+		m := newMail(t)
+		noErr(t, "EnqueueMail", s.EnqueueMail(t.Context(), m))
+		old := newOneTimeToken(t, store.PurposeRecover)
+		mustCreateOneTimeToken(t, s, old)
+		tok := old
+		tok.Hash = randomHash(t)
+		wantErr(t, "CreateOneTimeTokenWithMail with a taken mail id", s.CreateOneTimeTokenWithMail(t.Context(), tok, m), store.ErrConflict)
+		_, err := s.ConsumeOneTimeToken(t.Context(), tok.Hash, tok.Purpose, baseTime())
+		wantErr(t, "ConsumeOneTimeToken of the token of a failed write", err, store.ErrNotFound)
+		// Nor was the older token superseded.
+		_, err = s.ConsumeOneTimeToken(t.Context(), old.Hash, old.Purpose, baseTime())
+		noErr(t, "ConsumeOneTimeToken of the older token", err)
+	})
+	t.Run("TokenConflictStoresNeither", func(t *testing.T) {
+		s := newStore(t)
+		tok := newOneTimeToken(t, store.PurposeVerifyEmail)
+		mustCreateOneTimeToken(t, s, tok)
+		other := newOneTimeToken(t, store.PurposeVerifyEmail)
+		other.Hash = tok.Hash
+		m := newMail(t)
+		wantErr(t, "CreateOneTimeTokenWithMail with a taken hash", s.CreateOneTimeTokenWithMail(t.Context(), other, m), store.ErrConflict)
+		_, err := s.GetMail(t.Context(), m.ID)
+		wantErr(t, "GetMail of the mail of a failed write", err, store.ErrNotFound)
+	})
+}
