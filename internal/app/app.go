@@ -117,8 +117,10 @@ type Stores struct {
 	// MFA keeps second factors and WebAuthn ceremonies; nil turns second
 	// factors off.
 	MFA store.MFAStore
-	// OneTimeTokens keeps the links of the account lifecycle.
-	OneTimeTokens store.OneTimeTokenStore
+	// OneTimeTokens keeps the links of the account lifecycle, each
+	// written with its mail in one transaction; nil (with Mail) turns the
+	// lifecycle off.
+	OneTimeTokens store.OneTimeTokenMailStore
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -544,8 +546,9 @@ func (a *App) Sweep(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// lifecycleConfig is the accounts lifecycle's configuration: its limits,
-// lifetimes and login rule.
+// lifecycleConfig is the accounts lifecycle's configuration: its mailer
+// (on the mail wiring, so it comes after wireMail), limits, lifetimes
+// and login rule.
 func (a *App) lifecycleConfig(cfg config.Config, stores Stores, opts Options) (accounts.LifecycleConfig, error) {
 	mailLimiter, err := a.newLimiter(cfg.MailLimitAddress, opts.Now)
 	if err != nil {
@@ -555,7 +558,12 @@ func (a *App) lifecycleConfig(cfg config.Config, stores Stores, opts Options) (a
 	if err != nil {
 		return accounts.LifecycleConfig{}, fmt.Errorf("--mail-limit-ip: %w", err)
 	}
+	var mailer accounts.Mailer
+	if stores.OneTimeTokens != nil && a.MailQueue != nil {
+		mailer = accounts.NewOutboxMailer(a.MailTemplates, a.MailQueue, stores.OneTimeTokens, opts.Now)
+	}
 	return accounts.LifecycleConfig{
+		Mailer:               mailer,
 		Tokens:               stores.OneTimeTokens,
 		VerificationTTL:      cfg.VerificationTTL,
 		RecoveryTTL:          cfg.RecoveryTTL,
