@@ -57,8 +57,9 @@ type Mailer interface {
 	// Send renders and queues a mail that carries no token (a notice).
 	Send(ctx context.Context, m Mail) error
 	// Rehearse does the work of SendWithToken for an address that has no
-	// account, without sending anything: it renders m and writes a token
-	// that can never be used, so that both answers take the same time.
+	// account, without sending or keeping anything (what it writes it
+	// deletes in the same transaction), so that both answers take the
+	// same time.
 	Rehearse(ctx context.Context, m Mail) error
 }
 
@@ -241,7 +242,7 @@ func tokenUserErr(err error) error {
 // RequestRecovery mails a recovery link to email if it belongs to an
 // account that is not disabled. The answer is the same, after the same
 // work, whether it does or not: an unknown address still renders the
-// mail and writes a token that can never be used (Mailer.Rehearse).
+// mail and writes (then deletes) a token and the mail (Mailer.Rehearse).
 // Requests are limited per address and per client address ip, whether
 // or not the address has an account (*RateLimitedError). An empty or
 // malformed address is an *InvalidRequestError.

@@ -67,28 +67,25 @@ func (o *OutboxMailer) Send(ctx context.Context, m Mail) error {
 	return o.queue.Enqueue(ctx, msg)
 }
 
-// rehearsalUser is the user id of the tokens Rehearse writes: no account
-// has it (ids are 32 hex digits), and each rehearsal supersedes the last.
-const rehearsalUser = "-"
-
-// Rehearse implements Mailer: it renders and seals m, and writes a
-// recovery token of no account that is dead from the start (ExpiresAt
-// is its CreatedAt), in one transaction as SendWithToken does, so that
-// an unknown address costs what a known one does. Each rehearsal
-// supersedes the previous one, so they do not accumulate.
+// Rehearse implements Mailer: it renders and seals m and writes a token
+// of no account and the mail, then deletes both, in one transaction
+// (store.OneTimeTokenMailStore.RehearseOneTimeTokenWithMail), so that an
+// unknown address costs what a known one does and leaves nothing
+// behind.
 func (o *OutboxMailer) Rehearse(ctx context.Context, m Mail) error {
 	msg, err := o.render(m)
 	if err != nil {
 		return err
 	}
-	if _, err := o.queue.Prepare(msg); err != nil {
+	om, err := o.queue.Prepare(msg)
+	if err != nil {
 		return err
 	}
 	_, hash := newSecret()
 	now := o.now().UTC()
-	tok := store.OneTimeToken{Hash: hash, Purpose: store.PurposeRecover, UserID: rehearsalUser, CreatedAt: now, ExpiresAt: now}
-	if err := o.st.CreateOneTimeToken(ctx, tok); err != nil {
-		return fmt.Errorf("accounts: store rehearsal token: %w", err)
+	tok := store.OneTimeToken{Hash: hash, Purpose: store.PurposeRecover, UserID: "-", Email: m.To, CreatedAt: now, ExpiresAt: now.Add(m.ExpiresIn)}
+	if err := o.st.RehearseOneTimeTokenWithMail(ctx, tok, om); err != nil {
+		return fmt.Errorf("accounts: rehearse recovery token and mail: %w", err)
 	}
 	return nil
 }
