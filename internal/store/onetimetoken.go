@@ -72,9 +72,10 @@ type OneTimeTokenMailStore interface {
 	// are stored or neither. ErrConflict if t's hash or m's id exists.
 	CreateOneTimeTokenWithMail(ctx context.Context, t OneTimeToken, m OutboxMail) error
 	// RehearseOneTimeTokenWithMail does the writes of
-	// CreateOneTimeTokenWithMail and undoes them in the same transaction:
-	// nothing stays. A request for an address without an account does it
-	// (with a token of a user id no account has, which supersedes
-	// nothing), so that its answer costs what a real one does.
+	// CreateOneTimeTokenWithMail (superseding included) and deletes t
+	// and m in the same transaction. A request for an address without an
+	// account does it, with a user id no account has (so nothing is
+	// superseded and nothing stays), so that its answer costs what a real
+	// one does.
 	RehearseOneTimeTokenWithMail(ctx context.Context, t OneTimeToken, m OutboxMail) error
 }
