@@ -365,6 +365,23 @@ func drive(t *testing.T, d *driver) {
 	d.do(call{method: http.MethodPost, path: "/login", header: []string{"Cookie", preLogin},
 		form: url.Values{"csrf_token": {string(m[1])}, "email": {email}, "password": {pw}, "return_to": {"/v1/me"}}, want: 303})
 
+	// The account lifecycle, with an account of its own (a password
+	// change revokes the user's other sessions).
+	lEmail, lPW := "life-"+randomString(t)+"@example.com", "lifecycle password"
+	d.do(call{method: http.MethodPost, path: "/v1/signup", json: map[string]string{"email": lEmail, "password": lPW}, want: 201})
+	lLogin := d.do(call{method: http.MethodPost, path: "/v1/login", json: map[string]string{"email": lEmail, "password": lPW, "mode": "session"}, want: 200})
+	lCSRF := []string{"Cookie", sessionCookie(t, lLogin), "X-CSRF-Token", lLogin.str(t, "csrf_token")}
+	bogus := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	d.do(call{method: http.MethodPost, path: "/v1/verification/email", header: lCSRF, want: 202})
+	d.do(call{method: http.MethodPost, path: "/v1/verification/email/confirm", json: map[string]string{"token": bogus}, want: 400})
+	d.do(call{method: http.MethodPost, path: "/v1/recovery", json: map[string]string{"email": lEmail}, want: 202})
+	d.do(call{method: http.MethodPost, path: "/v1/recovery", json: map[string]string{"email": "nobody-" + lEmail}, want: 202})
+	d.do(call{method: http.MethodPost, path: "/v1/recovery/confirm", json: map[string]string{"token": bogus, "password": "a new password"}, want: 400})
+	d.do(call{method: http.MethodPatch, path: "/v1/me", header: lCSRF, json: map[string]string{"password": "a new password", "current_password": "wrong password!"}, want: 401})
+	d.do(call{method: http.MethodPatch, path: "/v1/me", header: lCSRF, json: map[string]string{"password": "a new password", "current_password": lPW}, want: 200})
+	d.do(call{method: http.MethodPatch, path: "/v1/me", header: lCSRF, json: map[string]string{"email": "moved-" + lEmail}, want: 200})
+	d.do(call{method: http.MethodPatch, path: "/v1/me", header: lCSRF, json: map[string]string{"email": email}, want: 409})
+
 	// Logout: the end-session endpoint, then the API's.
 	d.do(call{method: http.MethodGet, path: "/oauth2/logout", header: cookie, want: 200})
 	d.do(call{method: http.MethodPost, path: "/oauth2/logout", form: url.Values{"client_id": {appID}, "post_logout_redirect_uri": {redirect}, "state": {"s"}}, want: 303})

@@ -1,6 +1,8 @@
 package accounts
 
 import (
+	"errors"
+
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 )
 
@@ -26,6 +28,20 @@ var (
 	ErrInvalidMode = &InvalidRequestError{Reason: `mode must be "session" or "token"`}
 	// ErrMissingCredentials reports an empty email or password.
 	ErrMissingCredentials = &InvalidRequestError{Reason: "email and password are required"}
+	// ErrMissingToken reports a confirmation without a token.
+	ErrMissingToken = &InvalidRequestError{Reason: "token is required"}
+	// ErrInvalidToken is the one answer to a one-time token that is
+	// unknown, used, expired or superseded, or whose account changed
+	// (HTTP: 400 invalid_token).
+	ErrInvalidToken = errors.New("accounts: invalid, used or expired token")
+	// ErrEmailNotVerified refuses, with --require-verified-email, the
+	// login of an account whose address is not verified, once the
+	// password is right (HTTP: 403 email_not_verified).
+	ErrEmailNotVerified = errors.New("accounts: email address not verified")
+	// ErrMailOff reports a lifecycle request on a server that sends no
+	// mail (no Mailer configured; HTTP: 404 not_found, as for a route
+	// that does not exist).
+	ErrMailOff = errors.New("accounts: mail is not configured")
 )
 
 // InvalidRequestError is a request that no account rule can take, refused

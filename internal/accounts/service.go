@@ -53,6 +53,9 @@ type Deps struct {
 	// Log receives what the callers cannot see (a replaced session that
 	// could not be ended, a login that could not complete); nil discards.
 	Log *slog.Logger
+	// Lifecycle configures email verification, recovery and changes of
+	// address and password (lifecycle.go); its zero value sends no mail.
+	Lifecycle LifecycleConfig
 }
 
 // Service owns the account rules. The ones that are easy to get wrong:
@@ -81,6 +84,7 @@ type Deps struct {
 //     a withdrawn consent revokes the user's grants to that client.
 type Service struct {
 	d   Deps
+	lc  LifecycleConfig
 	log *slog.Logger
 	now func() time.Time
 }
@@ -95,7 +99,12 @@ func New(d Deps) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{d: d, log: log, now: now}
+	lc := d.Lifecycle
+	if lc.Now == nil {
+		lc.Now = now
+	}
+	lc.defaults()
+	return &Service{d: d, lc: lc, log: log, now: now}
 }
 
 // Aliases of the identity types the Service takes, so that callers need
@@ -108,12 +117,18 @@ type (
 )
 
 // Signup creates an account through self-service signup (closed unless
-// the server allows it), limited per client address.
+// the server allows it), limited per client address, and mails it a
+// verification link when mail is configured.
 func (s *Service) Signup(ctx context.Context, email, pw, clientAddr string) (store.User, error) {
 	if email == "" || pw == "" {
 		return store.User{}, ErrMissingCredentials
 	}
-	return s.d.Users.Signup(ctx, NewUser{Email: email, Password: pw}, clientAddr)
+	u, err := s.d.Users.Signup(ctx, NewUser{Email: email, Password: pw}, clientAddr)
+	if err != nil {
+		return store.User{}, err
+	}
+	s.sendSignupVerification(ctx, u)
+	return u, nil
 }
 
 // Mode is what a login creates.
@@ -154,7 +169,8 @@ type LoginResult struct {
 // Login checks the password and creates what req.Mode asks for. Bad
 // requests are ErrInvalidMode, ErrMissingCredentials and ErrTokenModeOff;
 // a refused login is ErrInvalidCredentials, a *RateLimitedError or
-// ErrUnavailable (see Service for the rules).
+// ErrUnavailable (see Service for the rules), or, once the password is
+// right, ErrEmailNotVerified when verified addresses are required.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
 	if req.Mode == "" {
 		req.Mode = ModeSession
@@ -171,6 +187,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	u, err := s.d.Users.Login(ctx, req.Email, req.Password, req.Client.IP)
 	if err != nil {
 		return LoginResult{}, err
+	}
+	if s.lc.RequireVerifiedEmail && !u.EmailVerified {
+		return LoginResult{}, ErrEmailNotVerified
 	}
 	if on, err := s.mfaEnabled(ctx, u); err != nil || on {
 		if err == nil {

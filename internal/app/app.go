@@ -117,6 +117,10 @@ type Stores struct {
 	// MFA keeps second factors and WebAuthn ceremonies; nil turns second
 	// factors off.
 	MFA store.MFAStore
+	// OneTimeTokens keeps the links of the account lifecycle, each
+	// written with its mail in one transaction; nil (with Mail) turns the
+	// lifecycle off.
+	OneTimeTokens store.OneTimeTokenMailStore
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -231,7 +235,11 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		Leeway:         cfg.TokenLeeway,
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
 	a.IDTokens = oauth.NewIDTokens(cfg.Issuer, 0, a.Keys, opts.Now)
-	deps := accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log, Now: opts.Now, ReauthWindow: cfg.ReauthWindow}
+	lifecycle, err := a.lifecycleConfig(cfg, stores, opts)
+	if err != nil {
+		return err
+	}
+	deps := accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log, Now: opts.Now, ReauthWindow: cfg.ReauthWindow, Lifecycle: lifecycle}
 	if stores.MFA != nil {
 		deps.Ceremonies = stores.MFA
 		deps.MFA, err = mfa.New(mfa.Config{KEK: kek, Now: opts.Now}, stores.MFA, stores.MFA)
@@ -323,7 +331,7 @@ func (d *Database) openStores(ctx context.Context, cfg config.Config) (Stores, e
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Ping: st.Ping}, nil
 }
 
 // openPostgres opens a connection pool on the PostgreSQL database whose
@@ -340,7 +348,7 @@ func (d *Database) openPostgres(ctx context.Context, url string) (Stores, error)
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Ping: st.Ping}, nil
 }
 
 // checkKEKPresent refuses to start when no key-encryption key is
@@ -533,7 +541,37 @@ func (a *App) Sweep(ctx context.Context) error {
 	}
 	n, err = a.Accounts.SweepCeremonies(ctx)
 	count("mfa tokens and WebAuthn ceremonies", n, err)
+	n, err = a.Accounts.SweepTokens(ctx)
+	count("one-time tokens", n, err)
 	return errors.Join(errs...)
+}
+
+// lifecycleConfig is the accounts lifecycle's configuration: its mailer
+// (on the mail wiring, so it comes after wireMail), limits, lifetimes
+// and login rule.
+func (a *App) lifecycleConfig(cfg config.Config, stores Stores, opts Options) (accounts.LifecycleConfig, error) {
+	mailLimiter, err := a.newLimiter(cfg.MailLimitAddress, opts.Now)
+	if err != nil {
+		return accounts.LifecycleConfig{}, fmt.Errorf("--mail-limit-address: %w", err)
+	}
+	mailIPLimiter, err := a.newLimiter(cfg.MailLimitIP, opts.Now)
+	if err != nil {
+		return accounts.LifecycleConfig{}, fmt.Errorf("--mail-limit-ip: %w", err)
+	}
+	var mailer accounts.Mailer
+	if stores.OneTimeTokens != nil && a.MailQueue != nil {
+		mailer = accounts.NewOutboxMailer(a.MailTemplates, a.MailQueue, stores.OneTimeTokens, opts.Now)
+	}
+	return accounts.LifecycleConfig{
+		Mailer:               mailer,
+		Tokens:               stores.OneTimeTokens,
+		VerificationTTL:      cfg.VerificationTTL,
+		RecoveryTTL:          cfg.RecoveryTTL,
+		MailLimiter:          mailLimiter,
+		MailIPLimiter:        mailIPLimiter,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		Now:                  opts.Now,
+	}, nil
 }
 
 // randomInstanceID names this process among the cluster's lease holders.

@@ -94,6 +94,22 @@ type Config struct {
 	// LoginLimitIP (--login-limit-ip, default 100/15m) is how many failed
 	// logins (and signups) one client address may make in a window.
 	LoginLimitIP RateLimit
+	// MailLimitAddress (--mail-limit-address, default 5/1h) is how many
+	// lifecycle mails (recovery, verification, address changes) one email
+	// address may be sent in a window, whether or not it has an account.
+	MailLimitAddress RateLimit
+	// MailLimitIP (--mail-limit-ip, default 30/1h) is how many such
+	// requests one client address may make in a window.
+	MailLimitIP RateLimit
+	// RequireVerifiedEmail (--require-verified-email, default false)
+	// refuses the login of an account whose address is not verified,
+	// with 403 email_not_verified once the password is right.
+	RequireVerifiedEmail bool
+	// VerificationTTL (--verification-ttl, default 24h) and RecoveryTTL
+	// (--recovery-ttl, default 1h) are the lifetimes of the links mailed
+	// to verify an address and to recover a password.
+	VerificationTTL time.Duration
+	RecoveryTTL     time.Duration
 	// HashConcurrency (--hash-concurrency, default GOMAXPROCS, one per CPU) bounds the
 	// Argon2id computations running at once (19 MiB each).
 	HashConcurrency int
@@ -284,6 +300,12 @@ func ParseCommand(cmd Command, args []string, getenv func(string) string, help i
 	durationVar(fs, &c.RevocationPollInterval, "revocation-poll-interval", time.Second, "how often the revocation log is read for other instances' events")
 	fs.StringVar(&limitAccount, "login-limit-account", "10/15m", "failed logins allowed per account per window (0/1m turns it off)")
 	fs.StringVar(&limitIP, "login-limit-ip", "100/15m", "failed logins and signups allowed per client address per window")
+	var mailLimitAddress, mailLimitIP string
+	fs.StringVar(&mailLimitAddress, "mail-limit-address", "5/1h", "recovery and verification mails allowed per email address per window")
+	fs.StringVar(&mailLimitIP, "mail-limit-ip", "30/1h", "recovery and verification requests allowed per client address per window")
+	fs.BoolVar(&c.RequireVerifiedEmail, "require-verified-email", false, "refuse logins of accounts whose address is not verified (403 email_not_verified)")
+	durationVar(fs, &c.VerificationTTL, "verification-ttl", 24*time.Hour, "lifetime of an email verification link")
+	durationVar(fs, &c.RecoveryTTL, "recovery-ttl", time.Hour, "lifetime of a password recovery link")
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "Argon2id computations at once (default: one per CPU)")
 	durationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 5*time.Second, "how long GET /v1/me may show an account from memory (0 turns the cache off)")
 	durationVar(fs, &c.SweepInterval, "sweep-interval", time.Minute, "how often expired sessions are deleted")
@@ -371,6 +393,12 @@ func ParseCommand(cmd Command, args []string, getenv func(string) string, help i
 	if c.LoginLimitIP, err = ParseRateLimit(limitIP); err != nil {
 		return Config{}, fmt.Errorf("--login-limit-ip: %w", err)
 	}
+	if c.MailLimitAddress, err = ParseRateLimit(mailLimitAddress); err != nil {
+		return Config{}, fmt.Errorf("--mail-limit-address: %w", err)
+	}
+	if c.MailLimitIP, err = ParseRateLimit(mailLimitIP); err != nil {
+		return Config{}, fmt.Errorf("--mail-limit-ip: %w", err)
+	}
 	if c.Issuer == "" {
 		c.Issuer = "http://" + c.Addr
 	}
@@ -393,6 +421,7 @@ func (c Config) Validate() error {
 		"--grant-lifetime": c.GrantLifetime, "--sweep-interval": c.SweepInterval,
 		"--shutdown-timeout": c.ShutdownTimeout, "--revocation-poll-interval": c.RevocationPollInterval,
 		"--metrics-interval": c.MetricsInterval, "--reauth-window": c.ReauthWindow,
+		"--verification-ttl": c.VerificationTTL, "--recovery-ttl": c.RecoveryTTL,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
@@ -639,6 +668,7 @@ func describe(v flag.Value, err error) string {
 var placeholders = map[string]string{
 	"addr": "HOST:PORT", "data-dir": "DIR", "db": "URL", "sessions": "URL", "issuer": "URL",
 	"trusted-origins": "ORIGINS", "trusted-proxies": "CIDRS", "signing-algorithm": "ALG",
+	"mail-limit-address": "N/DURATION", "mail-limit-ip": "N/DURATION",
 	"login-limit-account": "N/DURATION", "login-limit-ip": "N/DURATION", "log-level": "LEVEL",
 	"log-format": "FORMAT", "hash-concurrency": "N", "metrics-addr": "HOST:PORT",
 	"smtp-url": "URL", "mail-from": "ADDRESS", "mail-templates": "DIR", "product-name": "NAME",

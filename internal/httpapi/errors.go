@@ -35,6 +35,12 @@ const (
 	// codeUnavailable answers 503: the request could not be served now
 	// and may be retried (as OAuth's temporarily_unavailable).
 	codeUnavailable = "temporarily_unavailable"
+	// codeInvalidToken answers a one-time token (verification, recovery)
+	// that is unknown, used, expired or superseded (400).
+	codeInvalidToken = "invalid_token"
+	// codeEmailNotVerified refuses, with --require-verified-email, a
+	// correct password for an account whose address is unverified (403).
+	codeEmailNotVerified = "email_not_verified"
 )
 
 // apiError is an error answer: a status, a contract code and a description
@@ -125,6 +131,12 @@ func (s *Server) asAPIErrorQuiet(err error) *apiError {
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: codePayloadTooLarge, Description: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}
 	case errors.Is(err, identity.ErrUnavailable):
 		return errUnavailable
+	case errors.Is(err, accounts.ErrInvalidToken):
+		return &apiError{Status: http.StatusBadRequest, Code: codeInvalidToken, Description: "the link is invalid, used, expired or superseded by a newer one"}
+	case errors.Is(err, accounts.ErrEmailNotVerified):
+		return &apiError{Status: http.StatusForbidden, Code: codeEmailNotVerified, Description: "verify your email address first: open the link mailed to you"}
+	case errors.Is(err, accounts.ErrMailOff):
+		return errNotFound
 	case errors.Is(err, identity.ErrInvalidCredentials):
 		return &apiError{Status: http.StatusUnauthorized, Code: codeInvalidCredentials, Description: "invalid email or password"}
 	case errors.Is(err, identity.ErrInvalidEmail), errors.Is(err, identity.ErrInvalidPassword), errors.Is(err, identity.ErrInvalidClaims):

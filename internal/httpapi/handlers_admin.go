@@ -16,12 +16,15 @@ import (
 
 // adminUserJSON is a user as an administrator sees it.
 type adminUserJSON struct {
-	ID        string         `json:"id"`
-	Email     string         `json:"email"`
-	Claims    map[string]any `json:"claims"`
-	Disabled  bool           `json:"disabled"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
+	ID       string         `json:"id"`
+	Email    string         `json:"email"`
+	Claims   map[string]any `json:"claims"`
+	Disabled bool           `json:"disabled"`
+	// EmailVerified is true once the user used a verification or
+	// recovery link, or an administrator marked the address verified.
+	EmailVerified bool      `json:"email_verified"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func toAdminUserJSON(u store.User) adminUserJSON {
@@ -29,7 +32,7 @@ func toAdminUserJSON(u store.User) adminUserJSON {
 	if c == nil {
 		c = map[string]any{}
 	}
-	return adminUserJSON{ID: u.ID, Email: u.Email, Claims: c, Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+	return adminUserJSON{ID: u.ID, Email: u.Email, Claims: c, Disabled: u.Disabled, EmailVerified: u.EmailVerified, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
 }
 
 // decodeClaims parses a claims member: absent or null is nil, anything
@@ -163,6 +166,9 @@ func (s *Server) handleAdminPatchUser(w http.ResponseWriter, r *http.Request) {
 		Claims   json.RawMessage `json:"claims"`
 		Disabled *bool           `json:"disabled"`
 		Password *string         `json:"password"`
+		// EmailVerified marks the address verified (or not) without a
+		// link, for addresses an administrator vouches for.
+		EmailVerified *bool `json:"email_verified"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -174,7 +180,7 @@ func (s *Server) handleAdminPatchUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	u, err := s.deps.Accounts.UpdateUser(r.Context(), id, accounts.UserUpdate{Claims: claims, Disabled: req.Disabled, Password: req.Password})
+	u, err := s.deps.Accounts.UpdateUser(r.Context(), id, accounts.UserUpdate{Claims: claims, Disabled: req.Disabled, Password: req.Password, EmailVerified: req.EmailVerified})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -14,14 +14,15 @@ import (
 
 // userJSON is a user as the user sees it.
 type userJSON struct {
-	ID        string         `json:"id"`
-	Email     string         `json:"email"`
-	Claims    map[string]any `json:"claims,omitempty"`
-	CreatedAt time.Time      `json:"created_at"`
+	ID            string         `json:"id"`
+	Email         string         `json:"email"`
+	EmailVerified bool           `json:"email_verified"`
+	Claims        map[string]any `json:"claims,omitempty"`
+	CreatedAt     time.Time      `json:"created_at"`
 }
 
 func toUserJSON(u store.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, Claims: u.Claims, CreatedAt: u.CreatedAt.UTC()}
+	return userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Claims: u.Claims, CreatedAt: u.CreatedAt.UTC()}
 }
 
 type credentialsRequest struct {

@@ -81,6 +81,8 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Round(time.Second).Seconds())))
 			}
 			s.renderLogin(w, r, http.StatusTooManyRequests, returnTo, email, "Too many attempts. Wait a while and try again.")
+		case codeEmailNotVerified:
+			s.renderLogin(w, r, http.StatusForbidden, returnTo, email, "Verify your email address first: open the link we mailed you.")
 		default:
 			s.log.ErrorContext(r.Context(), "login page", "err", err)
 			s.renderMessage(w, r, http.StatusInternalServerError, "Sign-in failed", "Something went wrong. Please try again later.", true)

@@ -54,8 +54,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]any{"sub": u.ID}
 	if slices.Contains(scopes, oauth.ScopeEmail) {
-		// Gatehouse does not verify addresses.
-		out["email"], out["email_verified"] = u.Email, false
+		out["email"], out["email_verified"] = u.Email, u.EmailVerified
 	}
 	if slices.Contains(scopes, oauth.ScopeProfile) {
 		for _, c := range profileClaims {

@@ -177,6 +177,7 @@ func (s *Server) routes() {
 	m.Handle("GET /admin/v1/users/{id}/sessions", s.admin(s.handleAdminListSessions))
 	m.Handle("DELETE /admin/v1/users/{id}/sessions", s.admin(s.handleAdminDeleteSessions))
 
+	s.lifecycleRoutes()
 	s.clientRoutes()
 	s.tokenRoutes()
 	s.userinfoRoutes()

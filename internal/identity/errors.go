@@ -25,6 +25,9 @@ var (
 	// before the password is looked at: the answer is the same whether
 	// the password was right or wrong, and no guess is ever unlimited.
 	ErrUnavailable = errors.New("identity: temporarily unavailable")
+	// ErrEmailChanged reports that an update conditioned on the account's
+	// address (UserUpdate.IfEmail) found another one.
+	ErrEmailChanged = errors.New("identity: the account's address changed")
 )
 
 // RateLimitedError reports that too many attempts were made; RetryAfter

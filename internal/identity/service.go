@@ -408,15 +408,36 @@ type UserUpdate struct {
 	Claims   map[string]any
 	Disabled *bool
 	Password *string
+	// Email is a new address, normalised here; it leaves the address
+	// unverified (unless EmailVerified says otherwise). A taken address
+	// is store.ErrConflict.
+	Email *string
+	// EmailVerified marks the address verified or not.
+	EmailVerified *bool
+	// IfEmail, if not empty, applies the change only while the account's
+	// address is IfEmail (a verification link for an address the account
+	// no longer has must not verify the new one): otherwise
+	// ErrEmailChanged, and nothing changes.
+	IfEmail string
 }
 
-// UpdateUser applies an administrative change. The caller revokes the
-// user's sessions when the change disables the account.
+// UpdateUser applies a change to an account: an administrator's, or
+// one of the account lifecycle (a new address or password, a verified
+// address). The caller revokes the user's sessions when the change
+// disables the account or resets its password.
 func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (store.User, error) {
 	if up.Claims != nil {
 		if err := ValidateClaims(up.Claims); err != nil {
 			return store.User{}, err
 		}
+	}
+	var email string
+	if up.Email != nil {
+		e, err := NormalizeEmail(*up.Email)
+		if err != nil {
+			return store.User{}, err
+		}
+		email = e
 	}
 	var hash string
 	if up.Password != nil {
@@ -431,6 +452,15 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 	}
 	defer s.Forget(id)
 	u, err := s.users.UpdateUser(ctx, id, func(u store.User) (store.User, error) {
+		if up.IfEmail != "" && u.Email != up.IfEmail {
+			return u, ErrEmailChanged
+		}
+		if email != "" && email != u.Email {
+			u.Email, u.EmailVerified = email, false
+		}
+		if up.EmailVerified != nil {
+			u.EmailVerified = *up.EmailVerified
+		}
 		if up.Claims != nil {
 			u.Claims = up.Claims
 		}

@@ -192,6 +192,7 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 			Subject: u.ID, ClientID: c.ClientID, Nonce: c.Nonce, AuthTime: c.AuthTime,
 			SessionID: c.SessionID, AccessToken: resp.AccessToken,
 			Algorithm: jose.Algorithm(req.Client.IDTokenSignedResponseAlg),
+			Email:     EmailClaimsFor(c.Scope, u),
 		})
 		if err != nil {
 			return token.Response{}, err

@@ -180,6 +180,7 @@ func (g *RefreshGrant) idToken(client *store.Client) token.Extend {
 			Subject: u.ID, ClientID: grant.ClientID, AuthTime: grant.AuthTime,
 			SessionID: grant.AuthSessionID, AccessToken: resp.AccessToken,
 			Algorithm: jose.Algorithm(client.IDTokenSignedResponseAlg),
+			Email:     EmailClaimsFor(grant.Scope, u),
 		})
 		return err
 	}

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"hash"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
@@ -52,6 +54,25 @@ type IDTokenSpec struct {
 	AccessToken string
 	// Algorithm signs the token; empty means DefaultIDTokenAlgorithm.
 	Algorithm jose.Algorithm
+	// Email, if not nil, adds "email" and "email_verified" (OpenID
+	// Connect Core section 5.4: only when the email scope was granted;
+	// EmailClaims builds it).
+	Email *EmailClaims
+}
+
+// EmailClaims are the claims of the email scope.
+type EmailClaims struct {
+	Email    string
+	Verified bool
+}
+
+// EmailClaimsFor returns the email claims of u when scope (space
+// separated) grants the email scope, and nil otherwise.
+func EmailClaimsFor(scope string, u store.User) *EmailClaims {
+	if !slices.Contains(strings.Fields(scope), ScopeEmail) {
+		return nil
+	}
+	return &EmailClaims{Email: u.Email, Verified: u.EmailVerified}
 }
 
 // IDTokens signs ID tokens.
@@ -104,6 +125,9 @@ type idTokenClaims struct {
 	ACR      string   `json:"acr"`
 	AMR      []string `json:"amr"`
 	SID      string   `json:"sid,omitempty"`
+	// Email and EmailVerified come with the email scope only.
+	Email         string `json:"email,omitempty"`
+	EmailVerified *bool  `json:"email_verified,omitempty"`
 }
 
 // Sign returns a signed ID token. Its "acr" is "0" and "amr" is ["pwd"]:
@@ -123,6 +147,9 @@ func (t *IDTokens) Sign(spec IDTokenSpec) (string, error) {
 		Issuer: t.issuer, Subject: spec.Subject, Audience: []string{spec.ClientID}, AZP: spec.ClientID,
 		Expires: now.Add(t.ttl).Unix(), IssuedAt: now.Unix(), AuthTime: spec.AuthTime.Unix(),
 		Nonce: spec.Nonce, ACR: "0", AMR: []string{"pwd"}, SID: spec.SessionID,
+	}
+	if spec.Email != nil {
+		c.Email, c.EmailVerified = spec.Email.Email, &spec.Email.Verified
 	}
 	if spec.AccessToken != "" {
 		if c.ATHash, err = TokenHash(alg, spec.AccessToken); err != nil {

@@ -20,6 +20,10 @@ type User struct {
 	Claims map[string]any
 	// Disabled users cannot log in.
 	Disabled bool
+	// EmailVerified reports that the user proved they receive mail at
+	// Email (a verification or recovery link was used, or an
+	// administrator said so). Changing Email clears it.
+	EmailVerified bool
 	// CreatedAt and UpdatedAt are UTC timestamps.
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -15,21 +15,23 @@ import (
 
 // Compile-time checks that Store implements the store interfaces.
 var (
-	_ store.UserStore         = (*Store)(nil)
-	_ store.SessionStore      = (*Store)(nil)
-	_ store.KeyStore          = (*Store)(nil)
-	_ store.RefreshTokenStore = (*Store)(nil)
-	_ store.RevocationStore   = (*Store)(nil)
-	_ store.ClientStore       = (*Store)(nil)
-	_ store.AuthCodeStore     = (*Store)(nil)
-	_ store.ConsentStore      = (*Store)(nil)
-	_ store.LeaseStore        = (*Store)(nil)
-	_ store.MailOutbox        = (*Store)(nil)
+	_ store.UserStore             = (*Store)(nil)
+	_ store.SessionStore          = (*Store)(nil)
+	_ store.KeyStore              = (*Store)(nil)
+	_ store.RefreshTokenStore     = (*Store)(nil)
+	_ store.RevocationStore       = (*Store)(nil)
+	_ store.ClientStore           = (*Store)(nil)
+	_ store.AuthCodeStore         = (*Store)(nil)
+	_ store.ConsentStore          = (*Store)(nil)
+	_ store.LeaseStore            = (*Store)(nil)
+	_ store.MailOutbox            = (*Store)(nil)
+	_ store.OneTimeTokenStore     = (*Store)(nil)
+	_ store.OneTimeTokenMailStore = (*Store)(nil)
 )
 
 // Store keeps users, session records, signing keys, refresh tokens, the
 // revocation log, OAuth clients, authorization codes, consents, job
-// leases and the mail outbox in a SQLite or PostgreSQL database. It is safe for concurrent
+// leases, the mail outbox and one-time tokens in a SQLite or PostgreSQL database. It is safe for concurrent
 // use (on PostgreSQL, by any number of processes sharing the database).
 type Store struct {
 	sqlDB *sql.DB

@@ -15,8 +15,8 @@ type FullStore interface {
 	store.KeyStore
 	store.RevocationStore
 	store.LeaseStore
-	store.MailOutbox
 	store.MFAStore
+	store.OneTimeTokenMailStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -64,5 +64,11 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("MFADeleteUser", func(t *testing.T) {
 		RunMFADeleteUserTests(t, func(t *testing.T) MFAUserStore { return newStore(t) })
+	})
+	t.Run("OneTimeTokenStore", func(t *testing.T) {
+		RunOneTimeTokenStoreTests(t, func(t *testing.T) store.OneTimeTokenStore { return newStore(t) })
+	})
+	t.Run("OneTimeTokenMailStore", func(t *testing.T) {
+		RunOneTimeTokenMailStoreTests(t, func(t *testing.T) store.OneTimeTokenMailStore { return newStore(t) })
 	})
 }

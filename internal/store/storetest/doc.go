@@ -1,8 +1,9 @@
 // Package storetest holds the conformance suites that every backend of
 // package store must pass: RunUserStoreTests, RunSessionStoreTests,
 // RunKeyStoreTests, RunRefreshTokenStoreTests, RunRevocationStoreTests,
-// RunClientStoreTests, RunAuthCodeStoreTests, RunConsentStoreTests and
-// RunMailOutboxTests;
+// RunClientStoreTests, RunAuthCodeStoreTests, RunConsentStoreTests,
+// RunMailOutboxTests, RunOneTimeTokenStoreTests and
+// RunOneTimeTokenMailStoreTests;
 // the SQL backends also pass RunBulkStoreTests, for their all-or-none
 // bulk inserts (CreateSessions, CreateRefreshTokens).
 //

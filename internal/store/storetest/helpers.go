@@ -145,6 +145,9 @@ func checkUser(t *testing.T, got, want store.User) {
 	if got.Disabled != want.Disabled {
 		t.Errorf("Disabled = %v, want %v", got.Disabled, want.Disabled)
 	}
+	if got.EmailVerified != want.EmailVerified {
+		t.Errorf("EmailVerified = %v, want %v", got.EmailVerified, want.EmailVerified)
+	}
 	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	checkTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 }

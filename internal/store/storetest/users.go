@@ -52,12 +52,13 @@ func newUser(t *testing.T) store.User {
 	t.Helper()
 	id := randomID(t, "u-")
 	return store.User{
-		ID:           id,
-		Email:        id + "@example.test",
-		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
-		Claims:       map[string]any{"role": "admin"},
-		CreatedAt:    baseTime(),
-		UpdatedAt:    baseTime().Add(time.Minute),
+		ID:            id,
+		Email:         id + "@example.test",
+		PasswordHash:  "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+		Claims:        map[string]any{"role": "admin"},
+		EmailVerified: true,
+		CreatedAt:     baseTime(),
+		UpdatedAt:     baseTime().Add(time.Minute),
 	}
 }
 
@@ -225,6 +226,7 @@ func testUpdateUser(t *testing.T, s store.UserStore) {
 	want.PasswordHash = "$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdA$bmV3aGFzaA"
 	want.Claims = map[string]any{"role": "viewer", "tenants": []any{"a", "b"}}
 	want.Disabled = true
+	want.EmailVerified = false
 	want.UpdatedAt = baseTime().Add(time.Hour)
 
 	got, err := s.UpdateUser(t.Context(), u.ID, func(store.User) (store.User, error) {
