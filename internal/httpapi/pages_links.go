@@ -119,3 +119,12 @@ func (s *Server) renderNotice(w http.ResponseWriter, r *http.Request, status int
 		"Title": title, "Message": msg, "Error": isError, "Link": link, "LinkText": linkText,
 	})
 }
+
+// linkPageRoutes mounts the pages of the mailed links.
+func (s *Server) linkPageRoutes() {
+	m := s.mux
+	m.HandleFunc("GET /verify", s.handleVerifyPage)
+	m.HandleFunc("POST /verify", s.handleVerifySubmit)
+	m.HandleFunc("GET /recover", s.handleRecoverPage)
+	m.HandleFunc("POST /recover", s.handleRecoverSubmit)
+}
