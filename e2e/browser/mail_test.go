@@ -117,3 +117,20 @@ func plainText(contentType, encoding string, body io.Reader) (string, error) {
 	b, err := io.ReadAll(body)
 	return string(b), err
 }
+
+// verifyEmail confirms email's address with the link of the verification
+// mail signup sent, at the API.
+func (g *gatehouse) verifyEmail(t *testing.T, email string) {
+	t.Helper()
+	link := g.mailLink(t, email, "/verify")
+	_, tok, _ := strings.Cut(link, "?token=")
+	var out struct {
+		User struct {
+			EmailVerified bool `json:"email_verified"`
+		} `json:"user"`
+	}
+	g.call(t, "POST", "/v1/verification/email/confirm", "", map[string]string{"token": tok}, &out, 200)
+	if !out.User.EmailVerified {
+		t.Fatalf("%s: the confirmation answered email_verified false", email)
+	}
+}
