@@ -95,3 +95,118 @@ func TestLinkPagesKeepSecretOutOfURL(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyPage follows the verification mail's link as a browser:
+// opening it changes nothing (mail scanners open links), the button
+// confirms, the link then answers that it no longer works.
+func TestVerifyPage(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u, c := srv.NewSession(t)
+	link := mailLink(t, srv, u.Email, "/verify")
+	b := newBrowser(t, srv)
+	p := openLink(t, b, srv, link)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="confirm"`) {
+		t.Fatalf("the verification page: %d\n%s", p.status, p.body)
+	}
+	if emailVerified(t, c) {
+		t.Fatal("opening the link verified the address")
+	}
+	// A form posted from another origin, or with Origin: null, changes
+	// nothing.
+	for _, origin := range []string{"null", "https://evil.example"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/verify", strings.NewReader(url.Values{"csrf_token": {regexpValue(t, formRE.FindStringSubmatch(p.body)[2], "csrf_token")}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		if got := b.do(req); got.status != http.StatusForbidden {
+			t.Errorf("Origin %s: status %d, want 403", origin, got.status)
+		}
+	}
+	if emailVerified(t, c) {
+		t.Fatal("a cross-origin form verified the address")
+	}
+	done := b.submit(p, nil, "")
+	if done.status != http.StatusOK || !strings.Contains(done.body, "is confirmed") {
+		t.Fatalf("after the button: %d\n%s", done.status, done.body)
+	}
+	if !emailVerified(t, c) {
+		t.Fatal("the button did not verify the address")
+	}
+	again := b.submit(openLink(t, b, srv, link), nil, "")
+	if again.status != http.StatusBadRequest || !strings.Contains(again.body, "no longer works") {
+		t.Errorf("a used link: %d\n%s", again.status, again.body)
+	}
+}
+
+// TestRecoverPage asks for a link on the page, for a known and an unknown
+// address (the same answer), sets a new password with the link, and
+// checks that the old session and password are dead and the new one
+// works.
+func TestRecoverPage(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u, old := srv.NewSession(t)
+	var answers []page
+	for _, email := range []string{u.Email, "nobody-" + u.Email} {
+		b := newBrowser(t, srv)
+		p := b.submit(b.get(srv.URL+"/recover"), map[string]string{"email": email}, "")
+		p.body = strings.ReplaceAll(p.body, email, "EMAIL")
+		answers = append(answers, p)
+	}
+	if answers[0].status != http.StatusOK || answers[0].status != answers[1].status || answers[0].body != answers[1].body {
+		t.Fatalf("known and unknown addresses get different pages: %d %d\n%s\n%s", answers[0].status, answers[1].status, answers[0].body, answers[1].body)
+	}
+	b := newBrowser(t, srv)
+	p := openLink(t, b, srv, mailLink(t, srv, u.Email, "/recover"))
+	if p.status != http.StatusOK || !strings.Contains(p.body, `name="password_again"`) {
+		t.Fatalf("the recovery page: %d\n%s", p.status, p.body)
+	}
+	if got := b.submit(p, map[string]string{"password": "new password one", "password_again": "new password two"}, ""); got.status != http.StatusBadRequest || !strings.Contains(got.body, "differ") {
+		t.Errorf("two different passwords: %d\n%s", got.status, got.body)
+	}
+	if got := b.submit(p, map[string]string{"password": "short", "password_again": "short"}, ""); got.status != http.StatusBadRequest || !strings.Contains(got.body, "Choose another password") {
+		t.Errorf("a short password: %d\n%s", got.status, got.body)
+	}
+	const newPassword = "a brand new passphrase"
+	done := b.submit(p, map[string]string{"password": newPassword, "password_again": newPassword}, "")
+	if done.status != http.StatusOK || !strings.Contains(done.body, "Password changed") {
+		t.Fatalf("after the new password: %d\n%s", done.status, done.body)
+	}
+	if r := old.Do(t, http.MethodGet, "/v1/me", nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("the old session after recovery: %d, want 401", r.Status)
+	}
+	if r := srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password, "mode": "session"}); r.Status != http.StatusUnauthorized {
+		t.Errorf("the old password after recovery: %d, want 401", r.Status)
+	}
+	srv.Login(t, u.Email, newPassword)
+	if got := b.submit(p, map[string]string{"password": newPassword, "password_again": newPassword}, ""); got.status != http.StatusBadRequest || !strings.Contains(got.body, "link from your mail") {
+		t.Errorf("the form again after success (the secret is forgotten): %d\n%s", got.status, got.body)
+	}
+}
+
+// mailLink returns the link of the one mail to to that leads to path.
+// (The test clock stands still, so the mailbox's names do not order the
+// mails.)
+func mailLink(t *testing.T, srv *apptest.Server, to, path string) string {
+	t.Helper()
+	var links []string
+	for _, m := range srv.Mailbox(t, to) {
+		if "/"+m.Path == path {
+			links = append(links, m.Link)
+		}
+	}
+	if len(links) != 1 {
+		t.Fatalf("%d mails to %s link to %s, want 1", len(links), to, path)
+	}
+	return links[0]
+}
+
+// emailVerified reads email_verified at /v1/me with c's session.
+func emailVerified(t *testing.T, c *apptest.Client) bool {
+	t.Helper()
+	var me struct {
+		User struct {
+			EmailVerified bool `json:"email_verified"`
+		} `json:"user"`
+	}
+	c.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK).Decode(t, &me)
+	return me.User.EmailVerified
+}
