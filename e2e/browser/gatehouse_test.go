@@ -60,6 +60,8 @@ type gatehouse struct {
 	AdminToken string
 	DataDir    string
 	log        *syncBuffer
+	// seen are the dev mailbox's files mailLink has returned a link of.
+	seen map[string]bool
 }
 
 // syncBuffer collects a child process's output; the test may read it
@@ -98,7 +100,7 @@ func freePort(t *testing.T) int {
 func startGatehouse(t *testing.T, extra ...string) *gatehouse {
 	t.Helper()
 	bin := gatehouseBinary(t)
-	g := &gatehouse{DataDir: t.TempDir(), log: &syncBuffer{}}
+	g := &gatehouse{DataDir: t.TempDir(), log: &syncBuffer{}, seen: map[string]bool{}}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	g.URL = "http://" + addr
 	// No metrics listener: its default port would clash between servers.

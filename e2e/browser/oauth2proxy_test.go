@@ -59,7 +59,9 @@ func oauth2Proxy(t *testing.T) string {
 
 // TestOAuth2Proxy signs in with Chromium through oauth2-proxy (provider
 // oidc, PKCE S256) in front of an app, with the flags docs/oauth.md gives,
-// then signs out of both with RP-initiated logout.
+// then signs out of both with RP-initiated logout. The user verified the
+// address, so oauth2-proxy takes the login with its defaults (no
+// --insecure-oidc-allow-unverified-email).
 func TestOAuth2Proxy(t *testing.T) {
 	chromium(t)
 	bin := oauth2Proxy(t)
@@ -82,6 +84,9 @@ func TestOAuth2Proxy(t *testing.T) {
 	})
 	email, password := "proxy@example.com", "correct horse battery proxy"
 	g.signup(t, email, password)
+	// oauth2-proxy refuses an unverified address by default: verify it
+	// with the link signup mailed.
+	g.verifyEmail(t, email)
 
 	gh, _ := url.Parse(g.URL)
 	var log syncBuffer
@@ -94,7 +99,6 @@ func TestOAuth2Proxy(t *testing.T) {
 		"--scope=openid email profile",
 		"--redirect-url="+proxyURL+"/oauth2/callback",
 		"--email-domain=*",
-		"--insecure-oidc-allow-unverified-email",
 		"--cookie-secret="+cookieSecret(t),
 		"--cookie-secure=false",
 		"--http-address="+strings.TrimPrefix(proxyURL, "http://"),

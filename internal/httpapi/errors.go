@@ -88,13 +88,19 @@ type errorBody struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := s.asAPIError(r, err)
 	h := w.Header()
-	if ae.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.RetryAfter.Seconds()))))
-	}
+	setRetryAfter(w, ae.RetryAfter)
 	if ae.Status == http.StatusUnauthorized && ae.Bearer {
 		h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q, error="invalid_token", error_description=%q`, s.cfg.Issuer, ae.Description))
 	}
 	writeJSON(w, ae.Status, errorBody{Error: ae.Code, Description: ae.Description})
+}
+
+// setRetryAfter sets the Retry-After header to d in whole seconds,
+// rounded up; nothing when d is not positive.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	if d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+	}
 }
 
 func (s *Server) asAPIError(r *http.Request, err error) *apiError {

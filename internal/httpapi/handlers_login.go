@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -54,8 +52,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	returnTo := safeReturnTo(form.Get("return_to"))
-	c, cerr := r.Cookie(s.loginCSRFCookieName())
-	if !s.originOK(r) || cerr != nil || !session.ValidCSRFToken(c.Value, form.Get("csrf_token")) {
+	if !s.pageFormOK(r, form) {
 		// The typed email comes back (escaped by the template), never the
 		// password.
 		s.renderLogin(w, r, http.StatusForbidden, returnTo, form.Get("email"), "Your sign-in form expired. Please try again.")
@@ -77,9 +74,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			// The page's second-factor step is not built yet (issue #14).
 			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "This account uses a second factor: sign in through an app that supports it.")
 		case codeRateLimited:
-			if ae.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Round(time.Second).Seconds())))
-			}
+			setRetryAfter(w, ae.RetryAfter)
 			s.renderLogin(w, r, http.StatusTooManyRequests, returnTo, email, "Too many attempts. Wait a while and try again.")
 		case codeEmailNotVerified:
 			s.renderLogin(w, r, http.StatusForbidden, returnTo, email, "Verify your email address first: open the link we mailed you.")

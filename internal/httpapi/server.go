@@ -183,6 +183,7 @@ func (s *Server) routes() {
 	s.userinfoRoutes()
 	s.mfaRoutes()
 	s.authorizeRoutes()
+	s.linkPageRoutes()
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
