@@ -2,7 +2,6 @@ module github.com/gatehouse-auth/gatehouse/e2e/openapi
 
 go 1.26.0
 
-
 require (
 	github.com/pb33f/libopenapi v0.43.1
 	github.com/pb33f/libopenapi-validator v0.16.3
