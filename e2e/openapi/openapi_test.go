@@ -382,6 +382,14 @@ func drive(t *testing.T, d *driver) {
 	d.do(call{method: http.MethodPatch, path: "/v1/me", header: lCSRF, json: map[string]string{"email": "moved-" + lEmail}, want: 200})
 	d.do(call{method: http.MethodPatch, path: "/v1/me", header: lCSRF, json: map[string]string{"email": email}, want: 409})
 
+	// The pages of the mailed links: a link's secret leaves the URL with a
+	// redirect, the address form answers, stale forms are refused.
+	d.do(call{method: http.MethodGet, path: "/verify?token=" + bogus, want: 303})
+	d.do(call{method: http.MethodGet, path: "/recover?token=" + bogus, want: 303})
+	d.do(call{method: http.MethodGet, path: "/recover", want: 200})
+	d.do(call{method: http.MethodPost, path: "/verify", form: url.Values{"csrf_token": {"stale"}}, want: 403})
+	d.do(call{method: http.MethodPost, path: "/recover", form: url.Values{"csrf_token": {"stale"}, "email": {lEmail}}, want: 403})
+
 	// Logout: the end-session endpoint, then the API's.
 	d.do(call{method: http.MethodGet, path: "/oauth2/logout", header: cookie, want: 200})
 	d.do(call{method: http.MethodPost, path: "/oauth2/logout", form: url.Values{"client_id": {appID}, "post_logout_redirect_uri": {redirect}, "state": {"s"}}, want: 303})
