@@ -40,14 +40,19 @@ func (o *OutboxMailer) render(m Mail) (mail.Message, error) {
 	return msg, nil
 }
 
+// prepare renders m and seals it for the outbox.
+func (o *OutboxMailer) prepare(m Mail) (store.OutboxMail, error) {
+	msg, err := o.render(m)
+	if err != nil {
+		return store.OutboxMail{}, err
+	}
+	return o.queue.Prepare(msg)
+}
+
 // SendWithToken implements Mailer: one transaction stores tok and the
 // sealed mail.
 func (o *OutboxMailer) SendWithToken(ctx context.Context, m Mail, tok store.OneTimeToken) error {
-	msg, err := o.render(m)
-	if err != nil {
-		return err
-	}
-	om, err := o.queue.Prepare(msg)
+	om, err := o.prepare(m)
 	if err != nil {
 		return err
 	}
@@ -73,11 +78,7 @@ func (o *OutboxMailer) Send(ctx context.Context, m Mail) error {
 // unknown address costs what a known one does and leaves nothing
 // behind.
 func (o *OutboxMailer) Rehearse(ctx context.Context, m Mail) error {
-	msg, err := o.render(m)
-	if err != nil {
-		return err
-	}
-	om, err := o.queue.Prepare(msg)
+	om, err := o.prepare(m)
 	if err != nil {
 		return err
 	}
