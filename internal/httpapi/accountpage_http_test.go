@@ -292,8 +292,8 @@ func TestAccountRevokeConsent(t *testing.T) {
 	}
 	done := b.submitAccount(p, action, nil)
 	wantDone(t, done, "consent_revoked", "access is withdrawn")
-	if strings.Contains(done.body, "Photo Printer") {
-		t.Error("the app is still listed")
+	if strings.Contains(done.body, `id="app-`+r.client.ClientID+`"`) || strings.Contains(done.body, "Access for Photo Printer") {
+		t.Error("the app or its grant is still listed")
 	}
 	if _, err := r.config.TokenSource(r.ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
 		t.Error("the app's refresh token works after its access was removed")
@@ -378,5 +378,38 @@ func TestAccountResendVerification(t *testing.T) {
 	wantDone(t, done, "verification_sent", "We sent a new verification link")
 	if after := len(mailsTo(t, srv, u.Email, "verify")); after != before+1 {
 		t.Errorf("%d verification mails after the button, want %d", after, before+1)
+	}
+}
+
+// TestAccountPageEvents checks the recent activity: the user's own
+// events in words, with device and address, and no other user's.
+func TestAccountPageEvents(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u := srv.NewUser(t)
+	stranger := srv.NewUser(t)
+	bad := srv.NewClient()
+	bad.Header.Set("User-Agent", uaMacSafari)
+	bad.Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": "not the password"}).WantStatus(t, http.StatusUnauthorized)
+	phone := deviceSession(t, srv, u, uaAndroidChrome)
+	deviceSession(t, srv, stranger, uaMacSafari)
+	b, p := accountBrowser(t, srv, u)
+	done := b.submitAccount(p, "/account/sessions/"+phone.SessionID+"/revoke", nil)
+	wantDone(t, done, "session_revoked", "That session is signed out.")
+	_, events, ok := strings.Cut(done.body, `<section id="events"`)
+	if !ok {
+		t.Fatalf("no recent activity on the page:\n%s", done.body)
+	}
+	for _, want := range []string{"Sign-in refused (wrong password)", "Safari on macOS", "Signed in", "Chrome on Android", "Session ended (signed out by you)", "127.0.0.1"} {
+		if !strings.Contains(events, want) {
+			t.Errorf("the recent activity lacks %q:\n%s", want, events)
+		}
+	}
+	if strings.Count(events, "<li>") < 4 {
+		t.Errorf("want at least 4 events (refused, phone, this browser, ended):\n%s", events)
+	}
+	// Two sign-ins are the user's (the phone, this browser); the
+	// stranger's is not shown.
+	if n := strings.Count(events, "<strong>Signed in</strong>"); n != 2 {
+		t.Errorf("%d sign-ins in the recent activity, want 2 (not another user's):\n%s", n, events)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -197,6 +199,11 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, a account
 		}
 		views = append(views, v)
 	}
+	events, eventsOn, err := s.accountEvents(ctx, a.user.ID, clientName)
+	if err != nil {
+		s.accountFailed(w, r, err)
+		return
+	}
 	apps := make([]accountConsentView, 0, len(consents))
 	for _, c := range consents {
 		apps = append(apps, accountConsentView{ClientID: c.ClientID, Name: clientName(c.ClientID), Scopes: c.Scopes, Since: newPageTime(c.CreatedAt)})
@@ -205,6 +212,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, a account
 		"Title": "Your account", "Wide": true,
 		"CSRFToken": session.CSRFToken(s.loginCSRFSecret(w, r)),
 		"User":      a.user, "Sessions": views, "Others": others, "Apps": apps, "Factors": factors,
+		"Events": events, "EventsOn": eventsOn,
 		"Done": done, "Err": fe, "MinLen": identity.MinPasswordLen,
 	})
 }
@@ -229,6 +237,10 @@ func (s *Server) accountAction(act func(w http.ResponseWriter, r *http.Request, 
 		if !ok {
 			return
 		}
+		// The services record the user as the actor of what the form
+		// changes, as for the API's cookie requests.
+		p := authn.Principal{Method: authn.MethodSession, UserID: a.user.ID, SessionID: a.sess.ID, ExpiresAt: nextTimeout(a.sess), CookieSecret: a.secret}
+		r = r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorUser, ID: a.user.ID}))
 		form, err := readForm(w, r)
 		if err != nil {
 			s.renderAccount(w, r, a, http.StatusBadRequest, "", accountFormError{Msg: "The form could not be read. Please try again."})
@@ -363,7 +375,11 @@ func (s *Server) accountChangePassword(w http.ResponseWriter, r *http.Request, a
 // session signs it out.
 func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, a accountRequest, form url.Values) (string, error) {
 	id := r.PathValue("id")
-	err := s.deps.Sessions.Revoke(r.Context(), a.user.ID, id)
+	reason := audit.EndRevoked
+	if id == a.sess.ID {
+		reason = audit.EndLogout
+	}
+	err := s.deps.Sessions.Revoke(r.Context(), a.user.ID, id, reason)
 	if errors.Is(err, session.ErrInvalid) {
 		return "", &accountPageError{http.StatusNotFound, "That session has ended already."}
 	}
@@ -381,7 +397,7 @@ func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, a 
 // accountRevokeOthers ends every session and grant of the user but this
 // browser's, as DELETE /v1/sessions.
 func (s *Server) accountRevokeOthers(w http.ResponseWriter, r *http.Request, a accountRequest, form url.Values) (string, error) {
-	if _, err := s.deps.Sessions.RevokeUser(r.Context(), a.user.ID, a.sess.ID); err != nil {
+	if _, err := s.deps.Sessions.RevokeUser(r.Context(), a.user.ID, a.sess.ID, audit.EndRevoked); err != nil {
 		return "", err
 	}
 	return "others_revoked", nil
