@@ -128,7 +128,7 @@ func (s *Server) renderSelectAccount(w http.ResponseWriter, r *http.Request, req
 
 // issueCode sends the browser back to the client with a new code.
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, req oauth.AuthorizeRequest, sess store.Session) {
-	to, err := s.deps.Authorize.IssueCode(r.Context(), req, oauth.Authorization{UserID: sess.UserID, SessionID: sess.ID, AuthTime: sess.CreatedAt})
+	to, err := s.deps.Authorize.IssueCode(r.Context(), req, oauth.Authorization{UserID: sess.UserID, SessionID: sess.ID, Auth: session.AuthOf(sess)})
 	if err != nil {
 		s.authorizeError(w, r, err)
 		return

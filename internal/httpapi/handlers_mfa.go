@@ -20,8 +20,8 @@ const codeReauthenticationRequired = "reauthentication_required"
 // mfaRoutes mounts the second-factor endpoints (issue #14; contract
 // section "Second factors and passkeys").
 func (s *Server) mfaRoutes() {
-	s.mux.Handle("POST /v1/mfa/totp", s.user(s.handleBeginTOTP))
-	s.mux.Handle("POST /v1/mfa/totp/confirm", s.user(s.handleConfirmTOTP))
+	s.mux.Handle("POST /v1/mfa/totp", s.enrolling(s.handleBeginTOTP))
+	s.mux.Handle("POST /v1/mfa/totp/confirm", s.enrolling(s.handleConfirmTOTP))
 	s.mux.Handle("DELETE /v1/mfa/totp", s.user(s.handleRemoveTOTP))
 	s.mux.HandleFunc("POST /v1/login/mfa", s.handleLoginMFA)
 }

@@ -526,6 +526,9 @@ func ValidatePassword(p string) error {
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true,
 	"jti": true, "sid": true, "scope": true, "client_id": true,
+	// How the user authenticated (issue #14): a custom claim must not
+	// forge a second factor.
+	"amr": true, "acr": true, "auth_time": true,
 }
 
 // maxClaimsJSON caps the encoded size of custom claims, which travel in

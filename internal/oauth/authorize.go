@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -369,11 +370,11 @@ func (a *Authorizer) RevokeConsent(ctx context.Context, userID, clientID string)
 }
 
 // Authorization is who answered an authorization request: the user, the
-// browser session and when the user authenticated in it.
+// browser session, and how and when the user authenticated in it.
 type Authorization struct {
 	UserID    string
 	SessionID string
-	AuthTime  time.Time
+	Auth      authcontext.Authentication
 }
 
 // IssueCode stores a new authorization code for req and returns the URL
@@ -387,7 +388,10 @@ func (a *Authorizer) IssueCode(ctx context.Context, req AuthorizeRequest, az Aut
 	c := store.AuthCode{
 		Hash: h[:], ClientID: req.Client.ID, UserID: az.UserID, SessionID: az.SessionID,
 		RedirectURI: req.RedirectURI, Scope: strings.Join(req.Scope, " "), Audience: req.Client.Audiences,
-		Nonce: req.Nonce, AuthTime: az.AuthTime.UTC(), CreatedAt: now, ExpiresAt: now.Add(a.cfg.CodeTTL),
+		Nonce: req.Nonce, AuthTime: az.Auth.Time.UTC(), CreatedAt: now, ExpiresAt: now.Add(a.cfg.CodeTTL),
+	}
+	for _, m := range az.Auth.Methods {
+		c.AuthMethods = append(c.AuthMethods, string(m))
 	}
 	if req.CodeChallenge != "" {
 		c.CodeChallenge, c.CodeChallengeMethod = req.CodeChallenge, PKCEMethodS256
