@@ -219,11 +219,34 @@ func (s *Service) BeginTOTP(ctx context.Context, userID string) (totp.Enrollment
 
 // ConfirmTOTP confirms the pending enrolment with a first code and
 // returns the ten recovery codes, shown once. A wrong code is
-// ErrInvalidCode; no pending enrolment is store.ErrNotFound.
-func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
+// ErrInvalidCode; no pending enrolment is store.ErrNotFound. Adding a
+// factor is a step-up action (RequireRecentAuth on sessionID, as for
+// registering a passkey), and the code just given steps the caller's
+// session or grant up: it is now multi-factor, and no longer
+// enrolment-only.
+func (s *Service) ConfirmTOTP(ctx context.Context, userID, sessionID, code string) ([]string, error) {
 	if code == "" {
 		return nil, &InvalidRequestError{Reason: "code is required"}
 	}
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
+		return nil, err
+	}
+	codes, err := s.confirmTOTP(ctx, userID, code)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.d.Sessions.Get(ctx, sessionID)
+	if err == nil {
+		_, err = s.stepUp(ctx, rec, authcontext.OTP)
+	}
+	if err != nil {
+		// The factor is on; the session just did not record it.
+		s.log.WarnContext(ctx, "could not step up the enrolling session", "user_id", userID, "err", err)
+	}
+	return codes, nil
+}
+
+func (s *Service) confirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
 	codes, err := s.d.MFA.ConfirmTOTP(ctx, userID, code)
 	switch {
 	case errors.Is(err, mfa.ErrInvalidCode):

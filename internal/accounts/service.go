@@ -307,7 +307,9 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 
 // UpdateUser applies an administrative change. When it leaves the account
 // disabled or sets its password, every session and grant of the user is
-// revoked.
+// revoked. When it requires a second factor of the user (MFARequired),
+// the user's sessions and grants that did not use one are revoked: the
+// next login asks for the factor, or to enrol one.
 func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (store.User, error) {
 	u, err := s.d.Users.UpdateUser(ctx, id, up)
 	if err != nil {
@@ -317,8 +319,34 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 		if _, err := s.d.Sessions.RevokeUser(ctx, id, ""); err != nil {
 			return store.User{}, fmt.Errorf("accounts: revoke sessions of user %s: %w", id, err)
 		}
+	} else if up.MFARequired != nil && *up.MFARequired {
+		if err := s.revokeSingleFactor(ctx, id); err != nil {
+			return store.User{}, err
+		}
 	}
 	return u, nil
+}
+
+// revokeSingleFactor revokes the user's sessions and grants whose
+// authentication was not multi-factor.
+func (s *Service) revokeSingleFactor(ctx context.Context, userID string) error {
+	records, err := s.d.Sessions.List(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("accounts: list sessions of user %s: %w", userID, err)
+	}
+	var errs []error
+	for _, r := range records {
+		if session.AuthOf(r).MultiFactor() {
+			continue
+		}
+		if err := s.d.Sessions.Revoke(ctx, userID, r.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("accounts: revoke single-factor sessions of user %s: %w", userID, err)
+	}
+	return nil
 }
 
 // DeleteUser disables the account, revokes its sessions and grants, and

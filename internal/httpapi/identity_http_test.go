@@ -177,8 +177,8 @@ func TestLoginSession(t *testing.T) {
 	c.Cookie = ck.Value
 	c.SessionID, _ = body.Session["id"].(string)
 	var me struct {
-		User map[string]any    `json:"user"`
-		Auth map[string]any    `json:"auth"`
+		User map[string]any `json:"user"`
+		Auth map[string]any `json:"auth"`
 	}
 	c.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK).Decode(t, &me)
 	if me.User["id"] != u.ID || me.User["email"] != u.Email {

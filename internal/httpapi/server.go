@@ -184,6 +184,7 @@ func (s *Server) routes() {
 	s.mfaRoutes()
 	s.authorizeRoutes()
 	s.linkPageRoutes()
+	s.mfaPageRoutes()
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

@@ -104,6 +104,9 @@ type AuthorizeRequest struct {
 	MaxAge int
 	// LoginHint is the login_hint parameter, for the login form.
 	LoginHint string
+	// ACRValues are the requested acr values (acr_values, OpenID Connect
+	// Core section 3.1.2.1), in order of preference; nil if none.
+	ACRValues []string
 }
 
 // HasPrompt reports whether the request has the prompt value p.
@@ -285,6 +288,10 @@ func (a *Authorizer) ParseRequest(ctx context.Context, q url.Values) (AuthorizeR
 	}
 	if req.HasPrompt("none") && len(req.Prompt) > 1 {
 		return fail(ErrInvalidRequest.WithDescription("prompt=none cannot be combined with other values"))
+	}
+	req.ACRValues = strings.Fields(q.Get("acr_values"))
+	if len(req.ACRValues) > 8 {
+		return fail(ErrInvalidRequest.WithDescription("too many acr_values"))
 	}
 	if v := q.Get("max_age"); v != "" {
 		n, err := strconv.Atoi(v)
