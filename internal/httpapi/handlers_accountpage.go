@@ -33,8 +33,8 @@ const accountPath = "/account"
 var accountLoginURL = "/login?" + url.Values{"return_to": {accountPath}}.Encode()
 
 // reauthURL is where a form that needs a recent login sends the browser:
-// the login page, which starts a new session and comes back.
-var reauthURL = accountLoginURL
+// the step-up page, which comes back here.
+var reauthURL = "/reauth?" + url.Values{"return_to": {accountPath}}.Encode()
 
 // accountDone are the messages shown after a successful form, by the
 // code of /account?done=.
@@ -334,7 +334,7 @@ func (s *Server) accountChangeEmail(w http.ResponseWriter, r *http.Request, a ac
 	if email == "" {
 		return "", &accountPageError{http.StatusBadRequest, "Enter the new email address."}
 	}
-	u, err := s.deps.Accounts.ChangeEmail(r.Context(), a.user.ID, email, s.clientIP(r))
+	u, err := s.deps.Accounts.ChangeEmail(r.Context(), a.user.ID, a.sess.ID, email, s.clientIP(r))
 	switch {
 	case errors.Is(err, accounts.ErrMailOff):
 		return "", &accountPageError{http.StatusNotFound, "This server sends no mail, so it cannot confirm a new address. Ask its administrator."}
