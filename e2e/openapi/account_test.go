@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +53,13 @@ func driveAccount(t *testing.T, d *driver) {
 	d.do(call{method: http.MethodPost, path: "/account/password", header: h,
 		form: form(url.Values{"current_password": {pw}, "password": {"a new password"}, "password_again": {"a new password"}}), want: 303})
 	d.do(call{method: http.MethodPost, path: "/account/email", header: h, form: form(url.Values{"email": {"moved-" + email}}), want: 303})
+	d.do(call{method: http.MethodPost, path: "/account/totp/remove", header: h, form: form(url.Values{"code": {"123456"}}), want: 404})
+	d.do(call{method: http.MethodPost, path: "/account/delete", header: h, form: form(url.Values{"confirm": {"no"}}), want: 400})
 	d.do(call{method: http.MethodPost, path: "/account/sessions/" + selfID + "/revoke", header: h, form: form(url.Values{}), want: 200})
 	d.do(call{method: http.MethodPost, path: "/account/sessions/revoke-others", header: h, form: form(url.Values{}), want: 303})
+
+	// A second account, deleted from its page.
+	d.do(call{method: http.MethodPost, path: "/v1/signup", json: map[string]string{"email": "gone-" + email, "password": pw}, want: 201})
+	gone := sessionCookie(t, d.do(call{method: http.MethodPost, path: "/v1/login", json: map[string]string{"email": "gone-" + email, "password": pw}, want: 200}))
+	d.do(call{method: http.MethodPost, path: "/account/delete", header: []string{"Cookie", gone + strings.TrimPrefix(cookies, self)}, form: form(url.Values{"confirm": {"yes"}}), want: 200})
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -412,4 +413,85 @@ func TestAccountPageEvents(t *testing.T) {
 	if n := strings.Count(events, "<strong>Signed in</strong>"); n != 2 {
 		t.Errorf("%d sign-ins in the recent activity, want 2 (not another user's):\n%s", n, events)
 	}
+}
+
+// TestAccountTOTP checks the second factors section: the enrolment link
+// without TOTP; with it, the state, the recovery codes left, and the
+// removal form (a wrong code refused, a recovery code accepted).
+func TestAccountTOTP(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u := srv.NewUser(t)
+	b, p := accountBrowser(t, srv, u)
+	if !strings.Contains(p.body, `href="/mfa/totp?return_to=%2Faccount"`) {
+		t.Errorf("no link to set up an authenticator app:\n%s", p.body)
+	}
+	_, codes := enrolTOTP(t, srv, srv.Login(t, u.Email, u.Password))
+	p = b.get(srv.URL + "/account")
+	if !strings.Contains(p.body, `id="totp-state">on`) || !strings.Contains(p.body, "10 unused recovery codes") {
+		t.Fatalf("after enrolment the page does not show TOTP on:\n%s", p.body)
+	}
+	if got := b.submitAccount(p, "/account/totp/remove", map[string]string{"code": "000000"}); got.status != http.StatusBadRequest || !strings.Contains(got.body, "code is not right") {
+		t.Errorf("a wrong code: %d\n%s", got.status, got.body)
+	}
+	if got := b.post("/account/totp/remove", url.Values{"csrf_token": {accountForm(t, p, "/account/totp/remove").Get("csrf_token")}, "code": {codes[0]}}, "https://evil.example"); got.status != http.StatusForbidden {
+		t.Errorf("from another origin: %d, want 403", got.status)
+	}
+	done := b.submitAccount(p, "/account/totp/remove", map[string]string{"code": codes[1]})
+	wantDone(t, done, "totp_removed", "authenticator app is removed")
+	if !strings.Contains(done.body, `id="totp-state">off`) {
+		t.Errorf("after removal the page does not show TOTP off:\n%s", done.body)
+	}
+}
+
+// TestAccountNeedsRecentLogin checks that a form whose action needs a
+// recent login, from a session older than the step-up window, changes
+// nothing and sends the browser to /reauth, which comes back to
+// /account.
+func TestAccountNeedsRecentLogin(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u := srv.NewUser(t)
+	b, p := accountBrowser(t, srv, u)
+	srv.Clock.Advance(15 * time.Minute) // past the 10-minute window, within the idle timeout
+	p = b.get(srv.URL + "/account")
+	for _, tc := range []struct {
+		action string
+		fields map[string]string
+	}{
+		{"/account/email", map[string]string{"email": apptest.RandomEmail()}},
+		{"/account/password", map[string]string{"current_password": u.Password, "password": "a new and long passphrase", "password_again": "a new and long passphrase"}},
+		{"/account/delete", map[string]string{"confirm": "yes"}},
+	} {
+		got := b.submitAccount(p, tc.action, tc.fields)
+		if got.url.Path != "/reauth" || got.url.Query().Get("return_to") != "/account" {
+			t.Errorf("%s from an old session: ended at %s (%d), want /reauth?return_to=/account", tc.action, got.url, got.status)
+		}
+	}
+	if me := meUser(t, srv.Login(t, u.Email, u.Password)); me["email"] != u.Email {
+		t.Errorf("after the refused forms the account is %v", me)
+	}
+}
+
+// TestAccountDelete deletes the account from the page: not without the
+// confirmation box; then every session ends and the password is dead.
+func TestAccountDelete(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u := srv.NewUser(t)
+	phone := deviceSession(t, srv, u, uaAndroidChrome)
+	b, p := accountBrowser(t, srv, u)
+	if got := b.submitAccount(p, "/account/delete", nil); got.status != http.StatusBadRequest || !strings.Contains(got.body, "Tick the box") {
+		t.Errorf("without the confirmation: %d\n%s", got.status, got.body)
+	}
+	if got := b.post("/account/delete", url.Values{"csrf_token": {accountForm(t, p, "/account/delete").Get("csrf_token")}, "confirm": {"yes"}}, "null"); got.status != http.StatusForbidden {
+		t.Errorf("Origin null: %d, want 403", got.status)
+	}
+	wantAlive(t, phone, true, "the phone after refused deletions")
+	done := b.submitAccount(p, "/account/delete", map[string]string{"confirm": "yes"})
+	if done.status != http.StatusOK || !strings.Contains(done.body, "Account deleted") {
+		t.Fatalf("after the deletion: %d\n%s", done.status, done.body)
+	}
+	wantAlive(t, phone, false, "the phone after the deletion")
+	if got := b.get(srv.URL + "/account"); got.url.Path != "/login" {
+		t.Errorf("the account page after the deletion: %s, want the login page", got.url)
+	}
+	srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password}).WantStatus(t, http.StatusUnauthorized)
 }

@@ -36,6 +36,10 @@ var accountLoginURL = "/login?" + url.Values{"return_to": {accountPath}}.Encode(
 // the step-up page, which comes back here.
 var reauthURL = "/reauth?" + url.Values{"return_to": {accountPath}}.Encode()
 
+// accountTOTPURL is the page that sets up an authenticator app and
+// comes back here.
+var accountTOTPURL = "/mfa/totp?" + url.Values{"return_to": {accountPath}}.Encode()
+
 // accountDone are the messages shown after a successful form, by the
 // code of /account?done=.
 var accountDone = map[string]string{
@@ -45,6 +49,7 @@ var accountDone = map[string]string{
 	"session_revoked":   "That session is signed out.",
 	"others_revoked":    "Every other session and app sign-in is signed out. This device stays signed in.",
 	"consent_revoked":   "The app's access is withdrawn and its sign-ins have ended.",
+	"totp_removed":      "The authenticator app is removed: signing in needs only your password now.",
 }
 
 // accountRoutes mounts the account center.
@@ -57,6 +62,8 @@ func (s *Server) accountRoutes() {
 	m.HandleFunc("POST /account/sessions/{id}/revoke", s.accountAction(s.accountRevokeSession))
 	m.HandleFunc("POST /account/sessions/revoke-others", s.accountAction(s.accountRevokeOthers))
 	m.HandleFunc("POST /account/consents/{client_id}/revoke", s.accountAction(s.accountRevokeConsent))
+	m.HandleFunc("POST /account/totp/remove", s.accountAction(s.accountRemoveTOTP))
+	m.HandleFunc("POST /account/delete", s.accountAction(s.accountDelete))
 }
 
 // accountRequest is a request of a signed-in browser to the account
@@ -69,7 +76,9 @@ type accountRequest struct {
 
 // accountAuth finds the browser's session and user. Without one (no
 // cookie, an ended session, a disabled or deleted account) it redirects
-// to the login page and reports false.
+// to the login page and reports false; a session that may only enrol a
+// second factor (the account must use one) goes to the enrolment page
+// first.
 func (s *Server) accountAuth(w http.ResponseWriter, r *http.Request) (accountRequest, bool) {
 	sess, secret, ok := s.browserSession(r)
 	if !ok {
@@ -86,6 +95,10 @@ func (s *Server) accountAuth(w http.ResponseWriter, r *http.Request) (accountReq
 	}
 	if err != nil {
 		s.accountFailed(w, r, err)
+		return accountRequest{}, false
+	}
+	if sess.EnrolmentOnly {
+		http.Redirect(w, r, accountTOTPURL, http.StatusSeeOther)
 		return accountRequest{}, false
 	}
 	return accountRequest{sess: sess, secret: secret, user: u}, true
@@ -213,7 +226,7 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, a account
 		"CSRFToken": session.CSRFToken(s.loginCSRFSecret(w, r)),
 		"User":      a.user, "Sessions": views, "Others": others, "Apps": apps, "Factors": factors,
 		"Events": events, "EventsOn": eventsOn,
-		"Done": done, "Err": fe, "MinLen": identity.MinPasswordLen,
+		"Done": done, "Err": fe, "MinLen": identity.MinPasswordLen, "TOTPURL": accountTOTPURL,
 	})
 }
 
@@ -414,4 +427,40 @@ func (s *Server) accountRevokeConsent(w http.ResponseWriter, r *http.Request, a 
 		return "", err
 	}
 	return "consent_revoked", nil
+}
+
+// accountRemoveTOTP removes the authenticator app given one of its codes
+// or a recovery code, as DELETE /v1/mfa/totp (a step-up action).
+func (s *Server) accountRemoveTOTP(w http.ResponseWriter, r *http.Request, a accountRequest, form url.Values) (string, error) {
+	code := strings.TrimSpace(form.Get("code"))
+	if code == "" {
+		return "", &accountPageError{http.StatusBadRequest, "Enter a code from your authenticator app, or a recovery code."}
+	}
+	err := s.deps.Accounts.RemoveTOTP(r.Context(), a.user.ID, a.sess.ID, code, s.clientIP(r))
+	switch {
+	case errors.Is(err, accounts.ErrInvalidCode):
+		return "", &accountPageError{http.StatusBadRequest, "That code is not right. Check the app and try again."}
+	case errors.Is(err, store.ErrNotFound):
+		return "", &accountPageError{http.StatusNotFound, "Your account has no authenticator app."}
+	case err != nil:
+		return "", err
+	}
+	s.log.InfoContext(r.Context(), "totp removed", "user_id", a.user.ID, "via", "account page")
+	return "totp_removed", nil
+}
+
+// accountDelete deletes the account, as DELETE /v1/me, once the form's
+// confirmation box is ticked; it is a step-up action. The browser is
+// then signed out.
+func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request, a accountRequest, form url.Values) (string, error) {
+	if form.Get("confirm") != "yes" {
+		return "", &accountPageError{http.StatusBadRequest, "Tick the box to confirm that you want to delete your account."}
+	}
+	if err := s.deps.Accounts.DeleteOwnAccount(r.Context(), a.user.ID, a.sess.ID); err != nil {
+		return "", err
+	}
+	s.clearCookie(w)
+	s.log.InfoContext(r.Context(), "account deleted by its user", "user_id", a.user.ID, "via", "account page")
+	s.renderMessage(w, r, http.StatusOK, "Account deleted", "Your account and everything it held are deleted, and every session and app sign-in has ended.", false)
+	return "", nil
 }
