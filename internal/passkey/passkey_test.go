@@ -712,7 +712,7 @@ func TestOptionsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := request["publicKey"]
-	if opts["rpId"] != testRPID || opts["userVerification"] != "preferred" || opts["challenge"] == "" {
+	if opts["rpId"] != testRPID || opts["userVerification"] != "required" || opts["challenge"] == "" {
 		t.Errorf("request options = %v", opts)
 	}
 	if _, ok := opts["allowCredentials"]; ok {
@@ -720,5 +720,33 @@ func TestOptionsJSON(t *testing.T) {
 	}
 	if ms, ok := opts["timeout"].(float64); !ok || ms != 300000 {
 		t.Errorf("timeout = %v, want 300000 ms", opts["timeout"])
+	}
+}
+
+func TestPasswordlessLoginNeedsUserVerification(t *testing.T) {
+	f := newFixture(t)
+	a := newSoftAuthenticator(t)
+	f.register(t, alice, a, "Key")
+	a.uv = false // touched, no PIN or biometric
+	res, err := f.login(t, a)
+	if !errors.Is(err, ErrInvalidResponse) || res.UserID != alice.ID {
+		t.Fatalf("login without UV = %+v, %v; want ErrInvalidResponse naming alice (to count the failure)", res, err)
+	}
+}
+
+func TestDefaultName(t *testing.T) {
+	f := newFixture(t)
+	if c := f.register(t, alice, newSoftAuthenticator(t), "  "); c.Name != "Passkey 1" {
+		t.Errorf("first unnamed passkey = %q, want Passkey 1", c.Name)
+	}
+	if c := f.register(t, alice, newSoftAuthenticator(t), ""); c.Name != "Passkey 2" {
+		t.Errorf("second unnamed passkey = %q, want Passkey 2", c.Name)
+	}
+	gpm := []byte{0xea, 0x9b, 0x8d, 0x66, 0x4d, 0x01, 0x1d, 0x21, 0x3c, 0xe4, 0xb6, 0xb4, 0x8c, 0xb5, 0x75, 0xd4}
+	if got := DefaultName(gpm, 3); got != "Google Password Manager" {
+		t.Errorf("DefaultName(GPM) = %q", got)
+	}
+	if got := DefaultName([]byte{1, 2}, 3); got != "Passkey 3" {
+		t.Errorf("DefaultName(short AAGUID) = %q", got)
 	}
 }
