@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
+	"github.com/gatehouse-auth/gatehouse/internal/passkey"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -45,6 +46,10 @@ type Deps struct {
 	// no login asks for one. Ceremonies keeps the pending two-step logins.
 	MFA        *mfa.Service
 	Ceremonies store.CeremonyStore
+	// Passkeys runs the WebAuthn ceremonies (passkeys.go); nil turns
+	// passkeys off (an issuer that is not a domain name). It needs
+	// Ceremonies too, for the passkey as a second factor.
+	Passkeys *passkey.Service
 	// ReauthWindow is how recent a login must be for a step-up action;
 	// 0 is authcontext.DefaultStepUpWindow (10 minutes).
 	ReauthWindow time.Duration
@@ -191,9 +196,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	if s.lc.RequireVerifiedEmail && !u.EmailVerified {
 		return LoginResult{}, ErrEmailNotVerified
 	}
-	if on, err := s.mfaEnabled(ctx, u); err != nil || on {
+	if factors, err := s.mfaFactors(ctx, u); err != nil || len(factors) > 0 {
 		if err == nil {
-			err = s.beginMFA(ctx, u, req.Mode)
+			err = s.beginMFA(ctx, u, req.Mode, factors)
 		}
 		var required *MFARequiredError
 		if errors.As(err, &required) {
@@ -201,12 +206,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		}
 		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
-	res := LoginResult{User: u, Mode: req.Mode}
-	if req.Mode == ModeToken {
-		res.Tokens, err = s.d.Tokens.LoginTokens(ctx, u, req.Client)
-	} else {
-		res.Session, err = s.startBrowserSession(ctx, u, req.CookieSecret, req.Client)
-	}
+	res, err := s.createLogin(ctx, u, req.Mode, req.Client, req.CookieSecret)
 	if err == nil {
 		err = s.revokeIfLocked(ctx, u, req.Password)
 	}

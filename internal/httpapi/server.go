@@ -182,6 +182,7 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.userinfoRoutes()
 	s.mfaRoutes()
+	s.passkeyRoutes()
 	s.authorizeRoutes()
 	s.linkPageRoutes()
 }
