@@ -295,3 +295,7 @@ func isPasskeyRefusal(err error) bool {
 	}
 	return false
 }
+
+// PasskeysEnabled reports whether the server serves passkeys (its issuer
+// is a domain name), for the pages that offer them.
+func (s *Service) PasskeysEnabled() bool { return s.d.Passkeys != nil }

@@ -34,9 +34,10 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	if len(email) > 320 {
 		email = ""
 	}
+	passkeys := s.deps.Accounts.PasskeysEnabled()
 	s.renderPage(w, r, status, "login.html", map[string]any{
 		"Title": "Sign in", "CSRFToken": session.CSRFToken(secret), "ReturnTo": returnTo,
-		"Email": email, "Error": errMsg,
+		"Email": email, "Error": errMsg, "Passkeys": passkeys, "Script": passkeys,
 	})
 }
 

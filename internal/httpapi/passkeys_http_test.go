@@ -466,3 +466,76 @@ func TestPasskeysOffForIPIssuer(t *testing.T) {
 	c.Do(t, http.MethodPost, "/v1/passkeys/register/begin", nil).WantError(t, http.StatusNotFound, "not_found")
 	srv.NewClient().Do(t, http.MethodPost, "/v1/login/passkey/begin", nil).WantError(t, http.StatusNotFound, "not_found")
 }
+
+// TestPasskeyPages checks the pages' side: /login offers a passkey
+// through the one script file, allowed by its CSP (and only when passkeys
+// are on); /account/passkeys lists and removes passkeys with the
+// session's CSRF token and the step-up rule, escaping names.
+func TestPasskeyPages(t *testing.T) {
+	off := apptest.Start(t, apptest.Options{})
+	r := off.NewClient().Do(t, http.MethodGet, "/login", nil).WantStatus(t, http.StatusOK)
+	if strings.Contains(string(r.Body), "passkey") || strings.Contains(r.Header.Get("Content-Security-Policy"), "script-src") {
+		t.Errorf("the login page of an IP-address issuer offers passkeys or allows script")
+	}
+
+	srv, _ := startPasskeyServer(t, nil)
+	r = srv.NewClient().Do(t, http.MethodGet, "/login?return_to=/account/passkeys", nil).WantStatus(t, http.StatusOK)
+	csp := r.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "connect-src 'self'") {
+		t.Errorf("login page CSP %q, want script-src 'self' and connect-src 'self', nothing inline", csp)
+	}
+	body := string(r.Body)
+	if !strings.Contains(body, `<script src="/static/passkey.js" defer></script>`) || !strings.Contains(body, `id="passkey-login"`) || !strings.Contains(body, `data-return-to="/account/passkeys"`) {
+		t.Errorf("login page without the passkey button and script:\n%s", body)
+	}
+	js := srv.NewClient().Do(t, http.MethodGet, "/static/passkey.js", nil).WantStatus(t, http.StatusOK)
+	if ct := js.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") || !strings.Contains(string(js.Body), "navigator.credentials.get") {
+		t.Errorf("/static/passkey.js: %q", ct)
+	}
+
+	// Without a session the page sends the browser to sign in.
+	r = srv.NewClient().Do(t, http.MethodGet, "/account/passkeys", nil).WantStatus(t, http.StatusOK)
+	if !strings.Contains(string(r.Body), `action="/login"`) {
+		t.Errorf("/account/passkeys without a session did not lead to /login:\n%s", r.Body)
+	}
+
+	u, c := srv.NewSession(t)
+	a := passkeytest.New(t)
+	p := registerPasskey(t, c, a, `<script>alert(1)</script>`)
+	page := func() string {
+		r := c.Do(t, http.MethodGet, "/account/passkeys", nil).WantStatus(t, http.StatusOK)
+		if !strings.Contains(r.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Errorf("passkeys page CSP %q", r.Header.Get("Content-Security-Policy"))
+		}
+		return string(r.Body)
+	}
+	body = page()
+	if strings.Contains(body, "<script>alert(1)") || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") || !strings.Contains(body, `data-id="`+p.ID+`"`) {
+		t.Errorf("passkeys page does not list the passkey, escaped:\n%s", body)
+	}
+	if !strings.Contains(body, `data-csrf="`+c.CSRF+`"`) && !strings.Contains(body, `name="csrf_token" value="`) {
+		t.Errorf("passkeys page without the session's CSRF token")
+	}
+	remove := func(csrf, origin string) *apptest.Response {
+		return c.Do(t, http.MethodPost, "/account/passkeys/remove", "csrf_token="+csrf+"&id="+p.ID,
+			"Content-Type", "application/x-www-form-urlencoded", "Origin", origin, "X-CSRF-Token", "")
+	}
+	formCSRF := regexpValue(t, body[strings.Index(body, `<form method="post" action="/account/passkeys/remove">`):], "csrf_token")
+	remove("nonsense", pkOrigin).WantStatus(t, http.StatusForbidden)
+	remove(formCSRF, "http://evil.example").WantStatus(t, http.StatusForbidden)
+	if len(listPasskeys(t, c)) != 1 {
+		t.Fatal("a refused form removed the passkey")
+	}
+	srv.Clock.Advance(11 * time.Minute)
+	if r := remove(formCSRF, pkOrigin).WantStatus(t, http.StatusForbidden); !strings.Contains(string(r.Body), "Sign in again") {
+		t.Errorf("an old login got %s", r.Body)
+	}
+	// Signed in again (password and passkey), the form works.
+	c = passkeySecondFactorLogin(t, srv, u.Email, u.Password, a)
+	body = page()
+	formCSRF = regexpValue(t, body[strings.Index(body, `<form method="post" action="/account/passkeys/remove">`):], "csrf_token")
+	r = remove(formCSRF, pkOrigin).WantStatus(t, http.StatusOK)
+	if !strings.Contains(string(r.Body), "The passkey was removed.") || !strings.Contains(string(r.Body), `id="no-passkeys"`) {
+		t.Errorf("after removal:\n%s", r.Body)
+	}
+}

@@ -183,6 +183,7 @@ func (s *Server) routes() {
 	s.userinfoRoutes()
 	s.mfaRoutes()
 	s.passkeyRoutes()
+	s.passkeyPageRoutes()
 	s.authorizeRoutes()
 	s.linkPageRoutes()
 }
