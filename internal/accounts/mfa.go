@@ -89,19 +89,26 @@ type pendingLogin struct {
 	PasswordHash []byte `json:"pwh"`
 }
 
+// mfaEnabled reports whether u has a confirmed TOTP factor: codes to
+// give (POST /v1/login/mfa, a re-authentication with a code).
+func (s *Service) mfaEnabled(ctx context.Context, u store.User) (bool, error) {
+	if s.d.MFA == nil {
+		return false, nil
+	}
+	return s.d.MFA.Enabled(ctx, u.ID)
+}
+
 // mfaFactors returns the second factors u has, which login then
 // requires: a confirmed TOTP factor, passkeys (when the server serves
 // them). None means a password is enough.
 func (s *Service) mfaFactors(ctx context.Context, u store.User) ([]string, error) {
 	var factors []string
-	if s.d.MFA != nil {
-		on, err := s.d.MFA.Enabled(ctx, u.ID)
-		if err != nil {
-			return nil, err
-		}
-		if on {
-			factors = append(factors, FactorTOTP)
-		}
+	on, err := s.mfaEnabled(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if on {
+		factors = append(factors, FactorTOTP)
 	}
 	if s.d.Passkeys != nil && s.d.Ceremonies != nil {
 		list, err := s.d.Passkeys.List(ctx, u.ID)
@@ -172,7 +179,7 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest) (LoginResul
 		}
 		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
-	return s.completePending(ctx, c, p, req.Client, req.CookieSecret)
+	return s.completePending(ctx, c, p, req.Client, req.CookieSecret, authcontext.New(s.now(), authcontext.Password, authcontext.OTP))
 }
 
 // takePending takes the pending login of an mfa_token out of the store:
@@ -205,8 +212,9 @@ func (s *Service) failPending(ctx context.Context, c store.Ceremony, clientAddr 
 // completePending finishes the pending login c once its second factor
 // is right: the failure count is reset, the account reread (a disabled,
 // deleted or re-passworded account is ErrInvalidCredentials), and what
-// the first step's mode asked for is created.
-func (s *Service) completePending(ctx context.Context, c store.Ceremony, p pendingLogin, client session.ClientInfo, cookieSecret string) (LoginResult, error) {
+// the first step's mode asked for is created, recording a (the password
+// and the second factor).
+func (s *Service) completePending(ctx context.Context, c store.Ceremony, p pendingLogin, client session.ClientInfo, cookieSecret string, a authcontext.Authentication) (LoginResult, error) {
 	s.d.Users.ResetSecondFactor(ctx, c.UserID)
 	u, err := s.d.Users.GetUser(ctx, c.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !samePasswordHash(u, p.PasswordHash))) {
@@ -215,7 +223,7 @@ func (s *Service) completePending(ctx context.Context, c store.Ceremony, p pendi
 	if err != nil {
 		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
-	res, err := s.createLogin(ctx, u, p.Mode, client, cookieSecret)
+	res, err := s.completeLogin(ctx, u, p.Mode, cookieSecret, client, a)
 	if err == nil {
 		err = s.revokeIfChanged(ctx, u, p.PasswordHash)
 	}
@@ -223,19 +231,6 @@ func (s *Service) completePending(ctx context.Context, c store.Ceremony, p pendi
 		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
 	return res, nil
-}
-
-// createLogin creates what mode asks for: a token grant, or a browser
-// session that replaces the one of cookieSecret.
-func (s *Service) createLogin(ctx context.Context, u store.User, mode Mode, client session.ClientInfo, cookieSecret string) (LoginResult, error) {
-	res := LoginResult{User: u, Mode: mode}
-	var err error
-	if mode == ModeToken {
-		res.Tokens, err = s.d.Tokens.LoginTokens(ctx, u, client)
-	} else {
-		res.Session, err = s.startBrowserSession(ctx, u, cookieSecret, client)
-	}
-	return res, err
 }
 
 // putBack stores the pending login c again after an attempt that did not
@@ -289,11 +284,34 @@ func (s *Service) BeginTOTP(ctx context.Context, userID string) (totp.Enrollment
 
 // ConfirmTOTP confirms the pending enrolment with a first code and
 // returns the ten recovery codes, shown once. A wrong code is
-// ErrInvalidCode; no pending enrolment is store.ErrNotFound.
-func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
+// ErrInvalidCode; no pending enrolment is store.ErrNotFound. Adding a
+// factor is a step-up action (RequireRecentAuth on sessionID, as for
+// registering a passkey), and the code just given steps the caller's
+// session or grant up: it is now multi-factor, and no longer
+// enrolment-only.
+func (s *Service) ConfirmTOTP(ctx context.Context, userID, sessionID, code string) ([]string, error) {
 	if code == "" {
 		return nil, &InvalidRequestError{Reason: "code is required"}
 	}
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
+		return nil, err
+	}
+	codes, err := s.confirmTOTP(ctx, userID, code)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.d.Sessions.Get(ctx, sessionID)
+	if err == nil {
+		_, err = s.stepUp(ctx, rec, authcontext.OTP)
+	}
+	if err != nil {
+		// The factor is on; the session just did not record it.
+		s.log.WarnContext(ctx, "could not step up the enrolling session", "user_id", userID, "err", err)
+	}
+	return codes, nil
+}
+
+func (s *Service) confirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
 	codes, err := s.d.MFA.ConfirmTOTP(ctx, userID, code)
 	switch {
 	case errors.Is(err, mfa.ErrInvalidCode):
@@ -316,7 +334,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, sessionID, code, clien
 	if code == "" {
 		return &InvalidRequestError{Reason: "code is required"}
 	}
-	if err := s.requireRecentAuth(ctx, userID, sessionID); err != nil {
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
 		return err
 	}
 	if err := s.d.Users.CheckSecondFactor(ctx, userID, clientAddr); err != nil {
@@ -352,33 +370,35 @@ func (s *Service) SweepCeremonies(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// ErrReauthenticationRequired refuses a sensitive action (removing a
-// second factor) from a session or grant whose login is older than the
-// step-up window (Deps.ReauthWindow): the user logs in again, then
+// ErrReauthenticationRequired refuses a sensitive action (changing the
+// email or password, removing a second factor, registering a passkey,
+// deleting the account) from a session or grant whose last
+// authentication is older than the step-up window (Deps.ReauthWindow):
+// the user re-authenticates (Reauthenticate, POST /v1/reauth), then
 // retries (HTTP: 403 reauthentication_required).
 var ErrReauthenticationRequired = errors.New("accounts: a recent authentication is required")
 
-// requireRecentAuth returns ErrReauthenticationRequired unless the
-// session or grant sessionID of userID was authenticated within the
-// step-up window: its AuthTime when the record has one (an authorization
-// code grant), else its creation, which is its login. A caller without a
-// record (an admin or client token) never qualifies.
-func (s *Service) requireRecentAuth(ctx context.Context, userID, sessionID string) error {
+// RequireRecentAuth is the step-up check of every sensitive action: it
+// returns ErrReauthenticationRequired unless the session or grant
+// sessionID of userID authenticated within the step-up window
+// (Deps.ReauthWindow, default authcontext.DefaultStepUpWindow). It reads
+// the record from the store, not a cached principal, so a
+// re-authentication on another instance counts at once. A caller without
+// a record (an admin or client token) never qualifies. An
+// enrolment-only session does qualify (it has just logged in): enrolling
+// a factor is what it is for.
+func (s *Service) RequireRecentAuth(ctx context.Context, userID, sessionID string) error {
 	if sessionID == "" {
 		return ErrReauthenticationRequired
 	}
 	rec, err := s.d.Sessions.Get(ctx, sessionID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, session.ErrInvalid) {
 		return ErrReauthenticationRequired
 	}
 	if err != nil {
 		return err
 	}
-	at := rec.AuthTime
-	if at.IsZero() {
-		at = rec.CreatedAt
-	}
-	if rec.UserID != userID || !(authcontext.Authentication{Methods: []authcontext.Method{authcontext.Password}, Time: at}).Recent(s.now(), s.d.ReauthWindow) {
+	if rec.UserID != userID || !session.AuthOf(rec).Recent(s.now(), s.d.ReauthWindow) {
 		return ErrReauthenticationRequired
 	}
 	return nil

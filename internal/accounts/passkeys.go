@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/passkey"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -62,13 +63,13 @@ func (s *Service) passkeys() (*passkey.Service, error) {
 
 // BeginPasskeyRegistration starts adding a passkey to the user: the
 // options for navigator.credentials.create. It is a step-up action (see
-// requireRecentAuth).
+// RequireRecentAuth).
 func (s *Service) BeginPasskeyRegistration(ctx context.Context, userID, sessionID string) (*protocol.CredentialCreation, error) {
 	pk, err := s.passkeys()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireRecentAuth(ctx, userID, sessionID); err != nil {
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
 		return nil, err
 	}
 	u, err := s.d.Users.GetUser(ctx, userID)
@@ -88,7 +89,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, userID, session
 	if err != nil {
 		return store.PasskeyCredential{}, err
 	}
-	if err := s.requireRecentAuth(ctx, userID, sessionID); err != nil {
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
 		return store.PasskeyCredential{}, err
 	}
 	u, err := s.d.Users.GetUser(ctx, userID)
@@ -145,7 +146,7 @@ func (s *Service) DeletePasskey(ctx context.Context, userID, sessionID string, i
 	if err != nil {
 		return err
 	}
-	if err := s.requireRecentAuth(ctx, userID, sessionID); err != nil {
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
 		return err
 	}
 	err = pk.Delete(ctx, userID, id)
@@ -231,7 +232,7 @@ func (s *Service) LoginPasskey(ctx context.Context, req PasskeyLoginRequest) (Lo
 	if s.lc.RequireVerifiedEmail && !u.EmailVerified {
 		return LoginResult{}, ErrEmailNotVerified
 	}
-	out, err := s.createLogin(ctx, u, req.Mode, req.Client, req.CookieSecret)
+	out, err := s.completeLogin(ctx, u, req.Mode, req.CookieSecret, req.Client, authcontext.New(s.now(), res.Methods...))
 	if err == nil {
 		err = s.revokeIfChanged(ctx, u, nil)
 	}
@@ -254,14 +255,16 @@ func (s *Service) passkeySecondFactor(ctx context.Context, pk *passkey.Service, 
 	if err := s.d.Users.CheckSecondFactor(ctx, c.UserID, req.Client.IP); err != nil {
 		return LoginResult{}, s.putBack(ctx, c, err)
 	}
-	if _, err := pk.FinishSecondFactor(ctx, c.UserID, req.Response); err != nil {
+	res, err := pk.FinishSecondFactor(ctx, c.UserID, req.Response)
+	if err != nil {
 		if !isPasskeyRefusal(err) {
 			return LoginResult{}, s.putBack(ctx, c, s.loginIncomplete(ctx, err))
 		}
 		s.log.InfoContext(ctx, "passkey second factor refused", "user_id", c.UserID, "err", err)
 		return LoginResult{}, s.failPending(ctx, c, req.Client.IP)
 	}
-	return s.completePending(ctx, c, p, req.Client, req.CookieSecret)
+	return s.completePending(ctx, c, p, req.Client, req.CookieSecret,
+		authcontext.New(s.now(), append([]authcontext.Method{authcontext.Password}, res.Methods...)...))
 }
 
 // failPasskeyLogin counts a refused passwordless login against the

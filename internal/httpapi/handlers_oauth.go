@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -285,7 +286,7 @@ func (s *Server) addOAuthDiscovery(doc map[string]any) {
 	doc["id_token_signing_alg_values_supported"] = s.deps.IDTokens.Algorithms()
 	doc["code_challenge_methods_supported"] = []string{oauth.PKCEMethodS256}
 	doc["prompt_values_supported"] = []string{"none", "login", "consent", "select_account"}
-	doc["acr_values_supported"] = []string{"0"}
+	doc["acr_values_supported"] = authcontext.ACRValuesSupported()
 	doc["claims_parameter_supported"] = false
 	doc["request_parameter_supported"] = false
 	doc["request_uri_parameter_supported"] = false
