@@ -241,14 +241,9 @@ func TestPasskeyPasswordlessLogin(t *testing.T) {
 				t.Errorf("passkey login kept the old cookie or signed in %q, want %q", browser.UserID, c.UserID)
 			}
 			c.Do(t, http.MethodGet, "/v1/me", nil).WantError(t, http.StatusUnauthorized, "unauthenticated")
-			var me struct {
-				User struct {
-					Email string `json:"email"`
-				} `json:"user"`
-			}
-			browser.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK).Decode(t, &me)
-			if me.User.Email != u.Email {
-				t.Errorf("/v1/me after a passkey login = %+v", me)
+			me := whoami(t, browser)
+			if me.User.Email != u.Email || !slices.Equal(me.Auth.AMR, []string{"hwk", "user", "mfa"}) || me.Auth.ACR != "urn:gatehouse:acr:mfa" {
+				t.Errorf("/v1/me after a passkey login (device-bound key, UV) = %+v, want amr [hwk user mfa]", me)
 			}
 
 			// Token mode.
@@ -261,11 +256,21 @@ func TestPasskeyPasswordlessLogin(t *testing.T) {
 			r.WantStatus(t, http.StatusOK).Decode(t, &tok)
 			bearer := srv.NewClient()
 			bearer.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-			bearer.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK)
+			if me := whoami(t, bearer); !slices.Equal(me.Auth.AMR, []string{"hwk", "user", "mfa"}) {
+				t.Errorf("token-mode passkey login: amr %q, want [hwk user mfa]", me.Auth.AMR)
+			}
+			// A synced passkey is swk.
+			synced := passkeytest.New(t)
+			synced.BE, synced.BS = true, true
+			registerPasskey(t, browser, synced, "Phone")
+			phone, r := passkeyLogin(t, srv, synced, "session")
+			if me := whoami(t, signedIn(t, phone, r)); !slices.Equal(me.Auth.AMR, []string{"swk", "user", "mfa"}) {
+				t.Errorf("synced passkey login: amr %q, want [swk user mfa]", me.Auth.AMR)
+			}
 
 			// The counter and the last use are stored.
 			list := listPasskeys(t, browser)
-			if len(list) != 1 || list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(srv.Clock.Now()) {
+			if len(list) != 2 || list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(srv.Clock.Now()) {
 				t.Errorf("after two logins: %+v", list)
 			}
 			_, r = passkeyLogin(t, srv, a, "bearer")
@@ -432,6 +437,7 @@ func TestPasskeySecondFactor(t *testing.T) {
 			// The token is used up.
 			srv.NewClient().Do(t, http.MethodPost, "/v1/login/passkey/begin", map[string]string{"mfa_token": required.Token}).
 				WantError(t, http.StatusUnauthorized, "invalid_credentials")
+			// The session records the password and the key.
 			// A key without user verification cannot log in alone.
 			_, r = passkeyLogin(t, srv, a, "session")
 			r.WantError(t, http.StatusUnauthorized, "invalid_credentials")
@@ -439,6 +445,9 @@ func TestPasskeySecondFactor(t *testing.T) {
 			// With TOTP too, both factors are offered, and a code works
 			// as well.
 			c = passkeySecondFactorLogin(t, srv, u.Email, u.Password, a)
+			if me := whoami(t, c); !slices.Equal(me.Auth.AMR, []string{"pwd", "hwk", "mfa"}) {
+				t.Errorf("password + security key without UV: amr %q, want [pwd hwk mfa]", me.Auth.AMR)
+			}
 			enrolTOTP(t, srv, c)
 			r = srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password})
 			r.Decode(t, &required)
@@ -538,4 +547,22 @@ func TestPasskeyPages(t *testing.T) {
 	if !strings.Contains(string(r.Body), "The passkey was removed.") || !strings.Contains(string(r.Body), `id="no-passkeys"`) {
 		t.Errorf("after removal:\n%s", r.Body)
 	}
+}
+
+// meBody is the part of GET /v1/me the passkey tests read.
+type meBody struct {
+	User struct {
+		Email string `json:"email"`
+	} `json:"user"`
+	Auth struct {
+		AMR []string `json:"amr"`
+		ACR string   `json:"acr"`
+	} `json:"auth"`
+}
+
+func whoami(t *testing.T, c *apptest.Client) meBody {
+	t.Helper()
+	var me meBody
+	c.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK).Decode(t, &me)
+	return me
 }
