@@ -75,7 +75,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		case codeMFARequired:
 			var required *accounts.MFARequiredError
 			if errors.As(err, &required) {
-				s.renderLoginMFA(w, r, http.StatusOK, returnTo, required.Token, "")
+				s.renderLoginMFA(w, r, http.StatusOK, returnTo, required.Token, "", required.Factors...)
 				return
 			}
 			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "Sign in again.")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -500,6 +501,25 @@ func TestPasskeyPages(t *testing.T) {
 	js := srv.NewClient().Do(t, http.MethodGet, "/static/passkey.js", nil).WantStatus(t, http.StatusOK)
 	if ct := js.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") || !strings.Contains(string(js.Body), "navigator.credentials.get") {
 		t.Errorf("/static/passkey.js: %q", ct)
+	}
+
+	// The password form's second step offers the passkey, and no code
+	// form to an account without TOTP.
+	pu, pc := srv.NewSession(t)
+	registerPasskey(t, pc, passkeytest.New(t), "")
+	lc := srv.NewClient()
+	r = lc.Do(t, http.MethodGet, "/login", nil).WantStatus(t, http.StatusOK)
+	var csrfCookie string
+	for _, ck := range r.Header.Values("Set-Cookie") {
+		if v, ok := strings.CutPrefix(ck, "gatehouse_login_csrf="); ok {
+			csrfCookie, _, _ = strings.Cut(v, ";")
+		}
+	}
+	form := "csrf_token=" + regexpValue(t, string(r.Body), "csrf_token") + "&email=" + url.QueryEscape(pu.Email) + "&password=" + url.QueryEscape(pu.Password)
+	step := string(lc.Do(t, http.MethodPost, "/login", form, "Content-Type", "application/x-www-form-urlencoded",
+		"Origin", pkOrigin, "Cookie", "gatehouse_login_csrf="+csrfCookie).WantStatus(t, http.StatusOK).Body)
+	if !strings.Contains(step, `id="passkey-login"`) || !strings.Contains(step, `data-mfa-token="`) || strings.Contains(step, `name="code"`) {
+		t.Errorf("second step of a passkey account:\n%s", step)
 	}
 
 	// Without a session the page sends the browser to sign in.

@@ -86,11 +86,15 @@
     button.addEventListener("click", function () {
       err.hidden = true;
       button.disabled = true;
-      post("/v1/login/passkey/begin").then(function (o) {
+      // With data-mfa-token the passkey is the second step of a login
+      // (/login/mfa's page); without, a passwordless login.
+      var mfaToken = box.dataset.mfaToken;
+      post("/v1/login/passkey/begin", mfaToken ? { mfa_token: mfaToken } : undefined).then(function (o) {
         return navigator.credentials.get({ publicKey: requestOptions(o.publicKey) });
       }).then(function (cred) {
         var body = credentialJSON(cred);
-        body.mode = "session";
+        if (mfaToken) body.mfa_token = mfaToken;
+        else body.mode = "session";
         return post("/v1/login/passkey/finish", body);
       }).then(function () {
         if (box.dataset.returnTo) {
