@@ -258,6 +258,7 @@ func drive(t *testing.T, d *driver) {
 
 	driveMFA(t, d)
 	driveAccount(t, d)
+	drivePasskeys(t, d)
 
 	// The revocation feed.
 	d.do(call{method: http.MethodGet, path: "/v1/revocations", want: 200})

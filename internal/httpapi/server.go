@@ -187,6 +187,8 @@ func (s *Server) routes() {
 	s.userinfoRoutes()
 	s.mfaRoutes()
 	s.eventRoutes()
+	s.passkeyRoutes()
+	s.passkeyPageRoutes()
 	s.authorizeRoutes()
 	s.linkPageRoutes()
 	s.accountRoutes()
