@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
+	"github.com/gatehouse-auth/gatehouse/internal/passkey/passkeytest"
 )
 
 // Browsers' User-Agent headers, as the account page's devices.
@@ -494,4 +495,34 @@ func TestAccountDelete(t *testing.T) {
 		t.Errorf("the account page after the deletion: %s, want the login page", got.url)
 	}
 	srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password}).WantStatus(t, http.StatusUnauthorized)
+}
+
+// TestAccountPasskeys checks the passkeys of the second factors section:
+// on a server with passkeys, none and then a registered one by its name,
+// with a link to the passkeys page; on a server without (an IP-address
+// issuer, as in the other tests) no passkey section.
+func TestAccountPasskeys(t *testing.T) {
+	srv, _ := startPasskeyServer(t, nil)
+	u := srv.NewUser(t)
+	c := srv.Login(t, u.Email, u.Password)
+	// The issuer is http://localhost:8080, which this test's requests do
+	// not come from: the browser carries the API login's cookie and only
+	// reads the page.
+	b := newBrowser(t, srv)
+	b.c.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: srv.CookieName(), Value: c.Cookie, Path: "/"}})
+	p := b.get(srv.URL + "/account")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "No passkey yet") || !strings.Contains(p.body, `href="/account/passkeys"`) {
+		t.Fatalf("the page without passkeys: %d\n%s", p.status, p.body)
+	}
+	registerPasskey(t, c, passkeytest.New(t), "Work laptop")
+	p = b.get(srv.URL + "/account")
+	if !strings.Contains(p.body, "<strong>Work laptop</strong>") || !strings.Contains(p.body, "Manage passkeys") {
+		t.Errorf("the page after a registration does not list the passkey:\n%s", p.body)
+	}
+
+	plain := apptest.Start(t, apptest.Options{})
+	_, p = accountBrowser(t, plain, plain.NewUser(t))
+	if strings.Contains(p.body, `id="passkeys"`) {
+		t.Error("a server without passkeys shows a passkey section")
+	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -212,6 +213,11 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, a account
 		}
 		views = append(views, v)
 	}
+	passkeys, passkeysOn, err := s.accountPasskeys(ctx, a.user.ID)
+	if err != nil {
+		s.accountFailed(w, r, err)
+		return
+	}
 	events, eventsOn, err := s.accountEvents(ctx, a.user.ID, clientName)
 	if err != nil {
 		s.accountFailed(w, r, err)
@@ -225,9 +231,37 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, a account
 		"Title": "Your account", "Wide": true,
 		"CSRFToken": session.CSRFToken(s.loginCSRFSecret(w, r)),
 		"User":      a.user, "Sessions": views, "Others": others, "Apps": apps, "Factors": factors,
-		"Events": events, "EventsOn": eventsOn,
+		"Events": events, "EventsOn": eventsOn, "Passkeys": passkeys, "PasskeysOn": passkeysOn, "PasskeysURL": passkeysPagePath,
 		"Done": done, "Err": fe, "MinLen": identity.MinPasswordLen, "TOTPURL": accountTOTPURL,
 	})
+}
+
+// accountPasskeyView is a passkey as the account page lists it.
+type accountPasskeyView struct {
+	Name     string
+	Created  pageTime
+	LastUsed *pageTime
+}
+
+// accountPasskeys returns the user's passkeys; ok is false when the
+// server has none (its issuer is not a domain name).
+func (s *Server) accountPasskeys(ctx context.Context, userID string) (views []accountPasskeyView, ok bool, err error) {
+	list, err := s.deps.Accounts.ListPasskeys(ctx, userID)
+	if errors.Is(err, accounts.ErrPasskeysOff) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	for _, c := range list {
+		v := accountPasskeyView{Name: c.Name, Created: newPageTime(c.CreatedAt)}
+		if !c.LastUsedAt.IsZero() {
+			t := newPageTime(c.LastUsedAt)
+			v.LastUsed = &t
+		}
+		views = append(views, v)
+	}
+	return views, true, nil
 }
 
 // cmpBool orders true before false.
