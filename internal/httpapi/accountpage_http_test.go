@@ -526,3 +526,56 @@ func TestAccountPasskeys(t *testing.T) {
 		t.Error("a server without passkeys shows a passkey section")
 	}
 }
+
+// TestAccountFormsRefuseCSRF sends every form of the page with no CSRF
+// token, a token of another browser, from another origin and with
+// Origin: null, each with otherwise valid fields: all are refused (403,
+// the page with the error) and nothing changes.
+func TestAccountFormsRefuseCSRF(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u := srv.NewUser(t)
+	phone := deviceSession(t, srv, u, uaAndroidChrome)
+	b, p := accountBrowser(t, srv, u)
+	_, otherPage := accountBrowser(t, srv, srv.NewUser(t))
+	foreign := accountForm(t, otherPage, "/account/delete").Get("csrf_token")
+	good := accountForm(t, p, "/account/sessions/revoke-others").Get("csrf_token")
+	const next = "a new and long passphrase"
+	forms := map[string]url.Values{
+		"/account/verification": {},
+		"/account/email":        {"email": {apptest.RandomEmail()}},
+		"/account/password":     {"current_password": {u.Password}, "password": {next}, "password_again": {next}},
+		"/account/sessions/" + phone.SessionID + "/revoke": {},
+		"/account/sessions/revoke-others":                  {},
+		"/account/consents/some-client/revoke":             {},
+		"/account/totp/remove":                             {"code": {"123456"}},
+		"/account/delete":                                  {"confirm": {"yes"}},
+	}
+	before := len(mailsTo(t, srv, u.Email, "verify"))
+	for action, fields := range forms {
+		for _, tc := range []struct{ name, token, origin string }{
+			{"no token", "", srv.URL},
+			{"another browser's token", foreign, srv.URL},
+			{"another origin", good, "https://evil.example"},
+			{"Origin null", good, "null"},
+		} {
+			v := url.Values{}
+			for k, vs := range fields {
+				v[k] = vs
+			}
+			if tc.token != "" {
+				v.Set("csrf_token", tc.token)
+			}
+			got := b.post(action, v, tc.origin)
+			if got.status != http.StatusForbidden || !strings.Contains(got.body, "This form expired") {
+				t.Errorf("%s, %s: %d, want 403 with the error\n%.300s", action, tc.name, got.status, got.body)
+			}
+		}
+	}
+	wantAlive(t, phone, true, "the phone after refused forms")
+	if me := meUser(t, srv.Login(t, u.Email, u.Password)); me["email"] != u.Email {
+		t.Errorf("after refused forms the account is %v", me)
+	}
+	if after := len(mailsTo(t, srv, u.Email, "verify")); after != before {
+		t.Errorf("refused forms sent %d verification mails", after-before)
+	}
+}
