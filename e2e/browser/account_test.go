@@ -86,6 +86,9 @@ func TestBrowserAccountCenter(t *testing.T) {
 			}
 			phone.navigate(g.URL + "/account")
 			phone.waitFor(g.URL, "/login", "#email")
+			if got := a.text("#events"); !strings.Contains(got, "Session ended (signed out by you)") || !strings.Contains(got, "Chrome on Android") {
+				t.Errorf("the recent activity does not show the sign-out and the phone's sign-in:\n%s", got)
+			}
 			if me := a.me(g); me.Status != http.StatusOK || me.User.Email != email {
 				t.Errorf("device A after signing out the phone: /v1/me %+v, want 200", me)
 			}

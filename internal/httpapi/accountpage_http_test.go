@@ -40,17 +40,7 @@ func accountForm(t *testing.T, p page, action string) url.Values {
 		if html.UnescapeString(m[1]) != action {
 			continue
 		}
-		v := url.Values{}
-		for _, in := range inputRE.FindAllStringSubmatch(m[2], -1) {
-			attrs := map[string]string{}
-			for _, a := range attrRE.FindAllStringSubmatch(in[1], -1) {
-				attrs[a[1]] = html.UnescapeString(a[2])
-			}
-			if attrs["type"] == "hidden" {
-				v.Set(attrs["name"], attrs["value"])
-			}
-		}
-		return v
+		return hiddenFields(m[2])
 	}
 	t.Fatalf("no form posting to %s on %s (status %d):\n%s", action, p.url, p.status, p.body)
 	return nil
