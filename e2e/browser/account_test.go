@@ -68,6 +68,11 @@ func TestBrowserAccountCenter(t *testing.T) {
 				t.Fatalf("screenshot: %v", err)
 			}
 			a.save("account-"+vp.name+".png", png)
+			if vp.mobile {
+				// The narrowest phones the page is made for.
+				a.do("a 360 px viewport", chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+				a.checkLayout("account at 360 px")
+			}
 
 			// A signs B out.
 			a.click("#" + phoneCard + " button[type=submit]")
