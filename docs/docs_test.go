@@ -37,6 +37,8 @@ var groups = [][]string{
 	{"docs/configuration.md"},
 	// accounts.md reads the mails of its own server's dev mailbox.
 	{"docs/accounts.md"},
+	// events.md counts its own server's events.
+	{"docs/events.md"},
 }
 
 // A block is one fenced ```sh block and the sample output that follows it.

@@ -53,6 +53,10 @@ type Options struct {
 	// PasswordParams override the Argon2id parameters (tests use cheap
 	// ones); the zero value is the OWASP default.
 	PasswordParams password.Params
+	// InsecureNoAuditTrail turns the audit trail off: no event is
+	// recorded. Only benchmarks set it, to measure the trail's cost; a
+	// server MUST NOT run without its trail.
+	InsecureNoAuditTrail bool
 }
 
 // App is a wired Gatehouse server.
@@ -196,15 +200,16 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("--login-limit-ip: %w", err)
 	}
+	if stores.Events != nil && !opts.InsecureNoAuditTrail {
+		a.Audit, a.Events = audit.NewRecorder(stores.Events, log, opts.Now), stores.Events
+	}
 	a.Users = identity.NewService(stores.Users, hasher, identity.Config{
 		SignupOpen:     cfg.Signup,
 		AccountLimiter: accountLimiter,
 		AddressLimiter: ipLimiter,
 		UserCacheTTL:   cfg.UserCacheTTL,
+		Audit:          a.Audit,
 	}, log, opts.Now)
-	if stores.Events != nil {
-		a.Audit, a.Events = audit.NewRecorder(stores.Events, log, opts.Now), stores.Events
-	}
 	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL, Notifier: a.notifier()}, log, opts.Now)
 	if err := a.Revocations.Sync(ctx); err != nil {
 		return err
