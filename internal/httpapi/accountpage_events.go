@@ -109,11 +109,22 @@ func (s *Server) accountEvents(ctx context.Context, userID string, clientName fu
 	}
 	views = make([]accountEventView, 0, len(evs))
 	for _, e := range evs {
-		v := accountEventView{Text: eventText(e, clientName), Time: newPageTime(e.Time), IP: e.IP}
-		if e.UserAgent != "" {
-			v.Device = deviceSummary(e.UserAgent)
+		v := accountEventView{Text: eventText(e, clientName), Time: newPageTime(e.Time)}
+		if ownEvent(e, userID) {
+			v.IP = e.IP
+			if e.UserAgent != "" {
+				v.Device = deviceSummary(e.UserAgent)
+			}
 		}
 		views = append(views, v)
 	}
 	return views, true, nil
+}
+
+// ownEvent reports whether userID caused e themselves. A user sees the
+// address, user agent and actor id only of their own events: those of an
+// administrator, a client or the system keep them (GET /v1/me/events
+// and the account page alike).
+func ownEvent(e audit.Event, userID string) bool {
+	return e.Actor.Kind == audit.ActorUser && e.Actor.ID == userID
 }

@@ -569,3 +569,24 @@ func TestAccountFormsRefuseCSRF(t *testing.T) {
 		t.Errorf("refused forms sent %d verification mails", after-before)
 	}
 }
+
+// TestAccountPageEventsHideOthersSources checks that an administrator's
+// action on the account shows on the page without the administrator's
+// address or user agent.
+func TestAccountPageEventsHideOthersSources(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	u := srv.NewUser(t)
+	phone := deviceSession(t, srv, u, uaAndroidChrome)
+	admin := srv.Admin()
+	admin.Header.Set("User-Agent", uaMacSafari)
+	admin.Do(t, http.MethodDelete, "/admin/v1/users/"+u.ID+"/sessions", nil).WantStatus(t, http.StatusNoContent)
+	wantAlive(t, phone, false, "the phone after the administrator's revocation")
+	_, p := accountBrowser(t, srv, u)
+	_, events, _ := strings.Cut(p.body, `<section id="events"`)
+	if !strings.Contains(events, "by an administrator") {
+		t.Fatalf("the administrator's revocation is not in the recent activity:\n%s", events)
+	}
+	if strings.Contains(events, "Safari on macOS") {
+		t.Errorf("the recent activity shows the administrator's browser:\n%s", events)
+	}
+}

@@ -97,7 +97,7 @@ func (s *Server) handleMyEvents(w http.ResponseWriter, r *http.Request, p authn.
 	f.UserID = p.UserID
 	s.listEvents(w, r, f, func(e audit.Event) eventJSON {
 		j := toEventJSON(e)
-		if e.Actor.Kind != audit.ActorUser || e.Actor.ID != p.UserID {
+		if !ownEvent(e, p.UserID) {
 			j.Actor.ID, j.IP, j.UserAgent = "", "", ""
 		}
 		return j
