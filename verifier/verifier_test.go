@@ -31,7 +31,7 @@ func TestVerifyAcceptsAndBuildsPrincipal(t *testing.T) {
 			}
 			want := Principal{
 				Method: MethodJWT, Subject: "user-1", SessionID: "sid-1", ClientID: "client-1",
-				Audience: []string{testAudience},
+				Audience:  []string{testAudience},
 				ExpiresAt: c.Now().Add(5 * time.Minute), IssuedAt: c.Now(), TokenID: "jti-1",
 			}
 			if p.Method != want.Method || p.Subject != want.Subject || p.SessionID != want.SessionID ||
