@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // Method says which credential authenticated a Principal.
@@ -29,7 +31,8 @@ const (
 // Scopes and custom claims are methods, not fields: Verify keeps the
 // token's "scope" string and its decoded claims set, and splits or
 // decodes them only when asked (Scopes, HasScope, Claims, DecodeClaims),
-// so a check that never reads them does not pay for them. A Principal
+// so a check that never reads them does not pay for them (Claim reads
+// one custom claim without the map). A Principal
 // built by hand (a fake in a handler test) comes from NewPrincipal.
 type Principal struct {
 	// Method is MethodJWT or MethodSession.
@@ -124,6 +127,42 @@ func (p *Principal) Claims() (map[string]any, error) {
 		return nil, nil
 	}
 	return p.claims.get()
+}
+
+// Claim returns one custom claim, decoded as Claims decodes it, and
+// whether the token has it (a registered claim's name is not a custom
+// claim: it reports false). It scans the claims set for that member
+// without building the map of Claims: for a handler that reads one or
+// two claims it is the cheaper way. Only the value asked for is decoded,
+// so its error (matching ErrMalformed) is about that value; calls are
+// independent and safe for concurrent use.
+func (p *Principal) Claim(name string) (any, bool, error) {
+	if p == nil || p.claims == nil || p.claims.none {
+		return nil, false, nil
+	}
+	if p.claims.payload == nil { // from NewPrincipal
+		v, ok := p.claims.m[name]
+		return v, ok, nil
+	}
+	var (
+		v     any
+		found bool
+	)
+	_, err := jose.ParseClaimsFunc(p.claims.payload, func(n, raw []byte) error {
+		if string(n) != name {
+			return nil
+		}
+		d, err := decodeValue(raw)
+		if err != nil {
+			return err
+		}
+		v, found = d, true // the last of duplicate members, as in Claims
+		return nil
+	})
+	if err != nil {
+		return nil, false, invalidCause(ErrMalformed, err)
+	}
+	return v, found, nil
 }
 
 // DecodeClaims decodes the token's whole claims set (registered and

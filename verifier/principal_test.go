@@ -192,3 +192,57 @@ func TestSessionCookieScopesMustBeWords(t *testing.T) {
 		}
 	}
 }
+
+// TestPrincipalClaim reads single custom claims without the map.
+func TestPrincipalClaim(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	c := clocktest.New(t0)
+	v := newTestVerifier(t, f, c, nil)
+	cl := f.claims(c.Now())
+	cl["huge"] = json.Number("1e999")
+	p, err := v.Verify(context.Background(), f.mint(cl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := p.Claim("tenant"); got != "acme" || !ok || err != nil {
+		t.Errorf(`Claim("tenant") = %v, %v, %v`, got, ok, err)
+	}
+	if got, ok, err := p.Claim("roles"); !ok || err != nil || len(got.([]any)) != 1 {
+		t.Errorf(`Claim("roles") = %v, %v, %v`, got, ok, err)
+	}
+	for _, name := range []string{"absent", "sub", "scope"} {
+		if got, ok, err := p.Claim(name); got != nil || ok || err != nil {
+			t.Errorf("Claim(%q) = %v, %v, %v; want nothing", name, got, ok, err)
+		}
+	}
+	if _, ok, err := p.Claim("huge"); ok || !errors.Is(err, ErrMalformed) {
+		t.Errorf(`Claim("huge") = %v, %v; want ErrMalformed`, ok, err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() {
+			if got, _, err := p.Claim("tenant"); err != nil || got != "acme" {
+				errs[i] = fmt.Errorf("got %v, %v", got, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Error(err)
+	}
+	hand := NewPrincipal(Principal{Subject: "x"}, nil, map[string]any{"tenant": "acme"})
+	if got, ok, err := hand.Claim("tenant"); got != "acme" || !ok || err != nil {
+		t.Errorf("NewPrincipal Claim = %v, %v, %v", got, ok, err)
+	}
+	noClaims := f.claims(c.Now())
+	delete(noClaims, "tenant")
+	delete(noClaims, "roles")
+	p2, err := v.Verify(context.Background(), f.mint(noClaims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := p2.Claim("tenant"); got != nil || ok || err != nil {
+		t.Errorf("Claim without custom claims = %v, %v, %v", got, ok, err)
+	}
+}
