@@ -16,15 +16,19 @@ import (
 // desktop and a mobile viewport, with codes computed here as an
 // authenticator app would (the repository's totp package):
 //
-//   - enrolment: a signed-in user opens /mfa/totp, sees the QR code and
-//     the key, types the app's code, and gets ten recovery codes once;
-//     the session is then multi-factor (/v1/me amr);
+//   - acr_values and enrolment: a user signed in with a password signs
+//     in to a relying party that asks for urn:gatehouse:acr:mfa; having
+//     no factor, they are sent to /mfa/totp, see the QR code and the key,
+//     type the app's code, get ten recovery codes once, continue to the
+//     consent page and reach the RP, whose ID token says acr mfa;
 //   - sign-in: another browser types the password on /login, then the
 //     code on the second step the page now shows, and is signed in with
 //     amr pwd, otp, mfa.
 func TestBrowserTOTP(t *testing.T) {
 	chromium(t) // skip before building anything
 	g := startGatehouse(t)
+	rp := newRelyingParty(t)
+	rp.register(t, g)
 
 	for _, vp := range viewports {
 		t.Run(vp.name, func(t *testing.T) {
@@ -33,7 +37,7 @@ func TestBrowserTOTP(t *testing.T) {
 
 			b := newTab(t, vp)
 			b.signIn(g, email, password)
-			b.navigate(g.URL + "/mfa/totp")
+			b.navigate(rp.srv.URL + "/start?acr_values=urn:gatehouse:acr:mfa")
 			b.waitFor(g.URL, "/mfa/totp", "#secret")
 			if n, err := eval[int](b, `document.querySelectorAll("#qr svg path").length`); err != nil || n != 1 {
 				t.Errorf("the enrolment page shows no QR code (%d paths, %v)", n, err)
@@ -60,6 +64,13 @@ func TestBrowserTOTP(t *testing.T) {
 				t.Errorf("recovery codes shown: %d (%v), want 10", n, err)
 			}
 			b.page("recovery-codes")
+			b.click("#next")
+			b.waitFor(g.URL, "/oauth2/authorize", `button[value=allow]`)
+			b.click(`button[value=allow]`)
+			b.waitFor(rp.srv.URL, "/", "#who")
+			if got, acr := b.text("#who"), b.text("#acr"); got != "Signed in as "+email || acr != "urn:gatehouse:acr:mfa" || b.text("#error") != "" {
+				t.Fatalf("at the RP after enrolment: %q, acr %q, error %q", got, acr, b.text("#error"))
+			}
 			if amr := b.amr(g); !slices.Contains(amr, "mfa") {
 				t.Errorf("the enrolling session's amr = %q, want mfa", amr)
 			}
