@@ -110,6 +110,15 @@ func TestAMRAndStepUp(t *testing.T) {
 			if claims["auth_time"] != loginAt {
 				t.Errorf("refresh moved auth_time from %v to %v", loginAt, claims["auth_time"])
 			}
+			// Introspection says the same, for access and refresh tokens.
+			for _, raw := range []string{refreshed["access_token"].(string), refreshed["refresh_token"].(string)} {
+				in := srv.Admin().Do(t, http.MethodPost, "/oauth2/introspect", url.Values{"token": {raw}}.Encode(),
+					"Content-Type", "application/x-www-form-urlencoded").WantStatus(t, http.StatusOK).JSON(t)
+				wantAuth(t, "introspection", in, "pwd", "otp", "mfa")
+				if in["auth_time"] != loginAt {
+					t.Errorf("introspection auth_time %v, want %v", in["auth_time"], loginAt)
+				}
+			}
 
 			// A two-step cookie session, then the window: at exactly
 			// --reauth-window (10 min) after the login it is too old.
