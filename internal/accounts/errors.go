@@ -42,6 +42,11 @@ var (
 	// mail (no Mailer configured; HTTP: 404 not_found, as for a route
 	// that does not exist).
 	ErrMailOff = errors.New("accounts: mail is not configured")
+	// ErrMFAEnrolmentRequired refuses what a user who must use a second
+	// factor and has none may not do yet: a token-mode login (nothing is
+	// created), or any request of an enrolment-only session but those
+	// that enrol a factor (HTTP: 403 mfa_enrolment_required).
+	ErrMFAEnrolmentRequired = errors.New("accounts: a second factor must be enrolled first")
 )
 
 // InvalidRequestError is a request that no account rule can take, refused

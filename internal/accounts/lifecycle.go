@@ -315,13 +315,18 @@ func (s *Service) ConfirmRecovery(ctx context.Context, secret, newPassword strin
 // verification link goes to the new address and a notice to the old
 // one. A taken address is store.ErrConflict; a malformed one
 // identity.ErrInvalidEmail; the same address changes nothing. Changes
-// are limited as mail requests are.
-func (s *Service) ChangeEmail(ctx context.Context, userID, newEmail, ip string) (store.User, error) {
+// are limited as mail requests are. It is a step-up action: the session
+// or grant sessionID must have authenticated recently
+// (ErrReauthenticationRequired).
+func (s *Service) ChangeEmail(ctx context.Context, userID, sessionID, newEmail, ip string) (store.User, error) {
 	if newEmail == "" {
 		return store.User{}, &InvalidRequestError{Reason: "email is required"}
 	}
 	normalized, err := identity.NormalizeEmail(newEmail)
 	if err != nil {
+		return store.User{}, err
+	}
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
 		return store.User{}, err
 	}
 	old, err := s.d.Users.GetUser(ctx, userID)
@@ -357,12 +362,17 @@ func (s *Service) ChangeEmail(ctx context.Context, userID, newEmail, ip string) 
 // (limited as logins are: a wrong one is ErrInvalidCredentials or a
 // *RateLimitedError), revokes the user's other sessions and grants
 // (keepSessionID, the caller's, stays), and mails a notice. A bad new
-// password is identity.ErrInvalidPassword.
+// password is identity.ErrInvalidPassword. It is a step-up action: the
+// session or grant keepSessionID must have authenticated recently
+// (ErrReauthenticationRequired), current password or not.
 func (s *Service) ChangePassword(ctx context.Context, userID, keepSessionID, current, newPassword, ip string) (store.User, error) {
 	if current == "" || newPassword == "" {
 		return store.User{}, &InvalidRequestError{Reason: "password and current_password are required"}
 	}
 	if err := identity.ValidatePassword(newPassword); err != nil {
+		return store.User{}, err
+	}
+	if err := s.RequireRecentAuth(ctx, userID, keepSessionID); err != nil {
 		return store.User{}, err
 	}
 	u, err := s.d.Users.GetUser(ctx, userID)

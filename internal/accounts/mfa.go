@@ -160,12 +160,7 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest) (LoginResul
 	if err != nil {
 		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
-	res := LoginResult{User: u, Mode: p.Mode}
-	if p.Mode == ModeToken {
-		res.Tokens, err = s.d.Tokens.LoginTokens(ctx, u, req.Client)
-	} else {
-		res.Session, err = s.startBrowserSession(ctx, u, req.CookieSecret, req.Client)
-	}
+	res, err := s.completeLogin(ctx, u, p.Mode, req.CookieSecret, req.Client, authcontext.New(s.now(), authcontext.Password, authcontext.OTP))
 	if err == nil {
 		err = s.revokeIfChanged(ctx, u, p.PasswordHash)
 	}
@@ -224,11 +219,34 @@ func (s *Service) BeginTOTP(ctx context.Context, userID string) (totp.Enrollment
 
 // ConfirmTOTP confirms the pending enrolment with a first code and
 // returns the ten recovery codes, shown once. A wrong code is
-// ErrInvalidCode; no pending enrolment is store.ErrNotFound.
-func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
+// ErrInvalidCode; no pending enrolment is store.ErrNotFound. Adding a
+// factor is a step-up action (RequireRecentAuth on sessionID, as for
+// registering a passkey), and the code just given steps the caller's
+// session or grant up: it is now multi-factor, and no longer
+// enrolment-only.
+func (s *Service) ConfirmTOTP(ctx context.Context, userID, sessionID, code string) ([]string, error) {
 	if code == "" {
 		return nil, &InvalidRequestError{Reason: "code is required"}
 	}
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
+		return nil, err
+	}
+	codes, err := s.confirmTOTP(ctx, userID, code)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.d.Sessions.Get(ctx, sessionID)
+	if err == nil {
+		_, err = s.stepUp(ctx, rec, authcontext.OTP)
+	}
+	if err != nil {
+		// The factor is on; the session just did not record it.
+		s.log.WarnContext(ctx, "could not step up the enrolling session", "user_id", userID, "err", err)
+	}
+	return codes, nil
+}
+
+func (s *Service) confirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
 	codes, err := s.d.MFA.ConfirmTOTP(ctx, userID, code)
 	switch {
 	case errors.Is(err, mfa.ErrInvalidCode):
@@ -251,7 +269,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, sessionID, code, clien
 	if code == "" {
 		return &InvalidRequestError{Reason: "code is required"}
 	}
-	if err := s.requireRecentAuth(ctx, userID, sessionID); err != nil {
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
 		return err
 	}
 	if err := s.d.Users.CheckSecondFactor(ctx, userID, clientAddr); err != nil {
@@ -287,33 +305,35 @@ func (s *Service) SweepCeremonies(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// ErrReauthenticationRequired refuses a sensitive action (removing a
-// second factor) from a session or grant whose login is older than the
-// step-up window (Deps.ReauthWindow): the user logs in again, then
+// ErrReauthenticationRequired refuses a sensitive action (changing the
+// email or password, removing a second factor, registering a passkey,
+// deleting the account) from a session or grant whose last
+// authentication is older than the step-up window (Deps.ReauthWindow):
+// the user re-authenticates (Reauthenticate, POST /v1/reauth), then
 // retries (HTTP: 403 reauthentication_required).
 var ErrReauthenticationRequired = errors.New("accounts: a recent authentication is required")
 
-// requireRecentAuth returns ErrReauthenticationRequired unless the
-// session or grant sessionID of userID was authenticated within the
-// step-up window: its AuthTime when the record has one (an authorization
-// code grant), else its creation, which is its login. A caller without a
-// record (an admin or client token) never qualifies.
-func (s *Service) requireRecentAuth(ctx context.Context, userID, sessionID string) error {
+// RequireRecentAuth is the step-up check of every sensitive action: it
+// returns ErrReauthenticationRequired unless the session or grant
+// sessionID of userID authenticated within the step-up window
+// (Deps.ReauthWindow, default authcontext.DefaultStepUpWindow). It reads
+// the record from the store, not a cached principal, so a
+// re-authentication on another instance counts at once. A caller without
+// a record (an admin or client token) never qualifies. An
+// enrolment-only session does qualify (it has just logged in): enrolling
+// a factor is what it is for.
+func (s *Service) RequireRecentAuth(ctx context.Context, userID, sessionID string) error {
 	if sessionID == "" {
 		return ErrReauthenticationRequired
 	}
 	rec, err := s.d.Sessions.Get(ctx, sessionID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, session.ErrInvalid) {
 		return ErrReauthenticationRequired
 	}
 	if err != nil {
 		return err
 	}
-	at := rec.AuthTime
-	if at.IsZero() {
-		at = rec.CreatedAt
-	}
-	if rec.UserID != userID || !(authcontext.Authentication{Methods: []authcontext.Method{authcontext.Password}, Time: at}).Recent(s.now(), s.d.ReauthWindow) {
+	if rec.UserID != userID || !session.AuthOf(rec).Recent(s.now(), s.d.ReauthWindow) {
 		return ErrReauthenticationRequired
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
@@ -18,10 +19,10 @@ import (
 // TokenIssuer starts token grants for logins in token mode. The token
 // service implements it.
 type TokenIssuer interface {
-	// LoginTokens creates a token grant for u and returns the token
-	// response (access_token, token_type, expires_in, refresh_token,
-	// scope).
-	LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (token.Response, error)
+	// LoginTokens creates a token grant for u, who authenticated as a
+	// says, and returns the token response (access_token, token_type,
+	// expires_in, refresh_token, scope).
+	LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo, a authcontext.Authentication) (token.Response, error)
 }
 
 // SubjectRevoker records a subject-wide revocation: every token whose
@@ -48,6 +49,9 @@ type Deps struct {
 	// ReauthWindow is how recent a login must be for a step-up action;
 	// 0 is authcontext.DefaultStepUpWindow (10 minutes).
 	ReauthWindow time.Duration
+	// RequireMFA requires a second factor of every user (--require-mfa),
+	// as store.User.MFARequired does of one.
+	RequireMFA bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Log receives what the callers cannot see (a replaced session that
@@ -164,6 +168,10 @@ type LoginResult struct {
 	Mode    Mode
 	Session session.Created
 	Tokens  token.Response
+	// EnrolmentOnly reports a session login of a user who must use a
+	// second factor and has none: Session may only enrol one (HTTP: 403
+	// mfa_enrolment_required, with the session).
+	EnrolmentOnly bool
 }
 
 // Login checks the password and creates what req.Mode asks for. Bad
@@ -201,12 +209,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		}
 		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
-	res := LoginResult{User: u, Mode: req.Mode}
-	if req.Mode == ModeToken {
-		res.Tokens, err = s.d.Tokens.LoginTokens(ctx, u, req.Client)
-	} else {
-		res.Session, err = s.startBrowserSession(ctx, u, req.CookieSecret, req.Client)
-	}
+	res, err := s.completeLogin(ctx, u, req.Mode, req.CookieSecret, req.Client, authcontext.New(s.now(), authcontext.Password))
 	if err == nil {
 		err = s.revokeIfLocked(ctx, u, req.Password)
 	}
@@ -216,9 +219,38 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	return res, nil
 }
 
+// completeLogin creates what a login of u asked for once every factor it
+// needs was given, as a says: a token grant, or a browser session that
+// replaces the one of oldSecret. A user who must use a second factor
+// (MFARequired) and has given only one gets no tokens
+// (ErrMFAEnrolmentRequired) and an enrolment-only session
+// (LoginResult.EnrolmentOnly).
+func (s *Service) completeLogin(ctx context.Context, u store.User, mode Mode, oldSecret string, ci session.ClientInfo, a authcontext.Authentication) (LoginResult, error) {
+	res := LoginResult{User: u, Mode: mode}
+	res.EnrolmentOnly = s.MFARequired(u) && !a.MultiFactor()
+	var err error
+	switch {
+	case mode == ModeToken && res.EnrolmentOnly:
+		return LoginResult{}, ErrMFAEnrolmentRequired
+	case mode == ModeToken:
+		res.Tokens, err = s.d.Tokens.LoginTokens(ctx, u, ci, a)
+	default:
+		res.Session, err = s.startBrowserSession(ctx, u, oldSecret, ci, a, res.EnrolmentOnly)
+	}
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return res, nil
+}
+
+// MFARequired reports whether u must use a second factor: an
+// administrator said so (store.User.MFARequired), or the server requires
+// it of everyone (Deps.RequireMFA).
+func (s *Service) MFARequired(u store.User) bool { return s.d.RequireMFA || u.MFARequired }
+
 // startBrowserSession ends the session of oldSecret, if it is live, and
 // creates the new one.
-func (s *Service) startBrowserSession(ctx context.Context, u store.User, oldSecret string, ci session.ClientInfo) (session.Created, error) {
+func (s *Service) startBrowserSession(ctx context.Context, u store.User, oldSecret string, ci session.ClientInfo, a authcontext.Authentication, enrolmentOnly bool) (session.Created, error) {
 	if oldSecret != "" {
 		if old, err := s.d.Sessions.AuthenticateCookie(ctx, oldSecret); err == nil {
 			if err := s.d.Sessions.Revoke(ctx, old.UserID, old.ID); err != nil {
@@ -226,7 +258,7 @@ func (s *Service) startBrowserSession(ctx context.Context, u store.User, oldSecr
 			}
 		}
 	}
-	return s.d.Sessions.CreateCookie(ctx, u.ID, ci)
+	return s.d.Sessions.StartCookie(ctx, u.ID, ci, a, enrolmentOnly)
 }
 
 // revokeIfLocked rereads the user once a login has created its record
@@ -249,7 +281,7 @@ func (s *Service) revokeIfLocked(ctx context.Context, u store.User, pw string) e
 func (s *Service) loginIncomplete(ctx context.Context, err error) error {
 	var rl *RateLimitedError
 	switch {
-	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrUnavailable),
+	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrUnavailable), errors.Is(err, ErrMFAEnrolmentRequired),
 		errors.Is(err, password.ErrBusy), errors.As(err, &rl):
 		return err
 	}
@@ -275,7 +307,9 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 
 // UpdateUser applies an administrative change. When it leaves the account
 // disabled or sets its password, every session and grant of the user is
-// revoked.
+// revoked. When it requires a second factor of the user (MFARequired),
+// the user's sessions and grants that did not use one are revoked: the
+// next login asks for the factor, or to enrol one.
 func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (store.User, error) {
 	u, err := s.d.Users.UpdateUser(ctx, id, up)
 	if err != nil {
@@ -285,8 +319,34 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 		if _, err := s.d.Sessions.RevokeUser(ctx, id, ""); err != nil {
 			return store.User{}, fmt.Errorf("accounts: revoke sessions of user %s: %w", id, err)
 		}
+	} else if up.MFARequired != nil && *up.MFARequired {
+		if err := s.revokeSingleFactor(ctx, id); err != nil {
+			return store.User{}, err
+		}
 	}
 	return u, nil
+}
+
+// revokeSingleFactor revokes the user's sessions and grants whose
+// authentication was not multi-factor.
+func (s *Service) revokeSingleFactor(ctx context.Context, userID string) error {
+	records, err := s.d.Sessions.List(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("accounts: list sessions of user %s: %w", userID, err)
+	}
+	var errs []error
+	for _, r := range records {
+		if session.AuthOf(r).MultiFactor() {
+			continue
+		}
+		if err := s.d.Sessions.Revoke(ctx, userID, r.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("accounts: revoke single-factor sessions of user %s: %w", userID, err)
+	}
+	return nil
 }
 
 // DeleteUser disables the account, revokes its sessions and grants, and

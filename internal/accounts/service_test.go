@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
@@ -36,8 +37,8 @@ type tokens struct {
 	during   func(ctx context.Context, u store.User)
 }
 
-func (t *tokens) LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (token.Response, error) {
-	g, err := t.sessions.CreateGrant(ctx, session.GrantSpec{UserID: u.ID, Client: ci})
+func (t *tokens) LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo, a authcontext.Authentication) (token.Response, error) {
+	g, err := t.sessions.CreateGrant(ctx, session.GrantSpec{UserID: u.ID, Client: ci, Auth: a})
 	if err != nil {
 		return token.Response{}, err
 	}
@@ -304,7 +305,7 @@ func TestSignup(t *testing.T) {
 // failingTokens is a token issuer whose grants cannot be stored.
 type failingTokens struct{ err error }
 
-func (f failingTokens) LoginTokens(context.Context, store.User, session.ClientInfo) (token.Response, error) {
+func (f failingTokens) LoginTokens(context.Context, store.User, session.ClientInfo, authcontext.Authentication) (token.Response, error) {
 	return token.Response{}, f.err
 }
 

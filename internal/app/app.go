@@ -239,7 +239,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 	if err != nil {
 		return err
 	}
-	deps := accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log, Now: opts.Now, ReauthWindow: cfg.ReauthWindow, Lifecycle: lifecycle}
+	deps := accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log, Now: opts.Now, ReauthWindow: cfg.ReauthWindow, RequireMFA: cfg.RequireMFA, Lifecycle: lifecycle}
 	if stores.MFA != nil {
 		deps.Ceremonies = stores.MFA
 		deps.MFA, err = mfa.New(mfa.Config{KEK: kek, Now: opts.Now}, stores.MFA, stores.MFA)

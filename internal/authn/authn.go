@@ -7,6 +7,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 )
 
 // Method names how a principal authenticated; the values appear in
@@ -36,6 +38,14 @@ type Principal struct {
 	ExpiresAt time.Time
 	// Scopes are the scopes a token carries.
 	Scopes []string
+	// Auth is how and when the user authenticated: the session record's
+	// (as cached by this instance), or a token's amr and auth_time. Zero
+	// for the admin token and client credentials tokens. Step-up
+	// decisions read the record again (accounts.RequireRecentAuth).
+	Auth authcontext.Authentication
+	// EnrolmentOnly marks a session that may only enrol a second factor
+	// (store.Session.EnrolmentOnly).
+	EnrolmentOnly bool
 	// CookieSecret is the session cookie's secret, kept for the request so
 	// CSRF tokens can be derived and checked. Empty for other methods.
 	CookieSecret string

@@ -126,6 +126,11 @@ type Config struct {
 	// (removing a second factor); older ones answer 403
 	// reauthentication_required.
 	ReauthWindow time.Duration
+	// RequireMFA (--require-mfa, default false) requires a second factor
+	// of every user: a login without one may only enrol one (403
+	// mfa_enrolment_required), as an administrator's per-user
+	// "mfa_required" does.
+	RequireMFA bool
 	// LogLevel (--log-level, default info) is debug, info, warn or error.
 	LogLevel string
 	// LogFormat (--log-format, default json) is json or text.
@@ -304,12 +309,13 @@ func ParseCommand(cmd Command, args []string, getenv func(string) string, help i
 	fs.StringVar(&mailLimitAddress, "mail-limit-address", "5/1h", "recovery and verification mails allowed per email address per window")
 	fs.StringVar(&mailLimitIP, "mail-limit-ip", "30/1h", "recovery and verification requests allowed per client address per window")
 	fs.BoolVar(&c.RequireVerifiedEmail, "require-verified-email", false, "refuse logins of accounts whose address is not verified (403 email_not_verified)")
+	fs.BoolVar(&c.RequireMFA, "require-mfa", false, "require a second factor of every user: a login without one may only enrol one (403 mfa_enrolment_required)")
 	durationVar(fs, &c.VerificationTTL, "verification-ttl", 24*time.Hour, "lifetime of an email verification link")
 	durationVar(fs, &c.RecoveryTTL, "recovery-ttl", time.Hour, "lifetime of a password recovery link")
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "Argon2id computations at once (default: one per CPU)")
 	durationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 5*time.Second, "how long GET /v1/me may show an account from memory (0 turns the cache off)")
 	durationVar(fs, &c.SweepInterval, "sweep-interval", time.Minute, "how often expired sessions are deleted")
-	durationVar(fs, &c.ReauthWindow, "reauth-window", authcontext.DefaultStepUpWindow, "how recent a login must be for a sensitive action (removing a second factor)")
+	durationVar(fs, &c.ReauthWindow, "reauth-window", authcontext.DefaultStepUpWindow, "how recent an authentication must be for a sensitive action (changing the email or password, adding or removing a factor, deleting the account)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	durationVar(fs, &c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -88,11 +89,13 @@ func (s *Server) authenticate(r *http.Request) (authn.Principal, error) {
 		return authn.Principal{}, err
 	}
 	return authn.Principal{
-		Method:       authn.MethodSession,
-		UserID:       sess.UserID,
-		SessionID:    sess.ID,
-		ExpiresAt:    nextTimeout(sess),
-		CookieSecret: secret,
+		Method:        authn.MethodSession,
+		UserID:        sess.UserID,
+		SessionID:     sess.ID,
+		ExpiresAt:     nextTimeout(sess),
+		CookieSecret:  secret,
+		Auth:          session.AuthOf(sess),
+		EnrolmentOnly: sess.EnrolmentOnly,
 	}, nil
 }
 
@@ -105,8 +108,22 @@ func nextTimeout(s store.Session) time.Time {
 }
 
 // user wraps a handler that needs a user principal. Cookie-authenticated
-// requests with unsafe methods must pass the CSRF check.
+// requests with unsafe methods must pass the CSRF check. An
+// enrolment-only session is refused (403 mfa_enrolment_required): see
+// enrolling.
 func (s *Server) user(next func(http.ResponseWriter, *http.Request, authn.Principal)) http.Handler {
+	return s.userHandler(next, false)
+}
+
+// enrolling is user for the few requests an enrolment-only session may
+// make (a user who must use a second factor and has none): reading who it
+// is (GET /v1/me, GET /v1/session), logging out, and enrolling a factor
+// (TOTP, passkey registration).
+func (s *Server) enrolling(next func(http.ResponseWriter, *http.Request, authn.Principal)) http.Handler {
+	return s.userHandler(next, true)
+}
+
+func (s *Server) userHandler(next func(http.ResponseWriter, *http.Request, authn.Principal), enrolmentOnlyOK bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err != nil {
@@ -123,6 +140,10 @@ func (s *Server) user(next func(http.ResponseWriter, *http.Request, authn.Princi
 		}
 		if p.Method == authn.MethodSession && !s.csrfOK(r, p) {
 			s.writeError(w, r, errCSRF)
+			return
+		}
+		if p.EnrolmentOnly && !enrolmentOnlyOK {
+			s.writeError(w, r, accounts.ErrMFAEnrolmentRequired)
 			return
 		}
 		next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)), p)

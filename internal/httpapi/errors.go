@@ -41,6 +41,10 @@ const (
 	// codeEmailNotVerified refuses, with --require-verified-email, a
 	// correct password for an account whose address is unverified (403).
 	codeEmailNotVerified = "email_not_verified"
+	// codeMFAEnrolmentRequired refuses a user who must use a second
+	// factor and has none: a token-mode login, and every request of an
+	// enrolment-only session but enrolment (403).
+	codeMFAEnrolmentRequired = "mfa_enrolment_required"
 )
 
 // apiError is an error answer: a status, a contract code and a description
@@ -126,7 +130,9 @@ func (s *Server) asAPIErrorQuiet(err error) *apiError {
 		// for the metrics and the login page.
 		return &apiError{Status: http.StatusUnauthorized, Code: codeMFARequired, Description: "a second factor is required"}
 	case errors.Is(err, accounts.ErrReauthenticationRequired):
-		return &apiError{Status: http.StatusForbidden, Code: codeReauthenticationRequired, Description: "log in again to do this"}
+		return &apiError{Status: http.StatusForbidden, Code: codeReauthenticationRequired, Description: "authenticate again (POST /v1/reauth) to do this"}
+	case errors.Is(err, accounts.ErrMFAEnrolmentRequired):
+		return &apiError{Status: http.StatusForbidden, Code: codeMFAEnrolmentRequired, Description: "this account must set up a second factor first: POST /v1/mfa/totp with a session"}
 	case errors.As(err, &bad):
 		return errInvalidRequest("%s", bad.Reason)
 	case errors.As(err, &rl):

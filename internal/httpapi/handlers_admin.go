@@ -22,9 +22,12 @@ type adminUserJSON struct {
 	Disabled bool           `json:"disabled"`
 	// EmailVerified is true once the user used a verification or
 	// recovery link, or an administrator marked the address verified.
-	EmailVerified bool      `json:"email_verified"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	EmailVerified bool `json:"email_verified"`
+	// MFARequired is true when an administrator requires a second factor
+	// of the user (the server's --require-mfa is not reflected here).
+	MFARequired bool      `json:"mfa_required"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 func toAdminUserJSON(u store.User) adminUserJSON {
@@ -32,7 +35,7 @@ func toAdminUserJSON(u store.User) adminUserJSON {
 	if c == nil {
 		c = map[string]any{}
 	}
-	return adminUserJSON{ID: u.ID, Email: u.Email, Claims: c, Disabled: u.Disabled, EmailVerified: u.EmailVerified, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+	return adminUserJSON{ID: u.ID, Email: u.Email, Claims: c, Disabled: u.Disabled, EmailVerified: u.EmailVerified, MFARequired: u.MFARequired, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
 }
 
 // decodeClaims parses a claims member: absent or null is nil, anything
@@ -169,6 +172,9 @@ func (s *Server) handleAdminPatchUser(w http.ResponseWriter, r *http.Request) {
 		// EmailVerified marks the address verified (or not) without a
 		// link, for addresses an administrator vouches for.
 		EmailVerified *bool `json:"email_verified"`
+		// MFARequired requires a second factor of the user (or no longer):
+		// setting it revokes their single-factor sessions and grants.
+		MFARequired *bool `json:"mfa_required"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -180,7 +186,7 @@ func (s *Server) handleAdminPatchUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	u, err := s.deps.Accounts.UpdateUser(r.Context(), id, accounts.UserUpdate{Claims: claims, Disabled: req.Disabled, Password: req.Password, EmailVerified: req.EmailVerified})
+	u, err := s.deps.Accounts.UpdateUser(r.Context(), id, accounts.UserUpdate{Claims: claims, Disabled: req.Disabled, Password: req.Password, EmailVerified: req.EmailVerified, MFARequired: req.MFARequired})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -52,7 +52,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	sess, secret, ok := s.browserSession(r)
 	var authTime time.Time
 	if ok {
-		authTime = sess.CreatedAt
+		authTime = session.AuthOf(sess).Time
 	}
 	if req.NeedsLogin(authTime, s.now()) {
 		if req.HasPrompt("none") {
@@ -73,6 +73,14 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.renderSelectAccount(w, r, req, sess, q)
 		return
 	}
+	if to, stepUp := s.authorizeStepUp(r, req, &sess, q); stepUp {
+		if req.HasPrompt("none") {
+			s.authorizeError(w, r, &oauth.AuthorizeError{Err: oauth.ErrLoginRequired, RedirectURI: req.RedirectURI, State: req.State})
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
 	needs, err := az.NeedsConsent(r.Context(), sess.UserID, req)
 	if err != nil {
 		s.authorizeError(w, r, err)
@@ -87,6 +95,38 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.issueCode(w, r, req, sess)
+}
+
+// authorizeStepUp decides whether the browser session *sess, recent
+// enough for the request, still lacks what it asks for: a session that
+// may only enrol a second factor, or one whose methods do not meet the
+// request's acr_values (urn:gatehouse:acr:mfa on a password session). It
+// then returns the page that asks for the missing part only, returning to
+// the request afterwards: /reauth (the second factor; the password is
+// not asked again), or /mfa/totp when the account has no factor to give.
+// The cached session is read again from the store before deciding, so a
+// step-up made through another instance counts.
+func (s *Server) authorizeStepUp(r *http.Request, req oauth.AuthorizeRequest, sess *store.Session, q url.Values) (string, bool) {
+	met := func() bool {
+		_, ok := session.AuthOf(*sess).Satisfies(req.ACRValues)
+		return ok && !sess.EnrolmentOnly
+	}
+	if met() {
+		return "", false
+	}
+	if fresh, err := s.deps.Sessions.Get(r.Context(), sess.ID); err == nil {
+		*sess = fresh
+		if met() {
+			return "", false
+		}
+	}
+	back := url.Values{"return_to": {"/oauth2/authorize?" + q.Encode()}}.Encode()
+	if !sess.EnrolmentOnly {
+		if has, err := s.deps.Accounts.HasSecondFactor(r.Context(), sess.UserID); err == nil && has {
+			return "/reauth?" + back, true
+		}
+	}
+	return "/mfa/totp?" + back, true
 }
 
 // withoutPrompts returns a copy of the authorization request q whose
@@ -128,7 +168,7 @@ func (s *Server) renderSelectAccount(w http.ResponseWriter, r *http.Request, req
 
 // issueCode sends the browser back to the client with a new code.
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, req oauth.AuthorizeRequest, sess store.Session) {
-	to, err := s.deps.Authorize.IssueCode(r.Context(), req, oauth.Authorization{UserID: sess.UserID, SessionID: sess.ID, AuthTime: sess.CreatedAt})
+	to, err := s.deps.Authorize.IssueCode(r.Context(), req, oauth.Authorization{UserID: sess.UserID, SessionID: sess.ID, Auth: session.AuthOf(sess)})
 	if err != nil {
 		s.authorizeError(w, r, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -106,12 +107,20 @@ func (s *Server) writeLogin(w http.ResponseWriter, r *http.Request, res accounts
 	}
 	created := res.Session
 	s.setSessionCookie(w, created.Secret, created.Session.ExpiresAt)
-	s.log.InfoContext(r.Context(), "login", "user_id", res.User.ID, "mode", "session", "session_id", created.Session.ID)
-	writeJSON(w, http.StatusOK, map[string]any{
+	s.log.InfoContext(r.Context(), "login", "user_id", res.User.ID, "mode", "session", "session_id", created.Session.ID, "enrolment_only", res.EnrolmentOnly)
+	body := map[string]any{
 		"user":       toUserJSON(res.User),
 		"session":    toSessionJSON(created.Session, created.Session.ID),
 		"csrf_token": session.CSRFToken(created.Secret),
-	})
+	}
+	if res.EnrolmentOnly {
+		// The session exists, but may only enrol a second factor.
+		body["error"] = codeMFAEnrolmentRequired
+		body["error_description"] = "this account must set up a second factor: the session may only enrol one (POST /v1/mfa/totp)"
+		writeJSON(w, http.StatusForbidden, body)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // loginRequest is the accounts login of r: its client, and the session
@@ -165,7 +174,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p authn.Princi
 		return
 	}
 	writeJSON(w, http.StatusOK, meJSON{
-		Auth: meAuthJSON{ExpiresAt: p.ExpiresAt.UTC(), Method: string(p.Method), SessionID: p.SessionID},
+		Auth: meAuthJSON{ExpiresAt: p.ExpiresAt.UTC(), Method: string(p.Method), SessionID: p.SessionID,
+			AMR: p.Auth.AMR(), ACR: p.Auth.ACR(), AuthTime: authTimeJSON(p.Auth), MFAEnrolmentRequired: p.EnrolmentOnly},
 		User: toUserJSON(u),
 	})
 }
@@ -179,7 +189,23 @@ type meJSON struct {
 }
 
 type meAuthJSON struct {
-	ExpiresAt time.Time `json:"expires_at"`
-	Method    string    `json:"method"`
-	SessionID string    `json:"session_id"`
+	// ACR, AMR and AuthTime are how and when the user authenticated
+	// (issue #14): urn:gatehouse:acr:1fa or :mfa, RFC 8176 values.
+	ACR       string     `json:"acr,omitempty"`
+	AMR       []string   `json:"amr,omitempty"`
+	AuthTime  *time.Time `json:"auth_time,omitempty"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	Method    string     `json:"method"`
+	// MFAEnrolmentRequired marks an enrolment-only session.
+	MFAEnrolmentRequired bool   `json:"mfa_enrolment_required,omitempty"`
+	SessionID            string `json:"session_id"`
+}
+
+// authTimeJSON returns a's time for JSON, nil when unknown.
+func authTimeJSON(a authcontext.Authentication) *time.Time {
+	if a.Time.IsZero() {
+		return nil
+	}
+	t := a.Time.UTC()
+	return &t
 }

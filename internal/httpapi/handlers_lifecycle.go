@@ -110,7 +110,7 @@ func (s *Server) handlePatchMe(w http.ResponseWriter, r *http.Request, p authn.P
 	case req.Email != nil && (req.Password != nil || req.CurrentPassword != nil):
 		s.writeError(w, r, errInvalidRequest("change the email or the password, not both at once"))
 	case req.Email != nil:
-		u, err := s.deps.Accounts.ChangeEmail(ctx, p.UserID, *req.Email, s.clientIP(r))
+		u, err := s.deps.Accounts.ChangeEmail(ctx, p.UserID, p.SessionID, *req.Email, s.clientIP(r))
 		if err != nil {
 			s.writeError(w, r, err)
 			return

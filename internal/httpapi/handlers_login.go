@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
@@ -71,8 +72,12 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		case codeInvalidCredentials:
 			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "Wrong email or password.")
 		case codeMFARequired:
-			// The page's second-factor step is not built yet (issue #14).
-			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "This account uses a second factor: sign in through an app that supports it.")
+			var required *accounts.MFARequiredError
+			if errors.As(err, &required) {
+				s.renderLoginMFA(w, r, http.StatusOK, returnTo, required.Token, "")
+				return
+			}
+			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "Sign in again.")
 		case codeRateLimited:
 			setRetryAfter(w, ae.RetryAfter)
 			s.renderLogin(w, r, http.StatusTooManyRequests, returnTo, email, "Too many attempts. Wait a while and try again.")
@@ -84,12 +89,5 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	created, u := res.Session, res.User
-	s.setSessionCookie(w, created.Secret, created.Session.ExpiresAt)
-	s.log.InfoContext(r.Context(), "login", "user_id", u.ID, "mode", "page", "session_id", created.Session.ID)
-	if returnTo == "" {
-		s.renderMessage(w, r, http.StatusOK, "Signed in", "You are signed in.", false)
-		return
-	}
-	http.Redirect(w, r, returnTo, http.StatusSeeOther)
+	s.finishPageLogin(w, r, res, returnTo)
 }

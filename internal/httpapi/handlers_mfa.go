@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
@@ -20,10 +21,57 @@ const codeReauthenticationRequired = "reauthentication_required"
 // mfaRoutes mounts the second-factor endpoints (issue #14; contract
 // section "Second factors and passkeys").
 func (s *Server) mfaRoutes() {
-	s.mux.Handle("POST /v1/mfa/totp", s.user(s.handleBeginTOTP))
-	s.mux.Handle("POST /v1/mfa/totp/confirm", s.user(s.handleConfirmTOTP))
+	s.mux.Handle("POST /v1/mfa/totp", s.enrolling(s.handleBeginTOTP))
+	s.mux.Handle("POST /v1/mfa/totp/confirm", s.enrolling(s.handleConfirmTOTP))
 	s.mux.Handle("DELETE /v1/mfa/totp", s.user(s.handleRemoveTOTP))
 	s.mux.HandleFunc("POST /v1/login/mfa", s.handleLoginMFA)
+	s.mux.Handle("POST /v1/reauth", s.user(s.handleReauth))
+	s.mux.Handle("DELETE /v1/me", s.user(s.handleDeleteMe))
+}
+
+// authJSON is how and when the caller authenticated, as GET /v1/me's
+// auth shows it.
+type authJSON struct {
+	ACR      string     `json:"acr"`
+	AMR      []string   `json:"amr"`
+	AuthTime *time.Time `json:"auth_time"`
+}
+
+// handleReauth re-authenticates the caller's own session or grant with
+// the password or a second-factor code (step-up): its auth time moves to
+// now and the method joins its amr. It answers the new authentication.
+func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	var req struct {
+		Password string `json:"password"`
+		Code     string `json:"code"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rec, err := s.deps.Accounts.Reauthenticate(r.Context(), accounts.ReauthRequest{
+		UserID: p.UserID, SessionID: p.SessionID, Password: req.Password, Code: req.Code, ClientAddr: s.clientIP(r),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a := session.AuthOf(rec)
+	s.log.InfoContext(r.Context(), "reauthenticated", "user_id", p.UserID, "session_id", p.SessionID, "amr", a.AMR())
+	writeJSON(w, http.StatusOK, authJSON{ACR: a.ACR(), AMR: a.AMR(), AuthTime: authTimeJSON(a)})
+}
+
+// handleDeleteMe deletes the caller's account (a step-up action).
+func (s *Server) handleDeleteMe(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	if err := s.deps.Accounts.DeleteOwnAccount(r.Context(), p.UserID, p.SessionID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if p.Method == authn.MethodSession {
+		s.clearCookie(w)
+	}
+	s.log.InfoContext(r.Context(), "account deleted by its user", "user_id", p.UserID)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 type codeRequest struct {
@@ -45,7 +93,7 @@ func (s *Server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request, p aut
 		s.writeError(w, r, err)
 		return
 	}
-	codes, err := s.deps.Accounts.ConfirmTOTP(r.Context(), p.UserID, req.Code)
+	codes, err := s.deps.Accounts.ConfirmTOTP(r.Context(), p.UserID, p.SessionID, req.Code)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

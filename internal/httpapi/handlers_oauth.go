@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 )
@@ -218,10 +220,12 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, token.Introspection{})
 			return
 		}
-		writeJSON(w, http.StatusOK, token.Introspection{
+		in := token.Introspection{
 			Active: true, TokenType: "gatehouse_session", Sub: sess.UserID, Sid: sess.ID,
 			Iss: s.cfg.Issuer, Exp: nextTimeout(sess).Unix(), Iat: sess.CreatedAt.Unix(),
-		})
+		}
+		in.SetAuth(session.AuthOf(sess))
+		writeJSON(w, http.StatusOK, in)
 		return
 	}
 	in, _ := s.deps.TokenService.Introspect(r.Context(), tok)
@@ -285,7 +289,7 @@ func (s *Server) addOAuthDiscovery(doc map[string]any) {
 	doc["id_token_signing_alg_values_supported"] = s.deps.IDTokens.Algorithms()
 	doc["code_challenge_methods_supported"] = []string{oauth.PKCEMethodS256}
 	doc["prompt_values_supported"] = []string{"none", "login", "consent", "select_account"}
-	doc["acr_values_supported"] = []string{"0"}
+	doc["acr_values_supported"] = authcontext.ACRValuesSupported()
 	doc["claims_parameter_supported"] = false
 	doc["request_parameter_supported"] = false
 	doc["request_uri_parameter_supported"] = false

@@ -177,18 +177,22 @@ func TestLoginSession(t *testing.T) {
 	c.Cookie = ck.Value
 	c.SessionID, _ = body.Session["id"].(string)
 	var me struct {
-		User map[string]any    `json:"user"`
-		Auth map[string]string `json:"auth"`
+		User map[string]any `json:"user"`
+		Auth map[string]any `json:"auth"`
 	}
 	c.Do(t, http.MethodGet, "/v1/me", nil).WantStatus(t, http.StatusOK).Decode(t, &me)
 	if me.User["id"] != u.ID || me.User["email"] != u.Email {
 		t.Errorf("/v1/me user = %v, want %s", me.User, u.ID)
 	}
-	wantAuth := map[string]string{"method": "session", "session_id": c.SessionID, "expires_at": want["idle_expires_at"]}
+	wantAuth := map[string]string{"method": "session", "session_id": c.SessionID, "expires_at": want["idle_expires_at"],
+		"acr": "urn:gatehouse:acr:1fa", "auth_time": want["created_at"]}
 	for k, v := range wantAuth {
 		if me.Auth[k] != v {
-			t.Errorf("/v1/me auth.%s = %q, want %q", k, me.Auth[k], v)
+			t.Errorf("/v1/me auth.%s = %v, want %q", k, me.Auth[k], v)
 		}
+	}
+	if amr, _ := me.Auth["amr"].([]any); len(amr) != 1 || amr[0] != "pwd" {
+		t.Errorf("/v1/me auth.amr = %v, want [pwd]", me.Auth["amr"])
 	}
 	if _, ok := me.User["password_hash"]; ok {
 		t.Errorf("/v1/me shows the password hash")

@@ -158,10 +158,10 @@ func (s *Server) routes() {
 
 	m.HandleFunc("POST /v1/signup", s.handleSignup)
 	m.HandleFunc("POST /v1/login", s.handleLogin)
-	m.Handle("POST /v1/logout", s.user(s.handleLogout))
-	m.Handle("GET /v1/me", s.user(s.handleMe))
+	m.Handle("POST /v1/logout", s.enrolling(s.handleLogout))
+	m.Handle("GET /v1/me", s.enrolling(s.handleMe))
 
-	m.Handle("GET /v1/session", s.user(s.handleGetSession))
+	m.Handle("GET /v1/session", s.enrolling(s.handleGetSession))
 	m.Handle("GET /v1/sessions", s.user(s.handleListSessions))
 	m.Handle("DELETE /v1/sessions/{id}", s.user(s.handleDeleteSession))
 	m.Handle("DELETE /v1/sessions", s.user(s.handleDeleteOtherSessions))
@@ -184,6 +184,7 @@ func (s *Server) routes() {
 	s.mfaRoutes()
 	s.authorizeRoutes()
 	s.linkPageRoutes()
+	s.mfaPageRoutes()
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

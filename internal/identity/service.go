@@ -414,6 +414,8 @@ type UserUpdate struct {
 	Email *string
 	// EmailVerified marks the address verified or not.
 	EmailVerified *bool
+	// MFARequired requires a second factor of the user, or not.
+	MFARequired *bool
 	// IfEmail, if not empty, applies the change only while the account's
 	// address is IfEmail (a verification link for an address the account
 	// no longer has must not verify the new one): otherwise
@@ -460,6 +462,9 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 		}
 		if up.EmailVerified != nil {
 			u.EmailVerified = *up.EmailVerified
+		}
+		if up.MFARequired != nil {
+			u.MFARequired = *up.MFARequired
 		}
 		if up.Claims != nil {
 			u.Claims = up.Claims
@@ -526,6 +531,9 @@ func ValidatePassword(p string) error {
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true,
 	"jti": true, "sid": true, "scope": true, "client_id": true,
+	// How the user authenticated (issue #14): a custom claim must not
+	// forge a second factor.
+	"amr": true, "acr": true, "auth_time": true,
 }
 
 // maxClaimsJSON caps the encoded size of custom claims, which travel in

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -103,6 +104,9 @@ type AuthorizeRequest struct {
 	MaxAge int
 	// LoginHint is the login_hint parameter, for the login form.
 	LoginHint string
+	// ACRValues are the requested acr values (acr_values, OpenID Connect
+	// Core section 3.1.2.1), in order of preference; nil if none.
+	ACRValues []string
 }
 
 // HasPrompt reports whether the request has the prompt value p.
@@ -285,6 +289,10 @@ func (a *Authorizer) ParseRequest(ctx context.Context, q url.Values) (AuthorizeR
 	if req.HasPrompt("none") && len(req.Prompt) > 1 {
 		return fail(ErrInvalidRequest.WithDescription("prompt=none cannot be combined with other values"))
 	}
+	req.ACRValues = strings.Fields(q.Get("acr_values"))
+	if len(req.ACRValues) > 8 {
+		return fail(ErrInvalidRequest.WithDescription("too many acr_values"))
+	}
 	if v := q.Get("max_age"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -369,11 +377,11 @@ func (a *Authorizer) RevokeConsent(ctx context.Context, userID, clientID string)
 }
 
 // Authorization is who answered an authorization request: the user, the
-// browser session and when the user authenticated in it.
+// browser session, and how and when the user authenticated in it.
 type Authorization struct {
 	UserID    string
 	SessionID string
-	AuthTime  time.Time
+	Auth      authcontext.Authentication
 }
 
 // IssueCode stores a new authorization code for req and returns the URL
@@ -387,7 +395,10 @@ func (a *Authorizer) IssueCode(ctx context.Context, req AuthorizeRequest, az Aut
 	c := store.AuthCode{
 		Hash: h[:], ClientID: req.Client.ID, UserID: az.UserID, SessionID: az.SessionID,
 		RedirectURI: req.RedirectURI, Scope: strings.Join(req.Scope, " "), Audience: req.Client.Audiences,
-		Nonce: req.Nonce, AuthTime: az.AuthTime.UTC(), CreatedAt: now, ExpiresAt: now.Add(a.cfg.CodeTTL),
+		Nonce: req.Nonce, AuthTime: az.Auth.Time.UTC(), CreatedAt: now, ExpiresAt: now.Add(a.cfg.CodeTTL),
+	}
+	for _, m := range az.Auth.Methods {
+		c.AuthMethods = append(c.AuthMethods, string(m))
 	}
 	if req.CodeChallenge != "" {
 		c.CodeChallenge, c.CodeChallengeMethod = req.CodeChallenge, PKCEMethodS256

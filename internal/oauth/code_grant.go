@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
@@ -148,7 +149,7 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 	// its refreshed ID tokens repeat (OpenID Connect Core section 12.2).
 	grant, err := g.sessions.CreateGrant(ctx, session.GrantSpec{
 		UserID: c.UserID, ClientID: c.ClientID, Scope: c.Scope, Audience: c.Audience,
-		AuthTime: c.AuthTime, AuthSessionID: c.SessionID,
+		Auth: CodeAuth(c), AuthSessionID: c.SessionID,
 	})
 	if err != nil {
 		return token.Response{}, err
@@ -189,7 +190,7 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 	}
 	if slices.Contains(scope, ScopeOpenID) {
 		resp.IDToken, err = g.ids.Sign(IDTokenSpec{
-			Subject: u.ID, ClientID: c.ClientID, Nonce: c.Nonce, AuthTime: c.AuthTime,
+			Subject: u.ID, ClientID: c.ClientID, Nonce: c.Nonce, AuthTime: c.AuthTime, Auth: CodeAuth(c),
 			SessionID: c.SessionID, AccessToken: resp.AccessToken,
 			Algorithm: jose.Algorithm(req.Client.IDTokenSignedResponseAlg),
 			Email:     EmailClaimsFor(c.Scope, u),
@@ -229,4 +230,14 @@ func (g *AuthorizationCodeGrant) reused(ctx context.Context, c store.AuthCode) (
 		}
 	}
 	return token.Response{}, ErrInvalidGrant.WithCause(errors.New("authorization code reused: its grant is revoked"))
+}
+
+// CodeAuth returns how and when the user who authorized c authenticated.
+// A code stored before the methods were recorded reads as a password
+// login, the only kind there was.
+func CodeAuth(c store.AuthCode) authcontext.Authentication {
+	if len(c.AuthMethods) == 0 {
+		return authcontext.New(c.AuthTime, authcontext.Password)
+	}
+	return authcontext.ParseAMR(c.AuthMethods, c.AuthTime)
 }

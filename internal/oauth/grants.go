@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 	"github.com/gatehouse-auth/gatehouse/jose"
@@ -177,7 +178,7 @@ func (g *RefreshGrant) idToken(client *store.Client) token.Extend {
 		// without the nonce.
 		var err error
 		resp.IDToken, err = g.ids.Sign(IDTokenSpec{
-			Subject: u.ID, ClientID: grant.ClientID, AuthTime: grant.AuthTime,
+			Subject: u.ID, ClientID: grant.ClientID, AuthTime: grant.AuthTime, Auth: session.AuthOf(grant),
 			SessionID: grant.AuthSessionID, AccessToken: resp.AccessToken,
 			Algorithm: jose.Algorithm(client.IDTokenSignedResponseAlg),
 			Email:     EmailClaimsFor(grant.Scope, u),

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
@@ -48,6 +49,9 @@ type IDTokenSpec struct {
 	Nonce string
 	// AuthTime is when the user authenticated ("auth_time").
 	AuthTime time.Time
+	// Auth is how the user authenticated: the "amr" and "acr" (package
+	// authcontext). The zero value leaves both out.
+	Auth authcontext.Authentication
 	// SessionID is the browser session ("sid").
 	SessionID string
 	// AccessToken, if not empty, is hashed into "at_hash".
@@ -122,17 +126,18 @@ type idTokenClaims struct {
 	AuthTime int64    `json:"auth_time"`
 	Nonce    string   `json:"nonce,omitempty"`
 	ATHash   string   `json:"at_hash,omitempty"`
-	ACR      string   `json:"acr"`
-	AMR      []string `json:"amr"`
+	ACR      string   `json:"acr,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
 	SID      string   `json:"sid,omitempty"`
 	// Email and EmailVerified come with the email scope only.
 	Email         string `json:"email,omitempty"`
 	EmailVerified *bool  `json:"email_verified,omitempty"`
 }
 
-// Sign returns a signed ID token. Its "acr" is "0" and "amr" is ["pwd"]:
-// Gatehouse authenticates users with a password only, which ISO/IEC 29115
-// level 1 does not exceed, and OpenID Connect reserves "0" for that.
+// Sign returns a signed ID token. Its "amr" lists the methods of
+// spec.Auth (RFC 8176) and its "acr" is urn:gatehouse:acr:1fa or
+// urn:gatehouse:acr:mfa (authcontext.ACR*; discovery lists them in
+// acr_values_supported).
 func (t *IDTokens) Sign(spec IDTokenSpec) (string, error) {
 	alg := spec.Algorithm
 	if alg == "" {
@@ -146,7 +151,7 @@ func (t *IDTokens) Sign(spec IDTokenSpec) (string, error) {
 	c := idTokenClaims{
 		Issuer: t.issuer, Subject: spec.Subject, Audience: []string{spec.ClientID}, AZP: spec.ClientID,
 		Expires: now.Add(t.ttl).Unix(), IssuedAt: now.Unix(), AuthTime: spec.AuthTime.Unix(),
-		Nonce: spec.Nonce, ACR: "0", AMR: []string{"pwd"}, SID: spec.SessionID,
+		Nonce: spec.Nonce, ACR: spec.Auth.ACR(), AMR: spec.Auth.AMR(), SID: spec.SessionID,
 	}
 	if spec.Email != nil {
 		c.Email, c.EmailVerified = spec.Email.Email, &spec.Email.Verified

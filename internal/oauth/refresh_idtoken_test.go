@@ -177,7 +177,7 @@ func TestRefreshIDToken(t *testing.T) {
 			want := map[string]any{
 				"iss": testIssuer, "sub": "u1", "aud": []any{g.ClientID}, "azp": g.ClientID,
 				"iat": float64(now.Unix()), "exp": float64(now.Add(DefaultIDTokenTTL).Unix()),
-				"auth_time": float64(authTime.Unix()), "acr": "0", "amr": []any{"pwd"},
+				"auth_time": float64(authTime.Unix()), "acr": "urn:gatehouse:acr:1fa", "amr": []any{"pwd"},
 				"sid": "browser-1", "at_hash": atHash,
 			}
 			for k, v := range want {

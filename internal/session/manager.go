@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -161,10 +162,19 @@ type Created struct {
 	Secret string
 }
 
-// CreateCookie starts a browser session for the user. Every call makes a
-// new secret and a new id, so no identifier that existed before login
-// survives it (session fixation).
+// CreateCookie starts a browser session for the user that records no
+// authentication methods (AuthOf reads it as a password login at its
+// creation). Logins use StartCookie.
 func (m *Manager) CreateCookie(ctx context.Context, userID string, ci ClientInfo) (Created, error) {
+	return m.StartCookie(ctx, userID, ci, authcontext.Authentication{}, false)
+}
+
+// StartCookie starts a browser session for the user, who authenticated
+// as a says; enrolmentOnly marks a session that may only enrol a second
+// factor (see store.Session). Every call makes a new secret and a new id,
+// so no identifier that existed before login survives it (session
+// fixation).
+func (m *Manager) StartCookie(ctx context.Context, userID string, ci ClientInfo, a authcontext.Authentication, enrolmentOnly bool) (Created, error) {
 	secret := newSecret()
 	if m.router != nil {
 		secret = m.router.SessionRoute(userID) + "." + secret
@@ -172,6 +182,8 @@ func (m *Manager) CreateCookie(ctx context.Context, userID string, ci ClientInfo
 	hash := HashSecret(secret)
 	s := m.newRecord(store.KindCookie, userID, ci)
 	s.SecretHash = hash[:]
+	setAuth(&s, a)
+	s.EnrolmentOnly = enrolmentOnly
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return Created{}, fmt.Errorf("session: create: %w", err)
 	}
@@ -188,10 +200,12 @@ type GrantSpec struct {
 	// refreshed tokens have it too; empty means the issuer.
 	Audience []string
 	Client   ClientInfo
-	// AuthTime and AuthSessionID are when, and in which browser session,
-	// the user authenticated, for a grant of the authorization code flow;
-	// zero otherwise (see store.Session).
-	AuthTime      time.Time
+	// Auth is how and when the user authenticated: the login of a
+	// first-party grant, or the browser session's authentication for a
+	// grant of the authorization code flow. The zero value records none.
+	Auth authcontext.Authentication
+	// AuthSessionID is the browser session the user authenticated in, for
+	// a grant of the authorization code flow (see store.Session).
 	AuthSessionID string
 }
 
@@ -200,12 +214,66 @@ type GrantSpec struct {
 func (m *Manager) CreateGrant(ctx context.Context, g GrantSpec) (store.Session, error) {
 	s := m.newRecord(store.KindToken, g.UserID, g.Client)
 	s.ClientID, s.Scope, s.Audience = g.ClientID, g.Scope, g.Audience
-	if !g.AuthTime.IsZero() {
-		s.AuthTime, s.AuthSessionID = g.AuthTime.UTC().Truncate(time.Millisecond), g.AuthSessionID
+	setAuth(&s, g.Auth)
+	if !s.AuthTime.IsZero() {
+		s.AuthSessionID = g.AuthSessionID
 	}
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return store.Session{}, fmt.Errorf("session: create grant: %w", err)
 	}
+	return s, nil
+}
+
+// setAuth records a on s, as stored (milliseconds, UTC).
+func setAuth(s *store.Session, a authcontext.Authentication) {
+	s.AuthMethods = nil
+	for _, m := range a.Methods {
+		s.AuthMethods = append(s.AuthMethods, string(m))
+	}
+	s.AuthTime = time.Time{}
+	if !a.Time.IsZero() {
+		s.AuthTime = a.Time.UTC().Truncate(time.Millisecond)
+	}
+}
+
+// AuthOf returns how and when the user of the record authenticated. A
+// record stored before the methods were recorded reads as a password
+// login (the only kind there was) at its AuthTime, or its creation when
+// it has none.
+func AuthOf(s store.Session) authcontext.Authentication {
+	at := s.AuthTime
+	if at.IsZero() {
+		at = s.CreatedAt
+	}
+	if len(s.AuthMethods) == 0 {
+		return authcontext.New(at, authcontext.Password)
+	}
+	return authcontext.ParseAMR(s.AuthMethods, at)
+}
+
+// UpdateAuth records that the user of the live record id authenticated
+// again, as a says (a step-up adds a factor, a re-authentication moves
+// the time), and clears or sets enrolmentOnly. The record keeps its id
+// and cookie: see docs/decisions.md. This instance's cache forgets the
+// record so that its next check reads the store; other instances may show
+// the old authentication in a cached principal until their cache entry is
+// refreshed, so decisions that depend on it read the record with Get. It
+// returns the updated record, or ErrInvalid.
+func (m *Manager) UpdateAuth(ctx context.Context, id string, a authcontext.Authentication, enrolmentOnly bool) (store.Session, error) {
+	s, err := m.Get(ctx, id)
+	if err != nil {
+		return store.Session{}, err
+	}
+	setAuth(&s, a)
+	s.EnrolmentOnly = enrolmentOnly
+	err = m.store.UpdateSessionAuth(ctx, id, s.AuthMethods, s.AuthTime, enrolmentOnly)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, ErrInvalid
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("session: update auth: %w", err)
+	}
+	m.cache.deleteID(id)
 	return s, nil
 }
 

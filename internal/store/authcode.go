@@ -37,6 +37,10 @@ type AuthCode struct {
 	// AuthTime is when the user last authenticated (the ID token's
 	// "auth_time").
 	AuthTime time.Time
+	// AuthMethods are how the user authenticated (Session.AuthMethods of
+	// the browser session), for the amr and acr of the tokens issued from
+	// the code. Nil for codes stored before they were recorded.
+	AuthMethods []string
 	// CreatedAt is when the code was issued; ExpiresAt when it dies unused
 	// (dead at ExpiresAt itself).
 	CreatedAt time.Time

@@ -44,13 +44,25 @@ type Session struct {
 	// CreatedAt is when the record was created: for a cookie session and a
 	// first-party grant, when the user authenticated.
 	CreatedAt time.Time
-	// AuthTime is when the user authenticated for a grant of the
-	// authorization code flow: the login of the browser session it was
-	// authorized in (AuthSessionID), which may be well before CreatedAt.
-	// Refreshed ID tokens carry it as "auth_time" (OpenID Connect Core
-	// section 12.2). Zero for every other record, and for grants stored
-	// before it was recorded.
+	// AuthTime is when the user last authenticated: for a cookie session
+	// or a first-party grant, its login or the last step-up on it
+	// (UpdateSessionAuth); for a grant of the authorization code flow, the
+	// authentication of the browser session it was authorized in
+	// (AuthSessionID), which may be well before CreatedAt. Tokens carry it
+	// as "auth_time" (OpenID Connect Core sections 2 and 12.2). Zero for
+	// records stored before it was recorded (callers then use CreatedAt).
 	AuthTime time.Time
+	// AuthMethods are how the user authenticated at AuthTime: RFC 8176
+	// amr values ("pwd", "otp", "hwk", "swk", "user"; see package
+	// authcontext), in the order they happened, each once, never "mfa"
+	// (derived). Empty for records stored before they were recorded.
+	// Stores keep them compactly (they are short ASCII words); nil and
+	// empty are the same.
+	AuthMethods []string
+	// EnrolmentOnly marks a cookie session of a user who must use a
+	// second factor and has none yet: it may only enrol one (see package
+	// accounts). It is cleared when the session is stepped up.
+	EnrolmentOnly bool
 	// AuthSessionID is the id of that browser session: the "sid" of the
 	// grant's ID tokens. Empty when AuthTime is zero.
 	AuthSessionID string
@@ -106,6 +118,10 @@ type SessionStore interface {
 	// may call update more than once (retrying on contention), so update
 	// must have no side effects and must not call the store.
 	UpdateSessionData(ctx context.Context, id string, update func(data json.RawMessage, version int64) (json.RawMessage, error)) (Session, error)
+	// UpdateSessionAuth replaces the record's AuthMethods, AuthTime and
+	// EnrolmentOnly (a step-up or a re-authentication of the session), and
+	// nothing else, or returns ErrNotFound.
+	UpdateSessionAuth(ctx context.Context, id string, methods []string, authTime time.Time, enrolmentOnly bool) error
 	// DeleteSession removes the record, or returns ErrNotFound.
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteSessions removes the records with the given ids and returns

@@ -24,6 +24,10 @@ type User struct {
 	// Email (a verification or recovery link was used, or an
 	// administrator said so). Changing Email clears it.
 	EmailVerified bool
+	// MFARequired reports that an administrator requires a second factor
+	// of the user (the server's --require-mfa requires it of everyone): a
+	// login without one may only enrol one (see package accounts).
+	MFARequired bool
 	// CreatedAt and UpdatedAt are UTC timestamps.
 	CreatedAt time.Time
 	UpdatedAt time.Time

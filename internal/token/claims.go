@@ -3,6 +3,7 @@ package token
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"strconv"
 	"strings"
@@ -23,6 +24,12 @@ type Claims struct {
 	SessionID string
 	Scope     string
 	ClientID  string
+	// AMR and ACR are how the user authenticated (RFC 8176 "amr", OpenID
+	// Connect "acr"; see package authcontext), and AuthTime when
+	// ("auth_time"); all empty for tokens without a user.
+	AMR      []string
+	ACR      string
+	AuthTime time.Time
 	// Custom are the user's custom claims, copied into the token.
 	Custom map[string]any
 }
@@ -55,7 +62,23 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 // claims, as marshalMap would write it, without a map or reflection: the
 // client credentials grant and most user tokens.
 func (c Claims) appendRegistered(b []byte) []byte {
-	b = append(b, `{"aud":`...)
+	b = append(b, '{')
+	if c.ACR != "" {
+		b = append(b, `"acr":`...)
+		b = appendJSONString(b, c.ACR)
+		b = append(b, ',')
+	}
+	if len(c.AMR) > 0 {
+		b = append(b, `"amr":[`...)
+		for i, m := range c.AMR {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, m)
+		}
+		b = append(b, "],"...)
+	}
+	b = append(b, `"aud":`...)
 	switch {
 	case len(c.Audience) == 1:
 		b = appendJSONString(b, c.Audience[0])
@@ -70,6 +93,10 @@ func (c Claims) appendRegistered(b []byte) []byte {
 			b = appendJSONString(b, a)
 		}
 		b = append(b, ']')
+	}
+	if !c.AuthTime.IsZero() {
+		b = append(b, `,"auth_time":`...)
+		b = strconv.AppendInt(b, c.AuthTime.Unix(), 10)
 	}
 	b = append(b, `,"client_id":`...)
 	b = appendJSONString(b, cmp.Or(c.ClientID, FirstPartyClientID))
@@ -138,6 +165,15 @@ func (c Claims) marshalMap() ([]byte, error) {
 	setOrDelete(m, "sid", c.SessionID)
 	setOrDelete(m, "scope", c.Scope)
 	setOrDelete(m, "client_id", cmp.Or(c.ClientID, FirstPartyClientID))
+	setOrDelete(m, "acr", c.ACR)
+	delete(m, "amr")
+	if len(c.AMR) > 0 {
+		m["amr"] = c.AMR
+	}
+	delete(m, "auth_time")
+	if !c.AuthTime.IsZero() {
+		m["auth_time"] = c.AuthTime.Unix()
+	}
 	return json.Marshal(m)
 }
 
@@ -147,6 +183,32 @@ func setOrDelete(m map[string]any, k, v string) {
 		return
 	}
 	m[k] = v
+}
+
+// authClaims collects the amr, acr and auth_time members of an access
+// token's claims set, which package jose leaves to its caller.
+type authClaims struct {
+	amr      []string
+	acr      string
+	authTime int64
+}
+
+// member is a jose.ParseClaimsFunc callback: it decodes amr, acr and
+// auth_time and skips every other member.
+func (a *authClaims) member(name, value []byte) error {
+	var err error
+	switch string(name) {
+	case "amr":
+		err = json.Unmarshal(value, &a.amr)
+	case "acr":
+		err = json.Unmarshal(value, &a.acr)
+	case "auth_time":
+		err = json.Unmarshal(value, &a.authTime)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // fromJOSE copies the registered claims parsed by package jose.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
@@ -105,6 +106,9 @@ type MintSpec struct {
 	// Audience defaults to the issuer.
 	Audience []string
 	Custom   map[string]any
+	// Auth is how and when the user authenticated: the token's amr, acr
+	// and auth_time. The zero value (client credentials) adds none.
+	Auth authcontext.Authentication
 	// NotAfter, if not zero, is when the record the token belongs to (a
 	// session or grant) ends: the token's exp is never later, so no token
 	// outlives its record.
@@ -139,6 +143,10 @@ func (s *Service) Mint(spec MintSpec) (string, time.Time, error) {
 		IssuedAt: now, ExpiresAt: exp,
 		ID: randomID(), SessionID: spec.SessionID, Scope: spec.Scope, ClientID: spec.ClientID,
 		Custom: spec.Custom,
+		AMR:    spec.Auth.AMR(), ACR: spec.Auth.ACR(),
+	}
+	if len(c.AMR) > 0 && !spec.Auth.Time.IsZero() {
+		c.AuthTime = spec.Auth.Time.UTC()
 	}
 	payload, err := c.MarshalJSON() // compact already: json.Marshal would only copy it
 	if err != nil {
@@ -152,9 +160,9 @@ func (s *Service) Mint(spec MintSpec) (string, time.Time, error) {
 }
 
 // LoginTokens starts a first-party token grant for a user who logged in
-// with a password, and returns an access token and a refresh token.
-func (s *Service) LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo) (Response, error) {
-	grant, err := s.sessions.CreateGrant(ctx, session.GrantSpec{UserID: u.ID, Client: ci})
+// as a says, and returns an access token and a refresh token.
+func (s *Service) LoginTokens(ctx context.Context, u store.User, ci session.ClientInfo, a authcontext.Authentication) (Response, error) {
+	grant, err := s.sessions.CreateGrant(ctx, session.GrantSpec{UserID: u.ID, Client: ci, Auth: a})
 	if err != nil {
 		return Response{}, err
 	}
@@ -180,7 +188,7 @@ func (s *Service) IssueAccessForGrant(ctx context.Context, grant store.Session, 
 // grantSpec describes an access token of grant for u: the grant's
 // client, scope and audience.
 func grantSpec(grant store.Session, u store.User) MintSpec {
-	return MintSpec{Subject: u.ID, SessionID: grant.ID, ClientID: grant.ClientID, Scope: grant.Scope, Audience: grant.Audience, Custom: u.Claims, NotAfter: recordEnd(grant)}
+	return MintSpec{Subject: u.ID, SessionID: grant.ID, ClientID: grant.ClientID, Scope: grant.Scope, Audience: grant.Audience, Custom: u.Claims, NotAfter: recordEnd(grant), Auth: session.AuthOf(grant)}
 }
 
 // recordEnd is when a session or grant ends if it is not used again: the
@@ -402,12 +410,18 @@ func (s *Service) VerifyAccess(ctx context.Context, raw string) (Claims, error) 
 	if tok.Header.Type != AccessTokenType {
 		return Claims{}, fmt.Errorf("%w: typ %q", ErrInvalidToken, tok.Header.Type)
 	}
-	// Only registered claims matter here; custom ones are not decoded.
-	jc, err := jose.ParseClaims(tok.Payload)
+	// Registered claims and amr, acr, auth_time matter here; custom ones
+	// are not decoded.
+	var ac authClaims
+	jc, err := jose.ParseClaimsFunc(tok.Payload, ac.member)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	c := fromJOSE(jc)
+	c.AMR, c.ACR = ac.amr, ac.acr
+	if ac.authTime > 0 {
+		c.AuthTime = time.Unix(ac.authTime, 0).UTC()
+	}
 	now := s.now()
 	switch {
 	case c.Issuer != s.cfg.Issuer:
@@ -440,6 +454,7 @@ func (s *Service) AuthenticateBearer(ctx context.Context, raw string) (authn.Pri
 	p := authn.Principal{Method: authn.MethodJWT, ClientID: c.ClientID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt, Scopes: c.Scopes()}
 	if c.SessionID != "" {
 		p.UserID = c.Subject
+		p.Auth = authcontext.ParseAMR(c.AMR, c.AuthTime)
 	}
 	return p, nil
 }
@@ -452,7 +467,7 @@ func (s *Service) SessionToken(ctx context.Context, sess store.Session, audience
 	if err != nil {
 		return Response{}, fmt.Errorf("token: session token: %w", err)
 	}
-	spec := MintSpec{Subject: u.ID, SessionID: sess.ID, Custom: u.Claims, NotAfter: recordEnd(sess)}
+	spec := MintSpec{Subject: u.ID, SessionID: sess.ID, Custom: u.Claims, NotAfter: recordEnd(sess), Auth: session.AuthOf(sess)}
 	if audience != "" {
 		spec.Audience = []string{audience}
 	}
@@ -478,6 +493,19 @@ type Introspection struct {
 	Iss       string   `json:"iss,omitempty"`
 	Jti       string   `json:"jti,omitempty"`
 	Sid       string   `json:"sid,omitempty"`
+	// ACR, AMR and AuthTime are how and when the user authenticated, for
+	// tokens and sessions that have a user (issue #14).
+	ACR      string   `json:"acr,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
+	AuthTime int64    `json:"auth_time,omitempty"`
+}
+
+// SetAuth fills in's ACR, AMR and AuthTime from a.
+func (in *Introspection) SetAuth(a authcontext.Authentication) {
+	in.ACR, in.AMR = a.ACR(), a.AMR()
+	if len(in.AMR) > 0 && !a.Time.IsZero() {
+		in.AuthTime = a.Time.Unix()
+	}
 }
 
 // Introspect describes a token (RFC 7662): an access token or a refresh
@@ -495,10 +523,12 @@ func (s *Service) Introspect(ctx context.Context, raw string) (Introspection, st
 		if err != nil {
 			return Introspection{}, store.Session{}
 		}
-		return Introspection{
+		in := Introspection{
 			Active: true, TokenType: "refresh_token", Scope: g.Scope, ClientID: g.ClientID,
 			Sub: g.UserID, Iss: s.cfg.Issuer, Sid: g.ID, Exp: rt.ExpiresAt.Unix(), Iat: rt.CreatedAt.Unix(),
-		}, g
+		}
+		in.SetAuth(session.AuthOf(g))
+		return in, g
 	}
 	c, err := s.VerifyAccess(ctx, raw)
 	if err != nil {
@@ -518,6 +548,10 @@ func (s *Service) Introspect(ctx context.Context, raw string) (Introspection, st
 	}
 	if !c.NotBefore.IsZero() {
 		in.Nbf = c.NotBefore.Unix()
+	}
+	in.ACR, in.AMR = c.ACR, c.AMR
+	if !c.AuthTime.IsZero() {
+		in.AuthTime = c.AuthTime.Unix()
 	}
 	return in, g
 }

@@ -320,6 +320,10 @@ func (r *routed) TouchSession(ctx context.Context, id string, lastSeen, idle tim
 	return r.Store.TouchSession(ctx, r.id(id), lastSeen, idle)
 }
 
+func (r *routed) UpdateSessionAuth(ctx context.Context, id string, methods []string, at time.Time, enrolmentOnly bool) error {
+	return r.Store.UpdateSessionAuth(ctx, r.id(id), methods, at, enrolmentOnly)
+}
+
 func (r *routed) UpdateSessionData(ctx context.Context, id string, update func(json.RawMessage, int64) (json.RawMessage, error)) (store.Session, error) {
 	s, err := r.Store.UpdateSessionData(ctx, r.id(id), update)
 	return out(s), err

@@ -177,6 +177,21 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpir
 	return nil
 }
 
+// UpdateSessionAuth sets the record's AuthMethods, AuthTime and
+// EnrolmentOnly in one script, or returns store.ErrNotFound.
+func (s *Store) UpdateSessionAuth(ctx context.Context, id string, methods []string, authTime time.Time, enrolmentOnly bool) error {
+	b := s.baseOf(id)
+	n, err := authScript.Run(ctx, s.client, []string{recordKey(b, id)}, b, id,
+		strings.Join(methods, " "), optionalMillis(authTime), enrolmentOnlyField(enrolmentOnly)).Int()
+	if err != nil {
+		return fmt.Errorf("redisstore: update session auth: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("redisstore: update session auth: %w", store.ErrNotFound)
+	}
+	return nil
+}
+
 // maxUpdateAttempts bounds how often UpdateSessionData computes an update
 // that a concurrent write then makes stale.
 const maxUpdateAttempts = 100

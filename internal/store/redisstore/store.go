@@ -223,6 +223,7 @@ var (
 	deleteClientScript = newScript("delete_client.lua")
 	sweepScript        = newScript("sweep.lua")
 	countScript        = newScript("count.lua")
+	authScript         = newScript("auth.lua")
 	clientRoutesScript = redis.NewScript(clientRoutesLua)
 )
 
@@ -315,6 +316,8 @@ func recordFields(s store.Session, data, aud string) []any {
 		"v", strconv.FormatInt(s.DataVersion, 10),
 		"at", optionalMillis(s.AuthTime),
 		"as", s.AuthSessionID,
+		"am", strings.Join(s.AuthMethods, " "),
+		"eo", enrolmentOnlyField(s.EnrolmentOnly),
 	}
 	f := all[:0]
 	for i := 0; i < len(all); i += 2 {
@@ -355,10 +358,19 @@ func chunked(name string) bool { return name == "ua" || name == "ub" || name == 
 // which they take missing for empty.
 func optional(name string) bool {
 	switch name {
-	case "c", "sc", "a", "ua", "ub", "ip", "at", "as":
+	case "c", "sc", "a", "ua", "ub", "ip", "at", "as", "am", "eo":
 		return true
 	}
 	return false
+}
+
+// enrolmentOnlyField returns Session.EnrolmentOnly as stored: "1", or ""
+// (left out) for false.
+func enrolmentOnlyField(on bool) string {
+	if on {
+		return "1"
+	}
+	return ""
 }
 
 // optionalMillis returns a time that may be zero as stored: "" for the
@@ -445,6 +457,10 @@ func (d *decoder) set(name, value string) {
 		}
 	case "as":
 		d.s.AuthSessionID = value
+	case "am":
+		d.s.AuthMethods = strings.Fields(value)
+	case "eo":
+		d.s.EnrolmentOnly = value == "1"
 	case "ua":
 		d.ua = value
 	case "ub":

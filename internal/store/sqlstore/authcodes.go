@@ -12,7 +12,7 @@ import (
 // reads them.
 const authCodeColumns = `hash, client_id, user_id, session_id, redirect_uri,
 	code_challenge, code_challenge_method, scope, audiences, nonce,
-	auth_time, created_at, expires_at, used_at, grant_id`
+	auth_time, created_at, expires_at, used_at, grant_id, auth_methods`
 
 // scanAuthCode reads one row of authCodeColumns.
 func (s *Store) scanAuthCode(r scanner) (store.AuthCode, error) {
@@ -20,10 +20,11 @@ func (s *Store) scanAuthCode(r scanner) (store.AuthCode, error) {
 		c                          store.AuthCode
 		authTime, created, expires int64
 		used                       sql.NullInt64
+		methods                    string
 	)
 	err := r.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI,
 		&c.CodeChallenge, &c.CodeChallengeMethod, &c.Scope, s.f.listDest(&c.Audience), &c.Nonce,
-		&authTime, &created, &expires, &used, &c.GrantID)
+		&authTime, &created, &expires, &used, &c.GrantID, &methods)
 	if err != nil {
 		return store.AuthCode{}, err
 	}
@@ -31,6 +32,7 @@ func (s *Store) scanAuthCode(r scanner) (store.AuthCode, error) {
 	c.CreatedAt = fromMillis(created)
 	c.ExpiresAt = fromMillis(expires)
 	c.UsedAt = fromNullMillis(used)
+	c.AuthMethods = decodeMethods(methods)
 	return c, nil
 }
 
@@ -43,10 +45,10 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	}
 	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO auth_codes (`+authCodeColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '')`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?)`,
 		blob(c.Hash), c.ClientID, c.UserID, c.SessionID, c.RedirectURI,
 		c.CodeChallenge, c.CodeChallengeMethod, c.Scope, aud, c.Nonce,
-		millis(c.AuthTime), millis(c.CreatedAt), millis(c.ExpiresAt))
+		millis(c.AuthTime), millis(c.CreatedAt), millis(c.ExpiresAt), encodeMethods(c.AuthMethods))
 	if err != nil {
 		return s.wrapErr("create auth code", err)
 	}

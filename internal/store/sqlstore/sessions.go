@@ -17,7 +17,7 @@ import (
 const sessionColumns = `id, secret_hash, kind, user_id, client_id, scope,
 	created_at, last_seen_at, idle_expires_at, expires_at,
 	user_agent, ip, data, data_version, audiences,
-	auth_time, auth_session_id`
+	auth_time, auth_session_id, auth_methods, enrolment_only`
 
 // scanSession reads one row of sessionColumns.
 func (st *Store) scanSession(r scanner) (store.Session, error) {
@@ -26,14 +26,16 @@ func (st *Store) scanSession(r scanner) (store.Session, error) {
 		kind, data                       string
 		created, lastSeen, idle, expires int64
 		authTime                         sql.NullInt64
+		methods                          string
 	)
 	err := r.Scan(&s.ID, &s.SecretHash, &kind, &s.UserID, &s.ClientID, &s.Scope,
 		&created, &lastSeen, &idle, &expires,
 		&s.UserAgent, &s.IP, &data, &s.DataVersion, st.f.listDest(&s.Audience),
-		&authTime, &s.AuthSessionID)
+		&authTime, &s.AuthSessionID, &methods, &s.EnrolmentOnly)
 	if err != nil {
 		return store.Session{}, err
 	}
+	s.AuthMethods = decodeMethods(methods)
 	s.Kind = store.SessionKind(kind)
 	s.CreatedAt = fromMillis(created)
 	s.LastSeenAt = fromMillis(lastSeen)
@@ -69,6 +71,18 @@ func encodeData(data json.RawMessage) (string, error) {
 	return string(data), nil
 }
 
+// encodeMethods returns authentication methods as stored: the amr values
+// separated by single spaces, "" for none.
+func encodeMethods(m []string) string { return strings.Join(m, " ") }
+
+// decodeMethods reads methods stored by encodeMethods; nil for none.
+func decodeMethods(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
+}
+
 // nullableHash returns hash as bound: NULL when empty, so that records
 // without a secret never collide in the unique index.
 func nullableHash(hash []byte) any {
@@ -81,7 +95,7 @@ func nullableHash(hash []byte) any {
 // insertSession is the statement that stores a new record, with the
 // arguments of sessionArgs.
 const insertSession = `INSERT INTO sessions (` + sessionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // sessionColumnNames are the columns of sessionColumns, for COPY.
 var sessionColumnNames = strings.Fields(strings.ReplaceAll(sessionColumns, ",", " "))
@@ -101,7 +115,7 @@ func (s *Store) sessionArgs(ss store.Session) ([]any, error) {
 	return []any{ss.ID, nullableHash(ss.SecretHash), string(ss.Kind), ss.UserID, ss.ClientID, ss.Scope,
 		millis(ss.CreatedAt), millis(ss.LastSeenAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt),
 		ss.UserAgent, ss.IP, data, ss.DataVersion, aud,
-		nullMillis(ss.AuthTime), ss.AuthSessionID}, nil
+		nullMillis(ss.AuthTime), ss.AuthSessionID, encodeMethods(ss.AuthMethods), ss.EnrolmentOnly}, nil
 }
 
 // CreateSession stores a new record. It returns store.ErrConflict if the id
@@ -167,6 +181,15 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpir
 		`UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`,
 		millis(lastSeen), millis(idleExpiresAt), id)
 	return s.checkAffected("touch session", res, err)
+}
+
+// UpdateSessionAuth sets the record's AuthMethods, AuthTime and
+// EnrolmentOnly, or returns store.ErrNotFound.
+func (s *Store) UpdateSessionAuth(ctx context.Context, id string, methods []string, authTime time.Time, enrolmentOnly bool) error {
+	res, err := s.db.ExecContext(ctx,
+		`UPDATE sessions SET auth_methods = ?, auth_time = ?, enrolment_only = ? WHERE id = ?`,
+		encodeMethods(methods), nullMillis(authTime), enrolmentOnly, id)
+	return s.checkAffected("update session auth", res, err)
 }
 
 // UpdateSessionData reads the record's data and version, calls update, and

@@ -9,7 +9,7 @@ import (
 )
 
 // userColumns lists the users columns in the order scanUser reads them.
-const userColumns = `id, email, password_hash, claims, disabled, email_verified, created_at, updated_at`
+const userColumns = `id, email, password_hash, claims, disabled, email_verified, mfa_required, created_at, updated_at`
 
 // scanUser reads one row of userColumns.
 func scanUser(r scanner) (store.User, error) {
@@ -18,7 +18,7 @@ func scanUser(r scanner) (store.User, error) {
 		claims           string
 		created, updated int64
 	)
-	if err := r.Scan(&u.ID, &u.Email, &u.PasswordHash, &claims, &u.Disabled, &u.EmailVerified, &created, &updated); err != nil {
+	if err := r.Scan(&u.ID, &u.Email, &u.PasswordHash, &claims, &u.Disabled, &u.EmailVerified, &u.MFARequired, &created, &updated); err != nil {
 		return store.User{}, err
 	}
 	if err := json.Unmarshal([]byte(claims), &u.Claims); err != nil {
@@ -52,8 +52,8 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 		return s.errorf("create user", err)
 	}
 	_, err = s.db.ExecContext(ctx,
-		`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.PasswordHash, claims, u.Disabled, u.EmailVerified, millis(u.CreatedAt), millis(u.UpdatedAt))
+		`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.PasswordHash, claims, u.Disabled, u.EmailVerified, u.MFARequired, millis(u.CreatedAt), millis(u.UpdatedAt))
 	if err != nil {
 		return s.wrapErr("create user", err)
 	}
@@ -126,10 +126,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 		}
 		out, err = scanUser(tx.QueryRowContext(ctx,
 			`UPDATE users
-			SET email = ?, password_hash = ?, claims = ?, disabled = ?, email_verified = ?, created_at = ?, updated_at = ?
+			SET email = ?, password_hash = ?, claims = ?, disabled = ?, email_verified = ?, mfa_required = ?, created_at = ?, updated_at = ?
 			WHERE id = ?
 			RETURNING `+userColumns,
-			u.Email, u.PasswordHash, claims, u.Disabled, u.EmailVerified, millis(u.CreatedAt), millis(u.UpdatedAt), id))
+			u.Email, u.PasswordHash, claims, u.Disabled, u.EmailVerified, u.MFARequired, millis(u.CreatedAt), millis(u.UpdatedAt), id))
 		if err != nil {
 			return s.wrapErr(op, err)
 		}

@@ -51,6 +51,7 @@ func newAuthCode(t *testing.T, createdAt time.Time) store.AuthCode {
 		Audience:            []string{"https://api.example.com", "urn:example:billing"},
 		Nonce:               "n-0S6_WzA2Mj",
 		AuthTime:            createdAt.Add(-time.Minute),
+		AuthMethods:         []string{"pwd", "otp"},
 		CreatedAt:           createdAt,
 		ExpiresAt:           createdAt.Add(time.Minute),
 	}
@@ -77,6 +78,7 @@ func checkAuthCode(t *testing.T, got, want store.AuthCode) {
 	}
 	checkStrings(t, "Audience", got.Audience, want.Audience)
 	checkTime(t, "AuthTime", got.AuthTime, want.AuthTime)
+	checkStrings(t, "AuthMethods", got.AuthMethods, want.AuthMethods)
 	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	checkTime(t, "ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	checkOptionalTime(t, "UsedAt", got.UsedAt, want.UsedAt)

@@ -50,6 +50,7 @@ func bulkRecords(uid string, n, m int) []store.Session {
 		} else {
 			s.Kind, s.ClientID, s.Scope, s.Audience = store.KindToken, "client", "openid", []string{"api"}
 			s.AuthTime, s.AuthSessionID = now.Add(-time.Hour), "browser-session"
+			s.AuthMethods = []string{"pwd", "otp"}
 		}
 		ss = append(ss, s)
 	}
@@ -65,7 +66,7 @@ func sameBulkSession(t *testing.T, got, want store.Session) {
 		!got.CreatedAt.Equal(want.CreatedAt) || !got.LastSeenAt.Equal(want.LastSeenAt) ||
 		!got.IdleExpiresAt.Equal(want.IdleExpiresAt) || !got.ExpiresAt.Equal(want.ExpiresAt) ||
 		got.UserAgent != want.UserAgent || got.IP != want.IP || compactJSON(got.Data) != compactJSON(want.Data) || got.DataVersion != want.DataVersion ||
-		!got.AuthTime.Equal(want.AuthTime) || got.AuthSessionID != want.AuthSessionID {
+		!got.AuthTime.Equal(want.AuthTime) || got.AuthSessionID != want.AuthSessionID || !slices.Equal(got.AuthMethods, want.AuthMethods) {
 		t.Errorf("read back %+v\nwant %+v", got, want)
 	}
 }

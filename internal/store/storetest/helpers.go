@@ -148,6 +148,9 @@ func checkUser(t *testing.T, got, want store.User) {
 	if got.EmailVerified != want.EmailVerified {
 		t.Errorf("EmailVerified = %v, want %v", got.EmailVerified, want.EmailVerified)
 	}
+	if got.MFARequired != want.MFARequired {
+		t.Errorf("MFARequired = %v, want %v", got.MFARequired, want.MFARequired)
+	}
 	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	checkTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 }
@@ -182,6 +185,10 @@ func checkSession(t *testing.T, got, want store.Session) {
 	checkOptionalTime(t, "AuthTime", got.AuthTime, want.AuthTime)
 	if got.AuthSessionID != want.AuthSessionID {
 		t.Errorf("AuthSessionID = %q, want %q", got.AuthSessionID, want.AuthSessionID)
+	}
+	checkStrings(t, "AuthMethods", got.AuthMethods, want.AuthMethods)
+	if got.EnrolmentOnly != want.EnrolmentOnly {
+		t.Errorf("EnrolmentOnly = %v, want %v", got.EnrolmentOnly, want.EnrolmentOnly)
 	}
 	if got.UserAgent != want.UserAgent {
 		t.Errorf("UserAgent = %q, want %q", got.UserAgent, want.UserAgent)

@@ -38,6 +38,8 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) store.Sessio
 		{"Touch", testTouchSession},
 		{"TouchGrant", testTouchGrant},
 		{"TouchNotFound", testTouchSessionNotFound},
+		{"UpdateAuth", testUpdateSessionAuth},
+		{"UpdateAuthNotFound", testUpdateSessionAuthNotFound},
 		{"UpdateData", testUpdateSessionData},
 		{"UpdateDataNilStoredAsEmptyObject", testUpdateSessionDataNil},
 		{"UpdateDataClosureErrorWritesNothing", testUpdateSessionDataClosureError},
@@ -85,6 +87,8 @@ func newCookieSession(t *testing.T, userID string, createdAt time.Time) store.Se
 		UserAgent:     "Mozilla/5.0 (X11; Linux x86_64) storetest",
 		IP:            "2001:db8::1",
 		Data:          json.RawMessage(`{"cart":["a","b"]}`),
+		AuthTime:      createdAt,
+		AuthMethods:   []string{"pwd"},
 	}
 }
 
@@ -102,6 +106,7 @@ func newTokenSession(t *testing.T, userID string, createdAt time.Time) store.Ses
 	s.IP = "192.0.2.7"
 	s.AuthTime = createdAt.Add(-time.Hour + 123*time.Millisecond)
 	s.AuthSessionID = randomID(t, "s-")
+	s.AuthMethods = []string{"pwd", "otp"}
 	return s
 }
 
@@ -168,7 +173,7 @@ func testCreateTokenSession(t *testing.T, st store.SessionStore) {
 func testFirstPartyGrantNoAuthTime(t *testing.T, st store.SessionStore) {
 	s := newTokenSession(t, randomID(t, "u-"), baseTime())
 	s.ClientID, s.Scope, s.Audience = "", "", nil
-	s.AuthTime, s.AuthSessionID = time.Time{}, ""
+	s.AuthTime, s.AuthSessionID, s.AuthMethods = time.Time{}, "", nil
 	mustCreateSession(t, st, s)
 	got := mustGetSession(t, st, s.ID)
 	checkSession(t, got, s)
@@ -722,4 +727,37 @@ func testDeleteSessionsByID(t *testing.T, st store.SessionStore) {
 	if removed, err := st.DeleteSessions(t.Context(), nil); err != nil || len(removed) != 0 {
 		t.Errorf("DeleteSessions(nil) = %v, %v; want none", removed, err)
 	}
+}
+
+// testUpdateSessionAuth checks that UpdateSessionAuth replaces the
+// record's methods, time and enrolment flag, and nothing else, on a
+// cookie session and on a grant, and can clear them.
+func testUpdateSessionAuth(t *testing.T, st store.SessionStore) {
+	user := randomID(t, "u-")
+	for _, s := range []store.Session{newCookieSession(t, user, baseTime()), newTokenSession(t, user, baseTime())} {
+		t.Run(string(s.Kind), func(t *testing.T) {
+			s.EnrolmentOnly = true
+			mustCreateSession(t, st, s)
+			checkSession(t, mustGetSession(t, st, s.ID), s)
+			want := s
+			want.AuthMethods = []string{"pwd", "otp", "hwk"}
+			want.AuthTime = baseTime().Add(5*time.Minute + 7*time.Millisecond)
+			want.EnrolmentOnly = false
+			noErr(t, "UpdateSessionAuth", st.UpdateSessionAuth(t.Context(), s.ID, want.AuthMethods, want.AuthTime, false))
+			checkSession(t, mustGetSession(t, st, s.ID), want)
+			if s.SecretHash != nil {
+				got, err := st.GetSessionBySecretHash(t.Context(), s.SecretHash)
+				noErr(t, "GetSessionBySecretHash", err)
+				checkSession(t, got, want)
+			}
+			want.AuthMethods, want.AuthTime, want.EnrolmentOnly = nil, time.Time{}, true
+			noErr(t, "UpdateSessionAuth to none", st.UpdateSessionAuth(t.Context(), s.ID, nil, time.Time{}, true))
+			checkSession(t, mustGetSession(t, st, s.ID), want)
+		})
+	}
+}
+
+func testUpdateSessionAuthNotFound(t *testing.T, st store.SessionStore) {
+	err := st.UpdateSessionAuth(t.Context(), randomID(t, "s-"), []string{"pwd"}, baseTime(), false)
+	wantErr(t, "UpdateSessionAuth of unknown id", err, store.ErrNotFound)
 }

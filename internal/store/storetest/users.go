@@ -57,6 +57,7 @@ func newUser(t *testing.T) store.User {
 		PasswordHash:  "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
 		Claims:        map[string]any{"role": "admin"},
 		EmailVerified: true,
+		MFARequired:   true,
 		CreatedAt:     baseTime(),
 		UpdatedAt:     baseTime().Add(time.Minute),
 	}
@@ -227,6 +228,7 @@ func testUpdateUser(t *testing.T, s store.UserStore) {
 	want.Claims = map[string]any{"role": "viewer", "tenants": []any{"a", "b"}}
 	want.Disabled = true
 	want.EmailVerified = false
+	want.MFARequired = false
 	want.UpdatedAt = baseTime().Add(time.Hour)
 
 	got, err := s.UpdateUser(t.Context(), u.ID, func(store.User) (store.User, error) {

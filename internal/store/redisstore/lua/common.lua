@@ -41,7 +41,9 @@
 --
 -- Record fields: id, k, u, c, sc, a (audience, a JSON array), ct, ls, ie,
 -- ex (times in unix ms), ua (or ub, the User-Agent coded shorter), ip, d
--- (data), v (version), at (auth time in unix ms), as (auth session id).
+-- (data), v (version), at (auth time in unix ms), as (auth session id),
+-- am (auth methods, amr values separated by spaces), eo ('1' for an
+-- enrolment-only session).
 -- Optional fields that are empty are left out; ua, sc and a, when longer
 -- than 64 bytes, go on in ua1, ua2, … (see recordFields in store.go), so
 -- that Redis keeps the hash in its compact listpack encoding. The secret

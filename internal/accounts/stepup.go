@@ -1,0 +1,149 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
+	"github.com/gatehouse-auth/gatehouse/internal/mfa"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/totp"
+)
+
+// Step-up (issue #14). Sensitive actions need a recent authentication of
+// the very session or grant that asks (RequireRecentAuth). The user gets
+// one without logging in again: Reauthenticate proves the account's
+// credentials once more and moves the record's authentication time
+// forward in place, adding the method used (a second factor given to a
+// password session makes it multi-factor: the "missing factor" of an
+// acr_values request). The record keeps its id and cookie; see
+// docs/decisions.md ("Step-up in place").
+
+// ReauthRequest re-authenticates the session or grant SessionID of
+// UserID.
+type ReauthRequest struct {
+	UserID, SessionID string
+	// Password is the account's password; Code a current TOTP code or an
+	// unused recovery code. An account with a second factor must send a
+	// Code (the Password, if sent too, is checked as well); one without
+	// sends the Password.
+	Password, Code string
+	// ClientAddr keys the per-address limit.
+	ClientAddr string
+}
+
+// Reauthenticate checks the credentials of req and records on the caller's
+// session or grant that the user authenticated now with them. It returns
+// the updated record. A wrong password or code is ErrInvalidCredentials
+// and counts toward the account's login limit (then a
+// *RateLimitedError); a request without the proof the account needs is an
+// *InvalidRequestError; a caller without a record (an admin or client
+// token) is ErrReauthenticationRequired.
+func (s *Service) Reauthenticate(ctx context.Context, req ReauthRequest) (store.Session, error) {
+	if req.Password == "" && req.Code == "" {
+		return store.Session{}, &InvalidRequestError{Reason: "password or code is required"}
+	}
+	if req.SessionID == "" {
+		return store.Session{}, ErrReauthenticationRequired
+	}
+	rec, err := s.d.Sessions.Get(ctx, req.SessionID)
+	if errors.Is(err, session.ErrInvalid) || (err == nil && rec.UserID != req.UserID) {
+		return store.Session{}, ErrReauthenticationRequired
+	}
+	if err != nil {
+		return store.Session{}, err
+	}
+	u, err := s.d.Users.GetUser(ctx, req.UserID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	hasFactor, err := s.mfaEnabled(ctx, u)
+	if err != nil {
+		return store.Session{}, err
+	}
+	var methods []authcontext.Method
+	switch {
+	case hasFactor && req.Code == "":
+		return store.Session{}, &InvalidRequestError{Reason: "this account has a second factor: send a code"}
+	case !hasFactor && req.Password == "":
+		return store.Session{}, &InvalidRequestError{Reason: "this account has no second factor: send the password"}
+	}
+	if req.Password != "" {
+		checked, err := s.d.Users.Login(ctx, u.Email, req.Password, req.ClientAddr)
+		if err != nil {
+			return store.Session{}, err
+		}
+		if checked.ID != u.ID {
+			return store.Session{}, ErrInvalidCredentials
+		}
+		methods = append(methods, authcontext.Password)
+	}
+	if req.Code != "" {
+		if !hasFactor {
+			return store.Session{}, &InvalidRequestError{Reason: "this account has no second factor"}
+		}
+		if err := s.verifyCode(ctx, u.ID, req.Code, req.ClientAddr, ErrInvalidCredentials); err != nil {
+			return store.Session{}, err
+		}
+		methods = append(methods, authcontext.OTP)
+	}
+	return s.stepUp(ctx, rec, methods...)
+}
+
+// verifyCode checks a TOTP or recovery code of userID under the account's
+// login limit; a wrong one counts toward it and is wrong.
+func (s *Service) verifyCode(ctx context.Context, userID, code, clientAddr string, wrong error) error {
+	if err := s.d.Users.CheckSecondFactor(ctx, userID, clientAddr); err != nil {
+		return err
+	}
+	if _, err := s.d.MFA.Verify(ctx, userID, code); err != nil {
+		if errors.Is(err, mfa.ErrInvalidCode) {
+			if ferr := s.d.Users.FailSecondFactor(ctx, userID, clientAddr); ferr != nil {
+				return ferr
+			}
+			s.log.InfoContext(ctx, "wrong second factor", "user_id", userID, "replay", errors.Is(err, totp.ErrReplayed))
+			return wrong
+		}
+		if errors.Is(err, mfa.ErrNotEnrolled) {
+			return &InvalidRequestError{Reason: "this account has no second factor"}
+		}
+		return err
+	}
+	s.d.Users.ResetSecondFactor(ctx, userID)
+	return nil
+}
+
+// stepUp records on rec that its user authenticated now with methods: the
+// methods join the record's, its time moves to now, and an enrolment-only
+// session that becomes multi-factor is no longer restricted.
+func (s *Service) stepUp(ctx context.Context, rec store.Session, methods ...authcontext.Method) (store.Session, error) {
+	a := session.AuthOf(rec).With(s.now(), methods...)
+	updated, err := s.d.Sessions.UpdateAuth(ctx, rec.ID, a, rec.EnrolmentOnly && !a.MultiFactor())
+	if errors.Is(err, session.ErrInvalid) {
+		return store.Session{}, ErrReauthenticationRequired
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("accounts: step up session %s: %w", rec.ID, err)
+	}
+	return updated, nil
+}
+
+// DeleteOwnAccount deletes the account of userID at its own request
+// (DELETE /v1/me) through DeleteUser's disable, revoke, delete path. It is
+// a step-up action: the session or grant sessionID must have
+// authenticated within the window (ErrReauthenticationRequired); no
+// password is taken in the request (see docs/decisions.md).
+func (s *Service) DeleteOwnAccount(ctx context.Context, userID, sessionID string) error {
+	if err := s.RequireRecentAuth(ctx, userID, sessionID); err != nil {
+		return err
+	}
+	return s.DeleteUser(ctx, userID)
+}
+
+// HasSecondFactor reports whether the user has a confirmed second factor
+// to give (what a step-up to multi-factor asks for).
+func (s *Service) HasSecondFactor(ctx context.Context, userID string) (bool, error) {
+	return s.mfaEnabled(ctx, store.User{ID: userID})
+}
