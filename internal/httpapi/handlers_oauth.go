@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 )
@@ -56,7 +57,7 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 	if oe.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
 	}
-	w.Header().Set("Pragma", "no-cache")
+	w.Header()["Pragma"] = hdrPragmaNoCache
 	writeJSON(w, oe.Status, errorBody{Error: oe.Code, Description: oe.Description})
 }
 
@@ -111,7 +112,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.writeOAuthError(w, r, err)
 		return
 	}
-	w.Header().Set("Pragma", "no-cache")
+	w.Header()["Pragma"] = hdrPragmaNoCache
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -213,7 +214,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		s.writeOAuthError(w, r, oauth.ErrInvalidRequest.WithDescription("token is required"))
 		return
 	}
-	w.Header().Set("Pragma", "no-cache")
+	w.Header()["Pragma"] = hdrPragmaNoCache
 	if form.Get("token_type_hint") == "gatehouse_session" {
 		if client != nil {
 			writeJSON(w, http.StatusOK, token.Introspection{})
@@ -224,10 +225,12 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, token.Introspection{})
 			return
 		}
-		writeJSON(w, http.StatusOK, token.Introspection{
+		in := token.Introspection{
 			Active: true, TokenType: "gatehouse_session", Sub: sess.UserID, Sid: sess.ID,
 			Iss: s.cfg.Issuer, Exp: nextTimeout(sess).Unix(), Iat: sess.CreatedAt.Unix(),
-		})
+		}
+		in.SetAuth(session.AuthOf(sess))
+		writeJSON(w, http.StatusOK, in)
 		return
 	}
 	in, _ := s.deps.TokenService.Introspect(r.Context(), tok)
