@@ -31,15 +31,15 @@ import (
 const accountPath = "/account"
 
 // accountLoginURL is where a browser without a session goes.
-var accountLoginURL = "/login?" + url.Values{"return_to": {accountPath}}.Encode()
+const accountLoginURL = "/login?return_to=%2Faccount"
 
 // reauthURL is where a form that needs a recent login sends the browser:
 // the step-up page, which comes back here.
-var reauthURL = "/reauth?" + url.Values{"return_to": {accountPath}}.Encode()
+const reauthURL = "/reauth?return_to=%2Faccount"
 
 // accountTOTPURL is the page that sets up an authenticator app and
 // comes back here.
-var accountTOTPURL = "/mfa/totp?" + url.Values{"return_to": {accountPath}}.Encode()
+const accountTOTPURL = "/mfa/totp?return_to=%2Faccount"
 
 // accountDone are the messages shown after a successful form, by the
 // code of /account?done=.
