@@ -106,10 +106,15 @@ const ActorAdminToken = "admin-token"
 // nothing, except the RP-initiated logout, which a GET may perform.
 func (s *Server) auditSource(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if changes(r) {
-			r = r.WithContext(audit.WithSource(r.Context(), audit.Source{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
+		if !changes(r) {
+			next.ServeHTTP(w, r)
+			return
 		}
-		next.ServeHTTP(w, r)
+		r2 := r.WithContext(audit.WithSource(r.Context(), audit.Source{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
+		next.ServeHTTP(w, r2)
+		// The router sets the matched pattern on the request it is given;
+		// observe, outside this middleware, labels metrics with r's.
+		r.Pattern = r2.Pattern
 	})
 }
 
