@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"html"
 	"net/http"
 	"net/url"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
 
 // These tests check authentication strength on the record (issue #14):
@@ -358,4 +361,27 @@ func regexpFind(t *testing.T, s, pattern string) string {
 		t.Fatalf("%s not found in:\n%s", pattern, s)
 	}
 	return m[1]
+}
+
+// TestEnrolmentOnlyAcrossInstances: an enrolment-only session that
+// enrols through one instance is no longer restricted on another that
+// cached it restricted (two servers on one PostgreSQL database).
+func TestEnrolmentOnlyAcrossInstances(t *testing.T) {
+	// Instances of one deployment share the key-encryption key.
+	t.Setenv(keys.KEKEnv, base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	args := []string{"--db", pgtest.NewDatabase(t), "--require-mfa"}
+	a := apptest.Start(t, apptest.Options{Args: args})
+	b := apptest.Start(t, apptest.Options{Args: args})
+	u := a.NewUser(t)
+	ca := a.NewClient()
+	r := ca.Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password})
+	login := r.WantStatus(t, http.StatusForbidden).JSON(t)
+	ca.CSRF, _ = login["csrf_token"].(string)
+	cb := b.NewClient()
+	cb.Cookie, cb.CSRF = r.Cookie(a.CookieName()).Value, ca.CSRF
+	// Instance b caches the session as enrolment-only.
+	cb.Do(t, http.MethodGet, "/v1/sessions", nil).WantError(t, http.StatusForbidden, "mfa_enrolment_required")
+	enrolTOTP(t, a, ca)
+	cb.Do(t, http.MethodGet, "/v1/sessions", nil).WantStatus(t, http.StatusOK)
+	wantAuth(t, "the other instance's view after enrolment", meAuth(t, cb), "pwd", "otp", "mfa")
 }
