@@ -16,24 +16,12 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
 
 // These tests check authentication strength on the record (issue #14):
 // amr, acr and auth_time in tokens, ID tokens and /v1/me; step-up and
 // re-authentication; required MFA; and acr_values and max_age at the
 // authorization endpoint, through the real router.
-
-// amrBackends are where a session's authentication is stored: the
-// databases, and Redis for sessions.
-var amrBackends = []struct {
-	name string
-	args func(t *testing.T) []string
-}{
-	{"SQLite", func(*testing.T) []string { return nil }},
-	{"PostgreSQL", func(t *testing.T) []string { return []string{"--db", pgtest.NewDatabase(t)} }},
-	{"Redis sessions", func(t *testing.T) []string { return []string{"--sessions", redisSessions(t)} }},
-}
 
 // wantAuth fails unless claims (a token's, or /v1/me's auth) carry amr
 // and the acr that goes with it.
@@ -70,7 +58,7 @@ func meAuth(t *testing.T, c *apptest.Client) map[string]any {
 // --reauth-window, which POST /v1/reauth gives the same session; the
 // window's edges are exact.
 func TestAMRAndStepUp(t *testing.T) {
-	for _, be := range amrBackends {
+	for _, be := range mfaBackends {
 		t.Run(be.name, func(t *testing.T) {
 			srv := apptest.Start(t, apptest.Options{Args: be.args(t)})
 			u, c := srv.NewSession(t)
@@ -224,6 +212,13 @@ func TestRequireMFA(t *testing.T) {
 				c.Do(t, http.MethodGet, path, nil).WantError(t, http.StatusForbidden, "mfa_enrolment_required")
 			}
 			c.Do(t, http.MethodPost, "/v1/session/token", nil).WantError(t, http.StatusForbidden, "mfa_enrolment_required")
+			// The login page sends the user to enrol first, then on.
+			b := newBrowser(t, srv)
+			p := b.login(b.get(srv.URL+"/login?return_to=/v1/me"), u)
+			if p.url.Path != "/mfa/totp" || !strings.Contains(p.body, `id="required"`) {
+				t.Fatalf("page login of a user who must enrol went to %s (%d):\n%s", p.url, p.status, p.body)
+			}
+
 			enrolTOTP(t, srv, c)
 			c.Do(t, http.MethodGet, "/v1/sessions", nil).WantStatus(t, http.StatusOK)
 			wantAuth(t, "session after enrolment", meAuth(t, c), "pwd", "otp", "mfa")
