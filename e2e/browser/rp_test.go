@@ -75,17 +75,18 @@ var rpPage = template.Must(template.New("rp").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Example RP</title></head>
 <body><h1>Example RP</h1>
 {{if .Error}}<p id="error">{{.Error}}</p>{{end}}
-{{if .Email}}<p id="who">Signed in as {{.Email}}</p><p><a id="signout" href="/signout">Sign out</a></p>
+{{if .Email}}<p id="who">Signed in as {{.Email}}</p><p id="acr">{{.ACR}}</p><p><a id="signout" href="/signout">Sign out</a></p>
 {{else}}<p id="who">Not signed in</p><p><a id="signin" href="/start">Sign in with Gatehouse</a></p>{{end}}
 </body></html>`))
 
 func (rp *relyingParty) render(w http.ResponseWriter, status int, errMsg string) {
 	rp.mu.Lock()
 	email, _ := rp.claims["email"].(string)
+	acr, _ := rp.claims["acr"].(string)
 	rp.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = rpPage.Execute(w, map[string]string{"Email": email, "Error": errMsg})
+	_ = rpPage.Execute(w, map[string]string{"Email": email, "ACR": acr, "Error": errMsg})
 }
 
 func (rp *relyingParty) home(w http.ResponseWriter, r *http.Request) { rp.render(w, 200, "") }
@@ -96,8 +97,8 @@ func random() string {
 	return hex.EncodeToString(b)
 }
 
-// start sends the browser to the authorization endpoint; a prompt query
-// parameter is passed on.
+// start sends the browser to the authorization endpoint; prompt and
+// acr_values query parameters are passed on.
 func (rp *relyingParty) start(w http.ResponseWriter, r *http.Request) {
 	_, cfg, err := rp.config(r.Context())
 	if err != nil {
@@ -109,8 +110,10 @@ func (rp *relyingParty) start(w http.ResponseWriter, r *http.Request) {
 	rp.pending[state] = req
 	rp.mu.Unlock()
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(req.verifier), oidc.Nonce(req.nonce)}
-	if p := r.URL.Query().Get("prompt"); p != "" {
-		opts = append(opts, oauth2.SetAuthURLParam("prompt", p))
+	for _, name := range []string{"prompt", "acr_values"} {
+		if v := r.URL.Query().Get(name); v != "" {
+			opts = append(opts, oauth2.SetAuthURLParam(name, v))
+		}
 	}
 	http.Redirect(w, r, cfg.AuthCodeURL(state, opts...), http.StatusFound)
 }
@@ -169,6 +172,15 @@ func (rp *relyingParty) callback(w http.ResponseWriter, r *http.Request) {
 		rp.render(w, http.StatusBadGateway, "userinfo: "+err.Error())
 		return
 	}
+	// How the user authenticated comes from the ID token (acr, amr).
+	var how struct {
+		ACR string `json:"acr"`
+	}
+	if err := idt.Claims(&how); err != nil {
+		rp.render(w, http.StatusBadGateway, "id token claims: "+err.Error())
+		return
+	}
+	claims["acr"] = how.ACR
 	rp.mu.Lock()
 	rp.claims = claims
 	rp.mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -61,6 +63,64 @@ func driveMFA(t *testing.T, d *driver) {
 	d.do(call{method: http.MethodPost, path: "/v1/login/mfa", json: map[string]string{"code": recovery[0]}, want: 400, badRequest: true})
 	d.do(call{method: http.MethodPost, path: "/v1/login/mfa", json: map[string]string{"mfa_token": mfaToken, "code": recovery[0]}, want: 200})
 
+	// Step-up: an account with a factor re-authenticates with a code.
+	d.do(call{method: http.MethodPost, path: "/v1/reauth", header: csrf, json: map[string]string{"password": pw}, want: 400})
+	d.do(call{method: http.MethodPost, path: "/v1/reauth", header: csrf, json: map[string]string{}, want: 400, badRequest: true})
+	d.do(call{method: http.MethodPost, path: "/v1/reauth", header: csrf, json: map[string]string{"code": "000000"}, want: 401})
+	d.do(call{method: http.MethodPost, path: "/v1/reauth", header: csrf, json: map[string]string{"code": recovery[3]}, want: 200})
+	// The same through the page; its CSRF token is the session's.
+	d.do(call{method: http.MethodGet, path: "/reauth?return_to=/v1/me", header: cookie, want: 200})
+	d.do(call{method: http.MethodGet, path: "/reauth", want: 303})
+	d.do(call{method: http.MethodPost, path: "/reauth", header: cookie, form: url.Values{"csrf_token": {"stale"}, "code": {recovery[4]}}, want: 403})
+	d.do(call{method: http.MethodPost, path: "/reauth", header: cookie, form: url.Values{"csrf_token": {login.str(t, "csrf_token")}, "code": {"000000"}}, want: 401})
+	d.do(call{method: http.MethodPost, path: "/reauth", header: cookie, form: url.Values{"csrf_token": {login.str(t, "csrf_token")}, "code": {recovery[4]}, "return_to": {"/v1/me"}}, want: 303})
+
+	// The login page's second step.
+	page := d.do(call{method: http.MethodGet, path: "/login", want: 200})
+	preLogin, loginCSRF := preLoginForm(t, page)
+	first := d.do(call{method: http.MethodPost, path: "/login", header: []string{"Cookie", preLogin},
+		form: url.Values{"csrf_token": {loginCSRF}, "email": {email}, "password": {pw}}, want: 200})
+	m := regexp.MustCompile(`name="mfa_token" value="([^"]+)"`).FindSubmatch(first.respBody)
+	if m == nil {
+		t.Fatalf("no mfa_token in the second step of the login page:\n%s", first.respBody)
+	}
+	d.do(call{method: http.MethodPost, path: "/login/mfa", form: url.Values{"csrf_token": {"stale"}, "mfa_token": {string(m[1])}, "code": {recovery[5]}}, want: 403})
+	d.do(call{method: http.MethodPost, path: "/login/mfa", header: []string{"Cookie", preLogin},
+		form: url.Values{"csrf_token": {loginCSRF}, "mfa_token": {string(m[1])}, "code": {"000000"}}, want: 401})
+	d.do(call{method: http.MethodPost, path: "/login/mfa", header: []string{"Cookie", preLogin},
+		form: url.Values{"csrf_token": {loginCSRF}, "mfa_token": {string(m[1])}, "code": {recovery[5]}, "return_to": {"/v1/me"}}, want: 303})
+
 	d.do(call{method: http.MethodDelete, path: "/v1/mfa/totp", header: csrf, json: map[string]string{"code": recovery[1]}, want: 204})
 	d.do(call{method: http.MethodDelete, path: "/v1/mfa/totp", header: csrf, json: map[string]string{"code": recovery[2]}, want: 404})
+
+	// Enrolment through the page.
+	d.do(call{method: http.MethodGet, path: "/mfa/totp", want: 303})
+	enrol := d.do(call{method: http.MethodGet, path: "/mfa/totp?return_to=/v1/me", header: cookie, want: 200})
+	sm := regexp.MustCompile(`id="secret">([A-Z2-7]+)<`).FindSubmatch(enrol.respBody)
+	if sm == nil {
+		t.Fatalf("no key on the enrolment page:\n%s", enrol.respBody)
+	}
+	d.do(call{method: http.MethodPost, path: "/mfa/totp", header: cookie, form: url.Values{"csrf_token": {"stale"}, "code": {"000000"}}, want: 403})
+	d.do(call{method: http.MethodPost, path: "/mfa/totp", header: cookie, form: url.Values{"csrf_token": {login.str(t, "csrf_token")}, "code": {"12345x"}}, want: 400})
+	d.do(call{method: http.MethodPost, path: "/mfa/totp", header: cookie,
+		form: url.Values{"csrf_token": {login.str(t, "csrf_token")}, "code": {totpCode(t, string(sm[1]), time.Now())}, "return_to": {"/v1/me"}}, want: 200})
+
+	// The user deletes the account (a step-up action; the session is
+	// fresh).
+	d.do(call{method: http.MethodDelete, path: "/v1/me", header: csrf, want: 204})
+	d.do(call{method: http.MethodDelete, path: "/v1/me", header: csrf, want: 401})
+}
+
+// preLoginForm returns the pre-login CSRF cookie (name=value) a login page
+// set and the csrf_token of its form.
+func preLoginForm(t *testing.T, page *exchange) (cookie, token string) {
+	t.Helper()
+	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindSubmatch(page.respBody)
+	if m == nil {
+		t.Fatalf("no csrf_token in the login page:\n%s", page.respBody)
+	}
+	for _, c := range (&http.Response{Header: page.respHeader}).Cookies() {
+		cookie = c.Name + "=" + c.Value
+	}
+	return cookie, string(m[1])
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
 )
@@ -219,10 +220,12 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, token.Introspection{})
 			return
 		}
-		writeJSON(w, http.StatusOK, token.Introspection{
+		in := token.Introspection{
 			Active: true, TokenType: "gatehouse_session", Sub: sess.UserID, Sid: sess.ID,
 			Iss: s.cfg.Issuer, Exp: nextTimeout(sess).Unix(), Iat: sess.CreatedAt.Unix(),
-		})
+		}
+		in.SetAuth(session.AuthOf(sess))
+		writeJSON(w, http.StatusOK, in)
 		return
 	}
 	in, _ := s.deps.TokenService.Introspect(r.Context(), tok)

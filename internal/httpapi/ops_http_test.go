@@ -129,7 +129,7 @@ func TestNotFoundAndMethodNotAllowedAreJSON(t *testing.T) {
 		{http.MethodGet, "/v1/nope", 404, "not_found", ""},
 		{http.MethodPost, "/", 404, "not_found", ""},
 		{http.MethodGet, "/v1/login", 405, "method_not_allowed", "POST"},
-		{http.MethodPut, "/v1/me", 405, "method_not_allowed", "GET, HEAD, PATCH"},
+		{http.MethodPut, "/v1/me", 405, "method_not_allowed", "DELETE, GET, HEAD, PATCH"},
 		{http.MethodPost, "/healthz", 405, "method_not_allowed", "GET, HEAD"},
 		{http.MethodGet, "/v1/logout", 405, "method_not_allowed", "POST"},
 	}

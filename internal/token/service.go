@@ -493,6 +493,19 @@ type Introspection struct {
 	Iss       string   `json:"iss,omitempty"`
 	Jti       string   `json:"jti,omitempty"`
 	Sid       string   `json:"sid,omitempty"`
+	// ACR, AMR and AuthTime are how and when the user authenticated, for
+	// tokens and sessions that have a user (issue #14).
+	ACR      string   `json:"acr,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
+	AuthTime int64    `json:"auth_time,omitempty"`
+}
+
+// SetAuth fills in's ACR, AMR and AuthTime from a.
+func (in *Introspection) SetAuth(a authcontext.Authentication) {
+	in.ACR, in.AMR = a.ACR(), a.AMR()
+	if len(in.AMR) > 0 && !a.Time.IsZero() {
+		in.AuthTime = a.Time.Unix()
+	}
 }
 
 // Introspect describes a token (RFC 7662): an access token or a refresh
@@ -510,10 +523,12 @@ func (s *Service) Introspect(ctx context.Context, raw string) (Introspection, st
 		if err != nil {
 			return Introspection{}, store.Session{}
 		}
-		return Introspection{
+		in := Introspection{
 			Active: true, TokenType: "refresh_token", Scope: g.Scope, ClientID: g.ClientID,
 			Sub: g.UserID, Iss: s.cfg.Issuer, Sid: g.ID, Exp: rt.ExpiresAt.Unix(), Iat: rt.CreatedAt.Unix(),
-		}, g
+		}
+		in.SetAuth(session.AuthOf(g))
+		return in, g
 	}
 	c, err := s.VerifyAccess(ctx, raw)
 	if err != nil {
@@ -533,6 +548,10 @@ func (s *Service) Introspect(ctx context.Context, raw string) (Introspection, st
 	}
 	if !c.NotBefore.IsZero() {
 		in.Nbf = c.NotBefore.Unix()
+	}
+	in.ACR, in.AMR = c.ACR, c.AMR
+	if !c.AuthTime.IsZero() {
+		in.AuthTime = c.AuthTime.Unix()
 	}
 	return in, g
 }
