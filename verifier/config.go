@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -207,6 +208,8 @@ type SessionCookieConfig struct {
 	// Scopes are the scopes a cookie-session principal is granted.
 	// RequiredScopes apply to cookie sessions too, so a server with
 	// RequiredScopes rejects every cookie unless they are listed here.
+	// A scope is one non-empty word (RFC 6749 §3.3); New refuses one
+	// with white space.
 	Scopes []string
 	// TrustedOrigins are origins, besides the request's own, from which
 	// cookie-authenticated unsafe requests (POST, PUT, PATCH, DELETE) are
@@ -294,6 +297,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: SessionCookie needs both ClientID and ClientSecret", ErrConfig)
 	case s.usesClient() && s.IntrospectionCredential != "":
 		return c, fmt.Errorf("%w: SessionCookie takes ClientID and ClientSecret or IntrospectionCredential, not both", ErrConfig)
+	}
+	for _, sc := range s.Scopes {
+		if sc == "" || strings.IndexFunc(sc, unicode.IsSpace) >= 0 {
+			return c, fmt.Errorf("%w: SessionCookie.Scopes: %q is not a scope (RFC 6749 §3.3: no white space)", ErrConfig, sc)
+		}
 	}
 	if s.Name == "" {
 		s.Name = "gatehouse_session"

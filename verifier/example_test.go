@@ -59,7 +59,7 @@ func ExampleVerifier_Verify() {
 	case err != nil:
 		log.Print(err)
 	default:
-		log.Printf("user %s, scopes %v", p.Subject, p.Scopes)
+		log.Printf("user %s, scopes %v", p.Subject, p.Scopes())
 	}
 }
 
@@ -75,7 +75,7 @@ func ExampleFromContext() {
 		fmt.Printf("%s via %s, admin: %v\n", p.Subject, p.Method, p.HasScope("admin"))
 	}
 	r, _ := http.NewRequest("GET", "/hello", nil)
-	p := &verifier.Principal{Method: verifier.MethodJWT, Subject: "user-42", Scopes: []string{"read", "admin"}}
+	p := verifier.NewPrincipal(verifier.Principal{Method: verifier.MethodJWT, Subject: "user-42"}, []string{"read", "admin"}, nil)
 	hello(nil, r.WithContext(verifier.NewContext(r.Context(), p)))
 	// Output: user-42 via jwt, admin: true
 }

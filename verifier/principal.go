@@ -2,8 +2,14 @@ package verifier
 
 import (
 	"context"
-	"slices"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
 // Method says which credential authenticated a Principal.
@@ -21,6 +27,13 @@ const (
 // Principal is who made a request, as the credential says. Handlers see
 // the same Principal whichever method produced it. Treat it as read-only:
 // a session principal may be shared by concurrent requests.
+//
+// Scopes and custom claims are methods, not fields: Verify keeps the
+// token's "scope" string and its decoded claims set, and splits or
+// decodes them only when asked (Scopes, HasScope, Claims, DecodeClaims),
+// so a check that never reads them does not pay for them (Claim reads
+// one custom claim without the map). A Principal
+// built by hand (a fake in a handler test) comes from NewPrincipal.
 type Principal struct {
 	// Method is MethodJWT or MethodSession.
 	Method Method
@@ -33,9 +46,6 @@ type Principal struct {
 	// ClientID is "client_id": the OAuth client the token was issued to.
 	// Empty for first-party tokens and cookie sessions.
 	ClientID string
-	// Scopes are the token's scopes ("scope", split on spaces), or
-	// SessionCookieConfig.Scopes for a cookie session.
-	Scopes []string
 	// Audience is "aud". Empty for cookie sessions.
 	Audience []string
 	// ExpiresAt is "exp", or for a cookie session the time at which it
@@ -45,21 +55,139 @@ type Principal struct {
 	IssuedAt time.Time
 	// TokenID is "jti". Empty for cookie sessions.
 	TokenID string
-	// Claims are the token's custom claims: every member of the claims
-	// set other than the registered ones (iss, sub, aud, exp, nbf, iat,
-	// jti, sid, scope, client_id), decoded as encoding/json decodes into
-	// an any (numbers are float64). Nil when there are none, and for
-	// cookie sessions.
-	Claims map[string]any
 
+	// scope is the space-separated scope list: the token's "scope"
+	// claim, or SessionCookieConfig.Scopes joined for a cookie session.
+	scope string
+	// claims holds the token's claims set and its custom claims, decoded
+	// on first use; nil for cookie sessions.
+	claims *lazyClaims
 	// session lets Watch introspect a cookie session again; nil for
 	// tokens.
 	session *sessionHandle
 }
 
-// HasScope reports whether the principal has scope.
+// NewPrincipal returns a Principal with the exported fields of p, the
+// given scopes and custom claims (copied; nil for none): for tests of
+// handlers, with NewContext, and for code that authenticates requests
+// by other means and hands handlers the same type. A scope must not
+// contain white space (RFC 6749 §3.3 forbids it); such a scope is split
+// like a token's "scope" claim would be.
+func NewPrincipal(p Principal, scopes []string, claims map[string]any) *Principal {
+	p.scope = strings.Join(scopes, " ")
+	p.session = nil
+	p.claims = nil
+	if claims != nil {
+		p.claims = &lazyClaims{}
+		p.claims.once.Do(func() { p.claims.m = maps.Clone(claims) })
+	}
+	return &p
+}
+
+// Scopes returns the principal's scopes: the token's "scope" claim split
+// on white space, or SessionCookieConfig.Scopes for a cookie session. It
+// returns a new slice on every call (nil when there are none); HasScope
+// answers without one.
+func (p *Principal) Scopes() []string {
+	if p == nil {
+		return nil
+	}
+	return splitScope(p.scope)
+}
+
+// HasScope reports whether the principal has scope. It allocates
+// nothing.
 func (p *Principal) HasScope(scope string) bool {
-	return p != nil && slices.Contains(p.Scopes, scope)
+	if p == nil || scope == "" {
+		return false
+	}
+	for s := range strings.FieldsSeq(p.scope) {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Claims returns the token's custom claims: every member of the claims
+// set other than the registered ones (iss, sub, aud, exp, nbf, iat, jti,
+// sid, scope, client_id), decoded as encoding/json decodes into an any
+// (numbers are float64). They are decoded on the first call, once even
+// under concurrent calls; every call returns the same map, which the
+// caller must not modify. The map is nil when there are none, and for
+// cookie sessions.
+//
+// Verify checks that the claims set is well-formed JSON, but leaves the
+// custom claims' values undecoded: one that encoding/json cannot decode
+// into an any (a number beyond float64, such as 1e999) is reported here,
+// as an error matching ErrMalformed and ErrInvalidToken, on every call.
+// The token's signature and registered claims were checked regardless.
+func (p *Principal) Claims() (map[string]any, error) {
+	if p == nil || p.claims == nil {
+		return nil, nil
+	}
+	return p.claims.get()
+}
+
+// Claim returns one custom claim, decoded as Claims decodes it, and
+// whether the token has it (a registered claim's name is not a custom
+// claim: it reports false). It scans the claims set for that member
+// without building the map of Claims: for a handler that reads one or
+// two claims it is the cheaper way. Only the value asked for is decoded,
+// so its error (matching ErrMalformed) is about that value; calls are
+// independent and safe for concurrent use.
+func (p *Principal) Claim(name string) (any, bool, error) {
+	if p == nil || p.claims == nil || p.claims.none {
+		return nil, false, nil
+	}
+	if p.claims.payload == nil { // from NewPrincipal
+		v, ok := p.claims.m[name]
+		return v, ok, nil
+	}
+	var (
+		v     any
+		found bool
+	)
+	_, err := jose.ParseClaimsFunc(p.claims.payload, func(n, raw []byte) error {
+		if string(n) != name {
+			return nil
+		}
+		d, err := decodeValue(raw)
+		if err != nil {
+			return err
+		}
+		v, found = d, true // the last of duplicate members, as in Claims
+		return nil
+	})
+	if err != nil {
+		return nil, false, invalidCause(ErrMalformed, err)
+	}
+	return v, found, nil
+}
+
+// DecodeClaims decodes the token's whole claims set (registered and
+// custom claims alike) into v with encoding/json, as json.Unmarshal
+// does: the way to read custom claims into a struct of their own types,
+// in one pass, without the map of Claims. For a Principal from
+// NewPrincipal it decodes the custom claims given there; for a cookie
+// session it does nothing and returns nil. Its errors match ErrMalformed
+// and ErrInvalidToken.
+func (p *Principal) DecodeClaims(v any) error {
+	if p == nil || p.claims == nil {
+		return nil
+	}
+	data := p.claims.payload
+	if data == nil {
+		b, err := json.Marshal(p.claims.m)
+		if err != nil {
+			return fmt.Errorf("verifier: claims: %w", err)
+		}
+		data = b
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return invalidCause(ErrMalformed, err)
+	}
+	return nil
 }
 
 // missingScope returns the first of want that p lacks, or "".
@@ -70,6 +198,36 @@ func (p *Principal) missingScope(want []string) string {
 		}
 	}
 	return ""
+}
+
+// lazyClaims decodes a token's custom claims from its claims set on the
+// first call of get.
+type lazyClaims struct {
+	// payload is the token's decoded claims set (JSON), kept from Verify;
+	// nil for claims given to NewPrincipal.
+	payload []byte
+	// none says that the claims set has no custom claims (Verify saw
+	// none), so get has nothing to decode.
+	none bool
+	once sync.Once
+	m    map[string]any
+	err  error
+}
+
+func (l *lazyClaims) get() (map[string]any, error) {
+	if l.none {
+		return nil, nil
+	}
+	l.once.Do(func() {
+		_, l.m, l.err = parseClaims(l.payload)
+	})
+	return l.m, l.err
+}
+
+// jwtPrincipal is a Principal and its lazy claims in one allocation.
+type jwtPrincipal struct {
+	p    Principal
+	lazy lazyClaims
 }
 
 // contextKey is the context key of the Principal.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +25,7 @@ type sessionCache struct {
 	credential string       // a fixed bearer credential, or
 	client     *clientToken // a resource-server client's token
 	issuer     string
-	scopes     []string
+	scope      string // SessionCookieConfig.Scopes, space-separated
 	ttl        time.Duration
 	max        int
 	fetch      *fetcher
@@ -57,7 +56,7 @@ func newSessionCache(c SessionCookieConfig, issuer string, f *fetcher, now func(
 	}
 	return &sessionCache{client: client,
 		url: c.IntrospectionURL, credential: c.IntrospectionCredential, issuer: issuer,
-		scopes: c.Scopes, ttl: c.CacheTTL, max: c.MaxCacheEntries, fetch: f, now: now,
+		scope: strings.Join(c.Scopes, " "), ttl: c.CacheTTL, max: c.MaxCacheEntries, fetch: f, now: now,
 		entries: map[[32]byte]sessionEntry{}, inflight: map[[32]byte]*introspection{},
 	}
 }
@@ -183,7 +182,7 @@ func (c *sessionCache) ask(ctx context.Context, value string) (*Principal, error
 		Method:    MethodSession,
 		Subject:   a.Sub,
 		SessionID: a.Sid,
-		Scopes:    slices.Clone(c.scopes),
+		scope:     c.scope,
 		ExpiresAt: time.Unix(a.Exp, 0),
 	}
 	if a.Iat != 0 {

@@ -141,9 +141,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if err := checkType(tok.Header.Type); err != nil {
 		return nil, err
 	}
-	c, custom, err := parseClaims(tok.Payload)
+	// The custom claims are only noticed here: Principal.Claims decodes
+	// them from the payload if and when it is asked to.
+	custom := false
+	c, err := jose.ParseClaimsFunc(tok.Payload, func(_, _ []byte) error {
+		custom = true
+		return nil
+	})
 	if err != nil {
-		return nil, err
+		return nil, invalidCause(ErrMalformed, err)
 	}
 	now := v.cfg.Now()
 	if err := v.checkClaims(&c, now); err != nil {
@@ -152,18 +158,22 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if err := v.checkRevoked(c.SessionID, c.ID, c.Subject, c.IssuedAt, now); err != nil {
 		return nil, err
 	}
-	p := &Principal{
-		Method:    MethodJWT,
-		Subject:   c.Subject,
-		SessionID: c.SessionID,
-		ClientID:  c.ClientID,
-		Scopes:    splitScope(c.Scope),
-		Audience:  c.Audience,
-		ExpiresAt: c.ExpiresAt,
-		IssuedAt:  c.IssuedAt,
-		TokenID:   c.ID,
-		Claims:    custom,
+	jp := &jwtPrincipal{
+		p: Principal{
+			Method:    MethodJWT,
+			Subject:   c.Subject,
+			SessionID: c.SessionID,
+			ClientID:  c.ClientID,
+			Audience:  c.Audience,
+			ExpiresAt: c.ExpiresAt,
+			IssuedAt:  c.IssuedAt,
+			TokenID:   c.ID,
+			scope:     c.Scope,
+		},
+		lazy: lazyClaims{payload: tok.Payload, none: !custom},
 	}
+	p := &jp.p
+	p.claims = &jp.lazy
 	if missing := p.missingScope(v.cfg.RequiredScopes); missing != "" {
 		return p, fmt.Errorf("%w: token lacks scope %q", ErrScope, missing)
 	}

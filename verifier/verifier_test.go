@@ -31,20 +31,24 @@ func TestVerifyAcceptsAndBuildsPrincipal(t *testing.T) {
 			}
 			want := Principal{
 				Method: MethodJWT, Subject: "user-1", SessionID: "sid-1", ClientID: "client-1",
-				Scopes: []string{"read", "write"}, Audience: []string{testAudience},
+				Audience:  []string{testAudience},
 				ExpiresAt: c.Now().Add(5 * time.Minute), IssuedAt: c.Now(), TokenID: "jti-1",
 			}
 			if p.Method != want.Method || p.Subject != want.Subject || p.SessionID != want.SessionID ||
-				p.ClientID != want.ClientID || strings.Join(p.Scopes, " ") != "read write" ||
+				p.ClientID != want.ClientID || strings.Join(p.Scopes(), " ") != "read write" ||
 				strings.Join(p.Audience, " ") != testAudience || !p.ExpiresAt.Equal(want.ExpiresAt) ||
 				!p.IssuedAt.Equal(want.IssuedAt) || p.TokenID != want.TokenID {
 				t.Errorf("principal = %+v, want %+v", *p, want)
 			}
-			if len(p.Claims) != 2 || p.Claims["tenant"] != "acme" {
-				t.Errorf("custom claims = %v, want tenant and roles only", p.Claims)
+			claims, err := p.Claims()
+			if err != nil {
+				t.Fatalf("Claims: %v", err)
 			}
-			if roles, _ := p.Claims["roles"].([]any); len(roles) != 1 || roles[0] != "admin" {
-				t.Errorf("roles claim = %#v", p.Claims["roles"])
+			if len(claims) != 2 || claims["tenant"] != "acme" {
+				t.Errorf("custom claims = %v, want tenant and roles only", claims)
+			}
+			if roles, _ := claims["roles"].([]any); len(roles) != 1 || roles[0] != "admin" {
+				t.Errorf("roles claim = %#v", claims["roles"])
 			}
 		})
 	}
@@ -61,8 +65,8 @@ func TestVerifyNoCustomClaimsIsNil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Claims != nil {
-		t.Errorf("Claims = %v, want nil", p.Claims)
+	if claims, err := p.Claims(); claims != nil || err != nil {
+		t.Errorf("Claims = %v, %v, want nil, nil", claims, err)
 	}
 }
 

@@ -119,8 +119,13 @@ func run() error {
 // hello greets the caller and logs who it was.
 func hello(w http.ResponseWriter, r *http.Request) {
 	p, _ := verifier.FromContext(r.Context())
+	claims, err := p.Claims()
+	if err != nil {
+		http.Error(w, "malformed token claims", http.StatusUnauthorized)
+		return
+	}
 	fmt.Printf("%s GET /hello: sub=%s sid=%s method=%s scopes=%q claims=%v\n",
-		time.Now().Format(time.RFC3339), p.Subject, p.SessionID, p.Method, p.Scopes, p.Claims)
+		time.Now().Format(time.RFC3339), p.Subject, p.SessionID, p.Method, p.Scopes(), claims)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "hello, %s (authenticated by %s, session %s)\n", p.Subject, p.Method, p.SessionID)
 }

@@ -21,6 +21,7 @@ func Run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&t.Sessions, "sessions", "db", `the server's --sessions: "db" or a redis:// URL with its key_prefix`)
 	fs.IntVar(&o.Cookies, "cookies", 0, "cookie sessions to add")
 	fs.IntVar(&o.Grants, "grants", 0, "token grants (record and refresh token) to add")
+	fs.StringVar(&o.GrantClient, "grant-client", "", "OAuth client id of the new grants (default: first-party grants)")
 	fs.IntVar(&o.Users, "users", 100, "users to spread them over (found or created)")
 	fs.IntVar(&o.Sample, "sample", 0, "cookie secrets of new sessions to write to -sample-out")
 	fs.StringVar(&sampleOut, "sample-out", "", "file for the cookie secrets, one a line")

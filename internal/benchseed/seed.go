@@ -41,6 +41,10 @@ type Options struct {
 	// They are found by email (seed-000000@bench.invalid, ...) or created,
 	// so seeding the same database again reuses them. Default 100.
 	Users int
+	// GrantClient is the OAuth client id of the new token grants; empty
+	// (the default) makes first-party grants, as a "mode": "token" login
+	// does. The client need not exist: the stores do not check it.
+	GrantClient string
 	// Sample is how many of the new cookie sessions' secrets to return,
 	// drawn uniformly without replacement; GrantSample likewise of the
 	// new grants' refresh tokens.
@@ -299,6 +303,7 @@ func (g *generator) record(b *batch, i int, kind store.SessionKind, now time.Tim
 	} else {
 		// As package token issues them: "ghr_" and 32 random bytes, stored
 		// as their SHA-256, expiring with the grant's idle timeout.
+		s.ClientID = g.o.GrantClient
 		secret = "ghr_" + randomString(32)
 		h := sha256.Sum256([]byte(secret))
 		b.refresh[i] = store.RefreshToken{Hash: h[:], SessionID: s.ID, CreatedAt: now, ExpiresAt: s.IdleExpiresAt}

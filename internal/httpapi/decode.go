@@ -25,7 +25,19 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, types ...stri
 	if err := checkMediaType(r, types...); err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var (
+		b   []byte
+		err error
+	)
+	if n := r.ContentLength; n > 0 {
+		// The length is known and within the limit (the server's body
+		// reader returns no more than it): one exact buffer instead of
+		// ReadAll's growing ones and a MaxBytesReader.
+		b = make([]byte, n)
+		_, err = io.ReadFull(r.Body, b)
+	} else {
+		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -56,7 +56,7 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 	if oe.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
 	}
-	w.Header().Set("Pragma", "no-cache")
+	w.Header()["Pragma"] = hdrPragmaNoCache
 	writeJSON(w, oe.Status, errorBody{Error: oe.Code, Description: oe.Description})
 }
 
@@ -111,7 +111,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.writeOAuthError(w, r, err)
 		return
 	}
-	w.Header().Set("Pragma", "no-cache")
+	w.Header()["Pragma"] = hdrPragmaNoCache
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -209,7 +209,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		s.writeOAuthError(w, r, oauth.ErrInvalidRequest.WithDescription("token is required"))
 		return
 	}
-	w.Header().Set("Pragma", "no-cache")
+	w.Header()["Pragma"] = hdrPragmaNoCache
 	if form.Get("token_type_hint") == "gatehouse_session" {
 		if client != nil {
 			writeJSON(w, http.StatusOK, token.Introspection{})

@@ -64,7 +64,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		}
 		out["updated_at"] = u.UpdatedAt.Unix()
 	}
-	w.Header().Set("Pragma", "no-cache")
+	w.Header()["Pragma"] = hdrPragmaNoCache
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -140,14 +140,17 @@ const routeUnmatched = "unmatched"
 // what another request sends. Nothing in the server writes into a header
 // value slice in place.
 var (
-	hdrNosniff     = []string{"nosniff"}
-	hdrNoReferrer  = []string{"no-referrer"}
-	hdrFrameDeny   = []string{"DENY"}
-	hdrCSP         = []string{"default-src 'none'; frame-ancestors 'none'"}
-	hdrNoStore     = []string{"no-store"}
-	hdrHSTS        = []string{"max-age=31536000"}
-	hdrVaryOrigin  = []string{"Origin"}
-	hdrJSONContent = []string{"application/json"}
+	hdrNosniff    = []string{"nosniff"}
+	hdrNoReferrer = []string{"no-referrer"}
+	hdrFrameDeny  = []string{"DENY"}
+	hdrCSP        = []string{"default-src 'none'; frame-ancestors 'none'"}
+	hdrNoStore    = []string{"no-store"}
+	// hdrPragmaNoCache goes with the token endpoints' answers (RFC 6749
+	// §5.1 asks for Cache-Control: no-store and Pragma: no-cache).
+	hdrPragmaNoCache = []string{"no-cache"}
+	hdrHSTS          = []string{"max-age=31536000"}
+	hdrVaryOrigin    = []string{"Origin"}
+	hdrJSONContent   = []string{"application/json"}
 )
 
 // securityHeaders sets the headers every answer carries. API answers are

@@ -77,7 +77,7 @@ type loadedKey struct {
 
 // signsAt reports whether k is the key of its algorithm at now: created
 // (published long enough) and not yet retired.
-func (k loadedKey) signsAt(now time.Time) bool {
+func (k *loadedKey) signsAt(now time.Time) bool {
 	return !now.Before(k.rec.CreatedAt) && (k.rec.RetiredAt.IsZero() || now.Before(k.rec.RetiredAt))
 }
 
@@ -239,15 +239,20 @@ func (m *Manager) AccessSigner() (jose.PrivateKey, error) {
 
 // activeLocked returns the newest key of alg that signs at now; m.mu is
 // held.
+// It is on every token's path: it indexes the keys instead of copying
+// each (a loadedKey is a few hundred bytes).
 func (m *Manager) activeLocked(alg jose.Algorithm, now time.Time) (jose.PrivateKey, bool) {
-	var best loadedKey
-	found := false
-	for _, k := range m.byAlg[alg] {
-		if k.signsAt(now) && (!found || k.rec.CreatedAt.After(best.rec.CreatedAt)) {
-			best, found = k, true
+	ks := m.byAlg[alg]
+	best := -1
+	for i := range ks {
+		if ks[i].signsAt(now) && (best < 0 || ks[i].rec.CreatedAt.After(ks[best].rec.CreatedAt)) {
+			best = i
 		}
 	}
-	return best.priv, found
+	if best < 0 {
+		return jose.PrivateKey{}, false
+	}
+	return ks[best].priv, true
 }
 
 // Key returns the public key with the given id, current or retired; it

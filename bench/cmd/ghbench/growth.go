@@ -53,6 +53,7 @@ type GrowthResult struct {
 	Grants           int
 	GrantTook        time.Duration
 	BytesPerGrant    float64 // session store and refresh tokens together
+	GrantRecordBytes float64 // the session store's part of BytesPerGrant
 	GrantSplit       string  // the parts of BytesPerGrant
 	Notes            []string
 }
@@ -185,6 +186,39 @@ func PerRecord(before, after int64, added int) float64 {
 		return math.NaN()
 	}
 	return float64(after-before) / float64(added)
+}
+
+// Redis storage targets (issue 18): a cookie session, and a token
+// grant's record (its refresh token is in SQL), each at most this many
+// bytes of Redis memory with default settings, read at the largest
+// growth step.
+const maxRedisBytesPerRecord = 700
+
+// RedisBytesTargets are the Redis bytes-per-record target rows: per
+// cookie session at the largest growth step, and per token grant's
+// record; "not measured" when the growth section has no Redis rows.
+func RedisBytesTargets(growth []GrowthResult, skip string) []Target {
+	bound := fmt.Sprintf("≤ %d B (Redis `used_memory`, default settings)", maxRedisBytesPerRecord)
+	sess := Target{Name: "Redis bytes per cookie session", Bound: bound, Measured: "—", Verdict: "not measured"}
+	grant := Target{Name: "Redis bytes per token grant (the record; its refresh token is in SQL)", Bound: bound, Measured: "—", Verdict: "not measured"}
+	for _, g := range growth {
+		if g.Backend != "redis" {
+			continue
+		}
+		if n := len(g.Points); n > 0 && !math.IsNaN(g.Points[n-1].BytesPerSession) {
+			p := g.Points[n-1]
+			sess.Measured = fmt.Sprintf("%.0f B (step to %s sessions)", p.BytesPerSession, count(p.Sessions))
+			sess.Verdict = metIf(p.BytesPerSession <= maxRedisBytesPerRecord)
+		}
+		if g.Grants > 0 && !math.IsNaN(g.GrantRecordBytes) {
+			grant.Measured = fmt.Sprintf("%.0f B (%s grants of one client; %.0f B with the refresh token)", g.GrantRecordBytes, count(g.Grants), g.BytesPerGrant)
+			grant.Verdict = metIf(g.GrantRecordBytes <= maxRedisBytesPerRecord)
+		}
+	}
+	if skip != "" {
+		sess.Measured, grant.Measured = skip, skip
+	}
+	return []Target{sess, grant}
 }
 
 // FlatTarget is the target that the cookie check stays flat: the cache-miss
@@ -377,7 +411,10 @@ func growOne(ctx context.Context, bin, seeder, work string, b growthBackend, cfg
 		}
 	}
 	if cfg.Grants > 0 && len(g.Points) > 0 {
-		res, err := runSeeder(ctx, seeder, "-db", b.seedDB(srv), "-sessions", b.backend.Sessions, "-grants", fmt.Sprint(cfg.Grants), "-users", fmt.Sprint(cfg.Users))
+		// The grants belong to one OAuth client, as an authorization code
+		// client's do: on Redis that client's index is part of their cost.
+		res, err := runSeeder(ctx, seeder, "-db", b.seedDB(srv), "-sessions", b.backend.Sessions, "-grants", fmt.Sprint(cfg.Grants), "-users", fmt.Sprint(cfg.Users),
+			"-grant-client", seedGrantClient)
 		if err != nil {
 			g.Notes = append(g.Notes, "grants: "+firstLine(err))
 			return g
@@ -385,7 +422,7 @@ func growOne(ctx context.Context, bin, seeder, work string, b growthBackend, cfg
 		g.Grants, g.GrantTook = cfg.Grants, time.Duration(res.TookNS)
 		s := PerRecord(res.Before.SessionBytes, res.After.SessionBytes, cfg.Grants)
 		r := PerRecord(res.Before.RefreshBytes, res.After.RefreshBytes, cfg.Grants)
-		g.BytesPerGrant = s + r
+		g.BytesPerGrant, g.GrantRecordBytes = s+r, s
 		where := map[string]string{"sqlite": "SQLite", "postgres": "PostgreSQL", "redis": "PostgreSQL"}[b.name]
 		g.GrantSplit = fmt.Sprintf("%.0f for the grant record, %.0f for its refresh token (%s)", s, r, where)
 		logf("  %s: %d grants in %v, %.0f B per grant (%s)", b.name, cfg.Grants, g.GrantTook.Round(time.Millisecond), g.BytesPerGrant, g.GrantSplit)
@@ -404,6 +441,9 @@ func checkOnce(ctx context.Context, client *http.Client, url string, cookies []s
 		return getReq(url, "Cookie", cookieHeader(cookies[next.Add(1)-1]))()
 	})
 }
+
+// seedGrantClient is the OAuth client of the seeded token grants.
+const seedGrantClient = "ghbench-client"
 
 // seedUserAgent is benchseed.UserAgent, which the bench module cannot
 // import: the User-Agent of the seeded records.

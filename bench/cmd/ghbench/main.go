@@ -403,7 +403,7 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 
 	// Growth: cookie check, memory and storage with many live sessions.
 	gcfg := GrowthConfig{Sizes: []int{10_000, 100_000, 1_000_000}, Miss: 2000, MissWarmup: 200, Warm: 32, WarmFor: 1500 * time.Millisecond, C: 4,
-		Users: 1000, Grants: 100_000, MaxSeedStep: 150 * time.Second, FreshFor: 30 * time.Minute}
+		Users: 1000, Grants: 100_000, MaxSeedStep: 4 * time.Minute, FreshFor: 30 * time.Minute}
 	if quick {
 		gcfg = GrowthConfig{Sizes: []int{1000, 10_000}, Miss: 300, MissWarmup: 60, Warm: 16, WarmFor: 300 * time.Millisecond, C: 4,
 			Users: 100, Grants: 5000, MaxSeedStep: 60 * time.Second, FreshFor: 30 * time.Minute}
@@ -414,6 +414,7 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 		return ctx.Err()
 	}
 	rep.Targets = append(rep.Targets, GrowthRSSTargets(rep.Growth)...)
+	rep.Targets = append(rep.Targets, RedisBytesTargets(rep.Growth, svc.RedisSkip)...)
 
 	return finish(rep, out, start)
 }

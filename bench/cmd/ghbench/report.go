@@ -222,8 +222,9 @@ func (r *Report) writeGrowth(p func(string, ...any)) {
 				pt.MissErr+pt.WarmErr, mib(pt.RSS), store, perStr(pt.BytesPerSession))
 		}
 	}
-	p("\nOn Redis a record is a hash, which Redis keeps as a compact listpack only while every value is at most `hash-max-listpack-value` bytes (64 by default): "+
-		"the seeded User-Agent, a current desktop browser's, is %d bytes, which makes each cookie session's hash a hash table (about 1.6 KB by `MEMORY USAGE`, against about 0.4 KB with a short User-Agent).\n", len(seedUserAgent))
+	p("\nOn Redis a record is a hash, which Redis keeps as a compact listpack only while every value is at most `hash-max-listpack-value` bytes (64 by default), "+
+		"and an index (a sorted set or hash) only up to 128 entries: the seeded User-Agent, a current desktop browser's, is %d bytes, which the store codes shorter (common browser pieces as one byte each) or splits over several fields, "+
+		"and the indexes of a route and of a client split into buckets before they pass 128 entries, so records and indexes stay listpacks at every size.\n", len(seedUserAgent))
 	p("\nStorage per record, from the growth steps (the largest step of each backend is the steadiest figure):\n\n%s\n", tableHead("backend", "session storage measured as", "bytes per session", "bytes per grant", "grant split"))
 	for _, g := range r.Growth {
 		per, how := math.NaN(), g.Storage

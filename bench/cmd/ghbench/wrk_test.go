@@ -52,8 +52,39 @@ func TestRSSTargets(t *testing.T) {
 	if idle[0].Verdict != "met" || idle[1].Verdict != "not met" || idle[2].Verdict != "not measured" {
 		t.Errorf("idle verdicts %+v", idle)
 	}
-	g := GrowthRSSTargets([]GrowthResult{{Backend: "sqlite", Points: []GrowthPoint{{Sessions: 10_000, RSS: 1}, {Sessions: 1_000_000, RSS: 50 << 20}}}, {Backend: "redis", Points: []GrowthPoint{{Sessions: 10_000, RSS: 1}}}})
-	if len(g) != 1 || g[0].Verdict != "met" || !strings.Contains(g[0].Name, "1M") {
+	// A backend that did not reach 1M still has its row, saying why.
+	g := GrowthRSSTargets([]GrowthResult{{Backend: "sqlite", Points: []GrowthPoint{{Sessions: 10_000, RSS: 1}, {Sessions: 1_000_000, RSS: 50 << 20}}},
+		{Backend: "redis", Points: []GrowthPoint{{Sessions: 10_000, RSS: 1}}, Notes: []string{"grants: x", "1M sessions not measured: over the cap"}}})
+	if len(g) != 2 || g[0].Verdict != "met" || !strings.Contains(g[0].Name, "1M") {
 		t.Errorf("growth targets %+v", g)
+	}
+	if g[1].Verdict != "not measured" || !strings.Contains(g[1].Name, "(redis)") || !strings.Contains(g[1].Measured, "over the cap") {
+		t.Errorf("redis growth target %+v", g[1])
+	}
+}
+
+func TestRedisBytesTargets(t *testing.T) {
+	got := RedisBytesTargets([]GrowthResult{{Backend: "sqlite", Points: []GrowthPoint{{Sessions: 10, BytesPerSession: 450}}},
+		{Backend: "redis", Points: []GrowthPoint{{Sessions: 100_000, BytesPerSession: 900}, {Sessions: 1_000_000, BytesPerSession: 669}},
+			Grants: 100_000, GrantRecordBytes: 720, BytesPerGrant: 1002}}, "")
+	if len(got) != 2 || got[0].Verdict != "met" || !strings.Contains(got[0].Measured, "669 B") ||
+		got[1].Verdict != "not met" || !strings.Contains(got[1].Measured, "720 B") {
+		t.Errorf("targets %+v", got)
+	}
+	none := RedisBytesTargets(nil, "Redis did not answer")
+	if len(none) != 2 || none[0].Verdict != "not measured" || none[1].Measured != "Redis did not answer" {
+		t.Errorf("without Redis: %+v", none)
+	}
+}
+
+func TestWrkTargetWithFailures(t *testing.T) {
+	r := WrkRow{Flow: "POST /v1/login session", Backend: "sqlite", Bare: "one Argon2id", Conns: 8, RPS: 30, BareRPS: 30, Non2xx: 2, Target: 0.95}
+	got := WrkTarget(r, nil)
+	if got.Verdict != "not met (failed answers)" || !strings.Contains(got.Measured, "1.00") || !strings.Contains(got.Measured, "failed answers 2") {
+		t.Errorf("target %+v", got)
+	}
+	r.Non2xx = 0
+	if got := WrkTarget(r, nil); got.Verdict != "met" {
+		t.Errorf("clean target %+v", got)
 	}
 }

@@ -50,7 +50,10 @@ func usedMemory(t *testing.T, c *redis.Client) int64 {
 // number of users (of ten sessions each), to measure at scale.
 func TestBytesPerCookieSession(t *testing.T) {
 	nodes := redistest.Servers(t, 1)
-	c := redis.NewClient(&redis.Options{Addr: nodes[0].Addr})
+	// No retries and a long read timeout: on a busy machine a pipeline
+	// of 1,000 creates can take longer than the default 3 s, and a retry
+	// would find its own records and report their ids as taken.
+	c := redis.NewClient(&redis.Options{Addr: nodes[0].Addr, MaxRetries: -1, ReadTimeout: time.Minute})
 	t.Cleanup(func() { c.Close() })
 	st := redisstore.New(c, redisstore.Options{})
 	users, perUser := 2000, 10

@@ -182,3 +182,149 @@ func unsplit(t *testing.T, ctx context.Context, c *redis.Client, base string) {
 	}
 	c.Del(ctx, base+"l")
 }
+
+// routedGrants returns n token grants of user for client, with routed ids.
+func routedGrants(st *redisstore.Store, user, client string, n int) []store.Session {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	out := make([]store.Session, n)
+	for i := range out {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		out[i] = store.Session{
+			ID:   st.SessionRoute(user) + "." + hex.EncodeToString(b[:]),
+			Kind: store.KindToken, UserID: user, ClientID: client, Scope: "openid",
+			CreatedAt: now, LastSeenAt: now,
+			IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(2 * time.Hour),
+		}
+	}
+	return out
+}
+
+// clientKeys returns the keys of client's index under base: bucket 0
+// (c:<client>), the others (c<n>:<client>) and the level (cl:<client>).
+func clientKeys(t *testing.T, c *redis.Client, base, client string) (buckets []string, level string) {
+	t.Helper()
+	for _, k := range keys(t, c, base) {
+		rest := strings.TrimPrefix(k, base)
+		name, id, ok := strings.Cut(rest, ":")
+		switch {
+		case !ok || id != client:
+		case name == "cl":
+			level = k
+		case name == "c" || name[0] == 'c' && strings.Trim(name[1:], "0123456789") == "":
+			buckets = append(buckets, k)
+		}
+	}
+	return buckets, level
+}
+
+// TestClientIndexSplits gives one client 700 grants on one route, past
+// Redis's listpack limit, and checks that the client's index splits into
+// buckets that each keep the compact encoding, with a level of its own,
+// that a client whose id ends like a bucket's name is kept apart, and
+// that listing, touching, deleting and revoking by client still reach
+// every grant, leaving no client key behind.
+func TestClientIndexSplits(t *testing.T) {
+	st, c, prefix := newTestStore(t)
+	ctx := t.Context()
+	const user, client, n = "carol", "app", 700
+	gs := routedGrants(st, user, client, n)
+	if err := st.CreateSessions(ctx, gs); err != nil {
+		t.Fatal(err)
+	}
+	// Another client of the same user, whose id would name a bucket of
+	// "app" if the bucket number came after the client id.
+	other := routedGrants(st, user, "app:1", 3)
+	if err := st.CreateSessions(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	base := prefix + "{" + st.SessionRoute(user) + "}:"
+	buckets, lk := clientKeys(t, c, base, client)
+	if lvl, err := c.Get(ctx, lk).Int(); lk == "" || err != nil || lvl < 3 {
+		t.Fatalf("client level %q = %d, %v; want at least 3 for %d grants", lk, lvl, err, n)
+	}
+	if len(buckets) < 8 {
+		t.Fatalf("client index keys = %v; want buckets", buckets)
+	}
+	for _, k := range buckets {
+		if enc := c.ObjectEncoding(ctx, k).Val(); enc != "listpack" {
+			t.Errorf("%s is encoded %s, want listpack", k, enc)
+		}
+	}
+	if list, err := st.ListClientSessions(ctx, client); err != nil || len(list) != n {
+		t.Fatalf("ListClientSessions = %d, %v; want %d", len(list), err, n)
+	}
+	if list, err := st.ListClientSessions(ctx, "app:1"); err != nil || len(list) != len(other) {
+		t.Fatalf("ListClientSessions(app:1) = %d, %v; want %d", len(list), err, len(other))
+	}
+	late := time.Now().Add(90 * time.Minute).Truncate(time.Millisecond)
+	if err := st.TouchSession(ctx, gs[0].ID, time.Now(), late); err != nil {
+		t.Fatal(err)
+	}
+	if at := c.PExpireTime(ctx, lk).Val(); at.Milliseconds() < late.UnixMilli() {
+		t.Errorf("the client level expires at %d ms, before the touched grant's %d", at.Milliseconds(), late.UnixMilli())
+	}
+	if err := st.DeleteSession(ctx, gs[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range buckets {
+		if c.ZScore(ctx, k, gs[1].ID).Err() != redis.Nil {
+			t.Errorf("deleted grant still in %s", k)
+		}
+	}
+	removed, err := st.DeleteClientSessions(ctx, client)
+	if err != nil || len(removed) != n-1 {
+		t.Fatalf("DeleteClientSessions = %d, %v; want %d", len(removed), err, n-1)
+	}
+	if list, err := st.ListUserSessions(ctx, user); err != nil || len(list) != len(other) {
+		t.Fatalf("ListUserSessions after = %d, %v; want the other client's %d", len(list), err, len(other))
+	}
+	if left, _ := clientKeys(t, c, base, client); len(left) != 0 {
+		t.Errorf("client index keys left behind: %v", left)
+	}
+}
+
+// TestLargeOldClientIndexSplits puts a client's index in the layout of
+// earlier versions, one c:<client> past the listpack limit, and checks
+// that the next grant splits it, with every grant still listed.
+func TestLargeOldClientIndexSplits(t *testing.T) {
+	st, c, prefix := newTestStore(t)
+	ctx := t.Context()
+	const user, client = "dave", "app"
+	gs := routedGrants(st, user, client, 300)
+	if err := st.CreateSessions(ctx, gs); err != nil {
+		t.Fatal(err)
+	}
+	base := prefix + "{" + st.SessionRoute(user) + "}:"
+	buckets, lk := clientKeys(t, c, base, client)
+	for _, k := range buckets {
+		if k == base+"c:"+client {
+			continue
+		}
+		zs, err := c.ZRangeWithScores(ctx, k, 0, -1).Result()
+		if err == nil {
+			err = c.ZAdd(ctx, base+"c:"+client, zs...).Err()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Del(ctx, k)
+	}
+	c.Del(ctx, lk)
+	if enc := c.ObjectEncoding(ctx, base+"c:"+client).Val(); enc != "skiplist" {
+		t.Fatalf("old client index is encoded %s, want skiplist", enc)
+	}
+	if list, err := st.ListClientSessions(ctx, client); err != nil || len(list) != len(gs) {
+		t.Fatalf("ListClientSessions = %d, %v; want %d", len(list), err, len(gs))
+	}
+	more := routedGrants(st, user, client, 1)
+	if err := st.CreateSession(ctx, more[0]); err != nil {
+		t.Fatal(err)
+	}
+	if lvl, err := c.Get(ctx, lk).Int(); err != nil || lvl != 1 {
+		t.Fatalf("client level = %d, %v; want 1", lvl, err)
+	}
+	if list, err := st.ListClientSessions(ctx, client); err != nil || len(list) != len(gs)+1 {
+		t.Fatalf("ListClientSessions = %d, %v; want %d", len(list), err, len(gs)+1)
+	}
+}

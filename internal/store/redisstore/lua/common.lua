@@ -13,7 +13,10 @@
 --                 the id index, see below
 --   r:<id>        hash, a token grant's record (no secret hash)
 --   u:<user id>   sorted set of the user's ids, score CreatedAt (ms)
---   c:<client id> sorted set of the client's ids, score CreatedAt (ms)
+--   c:<client id> sorted set of the client's ids, score CreatedAt (ms);
+--                 bucket 0 of the client's index, see below
+--   c<n>:<client id>  bucket n > 0 of the client's index
+--   cl:<client id>    string, the client index's split level (absent: 0)
 --   x             sorted set of every id, score min(ExpiresAt, IdleExpiresAt);
 --                 bucket 0 of the expiry index
 --   i:<n>, x:<n>  buckets n > 0 of the two indexes, once the base has split
@@ -28,6 +31,13 @@
 -- bucket of x longer than SPLIT_AT, every bucket splits in two (split) and
 -- L grows by one. l expires no earlier than any bucket, so it never goes
 -- while a bucket it names is left.
+--
+-- A client's index (c:<client id>) splits the same way, with a level of
+-- its own (cl:<client id>): one client holds grants of many users of the
+-- route, so its index can pass 128 entries while the route's buckets do
+-- not, and a client with few grants keeps the one key of earlier
+-- versions. The bucket number goes before the colon (c1:, c2:, …) so that
+-- no client id, whatever it holds, names another client's bucket.
 --
 -- Record fields: id, k, u, c, sc, a (audience, a JSON array), ct, ls, ie,
 -- ex (times in unix ms), ua (or ub, the User-Agent coded shorter), ip, d
@@ -129,19 +139,45 @@ local function copyExpiry(src, dst)
   if at > 0 and redis.call('EXISTS', dst) == 1 then redis.call('PEXPIREAT', dst, at) end
 end
 
+-- moveZ moves the members of the sorted set src that belong to bucket to
+-- at level lvl + 1 into dst, and gives dst the expiry of src.
+local function moveZ(src, dst, to, lvl)
+  local zs = redis.call('ZRANGE', src, 0, -1, 'WITHSCORES')
+  for j = 1, #zs, 2 do
+    if bucket(zs[j], lvl + 1) == to then
+      redis.call('ZADD', dst, zs[j + 1], zs[j])
+      redis.call('ZREM', src, zs[j])
+    end
+  end
+  copyExpiry(src, dst)
+end
+
+-- latest returns the latest expiry among keys (unix ms, 0 if none has
+-- one) and whether one of them never expires.
+local function latest(keys)
+  local last, forever = 0, false
+  for _, k in ipairs(keys) do
+    local at = redis.call('PEXPIRETIME', k)
+    if at == -1 then forever = true elseif at > last then last = at end
+  end
+  return last, forever
+end
+
+-- setLevel stores lvl in the level key lk, living until last (forever if
+-- forever or last is 0, as an index of an earlier version may).
+local function setLevel(lk, lvl, last, forever)
+  redis.call('SET', lk, lvl)
+  if not forever and last > 0 then
+    local cur = redis.call('PEXPIRETIME', lk)
+    if cur < last then redis.call('PEXPIREAT', lk, last) end
+  end
+end
+
 -- move moves the entries of bucket n that belong to bucket n + 2^lvl at
 -- level lvl + 1, with the bucket's expiry (an index outlives its entries).
 local function move(n, lvl)
   local to = n + 2 ^ lvl
-  local xs, xd = xkey(n), xkey(to)
-  local zs = redis.call('ZRANGE', xs, 0, -1, 'WITHSCORES')
-  for j = 1, #zs, 2 do
-    if bucket(zs[j], lvl + 1) == to then
-      redis.call('ZADD', xd, zs[j + 1], zs[j])
-      redis.call('ZREM', xs, zs[j])
-    end
-  end
-  copyExpiry(xs, xd)
+  moveZ(xkey(n), xkey(to), to, lvl)
   local is, isd = ikey(n), ikey(to)
   local hs = redis.call('HGETALL', is)
   for j = 1, #hs, 2 do
@@ -161,19 +197,77 @@ local function split()
   if lvl >= MAX_LEVEL then return end
   local last, forever = 0, false
   for n = 0, 2 ^ lvl - 1 do
-    for _, k in ipairs({xkey(n), ikey(n)}) do
-      local at = redis.call('PEXPIRETIME', k)
-      if at == -1 then forever = true elseif at > last then last = at end
-    end
+    local l, f = latest({xkey(n), ikey(n)})
+    if l > last then last = l end
+    forever = forever or f
     move(n, lvl)
   end
-  local lk = B .. 'l'
-  redis.call('SET', lk, lvl + 1)
-  if not forever and last > 0 then
-    local cur = redis.call('PEXPIRETIME', lk)
-    if cur < last then redis.call('PEXPIREAT', lk, last) end
-  end
+  setLevel(B .. 'l', lvl + 1, last, forever)
   LEVEL = lvl + 1
+end
+
+-- CLEVELS caches the split level of each client's index for the rest of
+-- the script.
+local CLEVELS = {}
+
+-- clevelKey returns the key of the split level of the client's index.
+local function clevelKey(cid) return B .. 'cl:' .. cid end
+
+-- clevel returns the split level of the client's index.
+local function clevel(cid)
+  local l = CLEVELS[cid]
+  if not l then
+    l = tonumber(redis.call('GET', clevelKey(cid)) or '0')
+    CLEVELS[cid] = l
+  end
+  return l
+end
+
+-- ckey returns the key of bucket n of the client's index.
+local function ckey(cid, n)
+  if n == 0 then return B .. 'c:' .. cid end
+  return B .. 'c' .. n .. ':' .. cid
+end
+
+-- cidx returns the key of the bucket of the client's index that holds id.
+local function cidx(cid, id)
+  return ckey(cid, bucket(id, clevel(cid)))
+end
+
+-- extendClient makes the client index bucket ck, and the level that
+-- names it, live at least until at.
+local function extendClient(cid, ck, at)
+  extend(ck, at)
+  if clevel(cid) > 0 then extend(clevelKey(cid), at) end
+end
+
+-- csplit doubles the buckets of the client's index, unless it is at
+-- MAX_LEVEL, as split does for the route's indexes.
+local function csplit(cid)
+  local lvl = clevel(cid)
+  if lvl >= MAX_LEVEL then return end
+  local last, forever = 0, false
+  for n = 0, 2 ^ lvl - 1 do
+    local src = ckey(cid, n)
+    local l, f = latest({src})
+    if l > last then last = l end
+    forever = forever or f
+    local to = n + 2 ^ lvl
+    moveZ(src, ckey(cid, to), to, lvl)
+  end
+  setLevel(clevelKey(cid), lvl + 1, last, forever)
+  CLEVELS[cid] = lvl + 1
+end
+
+-- addClient adds id, created at created (ms) and ending at exp (ms), to
+-- the client's index, and splits the index when the bucket grows past
+-- SPLIT_AT (an index of an earlier version far past it stays as it is).
+local function addClient(cid, id, created, exp)
+  local ck = cidx(cid, id)
+  redis.call('ZADD', ck, created, id)
+  extendClient(cid, ck, exp)
+  local card = redis.call('ZCARD', ck)
+  if card > SPLIT_AT and card <= MAX_SPLIT then csplit(cid) end
 end
 
 -- expiry returns the record's end as Redis keeps it: the earlier of its
@@ -193,7 +287,7 @@ local function unlink(id, sh, uid, cid)
     if redis.call('HGET', hk, 'id') == id then redis.call('DEL', hk) end
   end
   if uid then redis.call('ZREM', B .. 'u:' .. uid, id) end
-  if cid and cid ~= '' then redis.call('ZREM', B .. 'c:' .. cid, id) end
+  if cid and cid ~= '' then redis.call('ZREM', cidx(cid, id), id) end
   redis.call('ZREM', xk, id)
 end
 

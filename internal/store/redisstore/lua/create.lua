@@ -19,11 +19,7 @@ redis.call('PEXPIREAT', hk, exp)
 local uk = B .. 'u:' .. uid
 redis.call('ZADD', uk, created, id)
 extend(uk, exp)
-if cid ~= '' then
-  local ck = B .. 'c:' .. cid
-  redis.call('ZADD', ck, created, id)
-  extend(ck, exp)
-end
+if cid ~= '' then addClient(cid, id, created, exp) end
 redis.call('ZADD', xk, exp, id)
 extendIndex(xk, exp)
 -- An index of an earlier version far past the limit (a hash table

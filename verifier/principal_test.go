@@ -1,0 +1,248 @@
+package verifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
+	"github.com/gatehouse-auth/gatehouse/jose"
+)
+
+// TestPrincipalLazyClaimsConcurrent reads the custom claims of one
+// Principal from many goroutines at once: they are decoded once and every
+// reader sees the same map (run with -race to check the once).
+func TestPrincipalLazyClaimsConcurrent(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	c := clocktest.New(t0)
+	v := newTestVerifier(t, f, c, nil)
+	p, err := v.Verify(context.Background(), f.mint(f.claims(c.Now())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	type result struct {
+		m   map[string]any
+		err error
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			m, err := p.Claims()
+			results[i] = result{m, err}
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("reader %d: Claims: %v", i, r.err)
+		}
+		if r.m["tenant"] != "acme" || len(r.m) != 2 {
+			t.Fatalf("reader %d: claims = %v", i, r.m)
+		}
+	}
+	first, _ := p.Claims()
+	first["probe"] = true // the same map for every call
+	for i, r := range results {
+		if r.m["probe"] != true {
+			t.Errorf("reader %d got a map of its own", i)
+		}
+	}
+}
+
+// TestPrincipalMalformedCustomClaim: a signed token whose custom claim
+// encoding/json cannot decode (a number beyond float64) is accepted by
+// Verify, whose checks do not read custom claims, and Claims reports it
+// as malformed, on every call, without a panic; the registered claims
+// and scopes are unaffected.
+func TestPrincipalMalformedCustomClaim(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	c := clocktest.New(t0)
+	v := newTestVerifier(t, f, c, nil)
+	cl := f.claims(c.Now())
+	cl["huge"] = json.Number("1e999")
+	p, err := v.Verify(context.Background(), f.mint(cl))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if p.Subject != "user-1" || !p.HasScope("write") {
+		t.Errorf("principal = %+v", *p)
+	}
+	for range 2 {
+		m, err := p.Claims()
+		if !errors.Is(err, ErrMalformed) || !errors.Is(err, ErrInvalidToken) || m != nil {
+			t.Errorf("Claims = %v, %v, want nil and ErrMalformed", m, err)
+		}
+	}
+	var typed struct {
+		Huge float64 `json:"huge"`
+	}
+	if err := p.DecodeClaims(&typed); !errors.Is(err, ErrMalformed) {
+		t.Errorf("DecodeClaims = %v, want ErrMalformed", err)
+	}
+}
+
+// TestPrincipalDecodeClaims reads custom claims into a struct.
+func TestPrincipalDecodeClaims(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	c := clocktest.New(t0)
+	v := newTestVerifier(t, f, c, nil)
+	p, err := v.Verify(context.Background(), f.mint(f.claims(c.Now())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Tenant string   `json:"tenant"`
+		Roles  []string `json:"roles"`
+		Sub    string   `json:"sub"`
+	}
+	if err := p.DecodeClaims(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Tenant != "acme" || strings.Join(got.Roles, ",") != "admin" || got.Sub != "user-1" {
+		t.Errorf("decoded %+v", got)
+	}
+	var wrong struct {
+		Tenant int `json:"tenant"`
+	}
+	if err := p.DecodeClaims(&wrong); !errors.Is(err, ErrMalformed) {
+		t.Errorf("DecodeClaims into a mismatched type = %v, want ErrMalformed", err)
+	}
+}
+
+// TestPrincipalScopes covers Scopes and HasScope on tokens, on
+// NewPrincipal and on the nil Principal.
+func TestPrincipalScopes(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	c := clocktest.New(t0)
+	v := newTestVerifier(t, f, c, nil)
+	cl := f.claims(c.Now())
+	cl["scope"] = " read  write\tadmin "
+	p, err := v.Verify(context.Background(), f.mint(cl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(p.Scopes(), ","); got != "read,write,admin" {
+		t.Errorf("Scopes = %q", got)
+	}
+	for _, tt := range []struct {
+		scope string
+		want  bool
+	}{{"read", true}, {"admin", true}, {"rea", false}, {"", false}, {"read write", false}} {
+		if got := p.HasScope(tt.scope); got != tt.want {
+			t.Errorf("HasScope(%q) = %v, want %v", tt.scope, got, tt.want)
+		}
+	}
+	p.Scopes()[0] = "changed" // a new slice each call
+	if !p.HasScope("read") {
+		t.Error("changing the returned slice changed the principal")
+	}
+	if n := testing.AllocsPerRun(100, func() { p.HasScope("admin") }); n != 0 {
+		t.Errorf("HasScope allocates %v times", n)
+	}
+	var none *Principal
+	if none.HasScope("read") || none.Scopes() != nil {
+		t.Error("nil Principal has scopes")
+	}
+	if m, err := none.Claims(); m != nil || err != nil {
+		t.Error("nil Principal has claims")
+	}
+}
+
+// TestNewPrincipal builds a Principal by hand, as handler tests do.
+func TestNewPrincipal(t *testing.T) {
+	claims := map[string]any{"tenant": "acme"}
+	p := NewPrincipal(Principal{Method: MethodJWT, Subject: "user-42"}, []string{"read", "admin"}, claims)
+	claims["tenant"] = "changed" // copied
+	if p.Subject != "user-42" || !p.HasScope("admin") || strings.Join(p.Scopes(), " ") != "read admin" {
+		t.Errorf("principal = %+v, scopes %v", *p, p.Scopes())
+	}
+	m, err := p.Claims()
+	if err != nil || m["tenant"] != "acme" {
+		t.Errorf("Claims = %v, %v", m, err)
+	}
+	var typed struct {
+		Tenant string `json:"tenant"`
+	}
+	if err := p.DecodeClaims(&typed); err != nil || typed.Tenant != "acme" {
+		t.Errorf("DecodeClaims = %v, %+v", err, typed)
+	}
+	bare := NewPrincipal(Principal{Subject: "x"}, nil, nil)
+	if m, err := bare.Claims(); m != nil || err != nil || bare.Scopes() != nil || bare.HasScope("") {
+		t.Errorf("bare principal: claims %v %v, scopes %v", m, err, bare.Scopes())
+	}
+	if err := bare.DecodeClaims(&typed); err != nil {
+		t.Errorf("DecodeClaims without claims = %v", err)
+	}
+}
+
+// TestSessionCookieScopesMustBeWords: New refuses a cookie-session
+// scope with white space (it would read as two).
+func TestSessionCookieScopesMustBeWords(t *testing.T) {
+	for _, bad := range []string{"", "read write", "read\t"} {
+		cfg := Config{Issuer: "https://auth.example.com", Audience: "api",
+			SessionCookie: SessionCookieConfig{IntrospectionCredential: "x", Scopes: []string{"ok", bad}}}
+		if _, err := cfg.withDefaults(); !errors.Is(err, ErrConfig) || !strings.Contains(fmt.Sprint(err), "SessionCookie.Scopes") {
+			t.Errorf("Scopes %q: %v, want ErrConfig", bad, err)
+		}
+	}
+}
+
+// TestPrincipalClaim reads single custom claims without the map.
+func TestPrincipalClaim(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	c := clocktest.New(t0)
+	v := newTestVerifier(t, f, c, nil)
+	cl := f.claims(c.Now())
+	cl["huge"] = json.Number("1e999")
+	p, err := v.Verify(context.Background(), f.mint(cl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := p.Claim("tenant"); got != "acme" || !ok || err != nil {
+		t.Errorf(`Claim("tenant") = %v, %v, %v`, got, ok, err)
+	}
+	if got, ok, err := p.Claim("roles"); !ok || err != nil || len(got.([]any)) != 1 {
+		t.Errorf(`Claim("roles") = %v, %v, %v`, got, ok, err)
+	}
+	for _, name := range []string{"absent", "sub", "scope"} {
+		if got, ok, err := p.Claim(name); got != nil || ok || err != nil {
+			t.Errorf("Claim(%q) = %v, %v, %v; want nothing", name, got, ok, err)
+		}
+	}
+	if _, ok, err := p.Claim("huge"); ok || !errors.Is(err, ErrMalformed) {
+		t.Errorf(`Claim("huge") = %v, %v; want ErrMalformed`, ok, err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() {
+			if got, _, err := p.Claim("tenant"); err != nil || got != "acme" {
+				errs[i] = fmt.Errorf("got %v, %v", got, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Error(err)
+	}
+	hand := NewPrincipal(Principal{Subject: "x"}, nil, map[string]any{"tenant": "acme"})
+	if got, ok, err := hand.Claim("tenant"); got != "acme" || !ok || err != nil {
+		t.Errorf("NewPrincipal Claim = %v, %v, %v", got, ok, err)
+	}
+	noClaims := f.claims(c.Now())
+	delete(noClaims, "tenant")
+	delete(noClaims, "roles")
+	p2, err := v.Verify(context.Background(), f.mint(noClaims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := p2.Claim("tenant"); got != nil || ok || err != nil {
+		t.Errorf("Claim without custom claims = %v, %v, %v", got, ok, err)
+	}
+}
