@@ -257,6 +257,7 @@ func drive(t *testing.T, d *driver) {
 	d.do(call{method: http.MethodDelete, path: "/v1/sessions", header: csrf, want: 204})
 
 	driveMFA(t, d)
+	drivePasskeys(t, d)
 
 	// The revocation feed.
 	d.do(call{method: http.MethodGet, path: "/v1/revocations", want: 200})

@@ -88,8 +88,12 @@ func startServer(t *testing.T) *server {
 	}
 	addr := l.Addr().String()
 	l.Close()
+	// The issuer is localhost, a domain name, so that passkeys work
+	// (WebAuthn refuses an IP address as RP ID).
+	_, port, _ := net.SplitHostPort(addr)
+	issuer := "http://localhost:" + port
 	log := &syncBuffer{}
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dir,
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dir, "--issuer", issuer,
 		"--log-format", "text", "--log-level", "warn", "--metrics-addr", "off")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -109,7 +113,7 @@ func startServer(t *testing.T) *server {
 			t.Logf("gatehouse log:\n%s", log)
 		}
 	})
-	s := &server{URL: "http://" + addr}
+	s := &server{URL: issuer}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(s.URL + "/healthz")

@@ -50,7 +50,19 @@ const CeremonyMFALogin store.CeremonyKind = "mfa_login"
 type MFARequiredError struct {
 	// Token is the mfa_token, single use, valid for MFATokenTTL.
 	Token string
+	// Factors are the second factors the account has, in this order:
+	// FactorTOTP (POST /v1/login/mfa with a code) and FactorPasskey
+	// (POST /v1/login/passkey/begin and finish with the token).
+	Factors []string
 }
+
+// The second factors an MFARequiredError lists.
+const (
+	// FactorTOTP is a TOTP code or a recovery code.
+	FactorTOTP = "totp"
+	// FactorPasskey is a passkey assertion.
+	FactorPasskey = "passkey"
+)
 
 func (e *MFARequiredError) Error() string { return "accounts: second factor required" }
 
@@ -77,7 +89,8 @@ type pendingLogin struct {
 	PasswordHash []byte `json:"pwh"`
 }
 
-// mfaEnabled reports whether u must give a second factor at login.
+// mfaEnabled reports whether u has a confirmed TOTP factor: codes to
+// give (POST /v1/login/mfa, a re-authentication with a code).
 func (s *Service) mfaEnabled(ctx context.Context, u store.User) (bool, error) {
 	if s.d.MFA == nil {
 		return false, nil
@@ -85,9 +98,33 @@ func (s *Service) mfaEnabled(ctx context.Context, u store.User) (bool, error) {
 	return s.d.MFA.Enabled(ctx, u.ID)
 }
 
+// mfaFactors returns the second factors u has, which login then
+// requires: a confirmed TOTP factor, passkeys (when the server serves
+// them). None means a password is enough.
+func (s *Service) mfaFactors(ctx context.Context, u store.User) ([]string, error) {
+	var factors []string
+	on, err := s.mfaEnabled(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if on {
+		factors = append(factors, FactorTOTP)
+	}
+	if s.d.Passkeys != nil && s.d.Ceremonies != nil {
+		list, err := s.d.Passkeys.List(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(list) > 0 {
+			factors = append(factors, FactorPasskey)
+		}
+	}
+	return factors, nil
+}
+
 // beginMFA stores a pending login for u and returns the
-// *MFARequiredError that carries its token.
-func (s *Service) beginMFA(ctx context.Context, u store.User, mode Mode) error {
+// *MFARequiredError that carries its token and the factors it accepts.
+func (s *Service) beginMFA(ctx context.Context, u store.User, mode Mode, factors []string) error {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return fmt.Errorf("accounts: mfa token: %w", err)
@@ -105,7 +142,7 @@ func (s *Service) beginMFA(ctx context.Context, u store.User, mode Mode) error {
 	if err != nil {
 		return fmt.Errorf("accounts: store mfa token: %w", err)
 	}
-	return &MFARequiredError{Token: tok}
+	return &MFARequiredError{Token: tok, Factors: factors}
 }
 
 // mfaTokenID is the stored id of an mfa_token: its SHA-256, base64url.
@@ -125,33 +162,59 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest) (LoginResul
 	if s.d.MFA == nil || s.d.Ceremonies == nil {
 		return LoginResult{}, ErrInvalidCredentials
 	}
-	c, err := s.d.Ceremonies.TakeCeremony(ctx, mfaTokenID(req.Token), s.now())
-	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Kind != CeremonyMFALogin) {
-		return LoginResult{}, ErrInvalidCredentials
-	}
+	c, p, err := s.takePending(ctx, req.Token)
 	if err != nil {
-		return LoginResult{}, s.loginIncomplete(ctx, err)
-	}
-	var p pendingLogin
-	if err := json.Unmarshal(c.Data, &p); err != nil {
-		return LoginResult{}, s.loginIncomplete(ctx, fmt.Errorf("accounts: mfa token data: %w", err))
+		return LoginResult{}, err
 	}
 	if err := s.d.Users.CheckSecondFactor(ctx, c.UserID, req.Client.IP); err != nil {
 		return LoginResult{}, s.putBack(ctx, c, err)
 	}
 	if _, err := s.d.MFA.Verify(ctx, c.UserID, req.Code); err != nil {
 		if errors.Is(err, mfa.ErrInvalidCode) {
-			if ferr := s.d.Users.FailSecondFactor(ctx, c.UserID, req.Client.IP); ferr != nil {
-				return LoginResult{}, s.putBack(ctx, c, ferr)
-			}
 			s.log.InfoContext(ctx, "wrong second factor", "user_id", c.UserID, "replay", errors.Is(err, totp.ErrReplayed))
-			return LoginResult{}, s.putBack(ctx, c, ErrInvalidCredentials)
+			return LoginResult{}, s.failPending(ctx, c, req.Client.IP)
 		}
 		if errors.Is(err, mfa.ErrNotEnrolled) { // removed meanwhile
 			return LoginResult{}, ErrInvalidCredentials
 		}
 		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
+	return s.completePending(ctx, c, p, req.Client, req.CookieSecret, authcontext.New(s.now(), authcontext.Password, authcontext.OTP))
+}
+
+// takePending takes the pending login of an mfa_token out of the store:
+// an unknown, used or expired token is ErrInvalidCredentials.
+func (s *Service) takePending(ctx context.Context, tok string) (store.Ceremony, pendingLogin, error) {
+	var p pendingLogin
+	c, err := s.d.Ceremonies.TakeCeremony(ctx, mfaTokenID(tok), s.now())
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Kind != CeremonyMFALogin) {
+		return c, p, ErrInvalidCredentials
+	}
+	if err != nil {
+		return c, p, s.loginIncomplete(ctx, err)
+	}
+	if err := json.Unmarshal(c.Data, &p); err != nil {
+		return c, p, s.loginIncomplete(ctx, fmt.Errorf("accounts: mfa token data: %w", err))
+	}
+	return c, p, nil
+}
+
+// failPending counts a wrong second factor for the pending login c
+// against the account and the address, and puts c back for another
+// attempt: ErrInvalidCredentials, or the limiter's failure.
+func (s *Service) failPending(ctx context.Context, c store.Ceremony, clientAddr string) error {
+	if err := s.d.Users.FailSecondFactor(ctx, c.UserID, clientAddr); err != nil {
+		return s.putBack(ctx, c, err)
+	}
+	return s.putBack(ctx, c, ErrInvalidCredentials)
+}
+
+// completePending finishes the pending login c once its second factor
+// is right: the failure count is reset, the account reread (a disabled,
+// deleted or re-passworded account is ErrInvalidCredentials), and what
+// the first step's mode asked for is created, recording a (the password
+// and the second factor).
+func (s *Service) completePending(ctx context.Context, c store.Ceremony, p pendingLogin, client session.ClientInfo, cookieSecret string, a authcontext.Authentication) (LoginResult, error) {
 	s.d.Users.ResetSecondFactor(ctx, c.UserID)
 	u, err := s.d.Users.GetUser(ctx, c.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !samePasswordHash(u, p.PasswordHash))) {
@@ -160,7 +223,7 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest) (LoginResul
 	if err != nil {
 		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
-	res, err := s.completeLogin(ctx, u, p.Mode, req.CookieSecret, req.Client, authcontext.New(s.now(), authcontext.Password, authcontext.OTP))
+	res, err := s.completeLogin(ctx, u, p.Mode, cookieSecret, client, a)
 	if err == nil {
 		err = s.revokeIfChanged(ctx, u, p.PasswordHash)
 	}
@@ -186,14 +249,16 @@ func samePasswordHash(u store.User, want []byte) bool {
 	return subtle.ConstantTimeCompare(got[:], want) == 1
 }
 
-// revokeIfChanged is revokeIfLocked for the second step, which has no
-// password: the account must still be enabled with the same password hash.
+// revokeIfChanged is revokeIfLocked for the logins that have no password
+// to check again (the second step, a passkey): the account must still be
+// enabled, and, unless pwh is nil (a passwordless login), have the
+// password hash whose SHA-256 is pwh.
 func (s *Service) revokeIfChanged(ctx context.Context, u store.User, pwh []byte) error {
 	cur, err := s.d.Users.GetUser(ctx, u.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if err == nil && !cur.Disabled && samePasswordHash(cur, pwh) {
+	if err == nil && !cur.Disabled && (pwh == nil || samePasswordHash(cur, pwh)) {
 		return nil
 	}
 	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, ""); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
+	"github.com/gatehouse-auth/gatehouse/internal/passkey"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -46,6 +47,10 @@ type Deps struct {
 	// no login asks for one. Ceremonies keeps the pending two-step logins.
 	MFA        *mfa.Service
 	Ceremonies store.CeremonyStore
+	// Passkeys runs the WebAuthn ceremonies (passkeys.go); nil turns
+	// passkeys off (an issuer that is not a domain name). It needs
+	// Ceremonies too, for the passkey as a second factor.
+	Passkeys *passkey.Service
 	// ReauthWindow is how recent a login must be for a step-up action;
 	// 0 is authcontext.DefaultStepUpWindow (10 minutes).
 	ReauthWindow time.Duration
@@ -199,9 +204,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	if s.lc.RequireVerifiedEmail && !u.EmailVerified {
 		return LoginResult{}, ErrEmailNotVerified
 	}
-	if on, err := s.mfaEnabled(ctx, u); err != nil || on {
+	if factors, err := s.mfaFactors(ctx, u); err != nil || len(factors) > 0 {
 		if err == nil {
-			err = s.beginMFA(ctx, u, req.Mode)
+			err = s.beginMFA(ctx, u, req.Mode, factors)
 		}
 		var required *MFARequiredError
 		if errors.As(err, &required) {

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
+	"github.com/gatehouse-auth/gatehouse/internal/passkey"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
@@ -243,6 +244,10 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 	if stores.MFA != nil {
 		deps.Ceremonies = stores.MFA
 		deps.MFA, err = mfa.New(mfa.Config{KEK: kek, Now: opts.Now}, stores.MFA, stores.MFA)
+		if err != nil {
+			return err
+		}
+		deps.Passkeys, err = newPasskeys(ctx, cfg, stores.MFA, log, opts.Now)
 		if err != nil {
 			return err
 		}
@@ -748,4 +753,21 @@ func warnKeyTimings(ctx context.Context, log *slog.Logger, cfg config.Config) {
 		log.WarnContext(ctx, "--key-rotation-interval is shorter than --key-publish-delay: keys rotate back to back",
 			"key_rotation_interval", r.String(), "key_publish_delay", cfg.KeyPublishDelay.String())
 	}
+}
+
+// newPasskeys returns the WebAuthn relying party of the issuer and the
+// trusted origins, or nil, with a warning, when the issuer's host is an
+// IP address: WebAuthn needs a domain name (localhost works), so passkeys
+// are off rather than failing at the first ceremony.
+func newPasskeys(ctx context.Context, cfg config.Config, st store.MFAStore, log *slog.Logger, now func() time.Time) (*passkey.Service, error) {
+	svc, err := passkey.New(passkey.Config{Issuer: cfg.Issuer, TrustedOrigins: cfg.TrustedOrigins, Now: now, Logger: log}, st, st)
+	if errors.Is(err, passkey.ErrNoDomain) {
+		log.WarnContext(ctx, "passkeys are off: WebAuthn needs a domain name, and the issuer's host is an IP address; use --issuer http://localhost:PORT for development or a real domain",
+			"issuer", cfg.Issuer)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return svc, nil
 }

@@ -149,6 +149,8 @@ func (s *Server) asAPIErrorQuiet(err error) *apiError {
 		return &apiError{Status: http.StatusForbidden, Code: codeEmailNotVerified, Description: "verify your email address first: open the link mailed to you"}
 	case errors.Is(err, accounts.ErrMailOff):
 		return errNotFound
+	case errors.Is(err, accounts.ErrPasskeysOff):
+		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Description: "passkeys are off: the issuer's host must be a domain name"}
 	case errors.Is(err, identity.ErrInvalidCredentials):
 		return &apiError{Status: http.StatusUnauthorized, Code: codeInvalidCredentials, Description: "invalid email or password"}
 	case errors.Is(err, identity.ErrInvalidEmail), errors.Is(err, identity.ErrInvalidPassword), errors.Is(err, identity.ErrInvalidClaims):

@@ -19,6 +19,7 @@ import (
 func (s *Server) authorizeRoutes() {
 	m := s.mux
 	m.HandleFunc("GET /static/gatehouse.css", s.handleStylesheet)
+	m.HandleFunc("GET /static/passkey.js", s.handleScript)
 	m.HandleFunc("GET /login", s.handleLoginPage)
 	m.HandleFunc("POST /login", s.handleLoginSubmit)
 	m.HandleFunc("GET /oauth2/authorize", s.handleAuthorize)

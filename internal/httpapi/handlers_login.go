@@ -35,9 +35,10 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	if len(email) > 320 {
 		email = ""
 	}
+	passkeys := s.deps.Accounts.PasskeysEnabled()
 	s.renderPage(w, r, status, "login.html", map[string]any{
 		"Title": "Sign in", "CSRFToken": session.CSRFToken(secret), "ReturnTo": returnTo,
-		"Email": email, "Error": errMsg,
+		"Email": email, "Error": errMsg, "Passkeys": passkeys, "Script": passkeys,
 	})
 }
 
@@ -74,7 +75,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		case codeMFARequired:
 			var required *accounts.MFARequiredError
 			if errors.As(err, &required) {
-				s.renderLoginMFA(w, r, http.StatusOK, returnTo, required.Token, "")
+				s.renderLoginMFA(w, r, http.StatusOK, returnTo, required.Token, "", required.Factors...)
 				return
 			}
 			s.renderLogin(w, r, http.StatusUnauthorized, returnTo, email, "Sign in again.")

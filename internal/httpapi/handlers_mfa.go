@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
@@ -156,9 +157,21 @@ func (s *Server) writeMFARequired(w http.ResponseWriter, err error) bool {
 	if !errors.As(err, &required) {
 		return false
 	}
-	writeJSON(w, http.StatusUnauthorized, map[string]string{
-		"error": codeMFARequired, "error_description": "a second factor is required: POST /v1/login/mfa",
-		"mfa_token": required.Token,
+	writeJSON(w, http.StatusUnauthorized, map[string]any{
+		"error": codeMFARequired, "error_description": mfaRequiredDescription(required.Factors),
+		"mfa_token": required.Token, "factors": required.Factors,
 	})
 	return true
+}
+
+// mfaRequiredDescription names the endpoints that finish a login waiting
+// for one of factors.
+func mfaRequiredDescription(factors []string) string {
+	switch {
+	case slices.Equal(factors, []string{accounts.FactorPasskey}):
+		return "a second factor is required: POST /v1/login/passkey/begin and finish with the mfa_token"
+	case slices.Contains(factors, accounts.FactorPasskey):
+		return "a second factor is required: POST /v1/login/mfa with a code, or POST /v1/login/passkey/begin and finish with the mfa_token"
+	}
+	return "a second factor is required: POST /v1/login/mfa"
 }

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/boombuler/barcode/qr"
@@ -29,11 +30,16 @@ func (s *Server) mfaPageRoutes() {
 
 // renderLoginMFA renders the second step of the login form: the
 // mfa_token of the first step travels in the form, never in a URL.
-func (s *Server) renderLoginMFA(w http.ResponseWriter, r *http.Request, status int, returnTo, mfaToken, errMsg string) {
+// factors are the account's (MFARequiredError.Factors); none known (a
+// form shown again after a wrong code) is the code form. A passkey factor
+// adds the "Use your passkey" button (passkey.js).
+func (s *Server) renderLoginMFA(w http.ResponseWriter, r *http.Request, status int, returnTo, mfaToken, errMsg string, factors ...string) {
 	secret := s.loginCSRFSecret(w, r)
+	passkey := slices.Contains(factors, accounts.FactorPasskey) && s.deps.Accounts.PasskeysEnabled()
 	s.renderPage(w, r, status, "login_mfa.html", map[string]any{
 		"Title": "Two-step verification", "CSRFToken": session.CSRFToken(secret), "ReturnTo": returnTo,
 		"MFAToken": mfaToken, "Error": errMsg,
+		"Code": len(factors) == 0 || slices.Contains(factors, accounts.FactorTOTP), "Passkey": passkey, "Script": passkey,
 	})
 }
 

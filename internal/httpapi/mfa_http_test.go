@@ -80,8 +80,8 @@ func mfaRequired(t *testing.T, srv *apptest.Server, email, pw, mode string) stri
 	r := srv.NewClient().Do(t, http.MethodPost, "/v1/login", map[string]string{"email": email, "password": pw, "mode": mode})
 	r.WantStatus(t, http.StatusUnauthorized)
 	body := r.JSON(t)
-	if body["error"] != "mfa_required" || body["error_description"] == "" || len(body) != 3 {
-		t.Fatalf("login of an account with TOTP: %s, want error mfa_required, error_description and mfa_token", r.Body)
+	if body["error"] != "mfa_required" || body["error_description"] == "" || body["factors"] == nil || len(body) != 4 {
+		t.Fatalf("login of an account with a second factor: %s, want error mfa_required, error_description, mfa_token and factors", r.Body)
 	}
 	if ck := r.Cookie(srv.CookieName()); ck != nil && ck.Value != "" {
 		t.Errorf("mfa_required set a session cookie")

@@ -14,7 +14,7 @@ import (
 // pageFiles holds the server-rendered pages (login, consent, logout,
 // messages), their stylesheet and the site's icon.
 //
-//go:embed pages/*.html pages/gatehouse.css pages/favicon.ico
+//go:embed pages/*.html pages/gatehouse.css pages/favicon.ico pages/passkey.js
 var pageFiles embed.FS
 
 // pageTemplates are the parsed pages; html/template escapes every value
@@ -26,6 +26,12 @@ var pageTemplates = template.Must(template.ParseFS(pageFiles, "pages/*.html"))
 // is no form-action directive: the consent and login forms end in a
 // redirect to the client, which browsers check against form-action.
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// pageScriptCSP is the Content-Security-Policy of the pages that offer
+// passkeys (data "Script": true): pageCSP plus the one script file served
+// from this server (never inline script) and its fetch calls to this
+// server's API.
+const pageScriptCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // pageReferrerPolicy is the Referrer-Policy of HTML pages, in the header
 // and in a meta tag. It must not be no-referrer: under the Fetch standard
@@ -53,7 +59,11 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
+	if script, _ := data["Script"].(bool); script {
+		h.Set("Content-Security-Policy", pageScriptCSP)
+	} else {
+		h.Set("Content-Security-Policy", pageCSP)
+	}
 	h.Set("Referrer-Policy", pageReferrerPolicy)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -73,6 +83,19 @@ func (s *Server) handleStylesheet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(b)
+}
+
+// handleScript serves the pages' one script, passkey.js (WebAuthn needs
+// navigator.credentials). It may be cached for an hour.
+func (s *Server) handleScript(w http.ResponseWriter, r *http.Request) {
+	b, err := pageFiles.ReadFile("pages/passkey.js")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_, _ = w.Write(b)
 }

@@ -182,6 +182,8 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.userinfoRoutes()
 	s.mfaRoutes()
+	s.passkeyRoutes()
+	s.passkeyPageRoutes()
 	s.authorizeRoutes()
 	s.linkPageRoutes()
 	s.mfaPageRoutes()

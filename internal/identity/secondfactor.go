@@ -39,3 +39,22 @@ func (s *Service) ResetSecondFactor(ctx context.Context, userID string) {
 		s.log.WarnContext(ctx, "rate limiter unavailable", "err", err)
 	}
 }
+
+// CheckAddress returns a *RateLimitedError if the client address may not
+// attempt a login now (a passwordless login, where no account is known
+// before the attempt), and ErrUnavailable if the limiter cannot answer.
+func (s *Service) CheckAddress(ctx context.Context, clientAddr string) error {
+	return s.checkLimit(ctx, s.cfg.AddressLimiter, "ip:"+clientAddr)
+}
+
+// FailAddress counts a failed login against the client address only (an
+// attempt that names no account); ErrUnavailable if it cannot be counted.
+func (s *Service) FailAddress(ctx context.Context, clientAddr string) error {
+	if s.cfg.AddressLimiter == nil {
+		return nil
+	}
+	if _, err := s.cfg.AddressLimiter.Fail(ctx, "ip:"+clientAddr); err != nil {
+		return s.unavailable(ctx, err)
+	}
+	return nil
+}

@@ -15,9 +15,11 @@ import (
 
 // BeginLogin starts a passwordless login: options for
 // navigator.credentials.get with no allowed credentials, so the
-// authenticator offers its discoverable credentials for the RP ID.
+// authenticator offers its discoverable credentials for the RP ID. User
+// verification is required: a passkey that replaces the password must
+// prove more than possession (a PIN or biometric on the device).
 func (s *Service) BeginLogin(ctx context.Context) (*protocol.CredentialAssertion, error) {
-	assertion, session, err := s.wa.BeginDiscoverableLogin()
+	assertion, session, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return nil, fmt.Errorf("passkey: begin login: %w", err)
 	}
@@ -28,7 +30,10 @@ func (s *Service) BeginLogin(ctx context.Context) (*protocol.CredentialAssertion
 }
 
 // FinishLogin verifies an AuthenticationResponseJSON (body) for a ceremony
-// begun by BeginLogin and returns the user its user handle names.
+// begun by BeginLogin and returns the user its user handle names. When the
+// credential was found but the assertion fails (ErrInvalidResponse,
+// ErrClonedAuthenticator), the Result returned with the error carries the
+// owner's UserID, so the caller can count the failure against the account.
 func (s *Service) FinishLogin(ctx context.Context, body []byte) (Result, error) {
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
 	if err != nil {
@@ -55,9 +60,16 @@ func (s *Service) FinishLogin(ctx context.Context, body []byte) (Result, error) 
 		if errors.Is(err, ErrUnknownCredential) {
 			return Result{}, ErrUnknownCredential
 		}
-		return Result{}, fmt.Errorf("%w: %w", ErrInvalidResponse, err)
+		if owner == nil {
+			return Result{}, fmt.Errorf("%w: %w", ErrInvalidResponse, err)
+		}
+		return Result{UserID: owner.id}, fmt.Errorf("%w: %w", ErrInvalidResponse, err)
 	}
-	return s.recordUse(ctx, owner.id, cred, parsed)
+	res, err := s.recordUse(ctx, owner.id, cred, parsed)
+	if errors.Is(err, ErrClonedAuthenticator) {
+		res.UserID = owner.id
+	}
+	return res, err
 }
 
 // BeginSecondFactor starts a passkey check for userID after a correct

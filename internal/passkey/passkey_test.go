@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
+	"github.com/gatehouse-auth/gatehouse/internal/passkey/passkeytest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/sqlitetest"
@@ -67,13 +68,13 @@ var alice = User{ID: "3d767426c4cc7acbcf7a0f107822c370", Email: "alice@example.c
 var bob = User{ID: "9a1f0c2b7e5d4f3a8b6c1d0e2f3a4b5c", Email: "bob@example.com"}
 
 // register runs a whole registration of a for u and returns the record.
-func (f *fixture) register(t *testing.T, u User, a *softAuthenticator, name string) store.PasskeyCredential {
+func (f *fixture) register(t *testing.T, u User, a *passkeytest.Authenticator, name string) store.PasskeyCredential {
 	t.Helper()
 	opts, err := f.svc.BeginRegistration(t.Context(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.svc.FinishRegistration(t.Context(), u, name, a.create(t, opts, testOrigin, testRPID))
+	c, err := f.svc.FinishRegistration(t.Context(), u, name, a.Create(t, opts, testOrigin, testRPID))
 	if err != nil {
 		t.Fatalf("FinishRegistration: %v", err)
 	}
@@ -81,13 +82,13 @@ func (f *fixture) register(t *testing.T, u User, a *softAuthenticator, name stri
 }
 
 // login runs a whole discoverable login with a.
-func (f *fixture) login(t *testing.T, a *softAuthenticator) (Result, error) {
+func (f *fixture) login(t *testing.T, a *passkeytest.Authenticator) (Result, error) {
 	t.Helper()
 	opts, err := f.svc.BeginLogin(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.svc.FinishLogin(t.Context(), a.get(t, opts, testOrigin, testRPID))
+	return f.svc.FinishLogin(t.Context(), a.Get(t, opts, testOrigin, testRPID))
 }
 
 func TestRelyingParty(t *testing.T) {
@@ -129,7 +130,7 @@ func TestRelyingParty(t *testing.T) {
 
 func TestRegisterAndDiscoverableLogin(t *testing.T) {
 	f := newFixture(t)
-	a := newSoftAuthenticator(t)
+	a := passkeytest.New(t)
 
 	opts, err := f.svc.BeginRegistration(t.Context(), alice)
 	if err != nil {
@@ -142,11 +143,11 @@ func TestRegisterAndDiscoverableLogin(t *testing.T) {
 	if opts.Response.RelyingParty.ID != testRPID || opts.Response.User.Name != alice.Email {
 		t.Errorf("rp.id = %q, user.name = %q", opts.Response.RelyingParty.ID, opts.Response.User.Name)
 	}
-	c, err := f.svc.FinishRegistration(t.Context(), alice, "  My   phone ", a.create(t, opts, testOrigin, testRPID))
+	c, err := f.svc.FinishRegistration(t.Context(), alice, "  My   phone ", a.Create(t, opts, testOrigin, testRPID))
 	if err != nil {
 		t.Fatalf("FinishRegistration: %v", err)
 	}
-	if c.Name != "My phone" || c.UserID != alice.ID || !bytes.Equal(c.ID, a.credID) || !c.CreatedAt.Equal(f.clock.Now()) || !c.UserVerified || c.BackupEligible {
+	if c.Name != "My phone" || c.UserID != alice.ID || !bytes.Equal(c.ID, a.CredID) || !c.CreatedAt.Equal(f.clock.Now()) || !c.UserVerified || c.BackupEligible {
 		t.Errorf("registered %+v", c)
 	}
 	if !slices.Equal(c.Transports, []string{"internal", "hybrid"}) {
@@ -165,7 +166,7 @@ func TestRegisterAndDiscoverableLogin(t *testing.T) {
 		t.Errorf("discoverable login lists %d credentials, want none", len(loginOpts.Response.AllowedCredentials))
 	}
 	f.clock.Advance(time.Minute)
-	res, err := f.svc.FinishLogin(t.Context(), a.get(t, loginOpts, testOrigin, testRPID))
+	res, err := f.svc.FinishLogin(t.Context(), a.Get(t, loginOpts, testOrigin, testRPID))
 	if err != nil {
 		t.Fatalf("FinishLogin: %v", err)
 	}
@@ -178,7 +179,7 @@ func TestRegisterAndDiscoverableLogin(t *testing.T) {
 	if got := authcontext.New(f.clock.Now(), res.Methods...).AMR(); !slices.Equal(got, []string{"hwk", "user", "mfa"}) {
 		t.Errorf("amr = %q", got)
 	}
-	stored, _ := f.store.GetPasskey(t.Context(), a.credID)
+	stored, _ := f.store.GetPasskey(t.Context(), a.CredID)
 	if stored.SignCount != 1 || !stored.LastUsedAt.Equal(f.clock.Now()) {
 		t.Errorf("after login: sign count %d, last used %v", stored.SignCount, stored.LastUsedAt)
 	}
@@ -191,34 +192,34 @@ func TestRegisterAndDiscoverableLogin(t *testing.T) {
 	// contract's extra "mode" member in the body.
 	opts2, _ := f.svc.BeginLogin(t.Context())
 	var body map[string]any
-	if err := json.Unmarshal(a.get(t, opts2, "https://app.id.example.com", testRPID), &body); err != nil {
+	if err := json.Unmarshal(a.Get(t, opts2, "https://app.id.example.com", testRPID), &body); err != nil {
 		t.Fatal(err)
 	}
 	body["mode"] = "token"
-	if _, err := f.svc.FinishLogin(t.Context(), mustJSON(t, body)); err != nil {
+	if _, err := f.svc.FinishLogin(t.Context(), passkeytest.MustJSON(t, body)); err != nil {
 		t.Errorf("login from a trusted origin under the RP ID, with mode: %v", err)
 	}
 }
 
 func TestSeveralPasskeysPerUser(t *testing.T) {
 	f := newFixture(t)
-	first, second := newSoftAuthenticator(t), newSoftAuthenticator(t)
+	first, second := passkeytest.New(t), passkeytest.New(t)
 	f.register(t, alice, first, "first")
 	opts, err := f.svc.BeginRegistration(t.Context(), alice)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ex := opts.Response.CredentialExcludeList; len(ex) != 1 || !bytes.Equal(ex[0].CredentialID, first.credID) {
+	if ex := opts.Response.CredentialExcludeList; len(ex) != 1 || !bytes.Equal(ex[0].CredentialID, first.CredID) {
 		t.Errorf("excludeCredentials = %+v, want the first credential", ex)
 	}
-	if _, err := f.svc.FinishRegistration(t.Context(), alice, "second", second.create(t, opts, testOrigin, testRPID)); err != nil {
+	if _, err := f.svc.FinishRegistration(t.Context(), alice, "second", second.Create(t, opts, testOrigin, testRPID)); err != nil {
 		t.Fatal(err)
 	}
 	list, _ := f.store.ListPasskeys(t.Context(), alice.ID)
 	if len(list) != 2 || list[0].Name != "first" || list[1].Name != "second" {
 		t.Errorf("passkeys = %d, want first and second", len(list))
 	}
-	for _, a := range []*softAuthenticator{first, second} {
+	for _, a := range []*passkeytest.Authenticator{first, second} {
 		if res, err := f.login(t, a); err != nil || res.UserID != alice.ID {
 			t.Errorf("login = %q, %v", res.UserID, err)
 		}
@@ -226,7 +227,7 @@ func TestSeveralPasskeysPerUser(t *testing.T) {
 	// The same credential registered again (an authenticator ignoring
 	// excludeCredentials) is refused.
 	opts, _ = f.svc.BeginRegistration(t.Context(), alice)
-	if _, err := f.svc.FinishRegistration(t.Context(), alice, "again", first.create(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrAlreadyRegistered) {
+	if _, err := f.svc.FinishRegistration(t.Context(), alice, "again", first.Create(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrAlreadyRegistered) {
 		t.Errorf("registering a credential twice: %v, want ErrAlreadyRegistered", err)
 	}
 }
@@ -243,9 +244,9 @@ func TestWrongOriginAndRPID(t *testing.T) {
 	for name, l := range cases {
 		t.Run("registration/"+name, func(t *testing.T) {
 			f := newFixture(t)
-			a := newSoftAuthenticator(t)
+			a := passkeytest.New(t)
 			opts, _ := f.svc.BeginRegistration(t.Context(), alice)
-			_, err := f.svc.FinishRegistration(t.Context(), alice, "", a.create(t, opts, l.origin, l.rpID))
+			_, err := f.svc.FinishRegistration(t.Context(), alice, "", a.Create(t, opts, l.origin, l.rpID))
 			if !errors.Is(err, ErrInvalidResponse) {
 				t.Fatalf("FinishRegistration = %v, want ErrInvalidResponse", err)
 			}
@@ -253,19 +254,19 @@ func TestWrongOriginAndRPID(t *testing.T) {
 				t.Error("a refused registration stored a credential")
 			}
 			// The failed attempt used up the ceremony.
-			if _, err := f.svc.FinishRegistration(t.Context(), alice, "", a.create(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
+			if _, err := f.svc.FinishRegistration(t.Context(), alice, "", a.Create(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
 				t.Errorf("retry after a failure = %v, want ErrCeremony", err)
 			}
 		})
 		t.Run("login/"+name, func(t *testing.T) {
 			f := newFixture(t)
-			a := newSoftAuthenticator(t)
+			a := passkeytest.New(t)
 			f.register(t, alice, a, "")
 			opts, _ := f.svc.BeginLogin(t.Context())
-			if _, err := f.svc.FinishLogin(t.Context(), a.get(t, opts, l.origin, l.rpID)); !errors.Is(err, ErrInvalidResponse) {
+			if _, err := f.svc.FinishLogin(t.Context(), a.Get(t, opts, l.origin, l.rpID)); !errors.Is(err, ErrInvalidResponse) {
 				t.Fatalf("FinishLogin = %v, want ErrInvalidResponse", err)
 			}
-			if stored, _ := f.store.GetPasskey(t.Context(), a.credID); stored.SignCount != 0 || !stored.LastUsedAt.IsZero() {
+			if stored, _ := f.store.GetPasskey(t.Context(), a.CredID); stored.SignCount != 0 || !stored.LastUsedAt.IsZero() {
 				t.Errorf("a refused login changed the credential: %+v", stored)
 			}
 		})
@@ -275,10 +276,10 @@ func TestWrongOriginAndRPID(t *testing.T) {
 func TestReplayedChallenge(t *testing.T) {
 	t.Run("login", func(t *testing.T) {
 		f := newFixture(t)
-		a := newSoftAuthenticator(t)
+		a := passkeytest.New(t)
 		f.register(t, alice, a, "")
 		opts, _ := f.svc.BeginLogin(t.Context())
-		resp := a.get(t, opts, testOrigin, testRPID)
+		resp := a.Get(t, opts, testOrigin, testRPID)
 		if _, err := f.svc.FinishLogin(t.Context(), resp); err != nil {
 			t.Fatal(err)
 		}
@@ -286,15 +287,15 @@ func TestReplayedChallenge(t *testing.T) {
 			t.Errorf("the same response again = %v, want ErrCeremony", err)
 		}
 		// A fresh signature over the used challenge is refused too.
-		if _, err := f.svc.FinishLogin(t.Context(), a.get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
+		if _, err := f.svc.FinishLogin(t.Context(), a.Get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
 			t.Errorf("a new signature over a used challenge = %v, want ErrCeremony", err)
 		}
 	})
 	t.Run("registration", func(t *testing.T) {
 		f := newFixture(t)
-		a := newSoftAuthenticator(t)
+		a := passkeytest.New(t)
 		opts, _ := f.svc.BeginRegistration(t.Context(), alice)
-		resp := a.create(t, opts, testOrigin, testRPID)
+		resp := a.Create(t, opts, testOrigin, testRPID)
 		if _, err := f.svc.FinishRegistration(t.Context(), alice, "", resp); err != nil {
 			t.Fatal(err)
 		}
@@ -304,10 +305,10 @@ func TestReplayedChallenge(t *testing.T) {
 	})
 	t.Run("concurrent finishes", func(t *testing.T) {
 		f := newFixture(t)
-		a := newSoftAuthenticator(t)
+		a := passkeytest.New(t)
 		f.register(t, alice, a, "")
 		opts, _ := f.svc.BeginLogin(t.Context())
-		resp := a.get(t, opts, testOrigin, testRPID)
+		resp := a.Get(t, opts, testOrigin, testRPID)
 		var wg sync.WaitGroup
 		errs := make([]error, 6)
 		for i := range errs {
@@ -328,21 +329,21 @@ func TestReplayedChallenge(t *testing.T) {
 	})
 	t.Run("expired", func(t *testing.T) {
 		f := newFixture(t)
-		a := newSoftAuthenticator(t)
+		a := passkeytest.New(t)
 		f.register(t, alice, a, "")
 		opts, _ := f.svc.BeginLogin(t.Context())
 		f.clock.Advance(5 * time.Minute)
-		if _, err := f.svc.FinishLogin(t.Context(), a.get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
+		if _, err := f.svc.FinishLogin(t.Context(), a.Get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
 			t.Errorf("finish after the timeout = %v, want ErrCeremony", err)
 		}
 	})
 	t.Run("unknown challenge", func(t *testing.T) {
 		f := newFixture(t)
-		a := newSoftAuthenticator(t)
+		a := passkeytest.New(t)
 		f.register(t, alice, a, "")
 		forged := &protocol.CredentialAssertion{}
 		forged.Response.Challenge = bytes.Repeat([]byte{7}, 32)
-		if _, err := f.svc.FinishLogin(t.Context(), a.get(t, forged, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
+		if _, err := f.svc.FinishLogin(t.Context(), a.Get(t, forged, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
 			t.Errorf("a challenge never issued = %v, want ErrCeremony", err)
 		}
 	})
@@ -350,7 +351,7 @@ func TestReplayedChallenge(t *testing.T) {
 
 func TestCeremonyKindAndUser(t *testing.T) {
 	f := newFixture(t)
-	a, b := newSoftAuthenticator(t), newSoftAuthenticator(t)
+	a, b := passkeytest.New(t), passkeytest.New(t)
 	f.register(t, alice, a, "")
 	f.register(t, bob, b, "")
 
@@ -359,17 +360,17 @@ func TestCeremonyKindAndUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.FinishLogin(t.Context(), a.get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
+	if _, err := f.svc.FinishLogin(t.Context(), a.Get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
 		t.Errorf("second-factor challenge used for a login = %v, want ErrCeremony", err)
 	}
 	// Nor a second factor for bob.
 	opts, _ = f.svc.BeginSecondFactor(t.Context(), alice.ID)
-	if _, err := f.svc.FinishSecondFactor(t.Context(), bob.ID, b.get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
+	if _, err := f.svc.FinishSecondFactor(t.Context(), bob.ID, b.Get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
 		t.Errorf("alice's challenge finished for bob = %v, want ErrCeremony", err)
 	}
 	// A registration begun for alice cannot add a passkey to bob.
 	reg, _ := f.svc.BeginRegistration(t.Context(), alice)
-	if _, err := f.svc.FinishRegistration(t.Context(), bob, "", newSoftAuthenticator(t).create(t, reg, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
+	if _, err := f.svc.FinishRegistration(t.Context(), bob, "", passkeytest.New(t).Create(t, reg, testOrigin, testRPID)); !errors.Is(err, ErrCeremony) {
 		t.Errorf("alice's registration finished for bob = %v, want ErrCeremony", err)
 	}
 }
@@ -379,18 +380,18 @@ func TestSecondFactor(t *testing.T) {
 	if _, err := f.svc.BeginSecondFactor(t.Context(), alice.ID); !errors.Is(err, ErrNoPasskeys) {
 		t.Fatalf("BeginSecondFactor without passkeys = %v, want ErrNoPasskeys", err)
 	}
-	a, b := newSoftAuthenticator(t), newSoftAuthenticator(t)
-	a.uv = false // a security key touched, no PIN
+	a, b := passkeytest.New(t), passkeytest.New(t)
+	a.UV = false // a security key touched, no PIN
 	f.register(t, alice, a, "")
 	f.register(t, bob, b, "")
 	opts, err := f.svc.BeginSecondFactor(t.Context(), alice.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ac := opts.Response.AllowedCredentials; len(ac) != 1 || !bytes.Equal(ac[0].CredentialID, a.credID) {
+	if ac := opts.Response.AllowedCredentials; len(ac) != 1 || !bytes.Equal(ac[0].CredentialID, a.CredID) {
 		t.Errorf("allowCredentials = %+v, want alice's one", ac)
 	}
-	res, err := f.svc.FinishSecondFactor(t.Context(), alice.ID, a.get(t, opts, testOrigin, testRPID))
+	res, err := f.svc.FinishSecondFactor(t.Context(), alice.ID, a.Get(t, opts, testOrigin, testRPID))
 	if err != nil {
 		t.Fatalf("FinishSecondFactor: %v", err)
 	}
@@ -402,29 +403,29 @@ func TestSecondFactor(t *testing.T) {
 	}
 	// Bob's authenticator answering alice's ceremony is refused.
 	opts, _ = f.svc.BeginSecondFactor(t.Context(), alice.ID)
-	b.userHandle = []byte(alice.ID)
-	if _, err := f.svc.FinishSecondFactor(t.Context(), alice.ID, b.get(t, opts, testOrigin, testRPID)); err == nil {
+	b.UserHandle = []byte(alice.ID)
+	if _, err := f.svc.FinishSecondFactor(t.Context(), alice.ID, b.Get(t, opts, testOrigin, testRPID)); err == nil {
 		t.Error("another user's credential passed alice's second factor")
 	}
 }
 
 func TestUnknownCredential(t *testing.T) {
 	f := newFixture(t)
-	a := newSoftAuthenticator(t)
+	a := passkeytest.New(t)
 	f.register(t, alice, a, "")
-	stranger := newSoftAuthenticator(t)
-	stranger.userHandle = []byte(alice.ID)
+	stranger := passkeytest.New(t)
+	stranger.UserHandle = []byte(alice.ID)
 	if _, err := f.login(t, stranger); !errors.Is(err, ErrUnknownCredential) {
 		t.Errorf("unregistered credential = %v, want ErrUnknownCredential", err)
 	}
 	// alice's credential claiming to be bob's.
-	liar := a.clone()
-	liar.userHandle = []byte(bob.ID)
+	liar := a.Clone()
+	liar.UserHandle = []byte(bob.ID)
 	if _, err := f.login(t, liar); !errors.Is(err, ErrUnknownCredential) {
 		t.Errorf("user handle of another user = %v, want ErrUnknownCredential", err)
 	}
 	// A removed passkey no longer signs in.
-	if err := f.store.DeletePasskey(t.Context(), alice.ID, a.credID); err != nil {
+	if err := f.store.DeletePasskey(t.Context(), alice.ID, a.CredID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.login(t, a); !errors.Is(err, ErrUnknownCredential) {
@@ -434,9 +435,9 @@ func TestUnknownCredential(t *testing.T) {
 
 func TestClonedAuthenticator(t *testing.T) {
 	f := newFixture(t)
-	a := newSoftAuthenticator(t)
+	a := passkeytest.New(t)
 	f.register(t, alice, a, "")
-	copyOfKey := a.clone() // counter 0, same key
+	copyOfKey := a.Clone() // counter 0, same key
 	for range 3 {
 		if _, err := f.login(t, a); err != nil {
 			t.Fatal(err)
@@ -447,11 +448,11 @@ func TestClonedAuthenticator(t *testing.T) {
 		t.Fatalf("counter going backwards = %v, want ErrClonedAuthenticator", err)
 	}
 	// Counter standing still (clone at 3): refused too.
-	copyOfKey.counter = 2
+	copyOfKey.Counter = 2
 	if _, err := f.login(t, copyOfKey); !errors.Is(err, ErrClonedAuthenticator) {
 		t.Fatalf("counter standing still = %v, want ErrClonedAuthenticator", err)
 	}
-	stored, _ := f.store.GetPasskey(t.Context(), a.credID)
+	stored, _ := f.store.GetPasskey(t.Context(), a.CredID)
 	if stored.SignCount != 3 {
 		t.Errorf("stored counter = %d after clone attempts, want 3 (unchanged)", stored.SignCount)
 	}
@@ -467,16 +468,16 @@ func TestClonedAuthenticator(t *testing.T) {
 	}
 	// As second factor, the same check.
 	opts, _ := f.svc.BeginSecondFactor(t.Context(), alice.ID)
-	copyOfKey.counter = 0
-	if _, err := f.svc.FinishSecondFactor(t.Context(), alice.ID, copyOfKey.get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrClonedAuthenticator) {
+	copyOfKey.Counter = 0
+	if _, err := f.svc.FinishSecondFactor(t.Context(), alice.ID, copyOfKey.Get(t, opts, testOrigin, testRPID)); !errors.Is(err, ErrClonedAuthenticator) {
 		t.Errorf("clone as second factor = %v, want ErrClonedAuthenticator", err)
 	}
 }
 
 func TestSyncedPasskeyWithoutCounter(t *testing.T) {
 	f := newFixture(t)
-	a := newSoftAuthenticator(t)
-	a.counterStep, a.be, a.bs = 0, true, true
+	a := passkeytest.New(t)
+	a.CounterStep, a.BE, a.BS = 0, true, true
 	c := f.register(t, alice, a, "")
 	if !c.BackupEligible || !c.BackupState {
 		t.Errorf("backup flags = BE %v BS %v, want both", c.BackupEligible, c.BackupState)
@@ -491,12 +492,12 @@ func TestSyncedPasskeyWithoutCounter(t *testing.T) {
 		}
 	}
 	// Backup state can change (a passkey synced later or no longer).
-	a.bs = false
+	a.BS = false
 	if res, err := f.login(t, a); err != nil || res.Credential.BackupState {
 		t.Errorf("login with BS cleared = %+v, %v", res.Credential, err)
 	}
 	// Backup eligibility cannot.
-	a.be = false
+	a.BE = false
 	if _, err := f.login(t, a); !errors.Is(err, ErrInvalidResponse) {
 		t.Errorf("BE changed = %v, want ErrInvalidResponse", err)
 	}
@@ -582,29 +583,29 @@ func FuzzFinishLogin(f *testing.F) {
 
 func TestListRenameDelete(t *testing.T) {
 	f := newFixture(t)
-	a, b := newSoftAuthenticator(t), newSoftAuthenticator(t)
+	a, b := passkeytest.New(t), passkeytest.New(t)
 	f.register(t, alice, a, "one")
 	f.register(t, bob, b, "bob's")
 	list, err := f.svc.List(t.Context(), alice.ID)
 	if err != nil || len(list) != 1 || list[0].Name != "one" {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
-	if c, err := f.svc.Rename(t.Context(), alice.ID, a.credID, " Laptop "); err != nil || c.Name != "Laptop" {
+	if c, err := f.svc.Rename(t.Context(), alice.ID, a.CredID, " Laptop "); err != nil || c.Name != "Laptop" {
 		t.Errorf("Rename = %q, %v", c.Name, err)
 	}
-	if _, err := f.svc.Rename(t.Context(), alice.ID, a.credID, "bad\x00"); !errors.Is(err, ErrInvalidName) {
+	if _, err := f.svc.Rename(t.Context(), alice.ID, a.CredID, "bad\x00"); !errors.Is(err, ErrInvalidName) {
 		t.Errorf("Rename to a bad name = %v, want ErrInvalidName", err)
 	}
-	if _, err := f.svc.Rename(t.Context(), alice.ID, b.credID, "mine now"); !errors.Is(err, ErrUnknownCredential) {
+	if _, err := f.svc.Rename(t.Context(), alice.ID, b.CredID, "mine now"); !errors.Is(err, ErrUnknownCredential) {
 		t.Errorf("Rename of bob's passkey by alice = %v, want ErrUnknownCredential", err)
 	}
-	if err := f.svc.Delete(t.Context(), alice.ID, b.credID); !errors.Is(err, ErrUnknownCredential) {
+	if err := f.svc.Delete(t.Context(), alice.ID, b.CredID); !errors.Is(err, ErrUnknownCredential) {
 		t.Errorf("Delete of bob's passkey by alice = %v, want ErrUnknownCredential", err)
 	}
-	if c, _ := f.store.GetPasskey(t.Context(), b.credID); c.Name != "bob's" {
+	if c, _ := f.store.GetPasskey(t.Context(), b.CredID); c.Name != "bob's" {
 		t.Errorf("bob's passkey changed: %+v", c)
 	}
-	if err := f.svc.Delete(t.Context(), alice.ID, a.credID); err != nil {
+	if err := f.svc.Delete(t.Context(), alice.ID, a.CredID); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	if list, _ := f.svc.List(t.Context(), alice.ID); len(list) != 0 {
@@ -686,17 +687,17 @@ func TestOptionsJSON(t *testing.T) {
 			Attestation string `json:"attestation"`
 		} `json:"publicKey"`
 	}
-	if err := json.Unmarshal(mustJSON(t, reg), &creation); err != nil {
+	if err := json.Unmarshal(passkeytest.MustJSON(t, reg), &creation); err != nil {
 		t.Fatal(err)
 	}
 	pk := creation.PublicKey
-	if ch, err := b64.DecodeString(pk.Challenge); err != nil || len(ch) < 16 {
+	if ch, err := passkeytest.B64.DecodeString(pk.Challenge); err != nil || len(ch) < 16 {
 		t.Errorf("challenge %q: %d bytes, %v", pk.Challenge, len(ch), err)
 	}
 	if pk.RP.ID != testRPID || pk.RP.Name != "Gatehouse" {
 		t.Errorf("rp = %+v", pk.RP)
 	}
-	if pk.User.ID != b64.EncodeToString([]byte(alice.ID)) || pk.User.Name != alice.Email || pk.User.DisplayName != alice.Email {
+	if pk.User.ID != passkeytest.B64.EncodeToString([]byte(alice.ID)) || pk.User.Name != alice.Email || pk.User.DisplayName != alice.Email {
 		t.Errorf("user = %+v", pk.User)
 	}
 	if pk.AuthenticatorSelection.ResidentKey != "required" || pk.AuthenticatorSelection.UserVerification != "preferred" || pk.Attestation != "none" {
@@ -708,11 +709,11 @@ func TestOptionsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var request map[string]map[string]any
-	if err := json.Unmarshal(mustJSON(t, login), &request); err != nil {
+	if err := json.Unmarshal(passkeytest.MustJSON(t, login), &request); err != nil {
 		t.Fatal(err)
 	}
 	opts := request["publicKey"]
-	if opts["rpId"] != testRPID || opts["userVerification"] != "preferred" || opts["challenge"] == "" {
+	if opts["rpId"] != testRPID || opts["userVerification"] != "required" || opts["challenge"] == "" {
 		t.Errorf("request options = %v", opts)
 	}
 	if _, ok := opts["allowCredentials"]; ok {
@@ -720,5 +721,33 @@ func TestOptionsJSON(t *testing.T) {
 	}
 	if ms, ok := opts["timeout"].(float64); !ok || ms != 300000 {
 		t.Errorf("timeout = %v, want 300000 ms", opts["timeout"])
+	}
+}
+
+func TestPasswordlessLoginNeedsUserVerification(t *testing.T) {
+	f := newFixture(t)
+	a := passkeytest.New(t)
+	f.register(t, alice, a, "Key")
+	a.UV = false // touched, no PIN or biometric
+	res, err := f.login(t, a)
+	if !errors.Is(err, ErrInvalidResponse) || res.UserID != alice.ID {
+		t.Fatalf("login without UV = %+v, %v; want ErrInvalidResponse naming alice (to count the failure)", res, err)
+	}
+}
+
+func TestDefaultName(t *testing.T) {
+	f := newFixture(t)
+	if c := f.register(t, alice, passkeytest.New(t), "  "); c.Name != "Passkey 1" {
+		t.Errorf("first unnamed passkey = %q, want Passkey 1", c.Name)
+	}
+	if c := f.register(t, alice, passkeytest.New(t), ""); c.Name != "Passkey 2" {
+		t.Errorf("second unnamed passkey = %q, want Passkey 2", c.Name)
+	}
+	gpm := []byte{0xea, 0x9b, 0x8d, 0x66, 0x4d, 0x01, 0x1d, 0x21, 0x3c, 0xe4, 0xb6, 0xb4, 0x8c, 0xb5, 0x75, 0xd4}
+	if got := DefaultName(gpm, 3); got != "Google Password Manager" {
+		t.Errorf("DefaultName(GPM) = %q", got)
+	}
+	if got := DefaultName([]byte{1, 2}, 3); got != "Passkey 3" {
+		t.Errorf("DefaultName(short AAGUID) = %q", got)
 	}
 }

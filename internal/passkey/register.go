@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -32,8 +33,10 @@ func (s *Service) BeginRegistration(ctx context.Context, u User) (*protocol.Cred
 
 // FinishRegistration verifies a RegistrationResponseJSON (body) for the
 // ceremony begun by BeginRegistration for the same user, and stores the new
-// credential under name (see NormalizeName).
+// credential under name (see NormalizeName). An empty or blank name is
+// DefaultName's: the authenticator's, or "Passkey n".
 func (s *Service) FinishRegistration(ctx context.Context, u User, name string, body []byte) (store.PasskeyCredential, error) {
+	unnamed := strings.TrimSpace(name) == ""
 	name, err := NormalizeName(name)
 	if err != nil {
 		return store.PasskeyCredential{}, err
@@ -56,6 +59,9 @@ func (s *Service) FinishRegistration(ctx context.Context, u User, name string, b
 	}
 	rec := fromLibrary(u.ID, *cred)
 	rec.Name = name
+	if unnamed {
+		rec.Name = DefaultName(rec.AAGUID, len(wu.creds)+1)
+	}
 	rec.CreatedAt = s.now().UTC()
 	if err := s.creds.CreatePasskey(ctx, rec); err != nil {
 		if errors.Is(err, store.ErrConflict) {
