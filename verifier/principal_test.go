@@ -13,17 +13,29 @@ import (
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
+// verifyClaims verifies an EdDSA token with the fake issuer's usual
+// claims, changed by edit (if not nil), and returns its Principal.
+func verifyClaims(t *testing.T, edit func(map[string]any)) *Principal {
+	t.Helper()
+	f := newFakeIssuer(t, jose.EdDSA)
+	c := clocktest.New(t0)
+	v := newTestVerifier(t, f, c, nil)
+	cl := f.claims(c.Now())
+	if edit != nil {
+		edit(cl)
+	}
+	p, err := v.Verify(context.Background(), f.mint(cl))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	return p
+}
+
 // TestPrincipalLazyClaimsConcurrent reads the custom claims of one
 // Principal from many goroutines at once: they are decoded once and every
 // reader sees the same map (run with -race to check the once).
 func TestPrincipalLazyClaimsConcurrent(t *testing.T) {
-	f := newFakeIssuer(t, jose.EdDSA)
-	c := clocktest.New(t0)
-	v := newTestVerifier(t, f, c, nil)
-	p, err := v.Verify(context.Background(), f.mint(f.claims(c.Now())))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := verifyClaims(t, nil)
 	const n = 16
 	type result struct {
 		m   map[string]any
@@ -61,15 +73,9 @@ func TestPrincipalLazyClaimsConcurrent(t *testing.T) {
 // as malformed, on every call, without a panic; the registered claims
 // and scopes are unaffected.
 func TestPrincipalMalformedCustomClaim(t *testing.T) {
-	f := newFakeIssuer(t, jose.EdDSA)
-	c := clocktest.New(t0)
-	v := newTestVerifier(t, f, c, nil)
-	cl := f.claims(c.Now())
-	cl["huge"] = json.Number("1e999")
-	p, err := v.Verify(context.Background(), f.mint(cl))
-	if err != nil {
-		t.Fatalf("Verify: %v", err)
-	}
+	p := verifyClaims(t, func(cl map[string]any) {
+		cl["huge"] = json.Number("1e999")
+	})
 	if p.Subject != "user-1" || !p.HasScope("write") {
 		t.Errorf("principal = %+v", *p)
 	}
@@ -89,13 +95,7 @@ func TestPrincipalMalformedCustomClaim(t *testing.T) {
 
 // TestPrincipalDecodeClaims reads custom claims into a struct.
 func TestPrincipalDecodeClaims(t *testing.T) {
-	f := newFakeIssuer(t, jose.EdDSA)
-	c := clocktest.New(t0)
-	v := newTestVerifier(t, f, c, nil)
-	p, err := v.Verify(context.Background(), f.mint(f.claims(c.Now())))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := verifyClaims(t, nil)
 	var got struct {
 		Tenant string   `json:"tenant"`
 		Roles  []string `json:"roles"`
@@ -118,15 +118,9 @@ func TestPrincipalDecodeClaims(t *testing.T) {
 // TestPrincipalScopes covers Scopes and HasScope on tokens, on
 // NewPrincipal and on the nil Principal.
 func TestPrincipalScopes(t *testing.T) {
-	f := newFakeIssuer(t, jose.EdDSA)
-	c := clocktest.New(t0)
-	v := newTestVerifier(t, f, c, nil)
-	cl := f.claims(c.Now())
-	cl["scope"] = " read  write\tadmin "
-	p, err := v.Verify(context.Background(), f.mint(cl))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := verifyClaims(t, func(cl map[string]any) {
+		cl["scope"] = " read  write\tadmin "
+	})
 	if got := strings.Join(p.Scopes(), ","); got != "read,write,admin" {
 		t.Errorf("Scopes = %q", got)
 	}
@@ -195,15 +189,9 @@ func TestSessionCookieScopesMustBeWords(t *testing.T) {
 
 // TestPrincipalClaim reads single custom claims without the map.
 func TestPrincipalClaim(t *testing.T) {
-	f := newFakeIssuer(t, jose.EdDSA)
-	c := clocktest.New(t0)
-	v := newTestVerifier(t, f, c, nil)
-	cl := f.claims(c.Now())
-	cl["huge"] = json.Number("1e999")
-	p, err := v.Verify(context.Background(), f.mint(cl))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := verifyClaims(t, func(cl map[string]any) {
+		cl["huge"] = json.Number("1e999")
+	})
 	if got, ok, err := p.Claim("tenant"); got != "acme" || !ok || err != nil {
 		t.Errorf(`Claim("tenant") = %v, %v, %v`, got, ok, err)
 	}
@@ -235,13 +223,10 @@ func TestPrincipalClaim(t *testing.T) {
 	if got, ok, err := hand.Claim("tenant"); got != "acme" || !ok || err != nil {
 		t.Errorf("NewPrincipal Claim = %v, %v, %v", got, ok, err)
 	}
-	noClaims := f.claims(c.Now())
-	delete(noClaims, "tenant")
-	delete(noClaims, "roles")
-	p2, err := v.Verify(context.Background(), f.mint(noClaims))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p2 := verifyClaims(t, func(cl map[string]any) {
+		delete(cl, "tenant")
+		delete(cl, "roles")
+	})
 	if got, ok, err := p2.Claim("tenant"); got != nil || ok || err != nil {
 		t.Errorf("Claim without custom claims = %v, %v, %v", got, ok, err)
 	}

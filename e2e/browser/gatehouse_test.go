@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 
 // gatehouse is a running `gatehouse serve`.
 type gatehouse struct {
-	URL        string // the issuer, http://127.0.0.1:port
+	URL        string // the issuer, http://127.0.0.1:port (or localhost)
 	AdminToken string
 	DataDir    string
 	log        *syncBuffer
@@ -99,12 +99,21 @@ func freePort(t *testing.T) int {
 // serve flags.
 func startGatehouse(t *testing.T, extra ...string) *gatehouse {
 	t.Helper()
+	return startGatehouseAt(t, "127.0.0.1", extra...)
+}
+
+// startGatehouseAt is startGatehouse with the issuer http://host:port
+// (host "localhost" for passkeys: WebAuthn refuses an IP address as RP
+// ID); the server listens on 127.0.0.1 either way.
+func startGatehouseAt(t *testing.T, host string, extra ...string) *gatehouse {
+	t.Helper()
 	bin := gatehouseBinary(t)
 	g := &gatehouse{DataDir: t.TempDir(), log: &syncBuffer{}, seen: map[string]bool{}}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	g.URL = "http://" + addr
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	g.URL = fmt.Sprintf("http://%s:%d", host, port)
 	// No metrics listener: its default port would clash between servers.
-	args := append([]string{"serve", "--addr", addr, "--data-dir", g.DataDir, "--log-format", "text", "--log-level", "warn", "--metrics-addr", "off"}, extra...)
+	args := append([]string{"serve", "--addr", addr, "--data-dir", g.DataDir, "--issuer", g.URL, "--log-format", "text", "--log-level", "warn", "--metrics-addr", "off"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = g.log, g.log
 	if err := cmd.Start(); err != nil {

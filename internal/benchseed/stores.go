@@ -144,6 +144,12 @@ func (st *Stores) openRedis(ctx context.Context, raw string) error {
 	if err != nil {
 		return fmt.Errorf("benchseed: Redis URL: %w", err)
 	}
+	// Bulk pipelines of 1,000 creates can take longer than go-redis's
+	// default 3 s read timeout on a busy machine, and a retried pipeline
+	// would find its own records and report their ids as taken: no
+	// retries, and time to answer.
+	opts.MaxRetries = -1
+	opts.ReadTimeout = 2 * time.Minute
 	c := redis.NewClient(opts)
 	st.closeAll = append(st.closeAll, func() { c.Close() })
 	if err := c.Ping(ctx).Err(); err != nil {

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"html"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
@@ -23,17 +25,6 @@ import (
 // amr, acr and auth_time in tokens, ID tokens and /v1/me; step-up and
 // re-authentication; required MFA; and acr_values and max_age at the
 // authorization endpoint, through the real router.
-
-// amrBackends are where a session's authentication is stored: the
-// databases, and Redis for sessions.
-var amrBackends = []struct {
-	name string
-	args func(t *testing.T) []string
-}{
-	{"SQLite", func(*testing.T) []string { return nil }},
-	{"PostgreSQL", func(t *testing.T) []string { return []string{"--db", pgtest.NewDatabase(t)} }},
-	{"Redis sessions", func(t *testing.T) []string { return []string{"--sessions", redisSessions(t)} }},
-}
 
 // wantAuth fails unless claims (a token's, or /v1/me's auth) carry amr
 // and the acr that goes with it.
@@ -70,7 +61,7 @@ func meAuth(t *testing.T, c *apptest.Client) map[string]any {
 // --reauth-window, which POST /v1/reauth gives the same session; the
 // window's edges are exact.
 func TestAMRAndStepUp(t *testing.T) {
-	for _, be := range amrBackends {
+	for _, be := range mfaBackends {
 		t.Run(be.name, func(t *testing.T) {
 			srv := apptest.Start(t, apptest.Options{Args: be.args(t)})
 			u, c := srv.NewSession(t)
@@ -224,6 +215,13 @@ func TestRequireMFA(t *testing.T) {
 				c.Do(t, http.MethodGet, path, nil).WantError(t, http.StatusForbidden, "mfa_enrolment_required")
 			}
 			c.Do(t, http.MethodPost, "/v1/session/token", nil).WantError(t, http.StatusForbidden, "mfa_enrolment_required")
+			// The login page sends the user to enrol first, then on.
+			b := newBrowser(t, srv)
+			p := b.login(b.get(srv.URL+"/login?return_to=/v1/me"), u)
+			if p.url.Path != "/mfa/totp" || !strings.Contains(p.body, `id="required"`) {
+				t.Fatalf("page login of a user who must enrol went to %s (%d):\n%s", p.url, p.status, p.body)
+			}
+
 			enrolTOTP(t, srv, c)
 			c.Do(t, http.MethodGet, "/v1/sessions", nil).WantStatus(t, http.StatusOK)
 			wantAuth(t, "session after enrolment", meAuth(t, c), "pwd", "otp", "mfa")
@@ -363,4 +361,27 @@ func regexpFind(t *testing.T, s, pattern string) string {
 		t.Fatalf("%s not found in:\n%s", pattern, s)
 	}
 	return m[1]
+}
+
+// TestEnrolmentOnlyAcrossInstances: an enrolment-only session that
+// enrols through one instance is no longer restricted on another that
+// cached it restricted (two servers on one PostgreSQL database).
+func TestEnrolmentOnlyAcrossInstances(t *testing.T) {
+	// Instances of one deployment share the key-encryption key.
+	t.Setenv(keys.KEKEnv, base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	args := []string{"--db", pgtest.NewDatabase(t), "--require-mfa"}
+	a := apptest.Start(t, apptest.Options{Args: args})
+	b := apptest.Start(t, apptest.Options{Args: args})
+	u := a.NewUser(t)
+	ca := a.NewClient()
+	r := ca.Do(t, http.MethodPost, "/v1/login", map[string]string{"email": u.Email, "password": u.Password})
+	login := r.WantStatus(t, http.StatusForbidden).JSON(t)
+	ca.CSRF, _ = login["csrf_token"].(string)
+	cb := b.NewClient()
+	cb.Cookie, cb.CSRF = r.Cookie(a.CookieName()).Value, ca.CSRF
+	// Instance b caches the session as enrolment-only.
+	cb.Do(t, http.MethodGet, "/v1/sessions", nil).WantError(t, http.StatusForbidden, "mfa_enrolment_required")
+	enrolTOTP(t, a, ca)
+	cb.Do(t, http.MethodGet, "/v1/sessions", nil).WantStatus(t, http.StatusOK)
+	wantAuth(t, "the other instance's view after enrolment", meAuth(t, cb), "pwd", "otp", "mfa")
 }

@@ -143,7 +143,7 @@ func (s *Server) userHandler(next func(http.ResponseWriter, *http.Request, authn
 			s.writeError(w, r, errCSRF)
 			return
 		}
-		if p.EnrolmentOnly && !enrolmentOnlyOK {
+		if p.EnrolmentOnly && !enrolmentOnlyOK && !s.enrolledSince(r, &p) {
 			s.writeError(w, r, accounts.ErrMFAEnrolmentRequired)
 			return
 		}
@@ -228,4 +228,21 @@ func (s *Server) clearCookie(w http.ResponseWriter) {
 		Secure:   s.cfg.SecureCookies,
 		SameSite: http.SameSiteLaxMode,
 	})
+}
+
+// enrolledSince reports whether the enrolment-only session of p, as this
+// instance cached it, has enrolled since (through another instance): it
+// reads the record, and if the restriction is gone updates p and drops
+// the stale cache entry.
+func (s *Server) enrolledSince(r *http.Request, p *authn.Principal) bool {
+	if p.Method != authn.MethodSession {
+		return false
+	}
+	rec, err := s.deps.Sessions.Get(r.Context(), p.SessionID)
+	if err != nil || rec.EnrolmentOnly {
+		return false
+	}
+	s.deps.Sessions.Evict(rec.ID)
+	p.EnrolmentOnly, p.Auth = false, session.AuthOf(rec)
+	return true
 }

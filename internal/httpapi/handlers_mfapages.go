@@ -147,22 +147,29 @@ func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, status int
 	})
 }
 
-func (s *Server) handleReauthSubmit(w http.ResponseWriter, r *http.Request) {
+// sessionForm reads a form posted by a signed-in page, with its session
+// (or sends the browser to /login) and its return_to; ok is false when
+// the answer was written. The caller checks the form with sessionFormOK.
+func (s *Server) sessionForm(w http.ResponseWriter, r *http.Request) (form url.Values, sess store.Session, secret, returnTo string, ok bool) {
 	form, err := readForm(w, r)
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Invalid request", "The form could not be read. Go back and try again.", true)
-		return
+		return nil, store.Session{}, "", "", false
 	}
-	sess, secret, ok := s.pageSession(w, r)
+	sess, secret, ok = s.pageSession(w, r)
+	return form, sess, secret, safeReturnTo(form.Get("return_to")), ok
+}
+
+func (s *Server) handleReauthSubmit(w http.ResponseWriter, r *http.Request) {
+	form, sess, secret, returnTo, ok := s.sessionForm(w, r)
 	if !ok {
 		return
 	}
-	returnTo := safeReturnTo(form.Get("return_to"))
 	if !s.sessionFormOK(r, form, secret) {
 		s.renderReauth(w, r, http.StatusForbidden, sess, secret, returnTo, "This form expired. Please try again.")
 		return
 	}
-	_, err = s.deps.Accounts.Reauthenticate(r.Context(), accounts.ReauthRequest{
+	_, err := s.deps.Accounts.Reauthenticate(r.Context(), accounts.ReauthRequest{
 		UserID: sess.UserID, SessionID: sess.ID, Password: form.Get("password"), Code: form.Get("code"), ClientAddr: s.clientIP(r),
 	})
 	if err != nil {
@@ -222,16 +229,10 @@ func (s *Server) renderTOTP(w http.ResponseWriter, r *http.Request, status int, 
 // shows the recovery codes once. Adding a factor is a step-up action: an
 // old session goes through /reauth first and comes back.
 func (s *Server) handleTOTPSubmit(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
-	if err != nil {
-		s.renderMessage(w, r, http.StatusBadRequest, "Invalid request", "The form could not be read. Go back and try again.", true)
-		return
-	}
-	sess, secret, ok := s.pageSession(w, r)
+	form, sess, secret, returnTo, ok := s.sessionForm(w, r)
 	if !ok {
 		return
 	}
-	returnTo := safeReturnTo(form.Get("return_to"))
 	// The key and URI only redraw the page: confirmation checks the
 	// server's pending secret.
 	key, uri := form.Get("secret"), form.Get("otpauth_uri")

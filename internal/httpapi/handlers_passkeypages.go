@@ -40,6 +40,7 @@ func (s *Server) handlePasskeysPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderPasskeysPage(w http.ResponseWriter, r *http.Request, status int, notice string, isError bool) {
 	sess, secret, ok := s.browserSession(r)
 	if !ok {
+		// After a POST too: the page, not the form's target, comes back.
 		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(passkeysPagePath), http.StatusSeeOther)
 		return
 	}
@@ -82,7 +83,7 @@ func (s *Server) handleRemovePasskeyPage(w http.ResponseWriter, r *http.Request)
 		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(passkeysPagePath), http.StatusSeeOther)
 		return
 	}
-	if !s.originOK(r) || !session.ValidCSRFToken(secret, form.Get("csrf_token")) {
+	if !s.sessionFormOK(r, form, secret) {
 		s.renderPasskeysPage(w, r, http.StatusForbidden, "Your form expired. Please try again.", true)
 		return
 	}
@@ -98,8 +99,8 @@ func (s *Server) handleRemovePasskeyPage(w http.ResponseWriter, r *http.Request)
 		s.renderPasskeysPage(w, r, http.StatusOK, "The passkey was removed.", false)
 	case errors.Is(err, accounts.ErrReauthenticationRequired):
 		s.renderNotice(w, r, http.StatusForbidden, "Sign in again",
-			"For your security, removing a passkey needs a recent sign-in. Sign in again, then remove it.", true,
-			"/login?return_to="+url.QueryEscape(passkeysPagePath), "Sign in again")
+			"For your security, removing a passkey needs a recent sign-in. Confirm it is you, then remove it.", true,
+			"/reauth?"+url.Values{"return_to": {passkeysPagePath}}.Encode(), "Sign in again")
 	case errors.Is(err, store.ErrNotFound):
 		s.renderPasskeysPage(w, r, http.StatusNotFound, "That passkey does not exist (any more).", true)
 	default:

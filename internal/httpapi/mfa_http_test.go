@@ -14,15 +14,17 @@ import (
 
 // These tests check the contract's "Second factors and passkeys" rows for
 // TOTP through the real router, with codes computed here by pquerna/otp
-// as an authenticator app would, on SQLite and PostgreSQL.
+// as an authenticator app would, on SQLite, PostgreSQL and Redis sessions.
 
-// mfaBackends are the databases the TOTP tests run on.
+// mfaBackends are where the TOTP tests keep their state: the databases,
+// and Redis for sessions (where a session's authentication is kept).
 var mfaBackends = []struct {
 	name string
 	args func(t *testing.T) []string
 }{
 	{"SQLite", func(*testing.T) []string { return nil }},
 	{"PostgreSQL", func(t *testing.T) []string { return []string{"--db", pgtest.NewDatabase(t)} }},
+	{"Redis sessions", func(t *testing.T) []string { return []string{"--sessions", redisSessions(t)} }},
 }
 
 // authenticator is the test's authenticator app: it holds the secret.

@@ -135,6 +135,11 @@
         window.location.reload();
       }).catch(function (e) {
         button.disabled = false;
+        if (e.code === "reauthentication_required") {
+          // A recent sign-in first (step-up), then back here.
+          window.location.assign("/reauth?return_to=" + encodeURIComponent(window.location.pathname));
+          return;
+        }
         show(err, e.code === "reauthentication_required" ? "For your security, sign in again before adding a passkey."
           : e.code === "conflict" ? "This passkey is registered already."
           : e.name === "InvalidStateError" ? "This device already holds a passkey for your account."

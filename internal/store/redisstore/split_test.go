@@ -93,6 +93,16 @@ func TestIndexesSplit(t *testing.T) {
 			t.Errorf("%s is encoded %s, want listpack", k, enc)
 		}
 	}
+	// The user's own index (700 ids) splits too.
+	ub, ul := ownerKeys(t, c, base, "u", user)
+	if lvl, err := c.Get(ctx, ul).Int(); ul == "" || err != nil || lvl < 3 || len(ub) < 8 {
+		t.Fatalf("user index: level %q = %d, %v, buckets %v", ul, lvl, err, ub)
+	}
+	for _, k := range ub {
+		if enc := c.ObjectEncoding(ctx, k).Val(); enc != "listpack" {
+			t.Errorf("%s is encoded %s, want listpack", k, enc)
+		}
+	}
 	checkAllThere(t, st, user, ss)
 	// A touch moves the record's expiry entry within its bucket.
 	late := time.Now().Add(90 * time.Minute).Truncate(time.Millisecond)
@@ -120,8 +130,10 @@ func TestIndexesSplit(t *testing.T) {
 	if removed, err := st.DeleteUserSessions(ctx, user, ""); err != nil || len(removed) != 1 {
 		t.Fatalf("DeleteUserSessions = %d, %v; want 1", len(removed), err)
 	}
+	// Only the level keys stay, until the time of the last record they
+	// counted: the route's and the user's index's.
 	for _, k := range keys(t, c, prefix) {
-		if k != base+"l" {
+		if k != base+"l" && k != base+"ul:"+user {
 			t.Errorf("key left behind: %s", k)
 		}
 	}
@@ -200,22 +212,29 @@ func routedGrants(st *redisstore.Store, user, client string, n int) []store.Sess
 	return out
 }
 
-// clientKeys returns the keys of client's index under base: bucket 0
-// (c:<client>), the others (c<n>:<client>) and the level (cl:<client>).
-func clientKeys(t *testing.T, c *redis.Client, base, client string) (buckets []string, level string) {
+// ownerKeys returns the keys of an owner index under base (family "u"
+// for a user's, "c" for a client's): bucket 0 (<f>:<owner>), the others
+// (<f><n>:<owner>) and the level (<f>l:<owner>).
+func ownerKeys(t *testing.T, c *redis.Client, base, f, owner string) (buckets []string, level string) {
 	t.Helper()
 	for _, k := range keys(t, c, base) {
 		rest := strings.TrimPrefix(k, base)
 		name, id, ok := strings.Cut(rest, ":")
 		switch {
-		case !ok || id != client:
-		case name == "cl":
+		case !ok || id != owner || !strings.HasPrefix(name, f):
+		case name == f+"l":
 			level = k
-		case name == "c" || name[0] == 'c' && strings.Trim(name[1:], "0123456789") == "":
+		case strings.Trim(name[len(f):], "0123456789") == "":
 			buckets = append(buckets, k)
 		}
 	}
 	return buckets, level
+}
+
+// clientKeys returns the keys of client's index under base.
+func clientKeys(t *testing.T, c *redis.Client, base, client string) (buckets []string, level string) {
+	t.Helper()
+	return ownerKeys(t, c, base, "c", client)
 }
 
 // TestClientIndexSplits gives one client 700 grants on one route, past

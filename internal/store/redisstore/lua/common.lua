@@ -12,11 +12,13 @@
 --                 string r:<id>, "h:<hex hash>", instead); bucket 0 of
 --                 the id index, see below
 --   r:<id>        hash, a token grant's record (no secret hash)
---   u:<user id>   sorted set of the user's ids, score CreatedAt (ms)
+--   u:<user id>   sorted set of the user's ids, score CreatedAt (ms);
+--                 bucket 0 of the user's index, see below
 --   c:<client id> sorted set of the client's ids, score CreatedAt (ms);
---                 bucket 0 of the client's index, see below
---   c<n>:<client id>  bucket n > 0 of the client's index
---   cl:<client id>    string, the client index's split level (absent: 0)
+--                 bucket 0 of the client's index
+--   u<n>:<user id>, c<n>:<client id>  bucket n > 0 of those indexes
+--   ul:<user id>, cl:<client id>      string, that index's split level
+--                 (absent: 0)
 --   x             sorted set of every id, score min(ExpiresAt, IdleExpiresAt);
 --                 bucket 0 of the expiry index
 --   i:<n>, x:<n>  buckets n > 0 of the two indexes, once the base has split
@@ -32,12 +34,13 @@
 -- L grows by one. l expires no earlier than any bucket, so it never goes
 -- while a bucket it names is left.
 --
--- A client's index (c:<client id>) splits the same way, with a level of
--- its own (cl:<client id>): one client holds grants of many users of the
--- route, so its index can pass 128 entries while the route's buckets do
--- not, and a client with few grants keeps the one key of earlier
--- versions. The bucket number goes before the colon (c1:, c2:, …) so that
--- no client id, whatever it holds, names another client's bucket.
+-- A user's index (u:<user id>) and a client's (c:<client id>) split the
+-- same way, each with a level of its own (ul:<user id>, cl:<client id>):
+-- one user can hold many sessions and grants, one client grants of many
+-- users of the route, so either can pass 128 entries while the route's
+-- buckets do not, and a small one keeps the one key of earlier versions.
+-- The bucket number goes before the colon (u1:, c2:, …) so that no id,
+-- whatever it holds, names another owner's bucket.
 --
 -- Record fields: id, k, u, c, sc, a (audience, a JSON array), ct, ls, ie,
 -- ex (times in unix ms), ua (or ub, the User-Agent coded shorter), ip, d
@@ -206,68 +209,88 @@ local function split()
   LEVEL = lvl + 1
 end
 
--- CLEVELS caches the split level of each client's index for the rest of
--- the script.
-local CLEVELS = {}
+-- OLEVELS caches the split level of each owner index for the rest of the
+-- script, by family and owner.
+local OLEVELS = {}
 
--- clevelKey returns the key of the split level of the client's index.
-local function clevelKey(cid) return B .. 'cl:' .. cid end
+-- An owner index lists the ids of one user (family 'u', u:<user id>) or
+-- of one client (family 'c', c:<client id>), score CreatedAt. Each splits
+-- on its own, as the route's indexes do: bucket n > 0 is <f><n>:<owner>
+-- and the level <f>l:<owner> (absent: 0).
 
--- clevel returns the split level of the client's index.
-local function clevel(cid)
-  local l = CLEVELS[cid]
+-- olevelKey returns the key of the split level of the owner's index.
+local function olevelKey(f, owner) return B .. f .. 'l:' .. owner end
+
+-- olevel returns the split level of the owner's index.
+local function olevel(f, owner)
+  local ck = f .. ':' .. owner
+  local l = OLEVELS[ck]
   if not l then
-    l = tonumber(redis.call('GET', clevelKey(cid)) or '0')
-    CLEVELS[cid] = l
+    l = tonumber(redis.call('GET', olevelKey(f, owner)) or '0')
+    OLEVELS[ck] = l
   end
   return l
 end
 
--- ckey returns the key of bucket n of the client's index.
-local function ckey(cid, n)
-  if n == 0 then return B .. 'c:' .. cid end
-  return B .. 'c' .. n .. ':' .. cid
+-- okey returns the key of bucket n of the owner's index.
+local function okey(f, owner, n)
+  if n == 0 then return B .. f .. ':' .. owner end
+  return B .. f .. n .. ':' .. owner
 end
 
--- cidx returns the key of the bucket of the client's index that holds id.
-local function cidx(cid, id)
-  return ckey(cid, bucket(id, clevel(cid)))
+-- oidx returns the key of the bucket of the owner's index that holds id.
+local function oidx(f, owner, id)
+  return okey(f, owner, bucket(id, olevel(f, owner)))
 end
 
--- extendClient makes the client index bucket ck, and the level that
--- names it, live at least until at.
-local function extendClient(cid, ck, at)
-  extend(ck, at)
-  if clevel(cid) > 0 then extend(clevelKey(cid), at) end
+-- extendOwner makes the owner index bucket k, and the level that names
+-- it, live at least until at.
+local function extendOwner(f, owner, k, at)
+  extend(k, at)
+  if olevel(f, owner) > 0 then extend(olevelKey(f, owner), at) end
 end
 
--- csplit doubles the buckets of the client's index, unless it is at
+-- osplit doubles the buckets of the owner's index, unless it is at
 -- MAX_LEVEL, as split does for the route's indexes.
-local function csplit(cid)
-  local lvl = clevel(cid)
+local function osplit(f, owner)
+  local lvl = olevel(f, owner)
   if lvl >= MAX_LEVEL then return end
   local last, forever = 0, false
   for n = 0, 2 ^ lvl - 1 do
-    local src = ckey(cid, n)
-    local l, f = latest({src})
+    local src = okey(f, owner, n)
+    local l, fv = latest({src})
     if l > last then last = l end
-    forever = forever or f
+    forever = forever or fv
     local to = n + 2 ^ lvl
-    moveZ(src, ckey(cid, to), to, lvl)
+    moveZ(src, okey(f, owner, to), to, lvl)
   end
-  setLevel(clevelKey(cid), lvl + 1, last, forever)
-  CLEVELS[cid] = lvl + 1
+  setLevel(olevelKey(f, owner), lvl + 1, last, forever)
+  OLEVELS[f .. ':' .. owner] = lvl + 1
 end
 
--- addClient adds id, created at created (ms) and ending at exp (ms), to
--- the client's index, and splits the index when the bucket grows past
+-- addOwner adds id, created at created (ms) and ending at exp (ms), to
+-- the owner's index, and splits the index when the bucket grows past
 -- SPLIT_AT (an index of an earlier version far past it stays as it is).
-local function addClient(cid, id, created, exp)
-  local ck = cidx(cid, id)
-  redis.call('ZADD', ck, created, id)
-  extendClient(cid, ck, exp)
-  local card = redis.call('ZCARD', ck)
-  if card > SPLIT_AT and card <= MAX_SPLIT then csplit(cid) end
+local function addOwner(f, owner, id, created, exp)
+  local k = oidx(f, owner, id)
+  redis.call('ZADD', k, created, id)
+  extendOwner(f, owner, k, exp)
+  local card = redis.call('ZCARD', k)
+  if card > SPLIT_AT and card <= MAX_SPLIT then osplit(f, owner) end
+end
+
+-- ownerIDs returns the ids in every bucket of the owner's index, each
+-- with the key of its bucket.
+local function ownerIDs(f, owner)
+  local ids, keys = {}, {}
+  for n = 0, 2 ^ olevel(f, owner) - 1 do
+    local k = okey(f, owner, n)
+    for _, id in ipairs(redis.call('ZRANGE', k, 0, -1)) do
+      ids[#ids + 1] = id
+      keys[#keys + 1] = k
+    end
+  end
+  return ids, keys
 end
 
 -- expiry returns the record's end as Redis keeps it: the earlier of its
@@ -286,8 +309,8 @@ local function unlink(id, sh, uid, cid)
     local hk = B .. 'h:' .. sh
     if redis.call('HGET', hk, 'id') == id then redis.call('DEL', hk) end
   end
-  if uid then redis.call('ZREM', B .. 'u:' .. uid, id) end
-  if cid and cid ~= '' then redis.call('ZREM', cidx(cid, id), id) end
+  if uid then redis.call('ZREM', oidx('u', uid, id), id) end
+  if cid and cid ~= '' then redis.call('ZREM', oidx('c', cid, id), id) end
   redis.call('ZREM', xk, id)
 end
 

@@ -16,10 +16,8 @@ end
 redis.call('HSET', hk, unpack(ARGV, 8))
 -- A past time deletes at once: a record created expired is not kept.
 redis.call('PEXPIREAT', hk, exp)
-local uk = B .. 'u:' .. uid
-redis.call('ZADD', uk, created, id)
-extend(uk, exp)
-if cid ~= '' then addClient(cid, id, created, exp) end
+addOwner('u', uid, id, created, exp)
+if cid ~= '' then addOwner('c', cid, id, created, exp) end
 redis.call('ZADD', xk, exp, id)
 extendIndex(xk, exp)
 -- An index of an earlier version far past the limit (a hash table

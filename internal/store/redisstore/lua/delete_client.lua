@@ -5,18 +5,16 @@
 -- sorts). Entries whose record is gone are dropped on the way.
 local cid, del = ARGV[2], ARGV[3] == '1'
 local out = {}
-for n = 0, 2 ^ clevel(cid) - 1 do
-  local ck = ckey(cid, n)
-  for _, id in ipairs(redis.call('ZRANGE', ck, 0, -1)) do
-    local rec = owned(id, 'c', cid)
-    if rec then
-      if del then
-        remove(rec)
-      end
-      out[#out + 1] = rec
-    else
-      redis.call('ZREM', ck, id)
+local ids, keys = ownerIDs('c', cid)
+for j, id in ipairs(ids) do
+  local rec = owned(id, 'c', cid)
+  if rec then
+    if del then
+      remove(rec)
     end
+    out[#out + 1] = rec
+  else
+    redis.call('ZREM', keys[j], id)
   end
 end
 return out

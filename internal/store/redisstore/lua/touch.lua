@@ -11,8 +11,8 @@ if hk ~= KEYS[1] then
   -- The id's entry in i, or an earlier version's r: pointer.
   if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIREAT', KEYS[1], exp) else extend(ik, exp) end
 end
-extend(B .. 'u:' .. f[2], exp)
-if f[3] and f[3] ~= '' then extendClient(f[3], cidx(f[3], f[1]), exp) end
+extendOwner('u', f[2], oidx('u', f[2], f[1]), exp)
+if f[3] and f[3] ~= '' then extendOwner('c', f[3], oidx('c', f[3], f[1]), exp) end
 redis.call('ZADD', xk, exp, f[1])
 extendIndex(xk, exp)
 return 1
