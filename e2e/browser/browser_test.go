@@ -63,8 +63,9 @@ type tab struct {
 	vp  viewport
 }
 
-// newTab starts Chromium with a fresh profile (no cookies, no cache).
-func newTab(t *testing.T, vp viewport) *tab {
+// newTab starts Chromium with a fresh profile (no cookies, no cache),
+// with extra options after the suite's own (a User-Agent, say).
+func newTab(t *testing.T, vp viewport, extra ...chromedp.ExecAllocatorOption) *tab {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -74,6 +75,7 @@ func newTab(t *testing.T, vp viewport) *tab {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("no-first-run", true),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
@@ -176,6 +178,31 @@ func (b *tab) click(sel string) { b.t.Helper(); b.do("click "+sel, chromedp.Clic
 // -update-screenshots.
 func (b *tab) page(name string) {
 	b.t.Helper()
+	b.checkLayout(name)
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("%s: screenshot of %s: %v", b.vp.name, name, err)
+	}
+	b.save("page-"+name+"-"+b.vp.name+".png", png)
+}
+
+// save writes a screenshot to docs/img with -update-screenshots, else to
+// a temporary directory.
+func (b *tab) save(file string, png []byte) {
+	b.t.Helper()
+	dir := b.t.TempDir()
+	if *updateScreenshots {
+		dir = screenshotDir
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// checkLayout checks that the page fits the viewport with side margins
+// and links the icon.
+func (b *tab) checkLayout(name string) {
+	b.t.Helper()
 	type box struct {
 		ScrollWidth, InnerWidth float64
 		Left, Right             float64
@@ -195,17 +222,6 @@ func (b *tab) page(name string) {
 	}
 	if !got.Favicon {
 		b.t.Errorf("%s: %s links no icon", b.vp.name, name)
-	}
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		b.t.Fatalf("%s: screenshot of %s: %v", b.vp.name, name, err)
-	}
-	dir := b.t.TempDir()
-	if *updateScreenshots {
-		dir = screenshotDir
-	}
-	if err := os.WriteFile(filepath.Join(dir, "page-"+name+"-"+b.vp.name+".png"), png, 0o644); err != nil {
-		b.t.Fatal(err)
 	}
 }
 

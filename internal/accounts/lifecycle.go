@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -201,7 +202,8 @@ func (s *Service) ConfirmEmailVerification(ctx context.Context, secret string) (
 		return store.User{}, err
 	}
 	verified := true
-	u, err := s.d.Users.UpdateUser(ctx, tok.UserID, UserUpdate{EmailVerified: &verified, IfEmail: tok.Email})
+	u, err := s.d.Users.UpdateUser(ctx, tok.UserID, UserUpdate{EmailVerified: &verified, IfEmail: tok.Email,
+		Events: []audit.Event{{Type: audit.UserEmailVerified, UserID: tok.UserID, Detail: map[string]string{"email": tok.Email}}}})
 	if err != nil {
 		return store.User{}, tokenUserErr(err)
 	}
@@ -261,17 +263,27 @@ func (s *Service) RequestRecovery(ctx context.Context, email, ip string) error {
 		return err
 	}
 	u, err := s.d.Users.FindUserByEmail(ctx, email)
+	// Known or not, the request writes one event, so that it costs the
+	// same; only the trail tells them apart (UserID, "known").
+	e := audit.Event{Type: audit.UserRecoveryRequested, Detail: map[string]string{"email": normalized, "known": "false"}}
 	switch {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled):
 		secret, _ := newSecret()
 		if err := s.lc.Mailer.Rehearse(ctx, Mail{Kind: MailRecoverPassword, To: normalized, Secret: secret, ExpiresIn: s.lc.RecoveryTTL}); err != nil {
 			return fmt.Errorf("accounts: rehearse recovery mail: %w", err)
 		}
-		return nil
+		if u.Disabled {
+			e.UserID = u.ID
+		}
+		return s.record(ctx, e)
 	case err != nil:
 		return err
 	}
-	return s.sendToken(ctx, u, u.Email, store.PurposeRecover, MailRecoverPassword, s.lc.RecoveryTTL)
+	if err := s.sendToken(ctx, u, u.Email, store.PurposeRecover, MailRecoverPassword, s.lc.RecoveryTTL); err != nil {
+		return err
+	}
+	e.UserID, e.Detail["known"] = u.ID, "true"
+	return s.record(ctx, e)
 }
 
 // ConfirmRecovery uses a recovery token: it sets the new password,
@@ -301,11 +313,12 @@ func (s *Service) ConfirmRecovery(ctx context.Context, secret, newPassword strin
 		return store.User{}, ErrInvalidToken
 	}
 	verified := true
-	u, err := s.d.Users.UpdateUser(ctx, tok.UserID, UserUpdate{Password: &newPassword, EmailVerified: &verified, IfEmail: tok.Email})
+	u, err := s.d.Users.UpdateUser(ctx, tok.UserID, UserUpdate{Password: &newPassword, EmailVerified: &verified, IfEmail: tok.Email,
+		Events: []audit.Event{{Type: audit.UserRecovered, UserID: tok.UserID}}})
 	if err != nil {
 		return store.User{}, tokenUserErr(err)
 	}
-	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, ""); err != nil {
+	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, "", audit.EndRecovery); err != nil {
 		return store.User{}, fmt.Errorf("accounts: revoke sessions of user %s: %w", u.ID, err)
 	}
 	return u, nil
@@ -342,7 +355,8 @@ func (s *Service) ChangeEmail(ctx context.Context, userID, sessionID, newEmail, 
 	if err := s.limitMail(ctx, old.Email, ip); err != nil {
 		return store.User{}, err
 	}
-	u, err := s.d.Users.UpdateUser(ctx, userID, UserUpdate{Email: &normalized, IfEmail: old.Email})
+	u, err := s.d.Users.UpdateUser(ctx, userID, UserUpdate{Email: &normalized, IfEmail: old.Email,
+		Events: []audit.Event{{Type: audit.UserEmailChanged, UserID: userID, Detail: map[string]string{"email": normalized, "old_email": old.Email}}}})
 	if err != nil {
 		return store.User{}, err
 	}
@@ -386,14 +400,15 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keepSessionID, cur
 	if checked.ID != u.ID {
 		return store.User{}, ErrInvalidCredentials
 	}
-	u, err = s.d.Users.UpdateUser(ctx, userID, UserUpdate{Password: &newPassword, IfEmail: u.Email})
+	u, err = s.d.Users.UpdateUser(ctx, userID, UserUpdate{Password: &newPassword, IfEmail: u.Email,
+		Events: []audit.Event{{Type: audit.UserPasswordChanged, UserID: userID}}})
 	if errors.Is(err, identity.ErrEmailChanged) {
 		return store.User{}, ErrInvalidCredentials // changed meanwhile: check again
 	}
 	if err != nil {
 		return store.User{}, err
 	}
-	if _, err := s.d.Sessions.RevokeUser(ctx, userID, keepSessionID); err != nil {
+	if _, err := s.d.Sessions.RevokeUser(ctx, userID, keepSessionID, audit.EndPasswordChanged); err != nil {
 		return store.User{}, fmt.Errorf("accounts: revoke other sessions of user %s: %w", userID, err)
 	}
 	if s.lc.Mailer != nil {

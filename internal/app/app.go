@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
@@ -52,6 +53,10 @@ type Options struct {
 	// PasswordParams override the Argon2id parameters (tests use cheap
 	// ones); the zero value is the OWASP default.
 	PasswordParams password.Params
+	// InsecureNoAuditTrail turns the audit trail off: no event is
+	// recorded. Only benchmarks set it, to measure the trail's cost; a
+	// server MUST NOT run without its trail.
+	InsecureNoAuditTrail bool
 }
 
 // App is a wired Gatehouse server.
@@ -76,7 +81,11 @@ type App struct {
 	Authorizer  *oauth.Authorizer
 	IDTokens    *oauth.IDTokens
 	Revocations *revocation.Log
-	API         *httpapi.Server
+	// Audit records the audit trail's events and Events keeps them; nil
+	// when the stores keep no events.
+	Audit  *audit.Recorder
+	Events store.EventStore
+	API    *httpapi.Server
 	// Metrics are the server's Prometheus collectors; Serve also serves
 	// them on the --metrics-addr listener.
 	Metrics *metrics.Metrics
@@ -122,6 +131,9 @@ type Stores struct {
 	// written with its mail in one transaction; nil (with Mail) turns the
 	// lifecycle off.
 	OneTimeTokens store.OneTimeTokenMailStore
+	// Events keeps the audit trail, always in the SQL database; nil turns
+	// the trail off (benchmarks of the cost).
+	Events store.EventStore
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -188,11 +200,15 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("--login-limit-ip: %w", err)
 	}
+	if stores.Events != nil && !opts.InsecureNoAuditTrail {
+		a.Audit, a.Events = audit.NewRecorder(stores.Events, log, opts.Now), stores.Events
+	}
 	a.Users = identity.NewService(stores.Users, hasher, identity.Config{
 		SignupOpen:     cfg.Signup,
 		AccountLimiter: accountLimiter,
 		AddressLimiter: ipLimiter,
 		UserCacheTTL:   cfg.UserCacheTTL,
+		Audit:          a.Audit,
 	}, log, opts.Now)
 	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL, Notifier: a.notifier()}, log, opts.Now)
 	if err := a.Revocations.Sync(ctx); err != nil {
@@ -204,9 +220,12 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		GrantIdleTimeout: cfg.GrantIdleTimeout,
 		GrantLifetime:    cfg.GrantLifetime,
 		// The token service is built below; the hooks run only later.
-		Record:       func(ctx context.Context, revoked []store.Session) error { return a.Tokens.RecordRevoked(ctx, revoked) },
+		Record: func(ctx context.Context, revoked []store.Session, events []audit.Event) error {
+			return a.Tokens.RecordRevoked(ctx, revoked, events)
+		},
 		OnRevoke:     func(ctx context.Context, revoked []store.Session) { a.Tokens.OnSessionsRevoked(ctx, revoked) },
 		OnRevokeUser: func(ctx context.Context, userID string) error { return a.Revocations.RevokeUser(ctx, userID) },
+		Audit:        a.Audit,
 	}, log, opts.Now)
 	if err := checkKEKPresent(ctx, stores.Keys, cfg.DataDir); err != nil {
 		return err
@@ -222,6 +241,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		RetireAfter:      max(cfg.AccessTokenTTL, oauth.DefaultIDTokenTTL) + revocation.DefaultLeeway,
 		RotationInterval: cfg.KeyRotationInterval,
 		PublishDelay:     cfg.KeyPublishDelay,
+		Audit:            a.Audit,
 	}, log, opts.Now)
 	if err != nil {
 		return err
@@ -240,7 +260,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 	if err != nil {
 		return err
 	}
-	deps := accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log, Now: opts.Now, ReauthWindow: cfg.ReauthWindow, RequireMFA: cfg.RequireMFA, Lifecycle: lifecycle}
+	deps := accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log, Now: opts.Now, ReauthWindow: cfg.ReauthWindow, RequireMFA: cfg.RequireMFA, Lifecycle: lifecycle, Audit: a.Audit}
 	if stores.MFA != nil {
 		deps.Ceremonies = stores.MFA
 		deps.MFA, err = mfa.New(mfa.Config{KEK: kek, Now: opts.Now}, stores.MFA, stores.MFA)
@@ -253,10 +273,10 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		}
 	}
 	a.Accounts = accounts.New(deps)
-	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.Accounts.RevokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms}, opts.Now)
+	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.Accounts.RevokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms, Audit: a.Audit}, opts.Now)
 	grants := []oauth.Grant{}
 	if stores.AuthCodes != nil && stores.Consents != nil {
-		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.Accounts.RevokeUserClient},
+		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.Accounts.RevokeUserClient, Audit: a.Audit},
 			a.Clients, stores.AuthCodes, stores.Consents, opts.Now)
 		grants = append(grants, oauth.NewAuthorizationCodeGrant(stores.AuthCodes, a.Sessions, a.Tokens, stores.Users, a.IDTokens, opts.Now))
 	}
@@ -290,6 +310,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		IDTokens:     a.IDTokens,
 		Keys:         a.Keys,
 		Revocations:  a.Revocations,
+		Events:       a.Events,
 		Metrics:      m,
 		Log:          log,
 		Ready:        stores.Ping,
@@ -336,7 +357,7 @@ func (d *Database) openStores(ctx context.Context, cfg config.Config) (Stores, e
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Events: st, Ping: st.Ping}, nil
 }
 
 // openPostgres opens a connection pool on the PostgreSQL database whose
@@ -353,7 +374,7 @@ func (d *Database) openPostgres(ctx context.Context, url string) (Stores, error)
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Events: st, Ping: st.Ping}, nil
 }
 
 // checkKEKPresent refuses to start when no key-encryption key is
@@ -548,7 +569,23 @@ func (a *App) Sweep(ctx context.Context) error {
 	count("mfa tokens and WebAuthn ceremonies", n, err)
 	n, err = a.Accounts.SweepTokens(ctx)
 	count("one-time tokens", n, err)
+	n, err = a.SweepEvents(ctx)
+	count("audit events", n, err)
 	return errors.Join(errs...)
+}
+
+// SweepEvents deletes the audit events older than --audit-retention (none
+// when it is 0) and returns how many. It runs in Sweep, on one instance
+// at a time.
+func (a *App) SweepEvents(ctx context.Context) (int, error) {
+	if a.Events == nil || a.Config.AuditRetention <= 0 {
+		return 0, nil
+	}
+	n, err := a.Events.DeleteEventsBefore(ctx, a.now().Add(-a.Config.AuditRetention))
+	if err != nil {
+		return 0, fmt.Errorf("sweep audit events: %w", err)
+	}
+	return n, nil
 }
 
 // lifecycleConfig is the accounts lifecycle's configuration: its mailer

@@ -104,16 +104,7 @@ func (b *browser) submit(p page, fields map[string]string, button string) page {
 	if m == nil {
 		b.t.Fatalf("no form on %s (status %d):\n%s", p.url, p.status, p.body)
 	}
-	v := url.Values{}
-	for _, in := range inputRE.FindAllStringSubmatch(m[2], -1) {
-		attrs := map[string]string{}
-		for _, a := range attrRE.FindAllStringSubmatch(in[1], -1) {
-			attrs[a[1]] = html.UnescapeString(a[2])
-		}
-		if attrs["type"] == "hidden" {
-			v.Set(attrs["name"], attrs["value"])
-		}
-	}
+	v := hiddenFields(m[2])
 	for k, val := range fields {
 		if !strings.Contains(m[2], `name="`+k+`"`) {
 			b.t.Fatalf("form on %s has no field %q", p.url.Path, k)
@@ -131,6 +122,21 @@ func (b *browser) submit(p page, fields map[string]string, button string) page {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", b.srv.URL)
 	return b.do(req)
+}
+
+// hiddenFields returns the hidden inputs of a form's HTML.
+func hiddenFields(form string) url.Values {
+	v := url.Values{}
+	for _, in := range inputRE.FindAllStringSubmatch(form, -1) {
+		attrs := map[string]string{}
+		for _, a := range attrRE.FindAllStringSubmatch(in[1], -1) {
+			attrs[a[1]] = html.UnescapeString(a[2])
+		}
+		if attrs["type"] == "hidden" {
+			v.Set(attrs["name"], attrs["value"])
+		}
+	}
+	return v
 }
 
 // login fills the login page.

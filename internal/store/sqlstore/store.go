@@ -27,6 +27,10 @@ var (
 	_ store.MailOutbox            = (*Store)(nil)
 	_ store.OneTimeTokenStore     = (*Store)(nil)
 	_ store.OneTimeTokenMailStore = (*Store)(nil)
+	_ store.EventStore            = (*Store)(nil)
+	_ store.SessionEventStore     = (*Store)(nil)
+	_ store.RevocationEventStore  = (*Store)(nil)
+	_ store.UserEventStore        = (*Store)(nil)
 )
 
 // Store keeps users, session records, signing keys, refresh tokens, the

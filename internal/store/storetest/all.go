@@ -17,6 +17,10 @@ type FullStore interface {
 	store.LeaseStore
 	store.MFAStore
 	store.OneTimeTokenMailStore
+	store.EventStore
+	store.UserEventStore
+	store.SessionEventStore
+	store.RevocationEventStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -70,5 +74,11 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("OneTimeTokenMailStore", func(t *testing.T) {
 		RunOneTimeTokenMailStoreTests(t, func(t *testing.T) store.OneTimeTokenMailStore { return newStore(t) })
+	})
+	t.Run("EventStore", func(t *testing.T) {
+		RunEventStoreTests(t, func(t *testing.T) store.EventStore { return newStore(t) })
+	})
+	t.Run("EventTx", func(t *testing.T) {
+		RunEventTxStoreTests(t, func(t *testing.T) EventTxStore { return newStore(t) })
 	})
 }
