@@ -17,6 +17,7 @@ type FullStore interface {
 	store.LeaseStore
 	store.MFAStore
 	store.OneTimeTokenMailStore
+	store.EventStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -70,5 +71,8 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("OneTimeTokenMailStore", func(t *testing.T) {
 		RunOneTimeTokenMailStoreTests(t, func(t *testing.T) store.OneTimeTokenMailStore { return newStore(t) })
+	})
+	t.Run("EventStore", func(t *testing.T) {
+		RunEventStoreTests(t, func(t *testing.T) store.EventStore { return newStore(t) })
 	})
 }
