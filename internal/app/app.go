@@ -305,6 +305,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		IDTokens:     a.IDTokens,
 		Keys:         a.Keys,
 		Revocations:  a.Revocations,
+		Events:       a.Events,
 		Metrics:      m,
 		Log:          log,
 		Ready:        stores.Ping,
@@ -563,7 +564,23 @@ func (a *App) Sweep(ctx context.Context) error {
 	count("mfa tokens and WebAuthn ceremonies", n, err)
 	n, err = a.Accounts.SweepTokens(ctx)
 	count("one-time tokens", n, err)
+	n, err = a.SweepEvents(ctx)
+	count("audit events", n, err)
 	return errors.Join(errs...)
+}
+
+// SweepEvents deletes the audit events older than --audit-retention (none
+// when it is 0) and returns how many. It runs in Sweep, on one instance
+// at a time.
+func (a *App) SweepEvents(ctx context.Context) (int, error) {
+	if a.Events == nil || a.Config.AuditRetention <= 0 {
+		return 0, nil
+	}
+	n, err := a.Events.DeleteEventsBefore(ctx, a.now().Add(-a.Config.AuditRetention))
+	if err != nil {
+		return 0, fmt.Errorf("sweep audit events: %w", err)
+	}
+	return n, nil
 }
 
 // lifecycleConfig is the accounts lifecycle's configuration: its mailer

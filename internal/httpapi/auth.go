@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -146,7 +147,7 @@ func (s *Server) userHandler(next func(http.ResponseWriter, *http.Request, authn
 			s.writeError(w, r, accounts.ErrMFAEnrolmentRequired)
 			return
 		}
-		next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)), p)
+		next(w, r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorUser, ID: p.UserID})), p)
 	})
 }
 
@@ -162,7 +163,7 @@ func (s *Server) admin(next http.HandlerFunc) http.Handler {
 		}
 		if tok != "" && s.isAdminToken(tok) {
 			p := authn.Principal{Method: authn.MethodAdmin}
-			next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)))
+			next(w, r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorAdmin, ID: ActorAdminToken})))
 			return
 		}
 		p, err := s.authenticate(r)
@@ -176,7 +177,7 @@ func (s *Server) admin(next http.HandlerFunc) http.Handler {
 			s.writeError(w, r, errForbidden)
 			return
 		}
-		next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)))
+		next(w, r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorAdmin, ID: p.ClientID})))
 	})
 }
 
