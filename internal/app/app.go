@@ -53,6 +53,10 @@ type Options struct {
 	// PasswordParams override the Argon2id parameters (tests use cheap
 	// ones); the zero value is the OWASP default.
 	PasswordParams password.Params
+	// InsecureNoAuditTrail turns the audit trail off: no event is
+	// recorded. Only benchmarks set it, to measure the trail's cost; a
+	// server MUST NOT run without its trail.
+	InsecureNoAuditTrail bool
 }
 
 // App is a wired Gatehouse server.
@@ -202,7 +206,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		AddressLimiter: ipLimiter,
 		UserCacheTTL:   cfg.UserCacheTTL,
 	}, log, opts.Now)
-	if stores.Events != nil {
+	if stores.Events != nil && !opts.InsecureNoAuditTrail {
 		a.Audit, a.Events = audit.NewRecorder(stores.Events, log, opts.Now), stores.Events
 	}
 	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL, Notifier: a.notifier()}, log, opts.Now)
