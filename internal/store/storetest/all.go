@@ -18,6 +18,9 @@ type FullStore interface {
 	store.MFAStore
 	store.OneTimeTokenMailStore
 	store.EventStore
+	store.UserEventStore
+	store.SessionEventStore
+	store.RevocationEventStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -74,5 +77,8 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("EventStore", func(t *testing.T) {
 		RunEventStoreTests(t, func(t *testing.T) store.EventStore { return newStore(t) })
+	})
+	t.Run("EventTx", func(t *testing.T) {
+		RunEventTxStoreTests(t, func(t *testing.T) EventTxStore { return newStore(t) })
 	})
 }
