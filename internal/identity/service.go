@@ -171,7 +171,9 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 		}
 	}
 	err = s.withEvents(ctx, nu.Events,
-		func(es store.UserEventStore, events []audit.Event) ([]int64, error) { return es.CreateUserWithEvents(ctx, u, events) },
+		func(es store.UserEventStore, events []audit.Event) ([]int64, error) {
+			return es.CreateUserWithEvents(ctx, u, events)
+		},
 		func() error { return s.users.CreateUser(ctx, u) })
 	if err != nil {
 		return store.User{}, fmt.Errorf("identity: create user: %w", err)
@@ -582,7 +584,9 @@ func (s *Service) ListUsers(ctx context.Context, afterID string, limit int) ([]s
 func (s *Service) DeleteUser(ctx context.Context, id string, events ...audit.Event) error {
 	defer s.Forget(id)
 	err := s.withEvents(ctx, events,
-		func(es store.UserEventStore, events []audit.Event) ([]int64, error) { return es.DeleteUserWithEvents(ctx, id, events) },
+		func(es store.UserEventStore, events []audit.Event) ([]int64, error) {
+			return es.DeleteUserWithEvents(ctx, id, events)
+		},
 		func() error { return s.users.DeleteUser(ctx, id) })
 	if err != nil {
 		return fmt.Errorf("identity: delete user: %w", err)
