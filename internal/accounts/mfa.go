@@ -184,7 +184,7 @@ func (s *Service) loginMFA(ctx context.Context, req MFALoginRequest) (LoginResul
 		if errors.Is(err, mfa.ErrInvalidCode) {
 			s.log.InfoContext(ctx, "wrong second factor", "user_id", c.UserID, "replay", errors.Is(err, totp.ErrReplayed))
 			if rerr := s.record(ctx, audit.Event{Type: audit.MFAFailed, UserID: c.UserID, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
-				Detail: map[string]string{"replay": boolString(errors.Is(err, totp.ErrReplayed))}}); rerr != nil {
+				Detail: map[string]string{"factor": "totp", "replay": boolString(errors.Is(err, totp.ErrReplayed))}}); rerr != nil {
 				s.log.ErrorContext(ctx, "second factor failure event not stored", "err", rerr)
 			}
 			return LoginResult{}, s.failPending(ctx, c, req.Client.IP)

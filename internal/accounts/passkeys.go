@@ -2,12 +2,15 @@ package accounts
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
 	"github.com/go-webauthn/webauthn/protocol"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
+	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/passkey"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -108,6 +111,10 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, userID, session
 	case err != nil:
 		return store.PasskeyCredential{}, err
 	}
+	if err := s.record(ctx, audit.Event{Type: audit.PasskeyRegistered, UserID: userID,
+		Detail: map[string]string{"passkey_id": base64.RawURLEncoding.EncodeToString(c.ID), "name": c.Name}}); err != nil {
+		return store.PasskeyCredential{}, err
+	}
 	return c, nil
 }
 
@@ -153,7 +160,11 @@ func (s *Service) DeletePasskey(ctx context.Context, userID, sessionID string, i
 	if errors.Is(err, passkey.ErrUnknownCredential) {
 		return fmt.Errorf("accounts: %w: %w", store.ErrNotFound, err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.record(ctx, audit.Event{Type: audit.PasskeyRemoved, UserID: userID,
+		Detail: map[string]string{"passkey_id": base64.RawURLEncoding.EncodeToString(id)}})
 }
 
 // BeginPasskeyLogin starts a passkey login: the options for
@@ -189,6 +200,12 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, mfaToken string) (*prot
 // creates what the mode asks for. Every refusal is ErrInvalidCredentials,
 // a *RateLimitedError or ErrUnavailable (see the rules above).
 func (s *Service) LoginPasskey(ctx context.Context, req PasskeyLoginRequest) (LoginResult, error) {
+	res, err := s.loginPasskey(ctx, req)
+	return res, s.recordLogin(ctx, req.Client, res, err)
+}
+
+// loginPasskey is LoginPasskey without its login event.
+func (s *Service) loginPasskey(ctx context.Context, req PasskeyLoginRequest) (LoginResult, error) {
 	pk, err := s.passkeys()
 	if err != nil {
 		return LoginResult{}, err
@@ -261,7 +278,15 @@ func (s *Service) passkeySecondFactor(ctx context.Context, pk *passkey.Service, 
 			return LoginResult{}, s.putBack(ctx, c, s.loginIncomplete(ctx, err))
 		}
 		s.log.InfoContext(ctx, "passkey second factor refused", "user_id", c.UserID, "err", err)
+		if rerr := s.record(ctx, audit.Event{Type: audit.MFAFailed, UserID: c.UserID, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
+			Detail: map[string]string{"factor": "passkey"}}); rerr != nil {
+			s.log.ErrorContext(ctx, "second factor failure event not stored", "err", rerr)
+		}
 		return LoginResult{}, s.failPending(ctx, c, req.Client.IP)
+	}
+	if err := s.record(ctx, audit.Event{Type: audit.MFASucceeded, UserID: c.UserID, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
+		Detail: map[string]string{"factor": "passkey"}}); err != nil {
+		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
 	return s.completePending(ctx, c, p, req.Client, req.CookieSecret,
 		authcontext.New(s.now(), append([]authcontext.Method{authcontext.Password}, res.Methods...)...))
@@ -284,6 +309,9 @@ func (s *Service) failPasskeyLogin(ctx context.Context, userID, clientAddr strin
 	}
 	if ferr != nil {
 		return ferr
+	}
+	if userID != "" {
+		return &identity.LoginFailure{UserID: userID, Reason: audit.ReasonInvalidCredentials}
 	}
 	return ErrInvalidCredentials
 }

@@ -361,7 +361,7 @@ func (s *Service) revokeSingleFactor(ctx context.Context, userID string) error {
 		if session.AuthOf(r).MultiFactor() {
 			continue
 		}
-		if err := s.d.Sessions.Revoke(ctx, userID, r.ID, audit.EndAdminRevoked); err != nil && !errors.Is(err, session.ErrInvalid) {
+		if err := s.d.Sessions.Revoke(ctx, userID, r.ID, audit.EndMFARequired); err != nil && !errors.Is(err, session.ErrInvalid) {
 			errs = append(errs, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -98,12 +99,17 @@ func (s *Service) verifyCode(ctx context.Context, userID, code, clientAddr strin
 	if err := s.d.Users.CheckSecondFactor(ctx, userID, clientAddr); err != nil {
 		return err
 	}
-	if _, err := s.d.MFA.Verify(ctx, userID, code); err != nil {
+	v, err := s.d.MFA.Verify(ctx, userID, code)
+	if err != nil {
 		if errors.Is(err, mfa.ErrInvalidCode) {
 			if ferr := s.d.Users.FailSecondFactor(ctx, userID, clientAddr); ferr != nil {
 				return ferr
 			}
 			s.log.InfoContext(ctx, "wrong second factor", "user_id", userID, "replay", errors.Is(err, totp.ErrReplayed))
+			if rerr := s.record(ctx, audit.Event{Type: audit.MFAFailed, UserID: userID,
+				Detail: map[string]string{"action": "step_up", "replay": boolString(errors.Is(err, totp.ErrReplayed))}}); rerr != nil {
+				return rerr
+			}
 			return wrong
 		}
 		if errors.Is(err, mfa.ErrNotEnrolled) {
@@ -112,7 +118,9 @@ func (s *Service) verifyCode(ctx context.Context, userID, code, clientAddr strin
 		return err
 	}
 	s.d.Users.ResetSecondFactor(ctx, userID)
-	return nil
+	events := mfaEvents(userID, session.ClientInfo{}, v)
+	events[0].Detail["action"] = "step_up"
+	return s.record(ctx, events...)
 }
 
 // stepUp records on rec that its user authenticated now with methods: the

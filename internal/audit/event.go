@@ -173,6 +173,9 @@ const (
 	EndReplaced       = "replaced"
 	EndClientDeleted  = "client_deleted"
 	EndConsentRevoked = "consent_revoked"
+	// EndMFARequired: an administrator required a second factor of the
+	// user, which ends their single-factor sessions and grants.
+	EndMFARequired = "mfa_required"
 )
 
 // Clone returns e with its own copy of Detail.

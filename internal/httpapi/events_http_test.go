@@ -425,8 +425,8 @@ func TestAuditEvents(t *testing.T) {
 		audit.UserSessionsEnded:        "the stores list every record before a bulk end, so one session.ended each is written",
 		audit.UserEmailChangeRequested: "PATCH /v1/me changes the address at once (user.email_changed); its verification follows",
 		audit.RecoveryCodesRegenerated: "no operation regenerates recovery codes yet",
-		audit.PasskeyRegistered:        "passkeys are another branch's (issue #14)",
-		audit.PasskeyRemoved:           "passkeys are another branch's (issue #14)",
+		audit.PasskeyRegistered:        "emitted by accounts.FinishPasskeyRegistration; no case yet (it needs a WebAuthn authenticator in the table)",
+		audit.PasskeyRemoved:           "emitted by accounts.DeletePasskey; no case yet (as passkey.registered)",
 		audit.ClientUpdated:            "clients cannot be updated yet",
 	}
 	for _, typ := range audit.Types() {

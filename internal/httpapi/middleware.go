@@ -103,18 +103,15 @@ const ActorAdminToken = "admin-token"
 // rules) and user agent into the context of every request that may
 // change something (audit.WithSource), for the audit events the domain
 // services record. Safe methods skip it, so that the hot reads pay
-// nothing, except the RP-initiated logout, which a GET may perform.
+// nothing, except the RP-initiated logout, which a GET may perform. It
+// is the outermost middleware: the request it makes is the one the
+// router sets its Pattern on, which observe and recoverer read.
 func (s *Server) auditSource(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !changes(r) {
-			next.ServeHTTP(w, r)
-			return
+		if changes(r) {
+			r = r.WithContext(audit.WithSource(r.Context(), audit.Source{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
 		}
-		r2 := r.WithContext(audit.WithSource(r.Context(), audit.Source{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
-		next.ServeHTTP(w, r2)
-		// The router sets the matched pattern on the request it is given;
-		// observe, outside this middleware, labels metrics with r's.
-		r.Pattern = r2.Pattern
+		next.ServeHTTP(w, r)
 	})
 }
 

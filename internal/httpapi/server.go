@@ -120,7 +120,7 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	s.mux = &routeMux{ServeMux: http.NewServeMux()}
 	s.routes()
-	s.handler = s.recoverer(s.observe(s.auditSource(s.securityHeaders(s.cors(s.jsonFallback(s.mux.ServeMux))))))
+	s.handler = s.auditSource(s.recoverer(s.observe(s.securityHeaders(s.cors(s.jsonFallback(s.mux.ServeMux))))))
 	return s
 }
 
@@ -186,9 +186,9 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.userinfoRoutes()
 	s.mfaRoutes()
-	s.eventRoutes()
 	s.passkeyRoutes()
 	s.passkeyPageRoutes()
+	s.eventRoutes()
 	s.authorizeRoutes()
 	s.linkPageRoutes()
 	s.accountRoutes()
