@@ -17,6 +17,7 @@ type FullStore interface {
 	store.LeaseStore
 	store.MFAStore
 	store.OneTimeTokenMailStore
+	HooksStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -70,5 +71,8 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("OneTimeTokenMailStore", func(t *testing.T) {
 		RunOneTimeTokenMailStoreTests(t, func(t *testing.T) store.OneTimeTokenMailStore { return newStore(t) })
+	})
+	t.Run("HooksStore", func(t *testing.T) {
+		RunHooksStoreTests(t, func(t *testing.T) HooksStore { return newStore(t) })
 	})
 }
