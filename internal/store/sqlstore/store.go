@@ -27,6 +27,7 @@ var (
 	_ store.MailOutbox            = (*Store)(nil)
 	_ store.OneTimeTokenStore     = (*Store)(nil)
 	_ store.OneTimeTokenMailStore = (*Store)(nil)
+	_ store.EventStore            = (*Store)(nil)
 )
 
 // Store keeps users, session records, signing keys, refresh tokens, the

@@ -18,6 +18,7 @@ type FullStore interface {
 	store.MFAStore
 	store.OneTimeTokenMailStore
 	HooksStore
+	store.EventStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -74,5 +75,8 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("HooksStore", func(t *testing.T) {
 		RunHooksStoreTests(t, func(t *testing.T) HooksStore { return newStore(t) })
+	})
+	t.Run("EventStore", func(t *testing.T) {
+		RunEventStoreTests(t, func(t *testing.T) store.EventStore { return newStore(t) })
 	})
 }
