@@ -60,7 +60,6 @@ func NewWorker(q *Queue, sender Sender, cfg WorkerConfig) (*Worker, error) {
 		Name: "mail", Instance: cfg.Instance, Interval: cfg.Interval, Lease: cfg.Lease, Batch: cfg.Batch,
 		MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 		Retention: cfg.Retention, Log: cfg.Log, Now: cfg.Now,
-		IsNotFound: func(err error) bool { return errors.Is(err, store.ErrNotFound) },
 	})
 	if err != nil {
 		return nil, err
@@ -98,21 +97,21 @@ func (mailQueue) Lease(om store.OutboxMail) outbox.Lease {
 
 // Deliver opens and sends one mail; a mail that cannot be opened, or
 // that the server refuses for good, is a permanent failure.
-func (m mailQueue) Deliver(ctx context.Context, om store.OutboxMail) error {
+func (m mailQueue) Deliver(ctx context.Context, om store.OutboxMail) (int, error) {
 	msg, err := m.q.open(om)
 	if err != nil {
-		return permanent{fmt.Errorf("%w: %w", ErrPermanent, err)}
+		return 0, permanent{fmt.Errorf("%w: %w", ErrPermanent, err)}
 	}
 	if err := m.sender.Send(ctx, msg); err != nil {
 		if errors.Is(err, ErrPermanent) {
-			return permanent{err}
+			return 0, permanent{err}
 		}
-		return err
+		return 0, err
 	}
-	return nil
+	return 0, nil
 }
 
-func (m mailQueue) Delivered(ctx context.Context, om store.OutboxMail, now time.Time) error {
+func (m mailQueue) Delivered(ctx context.Context, om store.OutboxMail, _ int, now time.Time) error {
 	return m.q.st.MarkMailSent(ctx, om.ID, now)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
@@ -73,6 +74,37 @@ func CheckHTTPURL(raw string, anyHTTP bool) string {
 // checkBackchannelLogoutURI checks a backchannel_logout_uri (section
 // 2.2): absolute, no fragment, https (http on loopback for development).
 func checkBackchannelLogoutURI(raw string) string { return CheckHTTPURL(raw, false) }
+
+// backchannelMargin keeps a back-channel session past its grant's end,
+// so that the grant's own expiry event still finds it.
+const backchannelMargin = 24 * time.Hour
+
+// WithBackchannel makes t record, in st, every browser session an ID
+// token is issued in for a client with a backchannel_logout_uri, so that
+// its end reaches the client (package webhook sends the logout token).
+// Call it once, while wiring, before t signs anything; it returns t.
+func (t *IDTokens) WithBackchannel(st store.BackchannelStore) *IDTokens {
+	t.backchannel = st
+	return t
+}
+
+// recordBackchannel records that client got an ID token with sid and sub,
+// kept until grantExpires (plus a margin). It does nothing for a client
+// without a backchannel_logout_uri or a token without "sid".
+func (t *IDTokens) recordBackchannel(ctx context.Context, client *store.Client, sid, sub string, grantExpires time.Time) error {
+	if t.backchannel == nil || client == nil || client.BackchannelLogoutURI == "" || sid == "" {
+		return nil
+	}
+	until := t.now().Add(t.ttl)
+	if grantExpires.After(until) {
+		until = grantExpires
+	}
+	until = until.Add(backchannelMargin)
+	if err := t.backchannel.RecordBackchannelSession(ctx, store.BackchannelSession{ClientID: client.ID, SID: sid, Subject: sub, ExpiresAt: until}); err != nil {
+		return fmt.Errorf("oauth: record the session of a back-channel logout client: %w", err)
+	}
+	return nil
+}
 
 // LogoutTokenSpec is what a logout token says.
 type LogoutTokenSpec struct {

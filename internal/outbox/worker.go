@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 // ErrPermanent marks a delivery error that no retry can cure (a refused
@@ -29,6 +31,9 @@ type Failure struct {
 	At time.Time
 	// Err is why; its text is stored for operators (no secrets).
 	Err error
+	// Status is the delivery's protocol status (an HTTP status), 0 if
+	// none came back.
+	Status int
 	// Dead gives the item up for good; otherwise it is due again at
 	// NextAttemptAt.
 	Dead          bool
@@ -43,13 +48,16 @@ type Queue[T any] interface {
 	Claim(ctx context.Context, holder string, now time.Time, lease time.Duration, limit int) ([]T, error)
 	// Lease describes a claimed item.
 	Lease(item T) Lease
-	// Deliver delivers one item; an error wrapping ErrPermanent makes it
-	// dead at once. It must return within half the worker's lease.
-	Deliver(ctx context.Context, item T) error
-	// Delivered records a successful delivery at now.
-	Delivered(ctx context.Context, item T, now time.Time) error
+	// Deliver delivers one item and returns the receiver's status (an
+	// HTTP status; 0 where there is none); an error wrapping ErrPermanent
+	// makes it dead at once. It must return within half the worker's
+	// lease.
+	Deliver(ctx context.Context, item T) (status int, err error)
+	// Delivered records a successful delivery at now, with its status.
+	Delivered(ctx context.Context, item T, status int, now time.Time) error
 	// Failed records a failed attempt of an item leased to holder; an
-	// error wrapping store.ErrNotFound (another holder has it) is ignored.
+	// error wrapping store.ErrNotFound (another instance took the item
+	// over, or it was delivered) is ignored.
 	Failed(ctx context.Context, item T, holder string, f Failure) error
 	// Sweep deletes finished items that finished before before.
 	Sweep(ctx context.Context, before time.Time) (int, error)
@@ -87,9 +95,6 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// IsNotFound reports the store's "not found" error, which Failed
-	// returns when another instance took the item over; nil means never.
-	IsNotFound func(error) bool
 }
 
 // Worker delivers a queue's items. Each instance of a cluster runs one
@@ -127,9 +132,6 @@ func NewWorker[T any](q Queue[T], cfg Config) (*Worker[T], error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.IsNotFound == nil {
-		cfg.IsNotFound = func(error) bool { return false }
 	}
 	return &Worker[T]{q: q, cfg: cfg, ready: make(chan struct{}, 1)}, nil
 }
@@ -207,9 +209,9 @@ func (w *Worker[T]) deliver(ctx context.Context, item T) error {
 	ctx = context.WithoutCancel(ctx)
 	l := w.q.Lease(item)
 	log := w.cfg.Log.With("id", l.ID, "attempt", l.Attempts)
-	err := w.q.Deliver(ctx, item)
+	status, err := w.q.Deliver(ctx, item)
 	if err == nil {
-		if err := w.q.Delivered(ctx, item, w.cfg.Now()); err != nil {
+		if err := w.q.Delivered(ctx, item, status, w.cfg.Now()); err != nil {
 			// Delivered but not recorded: once the lease lapses another
 			// claim delivers it again. Nothing better can be done here.
 			return fmt.Errorf("%s: %s was delivered but not marked so: %w", w.cfg.Name, l.ID, err)
@@ -218,7 +220,7 @@ func (w *Worker[T]) deliver(ctx context.Context, item T) error {
 		return nil
 	}
 	now := w.cfg.Now()
-	f := Failure{At: now, Err: err}
+	f := Failure{At: now, Err: err, Status: status}
 	switch {
 	case errors.Is(err, ErrPermanent):
 		f.Dead = true
@@ -230,7 +232,7 @@ func (w *Worker[T]) deliver(ctx context.Context, item T) error {
 		f.NextAttemptAt = now.Add(w.Backoff(l.Attempts))
 		log.WarnContext(ctx, w.cfg.Name+": delivery failed; will retry", "next_attempt", f.NextAttemptAt, "err", err)
 	}
-	if err := w.q.Failed(ctx, item, w.cfg.Instance, f); err != nil && !w.cfg.IsNotFound(err) {
+	if err := w.q.Failed(ctx, item, w.cfg.Instance, f); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%s: recording the failure of %s: %w", w.cfg.Name, l.ID, err)
 	}
 	return nil
@@ -243,7 +245,7 @@ func (w *Worker[T]) handBack(items []T) {
 	now := w.cfg.Now()
 	for _, item := range items {
 		f := Failure{At: now, NextAttemptAt: now, Err: errors.New("handed back: the worker stopped before delivering")}
-		if err := w.q.Failed(ctx, item, w.cfg.Instance, f); err != nil && !w.cfg.IsNotFound(err) {
+		if err := w.q.Failed(ctx, item, w.cfg.Instance, f); err != nil && !errors.Is(err, store.ErrNotFound) {
 			w.cfg.Log.Warn(w.cfg.Name+": could not hand an item back; it is delivered once its lease lapses", "id", w.q.Lease(item).ID, "err", err)
 		}
 	}

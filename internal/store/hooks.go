@@ -92,7 +92,8 @@ type Delivery struct {
 	// MessageID identifies the message to the receiver (webhook-id).
 	MessageID string
 	// Payload is what the sender needs to build the request; it holds no
-	// secret. It is cleared once the delivery is finished.
+	// secret. It is cleared once the delivery is delivered (a dead one
+	// keeps it, for RetryDelivery).
 	Payload   []byte
 	CreatedAt time.Time
 	State     DeliveryState
@@ -143,7 +144,7 @@ type DeliveryOutbox interface {
 	// Marking a delivered delivery again changes nothing.
 	MarkDeliveryDone(ctx context.Context, id string, a DeliveryAttempt) error
 	// MarkDeliveryFailed records a failed attempt of a delivery leased to
-	// holder: dead (payload cleared) or pending again at a.NextAttemptAt;
+	// holder: dead or pending again at a.NextAttemptAt;
 	// ErrNotFound, changing nothing, if it is not pending and leased to
 	// holder.
 	MarkDeliveryFailed(ctx context.Context, id, holder string, a DeliveryAttempt) error
@@ -152,10 +153,9 @@ type DeliveryOutbox interface {
 	// ListDeliveries returns up to limit deliveries of a kind and target,
 	// newest first (then by ID, descending).
 	ListDeliveries(ctx context.Context, kind DeliveryKind, target string, limit int) ([]Delivery, error)
-	// RetryDelivery makes a dead delivery whose payload is given pending
-	// again, due at now, with no attempts; ErrNotFound if there is no dead
-	// delivery id.
-	RetryDelivery(ctx context.Context, id string, payload []byte, now time.Time) error
+	// RetryDelivery makes a dead delivery pending again, due at now, with
+	// no attempts; ErrNotFound if there is no dead delivery id.
+	RetryDelivery(ctx context.Context, id string, now time.Time) error
 	// DeleteFinishedDeliveries deletes delivered and dead deliveries that
 	// finished before before, and returns how many.
 	DeleteFinishedDeliveries(ctx context.Context, before time.Time) (int, error)

@@ -212,7 +212,7 @@ func (s *Store) MarkDeliveryFailed(ctx context.Context, id, holder string, a sto
 	if a.Dead {
 		res, err = s.db.ExecContext(ctx, `UPDATE deliveries
 			SET state = 'dead', finished_at = ?, last_attempt_at = ?, last_status = ?, last_error = ?,
-				payload = NULL, lease_holder = '', lease_until = NULL
+				lease_holder = '', lease_until = NULL
 			WHERE id = ? AND state = 'pending' AND lease_holder = ?`, millis(a.At), millis(a.At), a.Status, a.Error, id, holder)
 	} else {
 		res, err = s.db.ExecContext(ctx, `UPDATE deliveries
@@ -249,10 +249,10 @@ func (s *Store) ListDeliveries(ctx context.Context, kind store.DeliveryKind, tar
 }
 
 // RetryDelivery implements store.DeliveryOutbox.
-func (s *Store) RetryDelivery(ctx context.Context, id string, payload []byte, now time.Time) error {
+func (s *Store) RetryDelivery(ctx context.Context, id string, now time.Time) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE deliveries
-		SET state = 'pending', payload = ?, attempts = 0, next_attempt_at = ?, finished_at = NULL, lease_holder = '', lease_until = NULL
-		WHERE id = ? AND state = 'dead'`, blob(payload), millis(now), id)
+		SET state = 'pending', attempts = 0, next_attempt_at = ?, finished_at = NULL, lease_holder = '', lease_until = NULL
+		WHERE id = ? AND state = 'dead'`, millis(now), id)
 	return s.checkAffected("retry delivery", res, err)
 }
 
