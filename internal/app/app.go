@@ -302,6 +302,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		OAuth:        a.OAuth,
 		Authorize:    a.Authorizer,
 		IDTokens:     a.IDTokens,
+		Webhooks:     a.Webhooks,
 		Keys:         a.Keys,
 		Revocations:  a.Revocations,
 		Metrics:      m,

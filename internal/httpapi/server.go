@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/webhook"
 )
 
 // BearerAuthenticator turns a bearer token into a principal. The token
@@ -72,8 +73,10 @@ type Deps struct {
 	// checks ID tokens.
 	Authorize *oauth.Authorizer
 	IDTokens  *oauth.IDTokens
-	Metrics   *metrics.Metrics
-	Log       *slog.Logger
+	// Webhooks serves /admin/v1/webhooks; nil leaves those routes out.
+	Webhooks *webhook.Endpoints
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
 	// Ready reports whether the stores answer, for /readyz.
 	Ready func(ctx context.Context) error
 	// Now is the clock; nil for time.Now.
@@ -179,6 +182,7 @@ func (s *Server) routes() {
 
 	s.lifecycleRoutes()
 	s.clientRoutes()
+	s.webhookRoutes()
 	s.tokenRoutes()
 	s.userinfoRoutes()
 	s.mfaRoutes()
