@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -205,6 +206,9 @@ func (s *Service) ConfirmEmailVerification(ctx context.Context, secret string) (
 	if err != nil {
 		return store.User{}, tokenUserErr(err)
 	}
+	if err := s.record(ctx, audit.Event{Type: audit.UserEmailVerified, UserID: u.ID, Detail: map[string]string{"email": tok.Email}}); err != nil {
+		return store.User{}, err
+	}
 	return u, nil
 }
 
@@ -261,17 +265,27 @@ func (s *Service) RequestRecovery(ctx context.Context, email, ip string) error {
 		return err
 	}
 	u, err := s.d.Users.FindUserByEmail(ctx, email)
+	// Known or not, the request writes one event, so that it costs the
+	// same; only the trail tells them apart (UserID, "known").
+	e := audit.Event{Type: audit.UserRecoveryRequested, Detail: map[string]string{"email": normalized, "known": "false"}}
 	switch {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled):
 		secret, _ := newSecret()
 		if err := s.lc.Mailer.Rehearse(ctx, Mail{Kind: MailRecoverPassword, To: normalized, Secret: secret, ExpiresIn: s.lc.RecoveryTTL}); err != nil {
 			return fmt.Errorf("accounts: rehearse recovery mail: %w", err)
 		}
-		return nil
+		if u.Disabled {
+			e.UserID = u.ID
+		}
+		return s.record(ctx, e)
 	case err != nil:
 		return err
 	}
-	return s.sendToken(ctx, u, u.Email, store.PurposeRecover, MailRecoverPassword, s.lc.RecoveryTTL)
+	if err := s.sendToken(ctx, u, u.Email, store.PurposeRecover, MailRecoverPassword, s.lc.RecoveryTTL); err != nil {
+		return err
+	}
+	e.UserID, e.Detail["known"] = u.ID, "true"
+	return s.record(ctx, e)
 }
 
 // ConfirmRecovery uses a recovery token: it sets the new password,
@@ -305,7 +319,10 @@ func (s *Service) ConfirmRecovery(ctx context.Context, secret, newPassword strin
 	if err != nil {
 		return store.User{}, tokenUserErr(err)
 	}
-	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, ""); err != nil {
+	if err := s.record(ctx, audit.Event{Type: audit.UserRecovered, UserID: u.ID}); err != nil {
+		return store.User{}, err
+	}
+	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, "", audit.EndRecovery); err != nil {
 		return store.User{}, fmt.Errorf("accounts: revoke sessions of user %s: %w", u.ID, err)
 	}
 	return u, nil
@@ -339,6 +356,10 @@ func (s *Service) ChangeEmail(ctx context.Context, userID, newEmail, ip string) 
 	}
 	u, err := s.d.Users.UpdateUser(ctx, userID, UserUpdate{Email: &normalized, IfEmail: old.Email})
 	if err != nil {
+		return store.User{}, err
+	}
+	if err := s.record(ctx, audit.Event{Type: audit.UserEmailChanged, UserID: u.ID,
+		Detail: map[string]string{"email": u.Email, "old_email": old.Email}}); err != nil {
 		return store.User{}, err
 	}
 	// The change stands once written; the mails follow. A failure to
@@ -383,7 +404,10 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keepSessionID, cur
 	if err != nil {
 		return store.User{}, err
 	}
-	if _, err := s.d.Sessions.RevokeUser(ctx, userID, keepSessionID); err != nil {
+	if err := s.record(ctx, audit.Event{Type: audit.UserPasswordChanged, UserID: userID}); err != nil {
+		return store.User{}, err
+	}
+	if _, err := s.d.Sessions.RevokeUser(ctx, userID, keepSessionID, audit.EndPasswordChanged); err != nil {
 		return store.User{}, fmt.Errorf("accounts: revoke other sessions of user %s: %w", userID, err)
 	}
 	if s.lc.Mailer != nil {

@@ -9,9 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
+	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -119,6 +122,13 @@ func mfaTokenID(tok string) string {
 // expired token, a wrong code and an account changed meanwhile are all
 // ErrInvalidCredentials; too many wrong codes are a *RateLimitedError.
 func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest) (LoginResult, error) {
+	res, err := s.loginMFA(ctx, req)
+	return res, s.recordLogin(ctx, req.Client, res, err)
+}
+
+// loginMFA is LoginMFA without its login event; it records the second
+// factor's own events (mfa.succeeded, mfa.failed, recovery_code.used).
+func (s *Service) loginMFA(ctx context.Context, req MFALoginRequest) (LoginResult, error) {
 	if req.Token == "" || req.Code == "" {
 		return LoginResult{}, &InvalidRequestError{Reason: "mfa_token and code are required"}
 	}
@@ -139,13 +149,18 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest) (LoginResul
 	if err := s.d.Users.CheckSecondFactor(ctx, c.UserID, req.Client.IP); err != nil {
 		return LoginResult{}, s.putBack(ctx, c, err)
 	}
-	if _, err := s.d.MFA.Verify(ctx, c.UserID, req.Code); err != nil {
+	v, err := s.d.MFA.Verify(ctx, c.UserID, req.Code)
+	if err != nil {
 		if errors.Is(err, mfa.ErrInvalidCode) {
 			if ferr := s.d.Users.FailSecondFactor(ctx, c.UserID, req.Client.IP); ferr != nil {
 				return LoginResult{}, s.putBack(ctx, c, ferr)
 			}
 			s.log.InfoContext(ctx, "wrong second factor", "user_id", c.UserID, "replay", errors.Is(err, totp.ErrReplayed))
-			return LoginResult{}, s.putBack(ctx, c, ErrInvalidCredentials)
+			if rerr := s.record(ctx, audit.Event{Type: audit.MFAFailed, UserID: c.UserID, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
+				Detail: map[string]string{"replay": boolString(errors.Is(err, totp.ErrReplayed))}}); rerr != nil {
+				s.log.ErrorContext(ctx, "second factor failure event not stored", "err", rerr)
+			}
+			return LoginResult{}, s.putBack(ctx, c, &identity.LoginFailure{UserID: c.UserID, Reason: audit.ReasonMFAFailed})
 		}
 		if errors.Is(err, mfa.ErrNotEnrolled) { // removed meanwhile
 			return LoginResult{}, ErrInvalidCredentials
@@ -153,6 +168,9 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest) (LoginResul
 		return LoginResult{}, s.loginIncomplete(ctx, err)
 	}
 	s.d.Users.ResetSecondFactor(ctx, c.UserID)
+	if err := s.record(ctx, mfaEvents(c.UserID, req.Client, v)...); err != nil {
+		return LoginResult{}, s.loginIncomplete(ctx, err)
+	}
 	u, err := s.d.Users.GetUser(ctx, c.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !samePasswordHash(u, p.PasswordHash))) {
 		return LoginResult{}, ErrInvalidCredentials
@@ -170,9 +188,23 @@ func (s *Service) LoginMFA(ctx context.Context, req MFALoginRequest) (LoginResul
 		err = s.revokeIfChanged(ctx, u, p.PasswordHash)
 	}
 	if err != nil {
-		return LoginResult{}, s.loginIncomplete(ctx, err)
+		return LoginResult{User: u}, s.loginIncomplete(ctx, err)
 	}
 	return res, nil
+}
+
+// mfaEvents are the events of a second factor accepted at login:
+// mfa.succeeded, and recovery_code.used when it was a recovery code.
+func mfaEvents(userID string, ci session.ClientInfo, v mfa.Verification) []audit.Event {
+	factor := "totp"
+	if v.RecoveryCode {
+		factor = "recovery_code"
+	}
+	events := []audit.Event{{Type: audit.MFASucceeded, UserID: userID, IP: ci.IP, UserAgent: ci.UserAgent, Detail: map[string]string{"factor": factor}}}
+	if v.RecoveryCode {
+		events = append(events, audit.Event{Type: audit.RecoveryCodeUsed, UserID: userID, IP: ci.IP, UserAgent: ci.UserAgent})
+	}
+	return events
 }
 
 // putBack stores the pending login c again after an attempt that did not
@@ -201,7 +233,7 @@ func (s *Service) revokeIfChanged(ctx context.Context, u store.User, pwh []byte)
 	if err == nil && !cur.Disabled && samePasswordHash(cur, pwh) {
 		return nil
 	}
-	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, ""); err != nil {
+	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, "", audit.EndRevoked); err != nil {
 		return err
 	}
 	return ErrInvalidCredentials
@@ -237,8 +269,14 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]strin
 		return nil, fmt.Errorf("accounts: %w: %w", store.ErrNotFound, err)
 	case errors.Is(err, mfa.ErrAlreadyEnrolled):
 		return nil, fmt.Errorf("accounts: %w: %w", store.ErrConflict, err)
+	case err != nil:
+		return nil, err
 	}
-	return codes, err
+	if err := s.record(ctx, audit.Event{Type: audit.TOTPEnrolled, UserID: userID,
+		Detail: map[string]string{"recovery_codes": strconv.Itoa(len(codes))}}); err != nil {
+		return nil, err
+	}
+	return codes, nil
 }
 
 // RemoveTOTP removes the user's TOTP factor and recovery codes, given a
@@ -270,7 +308,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, sessionID, code, clien
 		return err
 	}
 	s.d.Users.ResetSecondFactor(ctx, userID)
-	return nil
+	return s.record(ctx, audit.Event{Type: audit.TOTPRemoved, UserID: userID})
 }
 
 // SweepCeremonies deletes the pending two-step logins and WebAuthn

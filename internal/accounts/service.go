@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
@@ -56,6 +57,10 @@ type Deps struct {
 	// Lifecycle configures email verification, recovery and changes of
 	// address and password (lifecycle.go); its zero value sends no mail.
 	Lifecycle LifecycleConfig
+	// Audit records the audit trail's events of the account rules (see
+	// events.go); nil records none. The session manager records the
+	// session.ended events itself.
+	Audit *audit.Recorder
 }
 
 // Service owns the account rules. The ones that are easy to get wrong:
@@ -127,6 +132,9 @@ func (s *Service) Signup(ctx context.Context, email, pw, clientAddr string) (sto
 	if err != nil {
 		return store.User{}, err
 	}
+	if err := s.record(ctx, audit.Event{Type: audit.UserSignedUp, UserID: u.ID, Detail: map[string]string{"email": u.Email}}); err != nil {
+		return store.User{}, err
+	}
 	s.sendSignupVerification(ctx, u)
 	return u, nil
 }
@@ -172,6 +180,12 @@ type LoginResult struct {
 // ErrUnavailable (see Service for the rules), or, once the password is
 // right, ErrEmailNotVerified when verified addresses are required.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
+	res, err := s.login(ctx, req)
+	return res, s.recordLogin(ctx, req.Client, res, err)
+}
+
+// login is Login without its audit event.
+func (s *Service) login(ctx context.Context, req LoginRequest) (LoginResult, error) {
 	if req.Mode == "" {
 		req.Mode = ModeSession
 	}
@@ -189,7 +203,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		return LoginResult{}, err
 	}
 	if s.lc.RequireVerifiedEmail && !u.EmailVerified {
-		return LoginResult{}, ErrEmailNotVerified
+		return LoginResult{User: u}, ErrEmailNotVerified
 	}
 	if on, err := s.mfaEnabled(ctx, u); err != nil || on {
 		if err == nil {
@@ -211,7 +225,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		err = s.revokeIfLocked(ctx, u, req.Password)
 	}
 	if err != nil {
-		return LoginResult{}, s.loginIncomplete(ctx, err)
+		return LoginResult{User: u}, s.loginIncomplete(ctx, err)
 	}
 	return res, nil
 }
@@ -221,7 +235,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 func (s *Service) startBrowserSession(ctx context.Context, u store.User, oldSecret string, ci session.ClientInfo) (session.Created, error) {
 	if oldSecret != "" {
 		if old, err := s.d.Sessions.AuthenticateCookie(ctx, oldSecret); err == nil {
-			if err := s.d.Sessions.Revoke(ctx, old.UserID, old.ID); err != nil {
+			if err := s.d.Sessions.Revoke(ctx, old.UserID, old.ID, audit.EndReplaced); err != nil {
 				s.log.WarnContext(ctx, "could not end the replaced session", "err", err)
 			}
 		}
@@ -237,7 +251,7 @@ func (s *Service) revokeIfLocked(ctx context.Context, u store.User, pw string) e
 	if !errors.Is(err, ErrInvalidCredentials) {
 		return err // nil, or a store error
 	}
-	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, ""); err != nil {
+	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, "", audit.EndRevoked); err != nil {
 		return err
 	}
 	return ErrInvalidCredentials
@@ -263,14 +277,21 @@ func (s *Service) Logout(ctx context.Context, userID, sessionID string) error {
 	if sessionID == "" {
 		return nil
 	}
-	return s.d.Sessions.Revoke(ctx, userID, sessionID)
+	return s.d.Sessions.Revoke(ctx, userID, sessionID, audit.EndLogout)
 }
 
 // CreateUser creates an account as an administrator does (the admin API
 // and "gatehouse user create"): signup need not be open. An address in
 // use is store.ErrConflict.
 func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error) {
-	return s.d.Users.CreateUser(ctx, nu)
+	u, err := s.d.Users.CreateUser(ctx, nu)
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := s.record(ctx, audit.Event{Type: audit.UserCreated, UserID: u.ID, Detail: map[string]string{"email": u.Email}}); err != nil {
+		return store.User{}, err
+	}
+	return u, nil
 }
 
 // UpdateUser applies an administrative change. When it leaves the account
@@ -281,8 +302,15 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 	if err != nil {
 		return store.User{}, err
 	}
+	if err := s.record(ctx, updateEvents(u, up)...); err != nil {
+		return store.User{}, err
+	}
 	if u.Disabled || up.Password != nil {
-		if _, err := s.d.Sessions.RevokeUser(ctx, id, ""); err != nil {
+		reason := audit.EndPasswordChanged
+		if u.Disabled {
+			reason = audit.EndUserDisabled
+		}
+		if _, err := s.d.Sessions.RevokeUser(ctx, id, "", reason); err != nil {
 			return store.User{}, fmt.Errorf("accounts: revoke sessions of user %s: %w", id, err)
 		}
 	}
@@ -297,13 +325,13 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	if _, err := s.d.Users.UpdateUser(ctx, id, UserUpdate{Disabled: &disabled}); err != nil {
 		return err
 	}
-	if _, err := s.d.Sessions.RevokeUser(ctx, id, ""); err != nil {
+	if _, err := s.d.Sessions.RevokeUser(ctx, id, "", audit.EndUserDeleted); err != nil {
 		return fmt.Errorf("accounts: revoke sessions of user %s: %w", id, err)
 	}
 	if err := s.d.Users.DeleteUser(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return nil
+	return s.record(ctx, audit.Event{Type: audit.UserDeleted, UserID: id})
 }
 
 // RevokeSessions revokes every session and grant of the user id; an
@@ -312,7 +340,7 @@ func (s *Service) RevokeSessions(ctx context.Context, id string) error {
 	if _, err := s.d.Users.GetUser(ctx, id); err != nil {
 		return err
 	}
-	if _, err := s.d.Sessions.RevokeUser(ctx, id, ""); err != nil {
+	if _, err := s.d.Sessions.RevokeUser(ctx, id, "", audit.EndAdminRevoked); err != nil {
 		return fmt.Errorf("accounts: revoke sessions of user %s: %w", id, err)
 	}
 	return nil
@@ -323,7 +351,7 @@ func (s *Service) RevokeSessions(ctx context.Context, id string) error {
 // "sub" is the client id (a subject-wide revocation, as for a user). It
 // is the OnDelete hook of oauth.Clients.
 func (s *Service) RevokeClient(ctx context.Context, clientID string) error {
-	_, err := s.d.Sessions.RevokeClient(ctx, clientID)
+	_, err := s.d.Sessions.RevokeClient(ctx, clientID, audit.EndClientDeleted)
 	return errors.Join(err, s.d.Revocations.RevokeUser(ctx, clientID))
 }
 
@@ -338,7 +366,7 @@ func (s *Service) RevokeUserClient(ctx context.Context, userID, clientID string)
 	var errs []error
 	for _, r := range records {
 		if r.ClientID == clientID {
-			if err := s.d.Sessions.Revoke(ctx, userID, r.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
+			if err := s.d.Sessions.Revoke(ctx, userID, r.ID, audit.EndConsentRevoked); err != nil && !errors.Is(err, session.ErrInvalid) {
 				errs = append(errs, err)
 			}
 		}

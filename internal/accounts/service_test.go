@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
@@ -66,7 +67,9 @@ func newFixture(t *testing.T, during func(ctx context.Context, u store.User)) *f
 	f.users = identity.NewService(st, hasher, identity.Config{SignupOpen: true}, nil, nil)
 	f.revs = revocation.NewLog(st, revocation.Config{MaxTokenLifetime: 15 * time.Minute}, nil, nil)
 	f.sessions = session.NewManager(st, session.Config{
-		Record:       func(ctx context.Context, gone []store.Session) error { return f.revs.RevokeSessions(ctx, gone) },
+		Record: func(ctx context.Context, gone []store.Session, evs []audit.Event) error {
+			return f.revs.RevokeSessions(ctx, gone, evs...)
+		},
 		OnRevokeUser: func(ctx context.Context, userID string) error { return f.revs.RevokeUser(ctx, userID) },
 	}, nil, nil)
 	f.svc = accounts.New(accounts.Deps{Users: f.users, Sessions: f.sessions, Revocations: f.revs,

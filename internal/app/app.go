@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/identity"
@@ -79,7 +80,11 @@ type App struct {
 	Authorizer  *oauth.Authorizer
 	IDTokens    *oauth.IDTokens
 	Revocations *revocation.Log
-	API         *httpapi.Server
+	// Audit records the audit trail's events and Events keeps them; nil
+	// when the stores keep no events.
+	Audit  *audit.Recorder
+	Events store.EventStore
+	API    *httpapi.Server
 	// Metrics are the server's Prometheus collectors; Serve also serves
 	// them on the --metrics-addr listener.
 	Metrics *metrics.Metrics
@@ -130,6 +135,9 @@ type Stores struct {
 	// written with its mail in one transaction; nil (with Mail) turns the
 	// lifecycle off.
 	OneTimeTokens store.OneTimeTokenMailStore
+	// Events keeps the audit trail, always in the SQL database; nil turns
+	// the trail off (benchmarks of the cost).
+	Events store.EventStore
 	// Hooks keeps webhook endpoints, deliveries and back-channel
 	// sessions, and reads the audit trail; nil turns webhooks and
 	// back-channel logout off.
@@ -206,6 +214,9 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		AddressLimiter: ipLimiter,
 		UserCacheTTL:   cfg.UserCacheTTL,
 	}, log, opts.Now)
+	if stores.Events != nil {
+		a.Audit, a.Events = audit.NewRecorder(stores.Events, log, opts.Now), stores.Events
+	}
 	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL, Notifier: a.notifier()}, log, opts.Now)
 	if err := a.Revocations.Sync(ctx); err != nil {
 		return err
@@ -216,9 +227,12 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		GrantIdleTimeout: cfg.GrantIdleTimeout,
 		GrantLifetime:    cfg.GrantLifetime,
 		// The token service is built below; the hooks run only later.
-		Record:       func(ctx context.Context, revoked []store.Session) error { return a.Tokens.RecordRevoked(ctx, revoked) },
+		Record: func(ctx context.Context, revoked []store.Session, events []audit.Event) error {
+			return a.Tokens.RecordRevoked(ctx, revoked, events)
+		},
 		OnRevoke:     func(ctx context.Context, revoked []store.Session) { a.Tokens.OnSessionsRevoked(ctx, revoked) },
 		OnRevokeUser: func(ctx context.Context, userID string) error { return a.Revocations.RevokeUser(ctx, userID) },
+		Audit:        a.Audit,
 	}, log, opts.Now)
 	if err := checkKEKPresent(ctx, stores.Keys, cfg.DataDir); err != nil {
 		return err
@@ -234,6 +248,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		RetireAfter:      max(cfg.AccessTokenTTL, oauth.DefaultIDTokenTTL) + revocation.DefaultLeeway,
 		RotationInterval: cfg.KeyRotationInterval,
 		PublishDelay:     cfg.KeyPublishDelay,
+		Audit:            a.Audit,
 	}, log, opts.Now)
 	if err != nil {
 		return err
@@ -258,7 +273,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 	if err != nil {
 		return err
 	}
-	deps := accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log, Now: opts.Now, ReauthWindow: cfg.ReauthWindow, Lifecycle: lifecycle}
+	deps := accounts.Deps{Users: a.Users, Sessions: a.Sessions, Tokens: a.Tokens, Revocations: a.Revocations, Log: log, Now: opts.Now, ReauthWindow: cfg.ReauthWindow, Lifecycle: lifecycle, Audit: a.Audit}
 	if stores.MFA != nil {
 		deps.Ceremonies = stores.MFA
 		deps.MFA, err = mfa.New(mfa.Config{KEK: kek, Now: opts.Now}, stores.MFA, stores.MFA)
@@ -267,10 +282,10 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		}
 	}
 	a.Accounts = accounts.New(deps)
-	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.Accounts.RevokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms}, opts.Now)
+	a.Clients = oauth.NewClients(stores.Clients, oauth.ClientsConfig{OnDelete: a.Accounts.RevokeClient, CurrentIDTokenAlgorithms: a.IDTokens.Algorithms, Audit: a.Audit}, opts.Now)
 	grants := []oauth.Grant{}
 	if stores.AuthCodes != nil && stores.Consents != nil {
-		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.Accounts.RevokeUserClient},
+		a.Authorizer = oauth.NewAuthorizer(oauth.AuthorizerConfig{Issuer: cfg.Issuer, OnConsentRevoked: a.Accounts.RevokeUserClient, Audit: a.Audit},
 			a.Clients, stores.AuthCodes, stores.Consents, opts.Now)
 		grants = append(grants, oauth.NewAuthorizationCodeGrant(stores.AuthCodes, a.Sessions, a.Tokens, stores.Users, a.IDTokens, opts.Now))
 	}
@@ -351,7 +366,7 @@ func (d *Database) openStores(ctx context.Context, cfg config.Config) (Stores, e
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Hooks: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Events: st, Hooks: st, Ping: st.Ping}, nil
 }
 
 // openPostgres opens a connection pool on the PostgreSQL database whose
@@ -368,7 +383,7 @@ func (d *Database) openPostgres(ctx context.Context, url string) (Stores, error)
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Hooks: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Events: st, Hooks: st, Ping: st.Ping}, nil
 }
 
 // checkKEKPresent refuses to start when no key-encryption key is

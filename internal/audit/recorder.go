@@ -39,6 +39,16 @@ func WithActor(ctx context.Context, a Actor) context.Context {
 	return WithSource(ctx, src)
 }
 
+// OrSystem returns ctx unchanged if its Source names an actor, and
+// otherwise ctx with the system actor id: a background job's events are
+// the server's, a request's are its principal's.
+func OrSystem(ctx context.Context, id string) context.Context {
+	if SourceFrom(ctx).Actor.Kind != "" {
+		return ctx
+	}
+	return WithActor(ctx, Actor{Kind: ActorSystem, ID: id})
+}
+
 // Appender stores events; store.EventStore implements it.
 type Appender interface {
 	// AppendEvents stores events, in order, in one transaction, and
@@ -107,6 +117,29 @@ func (r *Recorder) Record(ctx context.Context, events ...Event) error {
 	seqs, err := r.store.AppendEvents(ctx, events...)
 	if err != nil {
 		return fmt.Errorf("audit: record %s: %w", events[0].Type, err)
+	}
+	for i := range events {
+		if i < len(seqs) {
+			events[i].Seq = seqs[i]
+		}
+	}
+	r.Logged(ctx, events)
+	return nil
+}
+
+// Commit completes events and calls write, which stores the change they
+// describe and the events in one transaction and returns the events'
+// Seqs; once write succeeds, it logs them. A nil Recorder calls write with
+// no events, so that the change is made without a trail. write's error is
+// returned as is.
+func (r *Recorder) Commit(ctx context.Context, events []Event, write func([]Event) ([]int64, error)) error {
+	if r == nil {
+		events = nil
+	}
+	r.Complete(ctx, events)
+	seqs, err := write(events)
+	if err != nil {
+		return err
 	}
 	for i := range events {
 		if i < len(seqs) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -120,7 +121,7 @@ func (s *Server) parseEndSession(w http.ResponseWriter, r *http.Request, q url.V
 
 // endBrowserSession revokes the browser session and drops its cookie.
 func (s *Server) endBrowserSession(w http.ResponseWriter, r *http.Request, sess store.Session) {
-	if err := s.deps.Sessions.Revoke(r.Context(), sess.UserID, sess.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
+	if err := s.deps.Sessions.Revoke(r.Context(), sess.UserID, sess.ID, audit.EndLogout); err != nil && !errors.Is(err, session.ErrInvalid) {
 		s.log.ErrorContext(r.Context(), "end session", "err", err)
 	}
 	s.clearCookie(w)

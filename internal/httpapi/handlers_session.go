@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/mergepatch"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -53,7 +54,11 @@ func (s *Server) writeSessionList(w http.ResponseWriter, r *http.Request, userID
 
 func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request, p authn.Principal) {
 	id := r.PathValue("id")
-	if err := s.deps.Sessions.Revoke(r.Context(), p.UserID, id); err != nil {
+	reason := audit.EndRevoked
+	if id == p.SessionID {
+		reason = audit.EndLogout
+	}
+	if err := s.deps.Sessions.Revoke(r.Context(), p.UserID, id, reason); err != nil {
 		if errors.Is(err, session.ErrInvalid) {
 			err = errNotFound // another user's id, or none: the same answer
 		}
@@ -67,7 +72,7 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request, p a
 }
 
 func (s *Server) handleDeleteOtherSessions(w http.ResponseWriter, r *http.Request, p authn.Principal) {
-	if _, err := s.deps.Sessions.RevokeUser(r.Context(), p.UserID, p.SessionID); err != nil {
+	if _, err := s.deps.Sessions.RevokeUser(r.Context(), p.UserID, p.SessionID, audit.EndRevoked); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

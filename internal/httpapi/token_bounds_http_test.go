@@ -233,7 +233,7 @@ func TestCodeDiesWithBrowserSession(t *testing.T) {
 			}
 			for _, s := range rs {
 				if s.Kind == store.KindCookie {
-					if err := srv.App.Sessions.Revoke(t.Context(), u.ID, s.ID); err != nil {
+					if err := srv.App.Sessions.Revoke(t.Context(), u.ID, s.ID, "revoked"); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -39,3 +39,20 @@ type RateLimitedError struct {
 func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("identity: too many attempts, retry after %s", e.RetryAfter)
 }
+
+// LoginFailure is the ErrInvalidCredentials of a refused login whose
+// account is known (a wrong password, a disabled account), for the audit
+// trail: errors.Is(err, ErrInvalidCredentials) holds, its message is
+// ErrInvalidCredentials', and callers answer it exactly as they answer an
+// unknown address. Its fields must never reach the client.
+type LoginFailure struct {
+	// UserID is the account the attempt named.
+	UserID string
+	// Reason is "invalid_credentials" or "disabled" (audit.Reason…).
+	Reason string
+}
+
+func (e *LoginFailure) Error() string { return ErrInvalidCredentials.Error() }
+
+// Unwrap returns ErrInvalidCredentials.
+func (e *LoginFailure) Unwrap() error { return ErrInvalidCredentials }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -233,7 +234,11 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		if err := s.recordFailure(ctx, accountKey, addrKey); err != nil {
 			return store.User{}, err
 		}
-		return store.User{}, ErrInvalidCredentials
+		reason := audit.ReasonInvalidCredentials
+		if ok {
+			reason = audit.ReasonDisabled
+		}
+		return store.User{}, &LoginFailure{UserID: u.ID, Reason: reason}
 	}
 	if s.cfg.AccountLimiter != nil {
 		if err := s.cfg.AccountLimiter.Reset(ctx, accountKey); err != nil {

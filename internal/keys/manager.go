@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/jose"
@@ -41,6 +42,9 @@ type Config struct {
 	// config.DefaultKeyPublishDelay, which says why). The first key of a new server, which no verifier has cached a JWKS
 	// without, and RotateImmediately sign at once.
 	PublishDelay time.Duration
+	// Audit, if set, records a key.rotated event for every new key (the
+	// admin's, or the system's for scheduled rotation). Nil records none.
+	Audit *audit.Recorder
 }
 
 // Manager holds the signing keys in memory, decrypted, and their JWKS.
@@ -369,6 +373,12 @@ func (m *Manager) rotate(ctx context.Context, alg jose.Algorithm, delay time.Dur
 		return Rotation{}, fmt.Errorf("keys: store key: %w", err)
 	}
 	m.log.InfoContext(ctx, "signing key rotated", "kid", kid, "alg", string(alg), "signs_from", from)
+	if err := m.cfg.Audit.Record(audit.OrSystem(ctx, "key-rotation"), audit.Event{
+		Type:   audit.KeyRotated,
+		Detail: map[string]string{"kid": kid, "alg": string(alg), "signs_from": from.Format(time.RFC3339)},
+	}); err != nil {
+		return Rotation{}, fmt.Errorf("keys: %w", err)
+	}
 	if err := m.Reload(ctx); err != nil {
 		return Rotation{}, err
 	}

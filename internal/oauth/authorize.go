@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -132,6 +133,9 @@ type AuthorizerConfig struct {
 	// OnConsentRevoked, if set, runs when a user revokes their consent to
 	// a client, to revoke the grants the client holds for them.
 	OnConsentRevoked func(ctx context.Context, userID, clientID string) error
+	// Audit, if set, records consent.granted and consent.revoked. Nil
+	// records none.
+	Audit *audit.Recorder
 }
 
 // Authorizer is the domain of the authorization endpoint: it checks
@@ -341,6 +345,10 @@ func (a *Authorizer) Consent(ctx context.Context, userID, clientID string, scope
 	if err := a.consents.PutConsent(ctx, c); err != nil {
 		return fmt.Errorf("oauth: store consent: %w", err)
 	}
+	if err := a.cfg.Audit.Record(ctx, audit.Event{Type: audit.ConsentGranted, UserID: userID, ClientID: clientID,
+		Detail: map[string]string{"scope": strings.Join(c.Scopes, " ")}}); err != nil {
+		return fmt.Errorf("oauth: store consent: %w", err)
+	}
 	return nil
 }
 
@@ -358,6 +366,9 @@ func (a *Authorizer) Consents(ctx context.Context, userID string) ([]store.Conse
 // error wrapping store.ErrNotFound if there was no consent.
 func (a *Authorizer) RevokeConsent(ctx context.Context, userID, clientID string) error {
 	if err := a.consents.DeleteConsent(ctx, userID, clientID); err != nil {
+		return fmt.Errorf("oauth: revoke consent: %w", err)
+	}
+	if err := a.cfg.Audit.Record(ctx, audit.Event{Type: audit.ConsentRevoked, UserID: userID, ClientID: clientID}); err != nil {
 		return fmt.Errorf("oauth: revoke consent: %w", err)
 	}
 	if a.cfg.OnConsentRevoked != nil {

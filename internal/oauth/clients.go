@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
@@ -44,6 +45,9 @@ type ClientsConfig struct {
 	// through this instance leaves the cache at once, and other instances
 	// drop it when the revocation log reports the deletion (Forget).
 	CacheTTL time.Duration
+	// Audit, if set, records client.created and client.deleted. Nil
+	// records none.
+	Audit *audit.Recorder
 }
 
 // DefaultClientCacheTTL is the default ClientsConfig.CacheTTL.
@@ -148,6 +152,10 @@ func (c *Clients) Register(ctx context.Context, m Metadata) (Registered, error) 
 	if err := c.store.CreateClient(ctx, cl); err != nil {
 		return Registered{}, fmt.Errorf("oauth: register client: %w", err)
 	}
+	if err := c.cfg.Audit.Record(ctx, audit.Event{Type: audit.ClientCreated, ClientID: cl.ID,
+		Detail: map[string]string{"name": cl.Name, "token_endpoint_auth_method": cl.TokenEndpointAuthMethod}}); err != nil {
+		return Registered{}, fmt.Errorf("oauth: register client: %w", err)
+	}
 	return Registered{Client: cl, Secret: secret}, nil
 }
 
@@ -189,6 +197,9 @@ func (c *Clients) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("oauth: delete client: %w", err)
 	}
 	c.Forget(id)
+	if err := c.cfg.Audit.Record(ctx, audit.Event{Type: audit.ClientDeleted, ClientID: id}); err != nil {
+		return fmt.Errorf("oauth: delete client: %w", err)
+	}
 	return c.revokeIssued(ctx, id)
 }
 

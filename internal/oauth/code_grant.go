@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
@@ -31,7 +32,7 @@ type GrantSessions interface {
 	// CreateGrant starts a token grant.
 	CreateGrant(ctx context.Context, g session.GrantSpec) (store.Session, error)
 	// Revoke ends the user's record id.
-	Revoke(ctx context.Context, userID, id string) error
+	Revoke(ctx context.Context, userID, id, reason string) error
 }
 
 // GrantIssuer issues the tokens of a grant; *token.Service implements it.
@@ -156,7 +157,7 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 	// One conditional write settles concurrent redemptions: the loser
 	// ends its own grant and the winner's.
 	if err := g.codes.RedeemAuthCode(ctx, h[:], now.UTC(), grant.ID); err != nil {
-		_ = g.sessions.Revoke(ctx, grant.UserID, grant.ID)
+		_ = g.sessions.Revoke(ctx, grant.UserID, grant.ID, audit.EndRevoked)
 		if errors.Is(err, store.ErrConflict) {
 			if again, err2 := g.codes.GetAuthCode(ctx, h[:]); err2 == nil {
 				return g.reused(ctx, again)
@@ -171,7 +172,7 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 	// Checked again now that the grant exists: a logout that ended the
 	// browser session meanwhile ends this grant too.
 	if err := g.approverLive(ctx, c); err != nil {
-		if rerr := g.sessions.Revoke(ctx, grant.UserID, grant.ID); rerr != nil && !errors.Is(rerr, session.ErrInvalid) {
+		if rerr := g.sessions.Revoke(ctx, grant.UserID, grant.ID, audit.EndLogout); rerr != nil && !errors.Is(rerr, session.ErrInvalid) {
 			return token.Response{}, fmt.Errorf("oauth: revoke the grant of a dead code: %w", rerr)
 		}
 		return token.Response{}, err
@@ -227,7 +228,7 @@ func (g *AuthorizationCodeGrant) approverLive(ctx context.Context, c store.AuthC
 // (RFC 6749 section 4.1.2, RFC 9700 section 4.2.4).
 func (g *AuthorizationCodeGrant) reused(ctx context.Context, c store.AuthCode) (token.Response, error) {
 	if c.GrantID != "" {
-		if err := g.sessions.Revoke(ctx, c.UserID, c.GrantID); err != nil && !errors.Is(err, session.ErrInvalid) {
+		if err := g.sessions.Revoke(ctx, c.UserID, c.GrantID, audit.EndReuseDetected); err != nil && !errors.Is(err, session.ErrInvalid) {
 			return token.Response{}, fmt.Errorf("oauth: revoke the grant of a reused code: %w", err)
 		}
 	}

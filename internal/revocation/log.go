@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/verifier"
 )
@@ -122,14 +123,17 @@ func (l *Log) Revoked(sid, jti, sub string, issuedAt time.Time) bool {
 
 // RevokeSessions records that the session records were revoked: every
 // token carrying one of their ids is dead. It returns only once the
-// events are stored; on error nothing is recorded (see append).
-func (l *Log) RevokeSessions(ctx context.Context, sessions []store.Session) error {
+// events are stored; on error nothing is recorded (see append). audits
+// are the audit trail's events of the revocation (session.ended), stored
+// in the same transaction when the store is a store.RevocationEventStore
+// (the SQL store), or right after the revocations otherwise.
+func (l *Log) RevokeSessions(ctx context.Context, sessions []store.Session, audits ...audit.Event) error {
 	at := l.now().UTC().Truncate(time.Millisecond)
 	events := make([]store.Revocation, 0, len(sessions))
 	for _, s := range sessions {
 		events = append(events, store.Revocation{SessionID: s.ID, At: at, Expires: l.expiry(at)})
 	}
-	return l.append(ctx, events)
+	return l.appendWith(ctx, events, audits)
 }
 
 // RevokeUser records that every token of the user issued until now is
@@ -158,10 +162,35 @@ func (l *Log) expiry(at time.Time) time.Time {
 // left alone, so that the caller answers with an error and every instance
 // agrees that the revocation did not happen; a retry appends it again.
 func (l *Log) append(ctx context.Context, events []store.Revocation) error {
+	return l.appendWith(ctx, events, nil)
+}
+
+// appendWith is append that also stores audits, the audit events of the
+// revocation, in its transaction (see RevokeSessions).
+func (l *Log) appendWith(ctx context.Context, events []store.Revocation, audits []audit.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	stored, err := l.store.AppendRevocations(ctx, events)
+	var (
+		stored []store.Revocation
+		err    error
+	)
+	if es, ok := l.store.(store.RevocationEventStore); ok && len(audits) > 0 {
+		var seqs []int64
+		stored, seqs, err = es.AppendRevocationsWithEvents(ctx, events, audits)
+		for i := range seqs {
+			audits[i].Seq = seqs[i]
+		}
+	} else {
+		stored, err = l.store.AppendRevocations(ctx, events)
+		if err == nil && len(audits) > 0 {
+			es, ok := l.store.(store.EventStore)
+			if !ok {
+				return fmt.Errorf("%w: the revocation store keeps no audit events", ErrNotStored)
+			}
+			_, err = es.AppendEvents(ctx, audits...)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotStored, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -61,8 +62,15 @@ type Config struct {
 	// administrator) before they are deleted, and the revocation goes
 	// ahead only if it succeeds, so that no caller is told a record is
 	// revoked unless the revocation log has it. Its error is returned
-	// wrapped, and nothing is deleted.
-	Record func(ctx context.Context, revoked []store.Session) error
+	// wrapped, and nothing is deleted. events are the audit trail's
+	// session.ended events of the records (none without Audit), which
+	// Record stores in the same transaction as the revocation.
+	Record func(ctx context.Context, revoked []store.Session, events []audit.Event) error
+	// Audit, if set, records the audit trail's session.ended events: one
+	// per ended record, through Record (in the revocation's transaction),
+	// and the expiry sweep's (in the sweep's transaction when the store
+	// is a store.SessionEventStore).
+	Audit *audit.Recorder
 	// OnRevoke, if set, is called with the records that were revoked,
 	// after they are deleted, for clean-up (their refresh tokens). Expired
 	// records removed by the sweep are not reported.
@@ -209,6 +217,28 @@ func (m *Manager) CreateGrant(ctx context.Context, g GrantSpec) (store.Session, 
 	return s, nil
 }
 
+// EndEvents returns one session.ended event per record, for reason (an
+// audit.End… value). The actor is left to the request's (audit.Source),
+// except for the reasons the server itself causes.
+func EndEvents(records []store.Session, reason string) []audit.Event {
+	out := make([]audit.Event, len(records))
+	for i, r := range records {
+		e := audit.Event{
+			Type: audit.SessionEnded, UserID: r.UserID, SessionID: r.ID, ClientID: r.ClientID,
+			Detail: map[string]string{"reason": reason, "kind": string(r.Kind)},
+		}
+		if r.AuthSessionID != "" {
+			e.Detail["auth_session_id"] = r.AuthSessionID
+		}
+		switch reason {
+		case audit.EndExpired, audit.EndReuseDetected:
+			e.Actor = audit.Actor{Kind: audit.ActorSystem, ID: reason}
+		}
+		out[i] = e
+	}
+	return out
+}
+
 func (m *Manager) newRecord(kind store.SessionKind, userID string, ci ClientInfo) store.Session {
 	now := m.now().UTC().Truncate(time.Millisecond)
 	ua := ci.UserAgent
@@ -353,10 +383,11 @@ func (m *Manager) List(ctx context.Context, userID string) ([]store.Session, err
 	return live, nil
 }
 
-// Revoke ends the user's record id at once. It returns ErrInvalid if there
-// is no such live record of that user, so one user cannot probe another's
-// ids.
-func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
+// Revoke ends the user's record id at once, for reason (an audit.End…
+// value, recorded in its session.ended event). It returns ErrInvalid if
+// there is no such live record of that user, so one user cannot probe
+// another's ids.
+func (m *Manager) Revoke(ctx context.Context, userID, id, reason string) error {
 	s, err := m.store.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && s.UserID != userID) {
 		return ErrInvalid
@@ -364,7 +395,7 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 	if err != nil {
 		return fmt.Errorf("session: revoke: %w", err)
 	}
-	if err := m.record(ctx, []store.Session{s}); err != nil {
+	if err := m.record(ctx, []store.Session{s}, reason); err != nil {
 		return err
 	}
 	m.cache.revoke(id, m.now(), m.tombUntil())
@@ -379,10 +410,10 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 }
 
 // RevokeUser ends every record of the user except exceptID (which may be
-// empty) and returns how many it ended. The revocation is recorded before
-// any record is deleted: if that fails, it returns the error and nothing
-// is revoked.
-func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int, error) {
+// empty), for reason (see Revoke), and returns how many it ended. The
+// revocation is recorded before any record is deleted: if that fails, it
+// returns the error and nothing is revoked.
+func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID, reason string) (int, error) {
 	if exceptID == "" && m.cfg.OnRevokeUser != nil {
 		if err := m.cfg.OnRevokeUser(ctx, userID); err != nil {
 			return 0, fmt.Errorf("session: revoke all: %w", err)
@@ -390,7 +421,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int,
 	}
 	m.cache.revokeUser(userID, exceptID, m.now(), m.tombUntil())
 	if m.cfg.Record != nil {
-		gone, err := m.revokeListed(ctx, func(ctx context.Context) ([]store.Session, error) {
+		gone, err := m.revokeListed(ctx, reason, func(ctx context.Context) ([]store.Session, error) {
 			live, err := m.store.ListUserSessions(ctx, userID)
 			return slices.DeleteFunc(live, func(s store.Session) bool { return s.ID == exceptID }), err
 		})
@@ -405,6 +436,9 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, exceptID string) (int,
 	}
 	for _, s := range gone {
 		m.cache.revoke(s.ID, m.now(), m.tombUntil())
+	}
+	if err := m.cfg.Audit.Record(ctx, EndEvents(gone, reason)...); err != nil {
+		return len(gone), err
 	}
 	if len(gone) > 0 {
 		m.notify(ctx, gone)
@@ -424,7 +458,7 @@ const maxRevokeRounds = 8
 // it returns the error with the records not yet recorded left in place,
 // so that a retry finds them; the records it did delete are returned
 // either way.
-func (m *Manager) revokeListed(ctx context.Context, list func(context.Context) ([]store.Session, error)) (gone []store.Session, err error) {
+func (m *Manager) revokeListed(ctx context.Context, reason string, list func(context.Context) ([]store.Session, error)) (gone []store.Session, err error) {
 	defer func() {
 		if len(gone) > 0 {
 			m.notify(ctx, gone)
@@ -438,7 +472,7 @@ func (m *Manager) revokeListed(ctx context.Context, list func(context.Context) (
 		if len(live) == 0 {
 			return gone, nil
 		}
-		if err := m.record(ctx, live); err != nil {
+		if err := m.record(ctx, live, reason); err != nil {
 			return gone, err
 		}
 		ids := make([]string, len(live))
@@ -461,14 +495,15 @@ func (m *Manager) revokeListed(ctx context.Context, list func(context.Context) (
 }
 
 // RevokeClient ends every record (token grant) issued to the OAuth client
-// clientID, whoever its user, and returns how many it ended. An empty
-// clientID ends nothing: first-party records have no client.
-func (m *Manager) RevokeClient(ctx context.Context, clientID string) (int, error) {
+// clientID, whoever its user, for reason (see Revoke), and returns how
+// many it ended. An empty clientID ends nothing: first-party records have
+// no client.
+func (m *Manager) RevokeClient(ctx context.Context, clientID, reason string) (int, error) {
 	if clientID == "" {
 		return 0, nil
 	}
 	if m.cfg.Record != nil {
-		gone, err := m.revokeListed(ctx, func(ctx context.Context) ([]store.Session, error) {
+		gone, err := m.revokeListed(ctx, reason, func(ctx context.Context) ([]store.Session, error) {
 			return m.store.ListClientSessions(ctx, clientID)
 		})
 		if err != nil {
@@ -486,7 +521,7 @@ func (m *Manager) RevokeClient(ctx context.Context, clientID string) (int, error
 	// The store deletes by client in one step, so the records are known
 	// only once deleted: their revocation is recorded after the fact, and
 	// a failure is returned for the caller to retry.
-	if err := m.record(ctx, gone); err != nil {
+	if err := m.record(ctx, gone, reason); err != nil {
 		return 0, err
 	}
 	if len(gone) > 0 {
@@ -515,14 +550,24 @@ func (m *Manager) ForgetUser(userID string) {
 // longer than any request that read it before the revocation can take.
 func (m *Manager) tombUntil() time.Time { return m.now().Add(2 * m.cfg.TouchInterval) }
 
-// record makes the revocation of the records durable through cfg.Record.
-func (m *Manager) record(ctx context.Context, revoked []store.Session) error {
-	if m.cfg.Record == nil || len(revoked) == 0 {
+// record makes the revocation of the records durable through cfg.Record,
+// with their session.ended events for reason in the same transaction.
+// Without Record, the events are recorded on their own.
+func (m *Manager) record(ctx context.Context, revoked []store.Session, reason string) error {
+	if len(revoked) == 0 {
 		return nil
 	}
-	if err := m.cfg.Record(ctx, revoked); err != nil {
+	var events []audit.Event
+	if m.cfg.Audit != nil {
+		events = m.cfg.Audit.Complete(ctx, EndEvents(revoked, reason))
+	}
+	if m.cfg.Record == nil {
+		return m.cfg.Audit.Record(ctx, events...)
+	}
+	if err := m.cfg.Record(ctx, revoked, events); err != nil {
 		return fmt.Errorf("session: revoke: %w", err)
 	}
+	m.cfg.Audit.Logged(ctx, events)
 	return nil
 }
 
@@ -546,7 +591,21 @@ func (m *Manager) UpdateData(ctx context.Context, id string, update func(data js
 }
 
 // Sweep removes expired records from the store and returns how many.
+// With Audit on a store.SessionEventStore, each removed record gets a
+// session.ended event (reason expired) in the same transaction; records a
+// backend expires by itself (Redis key expiry) end without one.
 func (m *Manager) Sweep(ctx context.Context) (int, error) {
+	if es, ok := m.store.(store.SessionEventStore); ok && m.cfg.Audit != nil {
+		events, err := es.DeleteExpiredSessionsWithEvents(ctx, m.now(), func(s store.Session) audit.Event {
+			e := EndEvents([]store.Session{s}, audit.EndExpired)
+			return m.cfg.Audit.Complete(context.WithoutCancel(ctx), e)[0]
+		})
+		if err != nil {
+			return 0, fmt.Errorf("session: sweep: %w", err)
+		}
+		m.cfg.Audit.Logged(ctx, events)
+		return len(events), nil
+	}
 	n, err := m.store.DeleteExpiredSessions(ctx, m.now())
 	if err != nil {
 		return 0, fmt.Errorf("session: sweep: %w", err)

@@ -244,13 +244,13 @@ func TestCacheInvalidation(t *testing.T) {
 		if !alive(t, m, c.Secret) {
 			t.Fatal("new session dead")
 		}
-		if err := m.Revoke(t.Context(), "u", c.Session.ID); err != nil {
+		if err := m.Revoke(t.Context(), "u", c.Session.ID, "revoked"); err != nil {
 			t.Fatal(err)
 		}
 		if alive(t, m, c.Secret) {
 			t.Error("revoked session still authenticates (stale cache)")
 		}
-		if err := m.Revoke(t.Context(), "u", c.Session.ID); !errors.Is(err, session.ErrInvalid) {
+		if err := m.Revoke(t.Context(), "u", c.Session.ID, "revoked"); !errors.Is(err, session.ErrInvalid) {
 			t.Errorf("second Revoke: %v, want ErrInvalid", err)
 		}
 	})
@@ -367,7 +367,7 @@ func TestRevokeUser(t *testing.T) {
 		alive(t, m, s.Secret) // warm the cache
 	}
 
-	n, err := m.RevokeUser(t.Context(), "u", b.Session.ID)
+	n, err := m.RevokeUser(t.Context(), "u", b.Session.ID, "revoked")
 	if err != nil || n != 3 {
 		t.Fatalf("RevokeUser = %d, %v; want 3 (two cookies and the grant)", n, err)
 	}
@@ -398,7 +398,7 @@ func TestRevokeUser(t *testing.T) {
 	mu.Unlock()
 
 	// Without an exception, everything goes and the user-wide hook runs.
-	if n, err := m.RevokeUser(t.Context(), "u", ""); err != nil || n != 1 {
+	if n, err := m.RevokeUser(t.Context(), "u", "", "revoked"); err != nil || n != 1 {
 		t.Fatalf("RevokeUser all = %d, %v; want 1", n, err)
 	}
 	if alive(t, m, b.Secret) {
@@ -410,7 +410,7 @@ func TestRevokeUser(t *testing.T) {
 	}
 	mu.Unlock()
 	// Nothing left is not an error.
-	if n, err := m.RevokeUser(t.Context(), "u", ""); err != nil || n != 0 {
+	if n, err := m.RevokeUser(t.Context(), "u", "", "revoked"); err != nil || n != 0 {
 		t.Errorf("RevokeUser of nothing = %d, %v", n, err)
 	}
 }
@@ -420,7 +420,7 @@ func TestRevokeIsPerUser(t *testing.T) {
 	victim := create(t, m, "victim")
 	alive(t, m, victim.Secret)
 	for _, id := range []string{victim.Session.ID, "no-such-id", ""} {
-		if err := m.Revoke(t.Context(), "attacker", id); !errors.Is(err, session.ErrInvalid) {
+		if err := m.Revoke(t.Context(), "attacker", id, "revoked"); !errors.Is(err, session.ErrInvalid) {
 			t.Errorf("Revoke(attacker, %q) = %v, want ErrInvalid", id, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
@@ -51,7 +52,7 @@ type recorder struct {
 
 var errLogDown = errors.New("revocation log down")
 
-func (r *recorder) record(_ context.Context, ss []store.Session) error {
+func (r *recorder) record(_ context.Context, ss []store.Session, _ []audit.Event) error {
 	if r.before != nil {
 		r.before(ss)
 	}
@@ -102,14 +103,14 @@ func TestRevokeClientRecordsBeforeDeleting(t *testing.T) {
 				ids = append(ids, g.ID)
 			}
 			r.failing = true
-			if _, err := m.RevokeClient(t.Context(), "client-a"); !errors.Is(err, errLogDown) {
+			if _, err := m.RevokeClient(t.Context(), "client-a", "revoked"); !errors.Is(err, errLogDown) {
 				t.Fatalf("RevokeClient = %v, want the log's error", err)
 			}
 			if gone := checkNoneForgotten(t, st, r, ids); gone != 0 {
 				t.Errorf("%d grants deleted although their revocation failed", gone)
 			}
 			r.failing = false
-			n, err := m.RevokeClient(t.Context(), "client-a")
+			n, err := m.RevokeClient(t.Context(), "client-a", "revoked")
 			if err != nil || n != len(ids) {
 				t.Fatalf("retried RevokeClient = %d, %v; want %d, nil", n, err, len(ids))
 			}
@@ -152,7 +153,7 @@ func TestRevokeUserRecordsLateRecords(t *testing.T) {
 					}
 					r.failing = true
 				}
-				if _, err := m.RevokeUser(t.Context(), "u", exceptID); !errors.Is(err, errLogDown) {
+				if _, err := m.RevokeUser(t.Context(), "u", exceptID, "revoked"); !errors.Is(err, errLogDown) {
 					t.Fatalf("RevokeUser(except %q) = %v, want the log's error", exceptID, err)
 				}
 				checkNoneForgotten(t, st, r, ids)
@@ -160,7 +161,7 @@ func TestRevokeUserRecordsLateRecords(t *testing.T) {
 					t.Errorf("the late record: %v, want it left in place for the retry", err)
 				}
 				r.failing, r.before = false, nil
-				if _, err := m.RevokeUser(t.Context(), "u", exceptID); err != nil {
+				if _, err := m.RevokeUser(t.Context(), "u", exceptID, "revoked"); err != nil {
 					t.Fatalf("retried RevokeUser = %v", err)
 				}
 				want := ids

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -22,7 +23,7 @@ func TestRevocationNotRecordedRevokesNothing(t *testing.T) {
 	st := newStore(t)
 	clk := clocktest.New(start)
 	m := session.NewManager(st, session.Config{
-		Record: func(_ context.Context, ss []store.Session) error {
+		Record: func(_ context.Context, ss []store.Session, _ []audit.Event) error {
 			if failing {
 				return errDown
 			}
@@ -40,11 +41,11 @@ func TestRevocationNotRecordedRevokesNothing(t *testing.T) {
 	}, nil, clk.Now)
 	a, b := create(t, m, "u"), create(t, m, "u")
 	failing = true
-	if err := m.Revoke(t.Context(), "u", a.Session.ID); !errors.Is(err, errDown) {
+	if err := m.Revoke(t.Context(), "u", a.Session.ID, "revoked"); !errors.Is(err, errDown) {
 		t.Errorf("Revoke = %v, want the log's error", err)
 	}
 	for _, except := range []string{a.Session.ID, ""} {
-		if _, err := m.RevokeUser(t.Context(), "u", except); !errors.Is(err, errDown) {
+		if _, err := m.RevokeUser(t.Context(), "u", except, "revoked"); !errors.Is(err, errDown) {
 			t.Errorf("RevokeUser(except %q) = %v, want the log's error", except, err)
 		}
 	}
@@ -54,7 +55,7 @@ func TestRevocationNotRecordedRevokesNothing(t *testing.T) {
 		}
 	}
 	failing = false
-	if err := m.Revoke(t.Context(), "u", a.Session.ID); err != nil {
+	if err := m.Revoke(t.Context(), "u", a.Session.ID, "revoked"); err != nil {
 		t.Fatal(err)
 	}
 	if alive(t, m, a.Secret) {

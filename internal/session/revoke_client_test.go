@@ -44,10 +44,10 @@ func TestRevokeClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if n, err := m.RevokeClient(t.Context(), ""); err != nil || n != 0 {
+	if n, err := m.RevokeClient(t.Context(), "", "revoked"); err != nil || n != 0 {
 		t.Fatalf(`RevokeClient("") = %d, %v; want 0, nil`, n, err)
 	}
-	n, err := m.RevokeClient(t.Context(), "client-a")
+	n, err := m.RevokeClient(t.Context(), "client-a", "revoked")
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeClient = %d, %v; want 2, nil", n, err)
 	}

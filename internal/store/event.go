@@ -60,3 +60,24 @@ type EventStore interface {
 	// (retention) and returns how many.
 	DeleteEventsBefore(ctx context.Context, t time.Time) (int, error)
 }
+
+// SessionEventStore is a SessionStore that writes audit events in the
+// transaction of a session change. The SQL store implements it; the Redis
+// store does not (its records are not in the SQL database, and Redis
+// expires them by itself).
+type SessionEventStore interface {
+	// DeleteExpiredSessionsWithEvents does what DeleteExpiredSessions
+	// does and, in the same transaction, appends event(s) for each record
+	// it removed, oldest record first. It returns the appended events with
+	// Seq set.
+	DeleteExpiredSessionsWithEvents(ctx context.Context, now time.Time, event func(Session) audit.Event) ([]audit.Event, error)
+}
+
+// RevocationEventStore is a RevocationStore that writes audit events in
+// the transaction of a revocation (the SQL store).
+type RevocationEventStore interface {
+	// AppendRevocationsWithEvents does what AppendRevocations does and
+	// appends events in the same transaction: all are stored or none. It
+	// returns the stored revocations and the events' Seqs.
+	AppendRevocationsWithEvents(ctx context.Context, revs []Revocation, events []audit.Event) ([]Revocation, []int64, error)
+}

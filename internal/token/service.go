@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
@@ -94,6 +95,9 @@ type Response struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope"`
 	IDToken      string `json:"id_token,omitempty"`
+	// SessionID is the grant the tokens belong to (their "sid"), for the
+	// server's own records; it is not part of the answer.
+	SessionID string `json:"-"`
 }
 
 // MintSpec describes an access token.
@@ -208,7 +212,7 @@ func (s *Service) issuePair(ctx context.Context, grant store.Session, u store.Us
 	if rec.ExpiresAt.Before(now) || rec.ExpiresAt.After(grant.ExpiresAt) {
 		rec.ExpiresAt = grant.ExpiresAt
 	}
-	resp := Response{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(s.now()).Round(time.Second).Seconds()), RefreshToken: refresh, Scope: grant.Scope}
+	resp := Response{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(s.now()).Round(time.Second).Seconds()), RefreshToken: refresh, Scope: grant.Scope, SessionID: grant.ID}
 	if old != nil && old.extend != nil {
 		// Before sealing: a replay within the grace period gets what the
 		// extension added too.
@@ -385,7 +389,7 @@ func (s *Service) reused(ctx context.Context, presented string, rt store.Refresh
 	case err != nil:
 		return Response{}, err
 	default:
-		if err := s.sessions.Revoke(ctx, g.UserID, g.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
+		if err := s.sessions.Revoke(ctx, g.UserID, g.ID, audit.EndReuseDetected); err != nil && !errors.Is(err, session.ErrInvalid) {
 			return Response{}, err
 		}
 	}
@@ -549,7 +553,7 @@ func (s *Service) Revoke(ctx context.Context, raw, clientID string) error {
 		if g.ClientID != clientID {
 			return nil
 		}
-		if err := s.sessions.Revoke(ctx, g.UserID, g.ID); err != nil && !errors.Is(err, session.ErrInvalid) {
+		if err := s.sessions.Revoke(ctx, g.UserID, g.ID, audit.EndRevoked); err != nil && !errors.Is(err, session.ErrInvalid) {
 			return err
 		}
 		return nil
@@ -571,10 +575,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 }
 
 // RecordRevoked is the session manager's Record hook: it appends the
-// records' revocation to the log, before they are deleted, and fails if
-// the log could not store it.
-func (s *Service) RecordRevoked(ctx context.Context, revoked []store.Session) error {
-	return s.revocations.RevokeSessions(ctx, revoked)
+// records' revocation to the log, with their audit events in the same
+// transaction, before they are deleted, and fails if the log could not
+// store it.
+func (s *Service) RecordRevoked(ctx context.Context, revoked []store.Session, events []audit.Event) error {
+	return s.revocations.RevokeSessions(ctx, revoked, events...)
 }
 
 // OnSessionsRevoked is the session manager's OnRevoke hook: it deletes

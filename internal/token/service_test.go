@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
@@ -48,7 +49,9 @@ func newFixture(t *testing.T, cfg token.Config) *fixture {
 	f := &fixture{st: st, clock: clocktest.New(clocktest.Epoch)}
 	revs := revocation.NewLog(st, revocation.Config{MaxTokenLifetime: token.DefaultAccessTokenTTL}, nil, f.clock.Now)
 	f.sessions = session.NewManager(st, session.Config{
-		Record:   func(ctx context.Context, revoked []store.Session) error { return f.svc.RecordRevoked(ctx, revoked) },
+		Record: func(ctx context.Context, revoked []store.Session, evs []audit.Event) error {
+			return f.svc.RecordRevoked(ctx, revoked, evs)
+		},
 		OnRevoke: func(ctx context.Context, revoked []store.Session) { f.svc.OnSessionsRevoked(ctx, revoked) },
 	}, nil, f.clock.Now)
 	km, err := keys.NewManager(ctx, st, sha256.Sum256([]byte("token test kek")), keys.Config{Algorithms: []jose.Algorithm{jose.EdDSA}}, nil, f.clock.Now)

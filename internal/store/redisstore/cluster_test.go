@@ -222,7 +222,7 @@ func testClusterManager(t *testing.T, c *redis.ClusterClient) {
 	if err != nil || len(removed) != len(users) {
 		t.Fatalf("DeleteClientSessions = %d records, %v; want %d", len(removed), err, len(users))
 	}
-	if _, err := m.RevokeUser(ctx, "alice", ""); err != nil {
+	if _, err := m.RevokeUser(ctx, "alice", "", "revoked"); err != nil {
 		t.Fatal(err)
 	}
 	m3 := sessions.NewManager(st, sessions.Config{}, nil, nil)

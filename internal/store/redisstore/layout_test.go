@@ -79,7 +79,7 @@ func TestOldLayoutStillRead(t *testing.T) {
 	if n, err := st.CountSessions(ctx, now); err != nil || n != 3 {
 		t.Fatalf("CountSessions = %d, %v; want 3", n, err)
 	}
-	if n, err := m.RevokeUser(ctx, "alice", ""); err != nil || n != 3 {
+	if n, err := m.RevokeUser(ctx, "alice", "", "revoked"); err != nil || n != 3 {
 		t.Fatalf("RevokeUser = %d, %v; want 3", n, err)
 	}
 	for _, v := range []string{oldCookie, created.Secret} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -23,14 +24,26 @@ import (
 // sweep) wait for each other, while readers, which take only ACCESS
 // SHARE, do not wait at all.
 func (s *Store) AppendRevocations(ctx context.Context, events []store.Revocation) ([]store.Revocation, error) {
+	out, _, err := s.AppendRevocationsWithEvents(ctx, events, nil)
+	return out, err
+}
+
+// AppendRevocationsWithEvents implements store.RevocationEventStore:
+// AppendRevocations and appendEvents in one transaction, the audit events
+// last (see appendEvents).
+func (s *Store) AppendRevocationsWithEvents(ctx context.Context, events []store.Revocation, audits []audit.Event) ([]store.Revocation, []int64, error) {
 	const op = "append revocations"
 	out := make([]store.Revocation, 0, len(events))
-	if len(events) == 0 {
-		return out, nil
+	if len(events) == 0 && len(audits) == 0 {
+		return out, []int64{}, nil
 	}
+	var seqs []int64
 	err := s.inTx(ctx, op, func(tx db) error {
-		if err := s.f.lockTable(ctx, tx, "revocations", "EXCLUSIVE"); err != nil {
-			return s.wrapErr(op+": lock", err)
+		out = out[:0]
+		if len(events) > 0 {
+			if err := s.f.lockTable(ctx, tx, "revocations", "EXCLUSIVE"); err != nil {
+				return s.wrapErr(op+": lock", err)
+			}
 		}
 		// The statements run in order, so the Seqs increase in the order
 		// of events.
@@ -46,12 +59,14 @@ func (s *Store) AppendRevocations(ctx context.Context, events []store.Revocation
 			e.Expires = fromMillis(millis(e.Expires))
 			out = append(out, e)
 		}
-		return nil
+		var err error
+		seqs, err = s.appendEvents(ctx, tx, audits)
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, seqs, nil
 }
 
 // ListRevocations returns up to limit events with Seq > afterSeq, in Seq

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -302,6 +303,41 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, 
 	res, err := s.db.ExecContext(ctx,
 		`DELETE FROM sessions WHERE expires_at <= ? OR idle_expires_at <= ?`, ms, ms)
 	return s.affected("delete expired sessions", res, err)
+}
+
+// DeleteExpiredSessionsWithEvents implements store.SessionEventStore with
+// one DELETE … RETURNING and the events' inserts in one transaction.
+func (s *Store) DeleteExpiredSessionsWithEvents(ctx context.Context, now time.Time, event func(store.Session) audit.Event) ([]audit.Event, error) {
+	const op = "delete expired sessions"
+	ms := millis(now)
+	var out []audit.Event
+	err := s.inTx(ctx, op, func(tx db) error {
+		rows, err := tx.QueryContext(ctx,
+			`DELETE FROM sessions WHERE expires_at <= ? OR idle_expires_at <= ? RETURNING `+sessionColumns, ms, ms)
+		if err != nil {
+			return s.wrapErr(op, err)
+		}
+		gone, err := s.scanSessions(rows)
+		if err != nil {
+			return s.wrapErr(op, err)
+		}
+		out = make([]audit.Event, len(gone))
+		for i, g := range gone {
+			out[i] = event(g)
+		}
+		seqs, err := s.appendEvents(ctx, tx, out)
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			out[i].Seq = seqs[i]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // CountSessions returns how many records are not expired at now.

@@ -28,6 +28,8 @@ var (
 	_ store.OneTimeTokenStore     = (*Store)(nil)
 	_ store.OneTimeTokenMailStore = (*Store)(nil)
 	_ store.EventStore            = (*Store)(nil)
+	_ store.SessionEventStore     = (*Store)(nil)
+	_ store.RevocationEventStore  = (*Store)(nil)
 )
 
 // Store keeps users, session records, signing keys, refresh tokens, the
