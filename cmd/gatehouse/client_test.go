@@ -63,6 +63,8 @@ func TestClientCreateRefusals(t *testing.T) {
 		"missing value":             {"--scope"},
 		"bad first-party":           {"--grant-types", "client_credentials", "--first-party=maybe"},
 		"unknown flag":              {"--grant-types", "client_credentials", "--no-such-flag"},
+		"http back-channel URI":     {"--redirect-uri", "https://rp.example/cb", "--backchannel-logout-uri", "http://rp.example/bcl"},
+		"session required alone":    {"--redirect-uri", "https://rp.example/cb", "--backchannel-logout-session-required"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -74,5 +76,31 @@ func TestClientCreateRefusals(t *testing.T) {
 				t.Errorf("a refused registration printed a secret")
 			}
 		})
+	}
+}
+
+// TestClientCreateBackchannelLogout registers a client with a
+// back-channel logout URI from the command line.
+func TestClientCreateBackchannelLogout(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"client", "create", "--data-dir", dir, "--redirect-uri", "https://rp.example/cb",
+		"--backchannel-logout-uri", "https://rp.example/backchannel-logout", "--backchannel-logout-session-required"}, nil, &out, &errOut)
+	if err != nil {
+		t.Fatalf("client create: %v\n%s", err, errOut.String())
+	}
+	id, _, _ := strings.Cut(strings.TrimPrefix(out.String(), "client_id:"), "\n")
+	cfg, err := config.Parse([]string{"--data-dir", dir}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	c, err := a.Clients.Get(context.Background(), strings.TrimSpace(id))
+	if err != nil || c.BackchannelLogoutURI != "https://rp.example/backchannel-logout" || !c.BackchannelLogoutSessionRequired {
+		t.Fatalf("registered %+v, %v", c, err)
 	}
 }

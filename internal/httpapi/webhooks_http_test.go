@@ -206,3 +206,56 @@ func TestHangingWebhookReceiverNeverSlowsLogins(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAdminClientBackchannelLogoutFields registers back-channel logout
+// clients through the admin API, and finds discovery advertising it.
+func TestAdminClientBackchannelLogoutFields(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	admin := srv.Admin()
+	base := map[string]any{"redirect_uris": []string{"https://rp.example/cb"}, "scope": "openid"}
+	with := func(k string, v any) map[string]any {
+		m := map[string]any{k: v}
+		for bk, bv := range base {
+			m[bk] = bv
+		}
+		return m
+	}
+	for name, body := range map[string]map[string]any{
+		"http off loopback": with("backchannel_logout_uri", "http://rp.example/bcl"),
+		"fragment":          with("backchannel_logout_uri", "https://rp.example/bcl#x"),
+		"relative":          with("backchannel_logout_uri", "/bcl"),
+		"session alone":     with("backchannel_logout_session_required", true),
+	} {
+		t.Run(name, func(t *testing.T) {
+			admin.Do(t, http.MethodPost, "/admin/v1/clients", body).WantError(t, http.StatusBadRequest, "invalid_request")
+		})
+	}
+	body := with("backchannel_logout_uri", "http://127.0.0.1:9999/bcl")
+	body["backchannel_logout_session_required"] = true
+	var c struct {
+		ID       string `json:"client_id"`
+		URI      string `json:"backchannel_logout_uri"`
+		Required bool   `json:"backchannel_logout_session_required"`
+	}
+	admin.Do(t, http.MethodPost, "/admin/v1/clients", body).WantStatus(t, http.StatusCreated).Decode(t, &c)
+	if c.URI != "http://127.0.0.1:9999/bcl" || !c.Required {
+		t.Fatalf("created %+v", c)
+	}
+	admin.Do(t, http.MethodGet, "/admin/v1/clients/"+c.ID, nil).WantStatus(t, http.StatusOK).Decode(t, &c)
+	if c.URI != "http://127.0.0.1:9999/bcl" || !c.Required {
+		t.Fatalf("read back %+v", c)
+	}
+	var plain struct {
+		URI      *string `json:"backchannel_logout_uri"`
+		Required *bool   `json:"backchannel_logout_session_required"`
+	}
+	admin.Do(t, http.MethodPost, "/admin/v1/clients", base).WantStatus(t, http.StatusCreated).Decode(t, &plain)
+	if plain.URI == nil || *plain.URI != "" || plain.Required == nil || *plain.Required {
+		t.Fatalf("a client without back-channel logout: %+v", plain)
+	}
+	doc := srv.NewClient().Do(t, http.MethodGet, "/.well-known/openid-configuration", nil).WantStatus(t, http.StatusOK).JSON(t)
+	if doc["backchannel_logout_supported"] != true || doc["backchannel_logout_session_supported"] != true {
+		t.Fatalf("discovery: backchannel_logout_supported %v, backchannel_logout_session_supported %v",
+			doc["backchannel_logout_supported"], doc["backchannel_logout_session_supported"])
+	}
+}
