@@ -37,6 +37,8 @@ var groups = [][]string{
 	{"docs/configuration.md"},
 	// accounts.md reads the mails of its own server's dev mailbox.
 	{"docs/accounts.md"},
+	// events.md runs its own webhook receiver on the helper address.
+	{"docs/events.md"},
 }
 
 // A block is one fenced ```sh block and the sample output that follows it.
