@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/webhook"
 )
 
@@ -571,11 +572,32 @@ func TestACrashBetweenQueueAndDeliveryLosesNothing(t *testing.T) {
 // TestTwoInstancesDeliverEachMessageOnce runs two instances' dispatchers
 // and workers at the same time on one database.
 func TestTwoInstancesDeliverEachMessageOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "gatehouse.db")
+		twoInstancesDeliverOnce(t, openStore(t, path), openStore(t, path))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.NewDatabase(t)
+		open := func() *sqlstore.Store {
+			st, err := sqlstore.OpenPostgres(t.Context(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close() })
+			if err := st.Migrate(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		twoInstancesDeliverOnce(t, open(), open())
+	})
+}
+
+func twoInstancesDeliverOnce(t *testing.T, sa, sb *sqlstore.Store) {
 	clock := clocktest.New(time.Now().UTC().Truncate(time.Millisecond))
 	kek := newKEK(t)
-	a := newFixture(t, openStore(t, path), clock, kek, "a", nil)
-	b := newFixture(t, openStore(t, path), clock, kek, "b", nil)
+	a := newFixture(t, sa, clock, kek, "a", nil)
+	b := newFixture(t, sb, clock, kek, "b", nil)
 	var mu sync.Mutex
 	requests := map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
