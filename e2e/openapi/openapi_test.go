@@ -398,6 +398,19 @@ func drive(t *testing.T, d *driver) {
 	d.do(call{method: http.MethodPatch, path: "/v1/me", header: lCSRF, json: map[string]string{"email": "moved-" + lEmail}, want: 200})
 	d.do(call{method: http.MethodPatch, path: "/v1/me", header: lCSRF, json: map[string]string{"email": email}, want: 409})
 
+	// The audit trail: the admin's listing with filters and a second page,
+	// the user's own events, bad filters.
+	events := d.do(call{method: http.MethodGet, path: "/admin/v1/events?limit=2&type=login.succeeded,login.failed&user_id=" + userID, header: admin, want: 200})
+	if next, _ := events.decode(t)["next_cursor"].(string); next != "" {
+		d.do(call{method: http.MethodGet, path: "/admin/v1/events?limit=2&type=login.succeeded,login.failed&user_id=" + userID + "&cursor=" + url.QueryEscape(next), header: admin, want: 200})
+	} else {
+		t.Errorf("GET /admin/v1/events?limit=2: no next_cursor for a user with three logins")
+	}
+	d.do(call{method: http.MethodGet, path: "/admin/v1/events?since=yesterday", header: admin, want: 400, badRequest: true})
+	d.do(call{method: http.MethodGet, path: "/admin/v1/events", want: 401, badRequest: true})
+	d.do(call{method: http.MethodGet, path: "/v1/me/events?type=user.password_changed&since=2000-01-01T00:00:00Z", header: lCSRF, want: 200})
+	d.do(call{method: http.MethodGet, path: "/v1/me/events?user_id=" + userID, header: lCSRF, want: 400, badRequest: true})
+
 	// The pages of the mailed links: a link's secret leaves the URL with a
 	// redirect, the address form answers, stale forms are refused.
 	d.do(call{method: http.MethodGet, path: "/verify?token=" + bogus, want: 303})

@@ -34,6 +34,7 @@ func (s *Service) recordLogin(ctx context.Context, ci session.ClientInfo, res Lo
 	e := audit.Event{IP: ci.IP, UserAgent: ci.UserAgent}
 	if err == nil {
 		e.Type, e.UserID = audit.LoginSucceeded, res.User.ID
+		e.Actor = audit.Actor{Kind: audit.ActorUser, ID: res.User.ID}
 		e.Detail = map[string]string{"kind": string(store.KindCookie)}
 		e.SessionID = res.Session.Session.ID
 		if res.Mode == ModeToken {
@@ -58,6 +59,7 @@ func (s *Service) recordLogin(ctx context.Context, ci session.ClientInfo, res Lo
 		e.UserID, reason = lf.UserID, lf.Reason
 	}
 	e.Detail = map[string]string{"reason": reason}
+	e.Actor = audit.Actor{Kind: audit.ActorUser, ID: e.UserID}
 	if rerr := s.record(ctx, e); rerr != nil {
 		s.log.ErrorContext(ctx, "login failure event not stored", "err", rerr)
 	}

@@ -132,7 +132,7 @@ func (s *Service) Signup(ctx context.Context, email, pw, clientAddr string) (sto
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := s.record(ctx, audit.Event{Type: audit.UserSignedUp, UserID: u.ID, Detail: map[string]string{"email": u.Email}}); err != nil {
+	if err := s.record(ctx, audit.Event{Type: audit.UserSignedUp, UserID: u.ID, Actor: audit.Actor{Kind: audit.ActorUser, ID: u.ID}, Detail: map[string]string{"email": u.Email}}); err != nil {
 		return store.User{}, err
 	}
 	s.sendSignupVerification(ctx, u)

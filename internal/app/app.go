@@ -56,6 +56,10 @@ type Options struct {
 	// WebhookTimeout bounds one webhook or logout token delivery
 	// (default webhook.DeliveryTimeout, 10s; tests use less).
 	WebhookTimeout time.Duration
+	// InsecureNoAuditTrail turns the audit trail off: no event is
+	// recorded. Only benchmarks set it, to measure the trail's cost; a
+	// server MUST NOT run without its trail.
+	InsecureNoAuditTrail bool
 }
 
 // App is a wired Gatehouse server.
@@ -214,7 +218,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		AddressLimiter: ipLimiter,
 		UserCacheTTL:   cfg.UserCacheTTL,
 	}, log, opts.Now)
-	if stores.Events != nil {
+	if stores.Events != nil && !opts.InsecureNoAuditTrail {
 		a.Audit, a.Events = audit.NewRecorder(stores.Events, log, opts.Now), stores.Events
 	}
 	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL, Notifier: a.notifier()}, log, opts.Now)
@@ -320,6 +324,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		Webhooks:     a.Webhooks,
 		Keys:         a.Keys,
 		Revocations:  a.Revocations,
+		Events:       a.Events,
 		Metrics:      m,
 		Log:          log,
 		Ready:        stores.Ping,
@@ -581,7 +586,23 @@ func (a *App) Sweep(ctx context.Context) error {
 	count("mfa tokens and WebAuthn ceremonies", n, err)
 	n, err = a.Accounts.SweepTokens(ctx)
 	count("one-time tokens", n, err)
+	n, err = a.SweepEvents(ctx)
+	count("audit events", n, err)
 	return errors.Join(errs...)
+}
+
+// SweepEvents deletes the audit events older than --audit-retention (none
+// when it is 0) and returns how many. It runs in Sweep, on one instance
+// at a time.
+func (a *App) SweepEvents(ctx context.Context) (int, error) {
+	if a.Events == nil || a.Config.AuditRetention <= 0 {
+		return 0, nil
+	}
+	n, err := a.Events.DeleteEventsBefore(ctx, a.now().Add(-a.Config.AuditRetention))
+	if err != nil {
+		return 0, fmt.Errorf("sweep audit events: %w", err)
+	}
+	return n, nil
 }
 
 // lifecycleConfig is the accounts lifecycle's configuration: its mailer

@@ -40,6 +40,9 @@ type Options struct {
 	PasswordParams password.Params
 	// Log receives the server's logs; nil discards them.
 	Log *slog.Logger
+	// InsecureNoAuditTrail turns the audit trail off (app.Options), for
+	// benchmarks of its cost.
+	InsecureNoAuditTrail bool
 }
 
 // Server is a running Gatehouse server on an httptest.Server.
@@ -76,7 +79,7 @@ func Start(t testing.TB, opts Options) *Server {
 		ts.Close()
 		t.Fatalf("apptest: config.Parse(%q): %v", args, err)
 	}
-	a, err := app.New(context.Background(), cfg, app.Options{Now: opts.Clock.Now, PasswordParams: opts.PasswordParams, Log: opts.Log})
+	a, err := app.New(context.Background(), cfg, app.Options{Now: opts.Clock.Now, PasswordParams: opts.PasswordParams, Log: opts.Log, InsecureNoAuditTrail: opts.InsecureNoAuditTrail})
 	if err != nil {
 		ts.Close()
 		t.Fatalf("apptest: app.New: %v", err)

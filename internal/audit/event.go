@@ -37,8 +37,7 @@ type Event struct {
 
 // Actor is who caused an event.
 type Actor struct {
-	// Kind is ActorUser, ActorAdmin, ActorSystem or ActorClient; empty
-	// for an anonymous request (a signup, a failed login).
+	// Kind is ActorUser, ActorAdmin, ActorSystem or ActorClient.
 	Kind string
 	// ID names the actor: a user id, a client id, "admin-token" for the
 	// admin token, a job name for the system. May be empty.

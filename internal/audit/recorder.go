@@ -79,7 +79,8 @@ func NewRecorder(st Appender, log *slog.Logger, now func() time.Time) *Recorder 
 }
 
 // Complete fills what the events leave empty: Time from the clock, and
-// Actor, IP and UserAgent from the Source of ctx. It changes events in
+// Actor, IP and UserAgent from the Source of ctx; an event with no actor
+// at all is an anonymous visitor's (ActorUser, no ID). It changes events in
 // place and returns them, ready for a store method that writes them in
 // the transaction of a change; call Logged once that commits.
 func (r *Recorder) Complete(ctx context.Context, events []Event) []Event {
@@ -95,6 +96,9 @@ func (r *Recorder) Complete(ctx context.Context, events []Event) []Event {
 		}
 		if e.Actor == (Actor{}) {
 			e.Actor = src.Actor
+		}
+		if e.Actor.Kind == "" {
+			e.Actor.Kind = ActorUser // an anonymous visitor: signup, login, recovery
 		}
 		if e.IP == "" && e.UserAgent == "" {
 			e.IP, e.UserAgent = src.IP, src.UserAgent

@@ -121,6 +121,10 @@ type Config struct {
 	// SweepInterval (--sweep-interval, default 1m) is how often expired
 	// sessions are deleted.
 	SweepInterval time.Duration
+	// AuditRetention (--audit-retention, default 2160h, 90 days) is how
+	// long audit events are kept; the sweep deletes older ones. 0 keeps
+	// them forever.
+	AuditRetention time.Duration
 	// ReauthWindow (--reauth-window, default 10m) is how recent the
 	// login of a session or grant must be for a sensitive action
 	// (removing a second factor); older ones answer 403
@@ -200,6 +204,10 @@ func (c Config) MailDir() string { return filepath.Join(c.DataDir, "mail") }
 // the server warns and runs without the metrics listener; an address
 // given explicitly must be bound.
 const DefaultMetricsAddr = "127.0.0.1:9464"
+
+// DefaultAuditRetention is how long audit events are kept by default: 90
+// days, a common minimum for security logs.
+const DefaultAuditRetention = 90 * 24 * time.Hour
 
 // MetricsListener returns the address of the separate metrics listener,
 // or "" when it is off.
@@ -309,6 +317,7 @@ func ParseCommand(cmd Command, args []string, getenv func(string) string, help i
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "Argon2id computations at once (default: one per CPU)")
 	durationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 5*time.Second, "how long GET /v1/me may show an account from memory (0 turns the cache off)")
 	durationVar(fs, &c.SweepInterval, "sweep-interval", time.Minute, "how often expired sessions are deleted")
+	durationVar(fs, &c.AuditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (0 keeps them forever)")
 	durationVar(fs, &c.ReauthWindow, "reauth-window", authcontext.DefaultStepUpWindow, "how recent a login must be for a sensitive action (removing a second factor)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
@@ -434,6 +443,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyRotationInterval < 0 || c.RefreshReuseGrace < 0 {
 		errs = append(errs, errors.New("--key-rotation-interval and --refresh-reuse-grace must not be negative"))
+	}
+	if c.AuditRetention < 0 {
+		errs = append(errs, errors.New("--audit-retention must not be negative (0 keeps events forever)"))
 	}
 	if c.KeyPublishDelay < 0 {
 		errs = append(errs, errors.New("--key-publish-delay must not be negative"))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -125,7 +126,7 @@ func (s *Server) user(next func(http.ResponseWriter, *http.Request, authn.Princi
 			s.writeError(w, r, errCSRF)
 			return
 		}
-		next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)), p)
+		next(w, r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorUser, ID: p.UserID})), p)
 	})
 }
 
@@ -141,7 +142,7 @@ func (s *Server) admin(next http.HandlerFunc) http.Handler {
 		}
 		if tok != "" && s.isAdminToken(tok) {
 			p := authn.Principal{Method: authn.MethodAdmin}
-			next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)))
+			next(w, r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorAdmin, ID: ActorAdminToken})))
 			return
 		}
 		p, err := s.authenticate(r)
@@ -155,7 +156,7 @@ func (s *Server) admin(next http.HandlerFunc) http.Handler {
 			s.writeError(w, r, errForbidden)
 			return
 		}
-		next(w, r.WithContext(authn.WithPrincipal(r.Context(), p)))
+		next(w, r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorAdmin, ID: p.ClientID})))
 	})
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/config"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 )
@@ -91,6 +94,43 @@ func (w *statusWriter) replaceError(code int) {
 // Unwrap lets http.ResponseController reach the underlying writer
 // (flushing server-sent events, extending deadlines).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ActorAdminToken is the audit trail's actor id of the admin token (an
+// admin-scoped client is named by its client id).
+const ActorAdminToken = "admin-token"
+
+// auditSource puts the request's client address (after the trusted-proxy
+// rules) and user agent into the context of every request that may
+// change something (audit.WithSource), for the audit events the domain
+// services record. Safe methods skip it, so that the hot reads pay
+// nothing, except the RP-initiated logout, which a GET may perform.
+func (s *Server) auditSource(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if changes(r) {
+			r = r.WithContext(audit.WithSource(r.Context(), audit.Source{IP: s.clientIP(r), UserAgent: r.UserAgent()}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// changes reports whether r may change state and so cause audit events.
+func changes(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return r.URL.Path == "/oauth2/logout"
+	}
+	return true
+}
+
+// withPrincipal returns r's context carrying p and, on requests that may
+// change something, the audit actor a.
+func withPrincipal(r *http.Request, p authn.Principal, a audit.Actor) context.Context {
+	ctx := authn.WithPrincipal(r.Context(), p)
+	if changes(r) {
+		ctx = audit.WithActor(ctx, a)
+	}
+	return ctx
+}
 
 // observe records metrics and one access-log line per request. It logs
 // the path but never the query string, which may carry codes or tokens.

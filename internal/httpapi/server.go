@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/webhook"
 )
 
@@ -77,6 +78,9 @@ type Deps struct {
 	Webhooks *webhook.Endpoints
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
+	// Events is the audit trail, served at GET /admin/v1/events and GET
+	// /v1/me/events; nil answers them 404.
+	Events store.EventStore
 	// Ready reports whether the stores answer, for /readyz.
 	Ready func(ctx context.Context) error
 	// Now is the clock; nil for time.Now.
@@ -119,7 +123,7 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	s.mux = &routeMux{ServeMux: http.NewServeMux()}
 	s.routes()
-	s.handler = s.recoverer(s.observe(s.securityHeaders(s.cors(s.jsonFallback(s.mux.ServeMux)))))
+	s.handler = s.recoverer(s.observe(s.auditSource(s.securityHeaders(s.cors(s.jsonFallback(s.mux.ServeMux))))))
 	return s
 }
 
@@ -186,6 +190,7 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.userinfoRoutes()
 	s.mfaRoutes()
+	s.eventRoutes()
 	s.authorizeRoutes()
 	s.linkPageRoutes()
 }
