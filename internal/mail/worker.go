@@ -4,46 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/outbox"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
-// WorkerConfig configures a Worker. Zero fields take the defaults given.
-type WorkerConfig struct {
-	// Instance names this process among the outbox's lease holders
-	// (required).
-	Instance string
-	// Interval (default 1s) is how often the outbox is polled; a mail
-	// enqueued through this process's Queue is picked up at once.
-	Interval time.Duration
-	// Lease (default 2m) is how long a claimed mail stays with this
-	// instance. It must be at least twice one delivery's longest time
-	// (the SMTP SendTimeout, 60s by default): a mail of the batch whose
-	// lease has less than half left when its turn comes is handed back
-	// rather than sent, so its delivery always ends inside its lease and
-	// no other instance can claim it meanwhile.
-	Lease time.Duration
-	// Batch (default 10) is how many mails one claim takes.
-	Batch int
-	// MaxAttempts (default 10) is how many deliveries a mail gets before
-	// it is marked dead.
-	MaxAttempts int
-	// BackoffBase (default 30s) and BackoffMax (default 1h) space the
-	// retries: attempt n waits a random time between half and all of
-	// min(BackoffMax, BackoffBase·2^(n-1)).
-	BackoffBase time.Duration
-	BackoffMax  time.Duration
-	// Retention (default 168h) is how long sent and dead mails are kept
-	// (without their content) before the sweep deletes them.
-	Retention time.Duration
-	// Log receives a line per failure; nil discards them.
-	Log *slog.Logger
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-}
+// WorkerConfig configures a Worker: package outbox's Config, whose
+// fields document their defaults. Its Lease (default 2m) must be at least
+// twice the SMTP SendTimeout (60s by default); Name is set to "mail".
+type WorkerConfig = outbox.Config
 
 // Worker delivers the outbox's mails. Each instance of a cluster runs
 // one; leases keep two from sending the same mail. The claim, lease,
@@ -56,11 +26,8 @@ type Worker struct {
 // NewWorker returns a worker that claims from q's outbox and delivers
 // through sender.
 func NewWorker(q *Queue, sender Sender, cfg WorkerConfig) (*Worker, error) {
-	w, err := outbox.NewWorker[store.OutboxMail](mailQueue{q: q, sender: sender}, outbox.Config{
-		Name: "mail", Instance: cfg.Instance, Interval: cfg.Interval, Lease: cfg.Lease, Batch: cfg.Batch,
-		MaxAttempts: cfg.MaxAttempts, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
-		Retention: cfg.Retention, Log: cfg.Log, Now: cfg.Now,
-	})
+	cfg.Name = "mail"
+	w, err := outbox.NewWorker[store.OutboxMail](mailQueue{q: q, sender: sender}, cfg)
 	if err != nil {
 		return nil, err
 	}

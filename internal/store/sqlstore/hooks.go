@@ -1,11 +1,9 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -164,29 +162,11 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, ds ...store.Delivery) (in
 	return added, err
 }
 
-// ClaimDeliveries implements store.DeliveryOutbox as ClaimMails does:
-// one UPDATE … RETURNING, FOR UPDATE SKIP LOCKED on PostgreSQL.
+// ClaimDeliveries implements store.DeliveryOutbox as ClaimMails does
+// (claimDue).
 func (s *Store) ClaimDeliveries(ctx context.Context, holder string, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error) {
-	lock := ""
-	if s.f.forUpdate != "" {
-		lock = s.f.forUpdate + " SKIP LOCKED"
-	}
-	rs, err := s.db.QueryContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, lease_holder = ?, lease_until = ?
-		WHERE id IN (SELECT id FROM deliveries
-			WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-			ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
-		RETURNING `+deliveryColumns, holder, millis(now.Add(lease)), millis(now), millis(now), limit)
-	if err != nil {
-		return nil, s.wrapErr("claim deliveries", err)
-	}
-	out, err := collect(rs, scanDelivery)
-	if err != nil {
-		return nil, s.wrapErr("claim deliveries", err)
-	}
-	slices.SortFunc(out, func(a, b store.Delivery) int {
-		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), cmp.Compare(a.ID, b.ID))
-	})
-	return out, nil
+	return claimDue(ctx, s, "deliveries", deliveryColumns, scanDelivery, func(d store.Delivery) (time.Time, string) { return d.NextAttemptAt, d.ID },
+		holder, now, lease, limit)
 }
 
 // MarkDeliveryDone implements store.DeliveryOutbox.
