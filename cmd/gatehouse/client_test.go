@@ -37,15 +37,7 @@ func TestClientCreate(t *testing.T) {
 		t.Errorf("stderr does not warn that the secret is shown once: %q", errOut.String())
 	}
 
-	cfg, err := config.Parse([]string{"--data-dir", dir}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := openApp(t, dir)
 	c, err := a.Clients.Authenticate(context.Background(), oauth.Credentials{Method: oauth.AuthClientSecretPost, ClientID: id, Secret: secret})
 	if err != nil {
 		t.Fatalf("authenticate with the printed secret: %v", err)
@@ -90,6 +82,16 @@ func TestClientCreateBackchannelLogout(t *testing.T) {
 		t.Fatalf("client create: %v\n%s", err, errOut.String())
 	}
 	id, _, _ := strings.Cut(strings.TrimPrefix(out.String(), "client_id:"), "\n")
+	a := openApp(t, dir)
+	c, err := a.Clients.Get(context.Background(), strings.TrimSpace(id))
+	if err != nil || c.BackchannelLogoutURI != "https://rp.example/backchannel-logout" || !c.BackchannelLogoutSessionRequired {
+		t.Fatalf("registered %+v, %v", c, err)
+	}
+}
+
+// openApp wires a server on dir, closed when the test ends.
+func openApp(t *testing.T, dir string) *app.App {
+	t.Helper()
 	cfg, err := config.Parse([]string{"--data-dir", dir}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -98,9 +100,6 @@ func TestClientCreateBackchannelLogout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-	c, err := a.Clients.Get(context.Background(), strings.TrimSpace(id))
-	if err != nil || c.BackchannelLogoutURI != "https://rp.example/backchannel-logout" || !c.BackchannelLogoutSessionRequired {
-		t.Fatalf("registered %+v, %v", c, err)
-	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
 }
