@@ -718,3 +718,29 @@ func TestLogoutTokensGoToEveryClientOfAnEndedSession(t *testing.T) {
 		t.Fatalf("alice's records left: %+v, %v", left, err)
 	}
 }
+
+// TestRedirectsAreNotFollowed: a receiver that redirects gets a failed
+// attempt with its 3xx status; the redirect's target is never called.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	f := newSingle(t)
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	e, _ := f.register(t, srv.URL+"/hooks")
+	seq := f.appendEvent(t, userEvent(audit.UserCreated, "u"))
+	f.round(t)
+	if d := f.delivery(t, e, seq); d.State != store.DeliveryPending || d.LastStatus != http.StatusTemporaryRedirect {
+		t.Fatalf("after a redirect: %+v", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 1 || paths[0] != "/hooks" {
+		t.Fatalf("requests %v, want only /hooks", paths)
+	}
+}
