@@ -37,7 +37,8 @@ var groups = [][]string{
 	{"docs/configuration.md"},
 	// accounts.md reads the mails of its own server's dev mailbox.
 	{"docs/accounts.md"},
-	// events.md runs its own webhook receiver on the helper address.
+	// events.md counts its own server's events, and runs its own webhook
+	// receiver on the helper address.
 	{"docs/events.md"},
 }
 

@@ -88,15 +88,15 @@ func loginFailure(err error) (string, bool) {
 	return audit.ReasonUnavailable, true
 }
 
-// updateEvents returns the events of an administrative change up of u:
-// user.updated naming the changed fields (never a password), and
-// user.disabled when it disabled the account.
-func updateEvents(u store.User, up UserUpdate) []audit.Event {
+// updateEvents returns the events of an administrative change up of the
+// account id: user.updated naming the changed fields (never a password),
+// and user.disabled when it disables the account.
+func updateEvents(id string, up UserUpdate) []audit.Event {
 	var fields []string
 	detail := map[string]string{}
 	if up.Email != nil {
 		fields = append(fields, "email")
-		detail["email"] = u.Email
+		detail["email"] = *up.Email
 	}
 	if up.Password != nil {
 		fields = append(fields, "password")
@@ -114,9 +114,9 @@ func updateEvents(u store.User, up UserUpdate) []audit.Event {
 	}
 	slices.Sort(fields)
 	detail["fields"] = strings.Join(fields, ",")
-	events := []audit.Event{{Type: audit.UserUpdated, UserID: u.ID, Detail: detail}}
+	events := []audit.Event{{Type: audit.UserUpdated, UserID: id, Detail: detail}}
 	if up.Disabled != nil && *up.Disabled {
-		events = append(events, audit.Event{Type: audit.UserDisabled, UserID: u.ID})
+		events = append(events, audit.Event{Type: audit.UserDisabled, UserID: id})
 	}
 	return events
 }

@@ -202,12 +202,10 @@ func (s *Service) ConfirmEmailVerification(ctx context.Context, secret string) (
 		return store.User{}, err
 	}
 	verified := true
-	u, err := s.d.Users.UpdateUser(ctx, tok.UserID, UserUpdate{EmailVerified: &verified, IfEmail: tok.Email})
+	u, err := s.d.Users.UpdateUser(ctx, tok.UserID, UserUpdate{EmailVerified: &verified, IfEmail: tok.Email,
+		Events: []audit.Event{{Type: audit.UserEmailVerified, UserID: tok.UserID, Detail: map[string]string{"email": tok.Email}}}})
 	if err != nil {
 		return store.User{}, tokenUserErr(err)
-	}
-	if err := s.record(ctx, audit.Event{Type: audit.UserEmailVerified, UserID: u.ID, Detail: map[string]string{"email": tok.Email}}); err != nil {
-		return store.User{}, err
 	}
 	return u, nil
 }
@@ -315,12 +313,10 @@ func (s *Service) ConfirmRecovery(ctx context.Context, secret, newPassword strin
 		return store.User{}, ErrInvalidToken
 	}
 	verified := true
-	u, err := s.d.Users.UpdateUser(ctx, tok.UserID, UserUpdate{Password: &newPassword, EmailVerified: &verified, IfEmail: tok.Email})
+	u, err := s.d.Users.UpdateUser(ctx, tok.UserID, UserUpdate{Password: &newPassword, EmailVerified: &verified, IfEmail: tok.Email,
+		Events: []audit.Event{{Type: audit.UserRecovered, UserID: tok.UserID}}})
 	if err != nil {
 		return store.User{}, tokenUserErr(err)
-	}
-	if err := s.record(ctx, audit.Event{Type: audit.UserRecovered, UserID: u.ID}); err != nil {
-		return store.User{}, err
 	}
 	if _, err := s.d.Sessions.RevokeUser(ctx, u.ID, "", audit.EndRecovery); err != nil {
 		return store.User{}, fmt.Errorf("accounts: revoke sessions of user %s: %w", u.ID, err)
@@ -354,12 +350,9 @@ func (s *Service) ChangeEmail(ctx context.Context, userID, newEmail, ip string) 
 	if err := s.limitMail(ctx, old.Email, ip); err != nil {
 		return store.User{}, err
 	}
-	u, err := s.d.Users.UpdateUser(ctx, userID, UserUpdate{Email: &normalized, IfEmail: old.Email})
+	u, err := s.d.Users.UpdateUser(ctx, userID, UserUpdate{Email: &normalized, IfEmail: old.Email,
+		Events: []audit.Event{{Type: audit.UserEmailChanged, UserID: userID, Detail: map[string]string{"email": normalized, "old_email": old.Email}}}})
 	if err != nil {
-		return store.User{}, err
-	}
-	if err := s.record(ctx, audit.Event{Type: audit.UserEmailChanged, UserID: u.ID,
-		Detail: map[string]string{"email": u.Email, "old_email": old.Email}}); err != nil {
 		return store.User{}, err
 	}
 	// The change stands once written; the mails follow. A failure to
@@ -397,14 +390,12 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keepSessionID, cur
 	if checked.ID != u.ID {
 		return store.User{}, ErrInvalidCredentials
 	}
-	u, err = s.d.Users.UpdateUser(ctx, userID, UserUpdate{Password: &newPassword, IfEmail: u.Email})
+	u, err = s.d.Users.UpdateUser(ctx, userID, UserUpdate{Password: &newPassword, IfEmail: u.Email,
+		Events: []audit.Event{{Type: audit.UserPasswordChanged, UserID: userID}}})
 	if errors.Is(err, identity.ErrEmailChanged) {
 		return store.User{}, ErrInvalidCredentials // changed meanwhile: check again
 	}
 	if err != nil {
-		return store.User{}, err
-	}
-	if err := s.record(ctx, audit.Event{Type: audit.UserPasswordChanged, UserID: userID}); err != nil {
 		return store.User{}, err
 	}
 	if _, err := s.d.Sessions.RevokeUser(ctx, userID, keepSessionID, audit.EndPasswordChanged); err != nil {

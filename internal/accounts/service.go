@@ -128,11 +128,8 @@ func (s *Service) Signup(ctx context.Context, email, pw, clientAddr string) (sto
 	if email == "" || pw == "" {
 		return store.User{}, ErrMissingCredentials
 	}
-	u, err := s.d.Users.Signup(ctx, NewUser{Email: email, Password: pw}, clientAddr)
+	u, err := s.d.Users.Signup(ctx, NewUser{Email: email, Password: pw, Events: []audit.Event{{Type: audit.UserSignedUp, Actor: audit.Actor{Kind: audit.ActorUser}}}}, clientAddr)
 	if err != nil {
-		return store.User{}, err
-	}
-	if err := s.record(ctx, audit.Event{Type: audit.UserSignedUp, UserID: u.ID, Actor: audit.Actor{Kind: audit.ActorUser, ID: u.ID}, Detail: map[string]string{"email": u.Email}}); err != nil {
 		return store.User{}, err
 	}
 	s.sendSignupVerification(ctx, u)
@@ -284,25 +281,17 @@ func (s *Service) Logout(ctx context.Context, userID, sessionID string) error {
 // and "gatehouse user create"): signup need not be open. An address in
 // use is store.ErrConflict.
 func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error) {
-	u, err := s.d.Users.CreateUser(ctx, nu)
-	if err != nil {
-		return store.User{}, err
-	}
-	if err := s.record(ctx, audit.Event{Type: audit.UserCreated, UserID: u.ID, Detail: map[string]string{"email": u.Email}}); err != nil {
-		return store.User{}, err
-	}
-	return u, nil
+	nu.Events = append(nu.Events, audit.Event{Type: audit.UserCreated})
+	return s.d.Users.CreateUser(ctx, nu)
 }
 
 // UpdateUser applies an administrative change. When it leaves the account
 // disabled or sets its password, every session and grant of the user is
 // revoked.
 func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (store.User, error) {
+	up.Events = append(up.Events, updateEvents(id, up)...)
 	u, err := s.d.Users.UpdateUser(ctx, id, up)
 	if err != nil {
-		return store.User{}, err
-	}
-	if err := s.record(ctx, updateEvents(u, up)...); err != nil {
 		return store.User{}, err
 	}
 	if u.Disabled || up.Password != nil {
@@ -328,10 +317,10 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	if _, err := s.d.Sessions.RevokeUser(ctx, id, "", audit.EndUserDeleted); err != nil {
 		return fmt.Errorf("accounts: revoke sessions of user %s: %w", id, err)
 	}
-	if err := s.d.Users.DeleteUser(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.d.Users.DeleteUser(ctx, id, audit.Event{Type: audit.UserDeleted, UserID: id}); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return s.record(ctx, audit.Event{Type: audit.UserDeleted, UserID: id})
+	return nil
 }
 
 // RevokeSessions revokes every session and grant of the user id; an

@@ -212,15 +212,16 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("--login-limit-ip: %w", err)
 	}
+	if stores.Events != nil && !opts.InsecureNoAuditTrail {
+		a.Audit, a.Events = audit.NewRecorder(stores.Events, log, opts.Now), stores.Events
+	}
 	a.Users = identity.NewService(stores.Users, hasher, identity.Config{
 		SignupOpen:     cfg.Signup,
 		AccountLimiter: accountLimiter,
 		AddressLimiter: ipLimiter,
 		UserCacheTTL:   cfg.UserCacheTTL,
+		Audit:          a.Audit,
 	}, log, opts.Now)
-	if stores.Events != nil && !opts.InsecureNoAuditTrail {
-		a.Audit, a.Events = audit.NewRecorder(stores.Events, log, opts.Now), stores.Events
-	}
 	a.Revocations = revocation.NewLog(stores.Revocations, revocation.Config{MaxTokenLifetime: cfg.AccessTokenTTL, Notifier: a.notifier()}, log, opts.Now)
 	if err := a.Revocations.Sync(ctx); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -56,19 +55,7 @@ func BenchmarkLoginAuditTrail(b *testing.B) {
 				tmpl := httptest.NewRequest(http.MethodPost, "/v1/login", nil)
 				tmpl.Header.Set("Content-Type", "application/json")
 				tmpl.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/140.0")
-				b.ReportAllocs()
-				cpu0 := processCPU(b)
-				for b.Loop() {
-					r := new(http.Request)
-					*r = *tmpl
-					r.Body = io.NopCloser(bytes.NewReader(body))
-					rec := httptest.NewRecorder()
-					h.ServeHTTP(rec, r)
-					if rec.Code != c.status {
-						b.Fatalf("status %d: %s", rec.Code, rec.Body)
-					}
-				}
-				b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+				serveLoop(b, h, tmpl, body, c.status)
 			})
 		}
 	}

@@ -78,9 +78,11 @@ func (s *Server) handleAdminEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleMyEvents answers GET /v1/me/events: the caller's own events, with
-// the filters of the admin listing but user_id. An administrator acting
-// on the account shows as the actor kind "admin" without the
-// administrator's id; the rest is the caller's own data.
+// the filters of the admin listing but user_id. An event another actor
+// caused (an administrator, a client, the system) shows its actor's kind
+// only: not its id, address or user agent, which are the administrator's
+// to see. The caller's own requests, and logins and failed logins naming
+// the account (who tried the password, from where), show in full.
 func (s *Server) handleMyEvents(w http.ResponseWriter, r *http.Request, p authn.Principal) {
 	q := r.URL.Query()
 	if q.Has("user_id") {
@@ -96,7 +98,7 @@ func (s *Server) handleMyEvents(w http.ResponseWriter, r *http.Request, p authn.
 	s.listEvents(w, r, f, func(e audit.Event) eventJSON {
 		j := toEventJSON(e)
 		if e.Actor.Kind != audit.ActorUser || e.Actor.ID != p.UserID {
-			j.Actor.ID = ""
+			j.Actor.ID, j.IP, j.UserAgent = "", "", ""
 		}
 		return j
 	})

@@ -55,6 +55,11 @@ type Config struct {
 	// turns the cache off. UserCacheSize bounds it (default 100000).
 	UserCacheTTL  time.Duration
 	UserCacheSize int
+	// Audit records the audit events that callers pass with a change
+	// (NewUser.Events, UserUpdate.Events, DeleteUser's): in the change's
+	// transaction when the store is a store.UserEventStore, right after it
+	// otherwise. Nil records none.
+	Audit *audit.Recorder
 }
 
 // Service manages user accounts.
@@ -86,6 +91,12 @@ type NewUser struct {
 	Email    string
 	Password string
 	Claims   map[string]any
+	// Events are the audit events of the creation (user.signed_up,
+	// user.created), written with the account: their UserID is set to
+	// the new account's id, their Detail "email" to its address, and the
+	// id of an actor of kind user without one to the new id (a signup is
+	// the new user's own act).
+	Events []audit.Event
 }
 
 // Signup creates an account through self-service signup, if it is open.
@@ -148,7 +159,21 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (store.User, error
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, fmt.Errorf("identity: create user: %w", err)
 	}
-	if err := s.users.CreateUser(ctx, u); err != nil {
+	for i := range nu.Events {
+		e := &nu.Events[i]
+		e.UserID = u.ID
+		if e.Detail == nil {
+			e.Detail = map[string]string{}
+		}
+		e.Detail["email"] = u.Email
+		if e.Actor == (audit.Actor{Kind: audit.ActorUser}) {
+			e.Actor.ID = u.ID // a signup is the new user's own act
+		}
+	}
+	err = s.withEvents(ctx, nu.Events,
+		func(es store.UserEventStore, events []audit.Event) ([]int64, error) { return es.CreateUserWithEvents(ctx, u, events) },
+		func() error { return s.users.CreateUser(ctx, u) })
+	if err != nil {
 		return store.User{}, fmt.Errorf("identity: create user: %w", err)
 	}
 	return u, nil
@@ -424,6 +449,8 @@ type UserUpdate struct {
 	// no longer has must not verify the new one): otherwise
 	// ErrEmailChanged, and nothing changes.
 	IfEmail string
+	// Events are the audit events of the change, written with it.
+	Events []audit.Event
 }
 
 // UpdateUser applies a change to an account: an administrator's, or
@@ -456,7 +483,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 		hash = h
 	}
 	defer s.Forget(id)
-	u, err := s.users.UpdateUser(ctx, id, func(u store.User) (store.User, error) {
+	apply := func(u store.User) (store.User, error) {
 		if up.IfEmail != "" && u.Email != up.IfEmail {
 			return u, ErrEmailChanged
 		}
@@ -477,11 +504,47 @@ func (s *Service) UpdateUser(ctx context.Context, id string, up UserUpdate) (sto
 		}
 		u.UpdatedAt = s.now().UTC()
 		return u, nil
-	})
+	}
+	var u store.User
+	err := s.withEvents(ctx, up.Events,
+		func(es store.UserEventStore, events []audit.Event) ([]int64, error) {
+			var stored []audit.Event
+			var err error
+			u, stored, err = es.UpdateUserWithEvents(ctx, id, func(old store.User) (store.User, []audit.Event, error) {
+				nu, err := apply(old)
+				return nu, events, err
+			})
+			seqs := make([]int64, len(stored))
+			for i, e := range stored {
+				seqs[i] = e.Seq
+			}
+			return seqs, err
+		},
+		func() error {
+			var err error
+			u, err = s.users.UpdateUser(ctx, id, apply)
+			return err
+		})
 	if err != nil {
 		return store.User{}, fmt.Errorf("identity: update user: %w", err)
 	}
 	return u, nil
+}
+
+// withEvents makes a change with its audit events: through inTx, in the
+// change's transaction, when the store is a store.UserEventStore and the
+// trail is on; otherwise through plain, with the events recorded right
+// after it (the change stands if that fails; the error is returned, so
+// the caller does not report success).
+func (s *Service) withEvents(ctx context.Context, events []audit.Event,
+	inTx func(store.UserEventStore, []audit.Event) ([]int64, error), plain func() error) error {
+	if es, ok := s.users.(store.UserEventStore); ok && s.cfg.Audit != nil && len(events) > 0 {
+		return s.cfg.Audit.Commit(ctx, events, func(events []audit.Event) ([]int64, error) { return inTx(es, events) })
+	}
+	if err := plain(); err != nil {
+		return err
+	}
+	return s.cfg.Audit.Record(ctx, events...)
 }
 
 // FindUserByEmail returns the user whose address is email after
@@ -509,10 +572,14 @@ func (s *Service) ListUsers(ctx context.Context, afterID string, limit int) ([]s
 	return us, nil
 }
 
-// DeleteUser removes the account. The caller revokes its sessions first.
-func (s *Service) DeleteUser(ctx context.Context, id string) error {
+// DeleteUser removes the account, with events, the audit events of the
+// deletion, written with it. The caller revokes its sessions first.
+func (s *Service) DeleteUser(ctx context.Context, id string, events ...audit.Event) error {
 	defer s.Forget(id)
-	if err := s.users.DeleteUser(ctx, id); err != nil {
+	err := s.withEvents(ctx, events,
+		func(es store.UserEventStore, events []audit.Event) ([]int64, error) { return es.DeleteUserWithEvents(ctx, id, events) },
+		func() error { return s.users.DeleteUser(ctx, id) })
+	if err != nil {
 		return fmt.Errorf("identity: delete user: %w", err)
 	}
 	return nil

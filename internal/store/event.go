@@ -81,3 +81,17 @@ type RevocationEventStore interface {
 	// returns the stored revocations and the events' Seqs.
 	AppendRevocationsWithEvents(ctx context.Context, revs []Revocation, events []audit.Event) ([]Revocation, []int64, error)
 }
+
+// UserEventStore is a UserStore that writes audit events in the
+// transaction of an account change (the SQL store). Each method does what
+// its UserStore counterpart does, with the same errors, and appends events
+// (EventStore.AppendEvents) in the same transaction: the change and its
+// events are stored or neither. They return the events' Seqs.
+type UserEventStore interface {
+	CreateUserWithEvents(ctx context.Context, u User, events []audit.Event) ([]int64, error)
+	// UpdateUserWithEvents is UpdateUser whose update also returns the
+	// events of the change, built from the user as read in the
+	// transaction; an update that returns an error writes nothing.
+	UpdateUserWithEvents(ctx context.Context, id string, update func(User) (User, []audit.Event, error)) (User, []audit.Event, error)
+	DeleteUserWithEvents(ctx context.Context, id string, events []audit.Event) ([]int64, error)
+}

@@ -84,6 +84,7 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 // DeleteClient removes the client, with the consents given to it and its
 // authorization codes, in one transaction, or returns store.ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	return s.deleteWithDependents(ctx, "delete client", `DELETE FROM clients WHERE id = ?`, id,
+	_, err := s.deleteWithDependents(ctx, "delete client", nil, `DELETE FROM clients WHERE id = ?`, id,
 		`DELETE FROM consents WHERE client_id = ?`, `DELETE FROM auth_codes WHERE client_id = ?`)
+	return err
 }

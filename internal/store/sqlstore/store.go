@@ -30,6 +30,7 @@ var (
 	_ store.EventStore            = (*Store)(nil)
 	_ store.SessionEventStore     = (*Store)(nil)
 	_ store.RevocationEventStore  = (*Store)(nil)
+	_ store.UserEventStore        = (*Store)(nil)
 )
 
 // Store keeps users, session records, signing keys, refresh tokens, the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -47,17 +48,34 @@ func encodeClaims(claims map[string]any) (string, error) {
 // CreateUser stores a new user. It returns store.ErrConflict if the id or
 // the email is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	return s.wrapErrIf("create user", s.insertUser(ctx, s.db, u))
+}
+
+// insertUser inserts u through q.
+func (s *Store) insertUser(ctx context.Context, q db, u store.User) error {
 	claims, err := encodeClaims(u.Claims)
 	if err != nil {
-		return s.errorf("create user", err)
+		return err
 	}
-	_, err = s.db.ExecContext(ctx,
+	_, err = q.ExecContext(ctx,
 		`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.PasswordHash, claims, u.Disabled, u.EmailVerified, millis(u.CreatedAt), millis(u.UpdatedAt))
-	if err != nil {
-		return s.wrapErr("create user", err)
-	}
-	return nil
+	return err
+}
+
+// CreateUserWithEvents implements store.UserEventStore.
+func (s *Store) CreateUserWithEvents(ctx context.Context, u store.User, events []audit.Event) ([]int64, error) {
+	const op = "create user"
+	var seqs []int64
+	err := s.inTx(ctx, op, func(tx db) error {
+		if err := s.insertUser(ctx, tx, u); err != nil {
+			return s.wrapErr(op, err)
+		}
+		var err error
+		seqs, err = s.appendEvents(ctx, tx, events)
+		return err
+	})
+	return seqs, err
 }
 
 // GetUser returns the user with the given id, or store.ErrNotFound.
@@ -108,15 +126,28 @@ func (s *Store) ListUsers(ctx context.Context, afterID string, limit int) ([]sto
 // without calling update. update runs while the lock is
 // held: it must be quick and must not call the store.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
+	u, _, err := s.UpdateUserWithEvents(ctx, id, func(old store.User) (store.User, []audit.Event, error) {
+		u, err := update(old)
+		return u, nil, err
+	})
+	return u, err
+}
+
+// UpdateUserWithEvents implements store.UserEventStore: UpdateUser with
+// the events update returns appended last in its transaction.
+func (s *Store) UpdateUserWithEvents(ctx context.Context, id string, update func(store.User) (store.User, []audit.Event, error)) (store.User, []audit.Event, error) {
 	const op = "update user"
-	var out store.User
+	var (
+		out    store.User
+		events []audit.Event
+	)
 	err := s.inTx(ctx, op, func(tx db) error {
 		old, err := scanUser(tx.QueryRowContext(ctx,
 			`SELECT `+userColumns+` FROM users WHERE id = ?`+s.f.forUpdate, id))
 		if err != nil {
 			return s.wrapErr(op, err)
 		}
-		u, err := update(old)
+		u, evs, err := update(old)
 		if err != nil {
 			return err
 		}
@@ -133,12 +164,20 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 		if err != nil {
 			return s.wrapErr(op, err)
 		}
+		seqs, err := s.appendEvents(ctx, tx, evs)
+		if err != nil {
+			return err
+		}
+		for i := range evs {
+			evs[i].Seq = seqs[i]
+		}
+		events = evs
 		return nil
 	})
 	if err != nil {
-		return store.User{}, err
+		return store.User{}, nil, err
 	}
-	return out, nil
+	return out, events, nil
 }
 
 // DeleteUser removes the user, with its consents, authorization codes,
@@ -146,17 +185,26 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 // transaction, or returns store.ErrNotFound. It does not
 // remove the user's sessions (see DeleteUserSessions).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	return s.deleteWithDependents(ctx, "delete user", `DELETE FROM users WHERE id = ?`, id,
+	_, err := s.DeleteUserWithEvents(ctx, id, nil)
+	return err
+}
+
+// DeleteUserWithEvents implements store.UserEventStore: DeleteUser with
+// events appended last in its transaction.
+func (s *Store) DeleteUserWithEvents(ctx context.Context, id string, events []audit.Event) ([]int64, error) {
+	return s.deleteWithDependents(ctx, "delete user", events, `DELETE FROM users WHERE id = ?`, id,
 		`DELETE FROM consents WHERE user_id = ?`, `DELETE FROM auth_codes WHERE user_id = ?`,
 		`DELETE FROM totp_factors WHERE user_id = ?`, `DELETE FROM recovery_codes WHERE user_id = ?`,
 		`DELETE FROM passkeys WHERE user_id = ?`, `DELETE FROM one_time_tokens WHERE user_id = ?`)
 }
 
 // deleteWithDependents runs del and then the delete statements of
-// dependent rows, all with the one argument id, in one transaction. It
-// returns store.ErrNotFound, and deletes nothing, if del removes no row.
-func (s *Store) deleteWithDependents(ctx context.Context, op, del, id string, dependents ...string) error {
-	return s.inTx(ctx, op, func(tx db) error {
+// dependent rows, all with the one argument id, and appends events, in
+// one transaction, and returns the events' Seqs. It returns
+// store.ErrNotFound, and deletes nothing, if del removes no row.
+func (s *Store) deleteWithDependents(ctx context.Context, op string, events []audit.Event, del, id string, dependents ...string) ([]int64, error) {
+	var seqs []int64
+	err := s.inTx(ctx, op, func(tx db) error {
 		res, err := tx.ExecContext(ctx, del, id)
 		if err := s.checkAffected(op, res, err); err != nil {
 			return err
@@ -166,6 +214,8 @@ func (s *Store) deleteWithDependents(ctx context.Context, op, del, id string, de
 				return s.wrapErr(op, err)
 			}
 		}
-		return nil
+		seqs, err = s.appendEvents(ctx, tx, events)
+		return err
 	})
+	return seqs, err
 }

@@ -19,6 +19,9 @@ type FullStore interface {
 	store.OneTimeTokenMailStore
 	HooksStore
 	store.EventStore
+	store.UserEventStore
+	store.SessionEventStore
+	store.RevocationEventStore
 }
 
 // RunAll runs every conformance suite of this package against the
@@ -78,5 +81,8 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("EventStore", func(t *testing.T) {
 		RunEventStoreTests(t, func(t *testing.T) store.EventStore { return newStore(t) })
+	})
+	t.Run("EventTx", func(t *testing.T) {
+		RunEventTxStoreTests(t, func(t *testing.T) EventTxStore { return newStore(t) })
 	})
 }

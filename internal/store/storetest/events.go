@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -298,74 +297,5 @@ func testDeleteEventsBefore(t *testing.T, st store.EventStore) {
 	again := mustAppendEvents(t, st, newEvent(audit.LoginSucceeded, "u", t0))
 	if again[0].Seq <= all[2].Seq {
 		t.Fatalf("Seq %d assigned again after deletion (last was %d)", again[0].Seq, all[2].Seq)
-	}
-}
-
-// testEventsVisibleInSeqOrder appends from several goroutines while a
-// reader tails the log with EventsAfter, and checks that the reader saw
-// every event: none became visible after a higher Seq had been read.
-func testEventsVisibleInSeqOrder(t *testing.T, st store.EventStore) {
-	const (
-		appenders = 4
-		appends   = 30
-	)
-	appended := make([][]int64, appenders)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range appenders {
-		wg.Go(func() {
-			<-start
-			for j := range appends {
-				events := []audit.Event{newEvent(audit.LoginSucceeded, "u", baseTime())}
-				if j%2 == 1 {
-					events = append(events, newEvent(audit.SessionEnded, "u", baseTime()))
-				}
-				seqs, err := st.AppendEvents(t.Context(), events...)
-				if err != nil {
-					t.Errorf("appender %d: AppendEvents: %v", i, err)
-					return
-				}
-				appended[i] = append(appended[i], seqs...)
-			}
-		})
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	var cursor int64
-	seen := map[int64]bool{}
-	poll := func() int {
-		got, err := st.EventsAfter(t.Context(), cursor, 1000)
-		noErr(t, "EventsAfter", err)
-		for _, e := range got {
-			if e.Seq <= cursor {
-				t.Fatalf("EventsAfter(%d) returned Seq %d", cursor, e.Seq)
-			}
-			seen[e.Seq] = true
-			cursor = e.Seq
-		}
-		return len(got)
-	}
-	close(start)
-	for polling := true; polling; {
-		select {
-		case <-done:
-			polling = false
-		default:
-			poll()
-		}
-	}
-	for poll() > 0 {
-	}
-	var missed []int64
-	for _, seqs := range appended {
-		for _, s := range seqs {
-			if !seen[s] {
-				missed = append(missed, s)
-			}
-		}
-	}
-	if len(missed) > 0 {
-		slices.Sort(missed)
-		t.Errorf("the tailing reader never saw Seqs %v: they became visible after a higher one", missed)
 	}
 }

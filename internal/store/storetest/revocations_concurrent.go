@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
@@ -16,27 +17,69 @@ import (
 // transactions that commit in the other order) lets the reader move past
 // an event that is not visible yet, and it never sees it.
 func testRevocationsVisibleInSeqOrder(t *testing.T, st store.RevocationStore) {
+	now := baseTime()
+	cursor := mustAppend(t, st, newRevocation(t, now))[0].Seq
+	checkTailSeesAll(t, cursor,
+		func(batch int) ([]int64, error) {
+			events := make([]store.Revocation, batch)
+			for i := range events {
+				events[i] = newRevocation(t, now)
+			}
+			got, err := st.AppendRevocations(t.Context(), events)
+			seqs := make([]int64, len(got))
+			for i, e := range got {
+				seqs[i] = e.Seq
+			}
+			return seqs, err
+		},
+		func(cursor int64) ([]int64, error) {
+			got, err := st.ListRevocations(t.Context(), cursor, now, 1000)
+			seqs := make([]int64, len(got))
+			for i, e := range got {
+				seqs[i] = e.Seq
+			}
+			return seqs, err
+		})
+}
+
+// testEventsVisibleInSeqOrder is testRevocationsVisibleInSeqOrder for the
+// audit trail: a tailer reading EventsAfter its cursor sees every event
+// appended concurrently.
+func testEventsVisibleInSeqOrder(t *testing.T, st store.EventStore) {
+	checkTailSeesAll(t, 0,
+		func(batch int) ([]int64, error) {
+			events := make([]audit.Event, batch)
+			for i := range events {
+				events[i] = newEvent(audit.LoginSucceeded, "u", baseTime())
+			}
+			return st.AppendEvents(t.Context(), events...)
+		},
+		func(cursor int64) ([]int64, error) {
+			got, err := st.EventsAfter(t.Context(), cursor, 1000)
+			return seqsOf(got), err
+		})
+}
+
+// checkTailSeesAll runs four appenders, each appending forty times (every
+// other append a batch of two) with appendN, while a reader polls after
+// its cursor (starting at cursor) and moves it to the last Seq it got;
+// it fails unless the reader saw every appended Seq.
+func checkTailSeesAll(t *testing.T, cursor int64, appendN func(n int) ([]int64, error), after func(cursor int64) ([]int64, error)) {
+	t.Helper()
 	const (
 		appenders = 4
 		appends   = 40 // per appender; every other append is a batch of two
 	)
-	now := baseTime()
-	cursor := mustAppend(t, st, newRevocation(t, now))[0].Seq
-
-	appended := make([][]store.Revocation, appenders)
+	appended := make([][]int64, appenders)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range appenders {
 		wg.Go(func() {
 			<-start
 			for j := range appends {
-				events := []store.Revocation{newRevocation(t, now)}
-				if j%2 == 1 {
-					events = append(events, newRevocation(t, now))
-				}
-				got, err := st.AppendRevocations(t.Context(), events)
+				got, err := appendN(1 + j%2)
 				if err != nil {
-					t.Errorf("appender %d: AppendRevocations: %v", i, err)
+					t.Errorf("appender %d: %v", i, err)
 					return
 				}
 				appended[i] = append(appended[i], got...)
@@ -46,18 +89,17 @@ func testRevocationsVisibleInSeqOrder(t *testing.T, st store.RevocationStore) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 
-	// seen maps each Seq read to the cursor it was read after.
-	seen := map[int64]int64{}
+	seen := map[int64]bool{}
 	poll := func() int {
 		t.Helper()
-		got, err := st.ListRevocations(t.Context(), cursor, now, 1000)
-		noErr(t, "ListRevocations", err)
-		for _, e := range got {
-			if e.Seq <= cursor {
-				t.Fatalf("ListRevocations(%d) returned Seq %d", cursor, e.Seq)
+		got, err := after(cursor)
+		noErr(t, "read after the cursor", err)
+		for _, s := range got {
+			if s <= cursor {
+				t.Fatalf("read after %d returned Seq %d", cursor, s)
 			}
-			seen[e.Seq] = cursor
-			cursor = e.Seq
+			seen[s] = true
+			cursor = s
 		}
 		return len(got)
 	}
@@ -75,11 +117,11 @@ func testRevocationsVisibleInSeqOrder(t *testing.T, st store.RevocationStore) {
 
 	var missed []int64
 	total := 0
-	for _, events := range appended {
-		total += len(events)
-		for _, e := range events {
-			if _, ok := seen[e.Seq]; !ok {
-				missed = append(missed, e.Seq)
+	for _, seqs := range appended {
+		total += len(seqs)
+		for _, s := range seqs {
+			if !seen[s] {
+				missed = append(missed, s)
 			}
 		}
 	}
