@@ -301,6 +301,9 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, sessionID, code, clien
 		if ferr := s.d.Users.FailSecondFactor(ctx, userID, clientAddr); ferr != nil {
 			return ferr
 		}
+		if rerr := s.record(ctx, audit.Event{Type: audit.MFAFailed, UserID: userID, Detail: map[string]string{"action": "remove_totp"}}); rerr != nil {
+			return rerr
+		}
 		return ErrInvalidCode
 	case errors.Is(err, mfa.ErrNotEnrolled):
 		return fmt.Errorf("accounts: %w: %w", store.ErrNotFound, err)

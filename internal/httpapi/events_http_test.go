@@ -367,6 +367,15 @@ func TestAuditEvents(t *testing.T) {
 			findOnce(t, srv, wantEvent{Type: audit.ClientDeleted, ClientID: c.ClientID, Actor: audit.ActorAdmin})
 			return wantEvent{Type: audit.SessionEnded, UserID: u.ID, ClientID: c.ClientID, Actor: audit.ActorAdmin, Detail: ended(audit.EndClientDeleted)}
 		}},
+		{name: "session.ended/revoked by its client (RFC 7009)", cause: func(t *testing.T, srv *apptest.Server) wantEvent {
+			u := srv.NewUser(t)
+			c := newClient(t, srv, map[string]any{"client_name": "web", "grant_types": []string{"authorization_code", "refresh_token"},
+				"redirect_uris": []string{"https://app.example.com/cb"}, "scope": "openid"})
+			p := clientGrant(t, srv, u.ID, c.ClientID)
+			form(t, basicAuth(srv, c.ClientID, c.ClientSecret), "/oauth2/revoke", url.Values{"token": {p.RefreshToken}}).WantStatus(t, http.StatusOK)
+			return wantEvent{Type: audit.SessionEnded, UserID: u.ID, ClientID: c.ClientID, Actor: audit.ActorClient,
+				Detail: map[string]string{"reason": audit.EndRevoked, "kind": "token"}}
+		}},
 		{name: audit.KeyRotated, cause: func(t *testing.T, srv *apptest.Server) wantEvent {
 			var b struct {
 				KID string `json:"kid"`

@@ -121,7 +121,8 @@ func (s *Server) parseEndSession(w http.ResponseWriter, r *http.Request, q url.V
 
 // endBrowserSession revokes the browser session and drops its cookie.
 func (s *Server) endBrowserSession(w http.ResponseWriter, r *http.Request, sess store.Session) {
-	if err := s.deps.Sessions.Revoke(r.Context(), sess.UserID, sess.ID, audit.EndLogout); err != nil && !errors.Is(err, session.ErrInvalid) {
+	ctx := audit.WithActor(r.Context(), audit.Actor{Kind: audit.ActorUser, ID: sess.UserID})
+	if err := s.deps.Sessions.Revoke(ctx, sess.UserID, sess.ID, audit.EndLogout); err != nil && !errors.Is(err, session.ErrInvalid) {
 		s.log.ErrorContext(r.Context(), "end session", "err", err)
 	}
 	s.clearCookie(w)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/revocation"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -143,7 +144,11 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		s.writeOAuthError(w, r, oauth.ErrInvalidRequest.WithDescription("token is required"))
 		return
 	}
-	if err := s.deps.TokenService.Revoke(r.Context(), tok, clientID); err != nil {
+	ctx := r.Context()
+	if clientID != "" {
+		ctx = audit.WithActor(ctx, audit.Actor{Kind: audit.ActorClient, ID: clientID})
+	}
+	if err := s.deps.TokenService.Revoke(ctx, tok, clientID); err != nil {
 		s.writeOAuthError(w, r, err)
 		return
 	}

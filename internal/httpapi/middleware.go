@@ -103,7 +103,9 @@ const ActorAdminToken = "admin-token"
 // rules) and user agent into the context of every request that may
 // change something (audit.WithSource), for the audit events the domain
 // services record. Safe methods skip it, so that the hot reads pay
-// nothing, except the RP-initiated logout, which a GET may perform.
+// nothing, except the RP-initiated logout, which a GET may perform. It
+// is the outermost middleware: the request it makes is the one the
+// router sets its Pattern on, which observe and recoverer read.
 func (s *Server) auditSource(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if changes(r) {

@@ -123,7 +123,7 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	s.mux = &routeMux{ServeMux: http.NewServeMux()}
 	s.routes()
-	s.handler = s.recoverer(s.observe(s.auditSource(s.securityHeaders(s.cors(s.jsonFallback(s.mux.ServeMux))))))
+	s.handler = s.auditSource(s.recoverer(s.observe(s.securityHeaders(s.cors(s.jsonFallback(s.mux.ServeMux))))))
 	return s
 }
 
