@@ -35,7 +35,8 @@ var groups = [][]string{
 	{"docs/configuration.md"},
 	// accounts.md reads the mails of its own server's dev mailbox.
 	{"docs/accounts.md"},
-	// events.md counts its own server's events.
+	// events.md counts its own server's events, and runs its own webhook
+	// receiver on the helper address.
 	{"docs/events.md"},
 	// mfa.md computes its TOTP codes in the shell, as an app would.
 	{"docs/mfa.md"},

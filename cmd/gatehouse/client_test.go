@@ -37,15 +37,7 @@ func TestClientCreate(t *testing.T) {
 		t.Errorf("stderr does not warn that the secret is shown once: %q", errOut.String())
 	}
 
-	cfg, err := config.Parse([]string{"--data-dir", dir}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := openApp(t, dir)
 	c, err := a.Clients.Authenticate(context.Background(), oauth.Credentials{Method: oauth.AuthClientSecretPost, ClientID: id, Secret: secret})
 	if err != nil {
 		t.Fatalf("authenticate with the printed secret: %v", err)
@@ -63,6 +55,8 @@ func TestClientCreateRefusals(t *testing.T) {
 		"missing value":             {"--scope"},
 		"bad first-party":           {"--grant-types", "client_credentials", "--first-party=maybe"},
 		"unknown flag":              {"--grant-types", "client_credentials", "--no-such-flag"},
+		"http back-channel URI":     {"--redirect-uri", "https://rp.example/cb", "--backchannel-logout-uri", "http://rp.example/bcl"},
+		"session required alone":    {"--redirect-uri", "https://rp.example/cb", "--backchannel-logout-session-required"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -75,4 +69,37 @@ func TestClientCreateRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClientCreateBackchannelLogout registers a client with a
+// back-channel logout URI from the command line.
+func TestClientCreateBackchannelLogout(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"client", "create", "--data-dir", dir, "--redirect-uri", "https://rp.example/cb",
+		"--backchannel-logout-uri", "https://rp.example/backchannel-logout", "--backchannel-logout-session-required"}, nil, &out, &errOut)
+	if err != nil {
+		t.Fatalf("client create: %v\n%s", err, errOut.String())
+	}
+	id, _, _ := strings.Cut(strings.TrimPrefix(out.String(), "client_id:"), "\n")
+	a := openApp(t, dir)
+	c, err := a.Clients.Get(context.Background(), strings.TrimSpace(id))
+	if err != nil || c.BackchannelLogoutURI != "https://rp.example/backchannel-logout" || !c.BackchannelLogoutSessionRequired {
+		t.Fatalf("registered %+v, %v", c, err)
+	}
+}
+
+// openApp wires a server on dir, closed when the test ends.
+func openApp(t *testing.T, dir string) *app.App {
+	t.Helper()
+	cfg, err := config.Parse([]string{"--data-dir", dir}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
 }

@@ -45,7 +45,8 @@ commands:
                 terminal, else read from stdin)
   client create register an OAuth client and print its id and secret once
                 (--name, --grant-types, --scope, --audience, --redirect-uri,
-                --auth-method, --first-party; "gatehouse client create -h")
+                --auth-method, --first-party, --backchannel-logout-uri;
+                "gatehouse client create -h")
   version       print the version (also -v, --version)
 
 "gatehouse <command> -h" lists a command's flags. Every flag has an
@@ -306,6 +307,8 @@ func createClient(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fs.Var(listFlag{&m.RedirectURIs}, "redirect-uri", "a redirect `URI`; repeat or separate with commas")
 			fs.StringVar(&m.TokenEndpointAuthMethod, "auth-method", "", "client_secret_basic (default), client_secret_post, or none for a\n      public client (no secret, PKCE required)")
 			fs.BoolVar(&m.FirstParty, "first-party", false, "a first-party client: users are not asked for consent")
+			fs.StringVar(&m.BackchannelLogoutURI, "backchannel-logout-uri", "", "the client's OpenID Connect back-channel logout `URL` (https, or http\n      on loopback), which receives logout tokens")
+			fs.BoolVar(&m.BackchannelLogoutSessionRequired, "backchannel-logout-session-required", false, "the client needs sid in logout tokens (needs --backchannel-logout-uri)")
 		}}
 	cfg, err := config.ParseCommand(cmd, args, nil, stdout)
 	if err != nil {

@@ -343,13 +343,29 @@ func drive(t *testing.T, d *driver) {
 	// Consent with a third-party client: the page, then a stale form.
 	third := d.do(call{method: http.MethodPost, path: "/admin/v1/clients", header: admin, json: map[string]any{
 		"client_name": "partner", "grant_types": []string{"authorization_code"}, "redirect_uris": []string{redirect},
-		"scope": "openid email", "token_endpoint_auth_method": "client_secret_basic"}, want: 201})
+		"scope": "openid email", "token_endpoint_auth_method": "client_secret_basic",
+		"backchannel_logout_uri": "http://127.0.0.1:9/backchannel-logout", "backchannel_logout_session_required": true}, want: 201})
 	authz.Set("client_id", third.str(t, "client_id"))
 	authz.Set("scope", "openid email")
 	d.do(call{method: http.MethodGet, path: "/oauth2/authorize?" + authz.Encode(), header: cookie, want: 200})
 	d.do(call{method: http.MethodPost, path: "/oauth2/authorize/consent", header: cookie,
 		form: url.Values{"csrf_token": {"stale"}, "request": {authz.Encode()}, "decision": {"allow"}}, want: 403})
 	d.do(call{method: http.MethodDelete, path: "/admin/v1/clients/" + third.str(t, "client_id"), header: admin, want: 204})
+
+	// Administration: webhooks (the receiver is never reached: port 9).
+	hook := d.do(call{method: http.MethodPost, path: "/admin/v1/webhooks", header: admin, json: map[string]any{
+		"url": "http://127.0.0.1:9/hooks", "event_types": []string{"user.created"}, "description": "openapi"}, want: 201})
+	hookPath := "/admin/v1/webhooks/" + hook.str(t, "id")
+	d.do(call{method: http.MethodPost, path: "/admin/v1/webhooks", header: admin, json: map[string]any{"url": "ftp://example.com/"}, want: 400})
+	d.do(call{method: http.MethodGet, path: "/admin/v1/webhooks", header: admin, want: 200})
+	d.do(call{method: http.MethodGet, path: hookPath, header: admin, want: 200})
+	d.do(call{method: http.MethodGet, path: "/admin/v1/webhooks/wh_none", header: admin, want: 404})
+	d.do(call{method: http.MethodPatch, path: hookPath, header: admin, json: map[string]any{"enabled": false}, want: 200})
+	d.do(call{method: http.MethodPost, path: hookPath + "/rotate-secret", header: admin, want: 200})
+	d.do(call{method: http.MethodGet, path: hookPath + "/deliveries?limit=10", header: admin, want: 200})
+	d.do(call{method: http.MethodGet, path: hookPath + "/deliveries?limit=0", header: admin, want: 400, badRequest: true})
+	d.do(call{method: http.MethodPost, path: hookPath + "/deliveries/none/retry", header: admin, want: 404})
+	d.do(call{method: http.MethodDelete, path: hookPath, header: admin, want: 204})
 
 	// The login page.
 	page := d.do(call{method: http.MethodGet, path: "/login?return_to=/oauth2/authorize", want: 200})

@@ -42,6 +42,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/internal/token"
+	"github.com/gatehouse-auth/gatehouse/internal/webhook"
 )
 
 // Options are what tests and the command may set beyond the Config.
@@ -53,6 +54,9 @@ type Options struct {
 	// PasswordParams override the Argon2id parameters (tests use cheap
 	// ones); the zero value is the OWASP default.
 	PasswordParams password.Params
+	// WebhookTimeout bounds one webhook or logout token delivery
+	// (default webhook.DeliveryTimeout, 10s; tests use less).
+	WebhookTimeout time.Duration
 	// InsecureNoAuditTrail turns the audit trail off: no event is
 	// recorded. Only benchmarks set it, to measure the trail's cost; a
 	// server MUST NOT run without its trail.
@@ -95,6 +99,11 @@ type App struct {
 	MailTemplates *mail.Templates
 	MailQueue     *mail.Queue
 	mailWorker    *mail.Worker
+	// Webhooks manages the webhook endpoints of the admin API; nil when
+	// the stores keep none. The dispatcher and delivery worker of
+	// webhooks and back-channel logout run in Serve.
+	Webhooks *webhook.Endpoints
+	hooks    *hooks
 
 	log      *slog.Logger
 	database *Database
@@ -134,6 +143,10 @@ type Stores struct {
 	// Events keeps the audit trail, always in the SQL database; nil turns
 	// the trail off (benchmarks of the cost).
 	Events store.EventStore
+	// Hooks keeps webhook endpoints, deliveries and back-channel
+	// sessions, and reads the audit trail; nil turns webhooks and
+	// back-channel logout off.
+	Hooks HooksStore
 	// Ping reports whether every backend answers.
 	Ping func(ctx context.Context) error
 }
@@ -256,6 +269,12 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		Leeway:         cfg.TokenLeeway,
 	}, a.Keys, a.Sessions, stores.Refresh, stores.Users, a.Revocations, log, opts.Now)
 	a.IDTokens = oauth.NewIDTokens(cfg.Issuer, 0, a.Keys, opts.Now)
+	if stores.Hooks != nil {
+		a.IDTokens.WithBackchannel(stores.Hooks)
+	}
+	if err := a.wireHooks(stores.Hooks, kek, log, a.now, opts.WebhookTimeout); err != nil {
+		return err
+	}
 	lifecycle, err := a.lifecycleConfig(cfg, stores, opts)
 	if err != nil {
 		return err
@@ -308,6 +327,7 @@ func (a *App) wire(ctx context.Context, stores Stores, opts Options) error {
 		OAuth:        a.OAuth,
 		Authorize:    a.Authorizer,
 		IDTokens:     a.IDTokens,
+		Webhooks:     a.Webhooks,
 		Keys:         a.Keys,
 		Revocations:  a.Revocations,
 		Events:       a.Events,
@@ -357,7 +377,7 @@ func (d *Database) openStores(ctx context.Context, cfg config.Config) (Stores, e
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate SQLite database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Events: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Events: st, Hooks: st, Ping: st.Ping}, nil
 }
 
 // openPostgres opens a connection pool on the PostgreSQL database whose
@@ -374,7 +394,7 @@ func (d *Database) openPostgres(ctx context.Context, url string) (Stores, error)
 	if err := st.Migrate(ctx); err != nil {
 		return Stores{}, fmt.Errorf("migrate PostgreSQL database: %w", err)
 	}
-	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Events: st, Ping: st.Ping}, nil
+	return Stores{Users: st, Sessions: st, Keys: st, Refresh: st, Revocations: st, Clients: st, AuthCodes: st, Consents: st, Leases: st, Mail: st, MFA: st, OneTimeTokens: st, Events: st, Hooks: st, Ping: st.Ping}, nil
 }
 
 // checkKEKPresent refuses to start when no key-encryption key is
@@ -452,6 +472,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.singleton(jobs, "keys", time.Minute, a.Keys.Maintain) })
 	if a.mailWorker != nil {
 		wg.Go(func() { _ = a.mailWorker.Run(jobs) })
+	}
+	if a.hooks != nil {
+		a.hooks.run(jobs, wg.Go)
 	}
 
 	errc := make(chan error, 1)

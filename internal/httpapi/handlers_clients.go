@@ -28,17 +28,20 @@ type clientJSON struct {
 	ClientSecret string `json:"client_secret,omitempty"`
 	// ClientSecretExpiresAt is 0 (never), sent with the secret as RFC 7591
 	// section 3.2.1 requires.
-	ClientSecretExpiresAt    *int64    `json:"client_secret_expires_at,omitempty"`
-	ClientName               string    `json:"client_name"`
-	GrantTypes               []string  `json:"grant_types"`
-	RedirectURIs             []string  `json:"redirect_uris"`
-	Scope                    string    `json:"scope"`
-	Audience                 []string  `json:"audience"`
-	TokenEndpointAuthMethod  string    `json:"token_endpoint_auth_method"`
-	FirstParty               bool      `json:"first_party"`
-	PostLogoutRedirectURIs   []string  `json:"post_logout_redirect_uris"`
-	IDTokenSignedResponseAlg string    `json:"id_token_signed_response_alg"`
-	CreatedAt                time.Time `json:"created_at"`
+	ClientSecretExpiresAt    *int64   `json:"client_secret_expires_at,omitempty"`
+	ClientName               string   `json:"client_name"`
+	GrantTypes               []string `json:"grant_types"`
+	RedirectURIs             []string `json:"redirect_uris"`
+	Scope                    string   `json:"scope"`
+	Audience                 []string `json:"audience"`
+	TokenEndpointAuthMethod  string   `json:"token_endpoint_auth_method"`
+	FirstParty               bool     `json:"first_party"`
+	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris"`
+	IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg"`
+	BackchannelLogoutURI     string   `json:"backchannel_logout_uri"`
+	// BackchannelLogoutSessionRequired is backchannel_logout_session_required.
+	BackchannelLogoutSessionRequired bool      `json:"backchannel_logout_session_required"`
+	CreatedAt                        time.Time `json:"created_at"`
 }
 
 func toClientJSON(c store.Client) clientJSON {
@@ -49,17 +52,19 @@ func toClientJSON(c store.Client) clientJSON {
 		return l
 	}
 	return clientJSON{
-		ClientID:                 c.ID,
-		ClientName:               c.Name,
-		GrantTypes:               orEmpty(c.GrantTypes),
-		RedirectURIs:             orEmpty(c.RedirectURIs),
-		Scope:                    strings.Join(c.Scopes, " "),
-		Audience:                 orEmpty(c.Audiences),
-		TokenEndpointAuthMethod:  c.TokenEndpointAuthMethod,
-		FirstParty:               c.FirstParty,
-		PostLogoutRedirectURIs:   orEmpty(c.PostLogoutRedirectURIs),
-		IDTokenSignedResponseAlg: cmp.Or(c.IDTokenSignedResponseAlg, string(oauth.DefaultIDTokenAlgorithm)),
-		CreatedAt:                c.CreatedAt.UTC(),
+		ClientID:                         c.ID,
+		ClientName:                       c.Name,
+		GrantTypes:                       orEmpty(c.GrantTypes),
+		RedirectURIs:                     orEmpty(c.RedirectURIs),
+		Scope:                            strings.Join(c.Scopes, " "),
+		Audience:                         orEmpty(c.Audiences),
+		TokenEndpointAuthMethod:          c.TokenEndpointAuthMethod,
+		FirstParty:                       c.FirstParty,
+		PostLogoutRedirectURIs:           orEmpty(c.PostLogoutRedirectURIs),
+		IDTokenSignedResponseAlg:         cmp.Or(c.IDTokenSignedResponseAlg, string(oauth.DefaultIDTokenAlgorithm)),
+		BackchannelLogoutURI:             c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		CreatedAt:                        c.CreatedAt.UTC(),
 	}
 }
 
@@ -76,30 +81,34 @@ func (s *Server) clientError(w http.ResponseWriter, r *http.Request, err error) 
 
 func (s *Server) handleAdminCreateClient(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		ClientName               string   `json:"client_name"`
-		GrantTypes               []string `json:"grant_types"`
-		RedirectURIs             []string `json:"redirect_uris"`
-		Scope                    string   `json:"scope"`
-		Audience                 []string `json:"audience"`
-		TokenEndpointAuthMethod  string   `json:"token_endpoint_auth_method"`
-		FirstParty               bool     `json:"first_party"`
-		PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris"`
-		IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg"`
+		ClientName                       string   `json:"client_name"`
+		GrantTypes                       []string `json:"grant_types"`
+		RedirectURIs                     []string `json:"redirect_uris"`
+		Scope                            string   `json:"scope"`
+		Audience                         []string `json:"audience"`
+		TokenEndpointAuthMethod          string   `json:"token_endpoint_auth_method"`
+		FirstParty                       bool     `json:"first_party"`
+		PostLogoutRedirectURIs           []string `json:"post_logout_redirect_uris"`
+		IDTokenSignedResponseAlg         string   `json:"id_token_signed_response_alg"`
+		BackchannelLogoutURI             string   `json:"backchannel_logout_uri"`
+		BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	reg, err := s.deps.OAuth.Clients().Register(r.Context(), oauth.Metadata{
-		Name:                     req.ClientName,
-		GrantTypes:               req.GrantTypes,
-		RedirectURIs:             req.RedirectURIs,
-		Scope:                    req.Scope,
-		Audience:                 req.Audience,
-		TokenEndpointAuthMethod:  req.TokenEndpointAuthMethod,
-		FirstParty:               req.FirstParty,
-		PostLogoutRedirectURIs:   req.PostLogoutRedirectURIs,
-		IDTokenSignedResponseAlg: req.IDTokenSignedResponseAlg,
+		Name:                             req.ClientName,
+		GrantTypes:                       req.GrantTypes,
+		RedirectURIs:                     req.RedirectURIs,
+		Scope:                            req.Scope,
+		Audience:                         req.Audience,
+		TokenEndpointAuthMethod:          req.TokenEndpointAuthMethod,
+		FirstParty:                       req.FirstParty,
+		PostLogoutRedirectURIs:           req.PostLogoutRedirectURIs,
+		IDTokenSignedResponseAlg:         req.IDTokenSignedResponseAlg,
+		BackchannelLogoutURI:             req.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: req.BackchannelLogoutSessionRequired,
 	})
 	if err != nil {
 		s.clientError(w, r, err)

@@ -300,7 +300,10 @@ func (s *Server) addOAuthDiscovery(doc map[string]any) {
 	doc["request_uri_parameter_supported"] = false
 	doc["authorization_response_iss_parameter_supported"] = true
 	doc["frontchannel_logout_supported"] = false
-	doc["backchannel_logout_supported"] = false
+	// OpenID Connect Back-Channel Logout 1.0 section 2.1: logout tokens
+	// always carry "sid".
+	doc["backchannel_logout_supported"] = true
+	doc["backchannel_logout_session_supported"] = true
 	doc["revocation_endpoint_auth_methods_supported"] = tokenAuth
 	doc["introspection_endpoint_auth_methods_supported"] = introspectAuth
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/oauth"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/webhook"
 )
 
 // BearerAuthenticator turns a bearer token into a principal. The token
@@ -73,8 +74,10 @@ type Deps struct {
 	// checks ID tokens.
 	Authorize *oauth.Authorizer
 	IDTokens  *oauth.IDTokens
-	Metrics   *metrics.Metrics
-	Log       *slog.Logger
+	// Webhooks serves /admin/v1/webhooks; nil leaves those routes out.
+	Webhooks *webhook.Endpoints
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
 	// Events is the audit trail, served at GET /admin/v1/events and GET
 	// /v1/me/events; nil answers them 404.
 	Events store.EventStore
@@ -183,6 +186,7 @@ func (s *Server) routes() {
 
 	s.lifecycleRoutes()
 	s.clientRoutes()
+	s.webhookRoutes()
 	s.tokenRoutes()
 	s.userinfoRoutes()
 	s.mfaRoutes()

@@ -58,6 +58,12 @@ func TestMetadataValidation(t *testing.T) {
 		{"empty audience", with(service, func(m *Metadata) { m.Audience = []string{""} }), "audience[0]"},
 		{"long name", with(service, func(m *Metadata) { m.Name = strings.Repeat("n", 201) }), "client_name"},
 		{"control in name", with(service, func(m *Metadata) { m.Name = "a\nb" }), "client_name"},
+		{"back-channel http off loopback", with(web, func(m *Metadata) { m.BackchannelLogoutURI = "http://rp.example/bcl" }), "backchannel_logout_uri"},
+		{"back-channel fragment", with(web, func(m *Metadata) { m.BackchannelLogoutURI = "https://rp.example/bcl#x" }), "backchannel_logout_uri"},
+		{"back-channel relative", with(web, func(m *Metadata) { m.BackchannelLogoutURI = "/bcl" }), "backchannel_logout_uri"},
+		{"back-channel other scheme", with(web, func(m *Metadata) { m.BackchannelLogoutURI = "com.example.app:/bcl" }), "backchannel_logout_uri"},
+		{"back-channel user info", with(web, func(m *Metadata) { m.BackchannelLogoutURI = "https://u:p@rp.example/bcl" }), "backchannel_logout_uri"},
+		{"session required without URI", with(web, func(m *Metadata) { m.BackchannelLogoutSessionRequired = true }), "backchannel_logout_session_required"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +86,12 @@ func TestMetadataValidation(t *testing.T) {
 	}).client()
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, uri := range []string{"https://rp.example/bcl?x=1", "http://127.0.0.1:8081/bcl", "http://[::1]/bcl", "http://localhost:9/bcl"} {
+		bc, err := with(web, func(m *Metadata) { m.BackchannelLogoutURI, m.BackchannelLogoutSessionRequired = uri, true }).client()
+		if err != nil || bc.BackchannelLogoutURI != uri || !bc.BackchannelLogoutSessionRequired {
+			t.Errorf("backchannel_logout_uri %q: %+v, %v", uri, bc, err)
+		}
 	}
 	if c.TokenEndpointAuthMethod != AuthClientSecretBasic || !slices.Equal(c.GrantTypes, []string{"authorization_code", "refresh_token"}) ||
 		len(c.RedirectURIs) != 1 || !slices.Equal(c.Scopes, []string{"openid", "profile"}) || !slices.Equal(c.Audiences, []string{"x"}) {

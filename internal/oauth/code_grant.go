@@ -199,6 +199,9 @@ func (g *AuthorizationCodeGrant) Handle(ctx context.Context, req TokenRequest) (
 		if err != nil {
 			return token.Response{}, err
 		}
+		if err := g.ids.recordBackchannel(ctx, req.Client, c.SessionID, u.ID, grant.ExpiresAt); err != nil {
+			return token.Response{}, err
+		}
 	}
 	return resp, nil
 }

@@ -170,7 +170,7 @@ func (g *RefreshGrant) Handle(ctx context.Context, req TokenRequest) (token.Resp
 // Core section 12.2 to the refresh of client's grant, if its scope has
 // openid and it knows when its user authenticated.
 func (g *RefreshGrant) idToken(client *store.Client) token.Extend {
-	return func(_ context.Context, grant store.Session, u store.User, resp *token.Response) error {
+	return func(ctx context.Context, grant store.Session, u store.User, resp *token.Response) error {
 		if !slices.Contains(strings.Fields(grant.Scope), ScopeOpenID) || grant.AuthTime.IsZero() {
 			return nil
 		}
@@ -183,6 +183,9 @@ func (g *RefreshGrant) idToken(client *store.Client) token.Extend {
 			Algorithm: jose.Algorithm(client.IDTokenSignedResponseAlg),
 			Email:     EmailClaimsFor(grant.Scope, u),
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return g.ids.recordBackchannel(ctx, client, grant.AuthSessionID, u.ID, grant.ExpiresAt)
 	}
 }

@@ -81,10 +81,11 @@ func EmailClaimsFor(scope string, u store.User) *EmailClaims {
 
 // IDTokens signs ID tokens.
 type IDTokens struct {
-	issuer string
-	ttl    time.Duration
-	keys   Signers
-	now    func() time.Time
+	issuer      string
+	ttl         time.Duration
+	keys        Signers
+	now         func() time.Time
+	backchannel store.BackchannelStore
 }
 
 // DefaultIDTokenTTL is the lifetime of ID tokens. An ID token proves a

@@ -71,6 +71,15 @@ type Metadata struct {
 	// tokens: RS256 (the default), EdDSA or ES256; the server must keep a
 	// key for it.
 	IDTokenSignedResponseAlg string
+	// BackchannelLogoutURI ("backchannel_logout_uri", OpenID Connect
+	// Back-Channel Logout 1.0 section 2.2) receives logout tokens: an
+	// absolute https URL without fragment, or http on a loopback host for
+	// development. Empty for none.
+	BackchannelLogoutURI string
+	// BackchannelLogoutSessionRequired ("backchannel_logout_session_required")
+	// asks for the "sid" claim in logout tokens; it needs a
+	// BackchannelLogoutURI. Gatehouse always sends "sid".
+	BackchannelLogoutSessionRequired bool
 }
 
 // RequiresPKCE reports whether the client must use PKCE in the
@@ -154,6 +163,15 @@ func (m Metadata) client() (store.Client, error) {
 	default:
 		return bad("id_token_signed_response_alg", "must be RS256, EdDSA or ES256")
 	}
+
+	if m.BackchannelLogoutURI != "" {
+		if why := checkBackchannelLogoutURI(m.BackchannelLogoutURI); why != "" {
+			return bad("backchannel_logout_uri", "%s", why)
+		}
+	} else if m.BackchannelLogoutSessionRequired {
+		return bad("backchannel_logout_session_required", "needs a backchannel_logout_uri")
+	}
+	c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired = m.BackchannelLogoutURI, m.BackchannelLogoutSessionRequired
 
 	scopes, err := ParseScope(m.Scope)
 	if err != nil {

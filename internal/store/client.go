@@ -42,6 +42,12 @@ type Client struct {
 	// IDTokenSignedResponseAlg is the algorithm of the client's ID tokens
 	// ("id_token_signed_response_alg"); empty means RS256.
 	IDTokenSignedResponseAlg string
+	// BackchannelLogoutURI receives OpenID Connect Back-Channel Logout
+	// 1.0 logout tokens ("backchannel_logout_uri"); empty for none.
+	BackchannelLogoutURI string
+	// BackchannelLogoutSessionRequired says the client needs the "sid"
+	// claim in logout tokens ("backchannel_logout_session_required").
+	BackchannelLogoutSessionRequired bool
 	// CreatedAt is when the client was registered.
 	CreatedAt time.Time
 }

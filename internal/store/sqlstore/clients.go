@@ -10,7 +10,8 @@ import (
 // them.
 const clientColumns = `id, secret_hash, name, grant_types, redirect_uris, scopes, audiences,
 	token_endpoint_auth_method, first_party, created_at,
-	post_logout_redirect_uris, id_token_signed_response_alg`
+	post_logout_redirect_uris, id_token_signed_response_alg,
+	backchannel_logout_uri, backchannel_logout_session_required`
 
 // scanClient reads one row of clientColumns.
 func (s *Store) scanClient(r scanner) (store.Client, error) {
@@ -22,7 +23,8 @@ func (s *Store) scanClient(r scanner) (store.Client, error) {
 	err := r.Scan(&c.ID, &c.SecretHash, &c.Name,
 		l(&c.GrantTypes), l(&c.RedirectURIs), l(&c.Scopes), l(&c.Audiences),
 		&c.TokenEndpointAuthMethod, &c.FirstParty, &created,
-		l(&c.PostLogoutRedirectURIs), &c.IDTokenSignedResponseAlg)
+		l(&c.PostLogoutRedirectURIs), &c.IDTokenSignedResponseAlg,
+		&c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -44,9 +46,10 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO clients (id, secret_hash, name, grant_types, redirect_uris, scopes, audiences,
 			post_logout_redirect_uris, token_endpoint_auth_method, first_party, created_at,
-			id_token_signed_response_alg)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		append(args, c.TokenEndpointAuthMethod, c.FirstParty, millis(c.CreatedAt), c.IDTokenSignedResponseAlg)...)
+			id_token_signed_response_alg, backchannel_logout_uri, backchannel_logout_session_required)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		append(args, c.TokenEndpointAuthMethod, c.FirstParty, millis(c.CreatedAt), c.IDTokenSignedResponseAlg,
+			c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired)...)
 	if err != nil {
 		return s.wrapErr("create client", err)
 	}

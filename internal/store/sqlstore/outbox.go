@@ -31,25 +31,40 @@ func enqueueMail(ctx context.Context, q db, m store.OutboxMail) error {
 // LOCKED, so concurrent claims take disjoint mails without waiting for
 // each other; on SQLite the statement holds the database's write lock.
 func (s *Store) ClaimMails(ctx context.Context, holder string, now time.Time, lease time.Duration, limit int) ([]store.OutboxMail, error) {
+	return claimDue(ctx, s, "mail_outbox", outboxColumns, scanMail, func(m store.OutboxMail) (time.Time, string) { return m.NextAttemptAt, m.ID },
+		holder, now, lease, limit)
+}
+
+// claimDue claims the due rows of a durable queue (mail_outbox,
+// deliveries: the same state, next_attempt_at, attempts and lease
+// columns) with one UPDATE … RETURNING, and returns them earliest due
+// first, then by id. On PostgreSQL the subquery locks them FOR UPDATE
+// SKIP LOCKED, so concurrent claims take disjoint rows without waiting
+// for each other; on SQLite the statement holds the write lock.
+func claimDue[T any](ctx context.Context, s *Store, table, columns string, scan func(scanner) (T, error),
+	key func(T) (time.Time, string), holder string, now time.Time, lease time.Duration, limit int) ([]T, error) {
+	op := "claim from " + table
 	lock := ""
 	if s.f.forUpdate != "" {
 		lock = s.f.forUpdate + " SKIP LOCKED"
 	}
-	rs, err := s.db.QueryContext(ctx, `UPDATE mail_outbox SET attempts = attempts + 1, lease_holder = ?, lease_until = ?
-		WHERE id IN (SELECT id FROM mail_outbox
+	rs, err := s.db.QueryContext(ctx, `UPDATE `+table+` SET attempts = attempts + 1, lease_holder = ?, lease_until = ?
+		WHERE id IN (SELECT id FROM `+table+`
 			WHERE state = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
 			ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
-		RETURNING `+outboxColumns, holder, millis(now.Add(lease)), millis(now), millis(now), limit)
+		RETURNING `+columns, holder, millis(now.Add(lease)), millis(now), millis(now), limit)
 	if err != nil {
-		return nil, s.wrapErr("claim mails", err)
+		return nil, s.wrapErr(op, err)
 	}
-	out, err := collect(rs, scanMail)
+	out, err := collect(rs, scan)
 	if err != nil {
-		return nil, s.wrapErr("claim mails", err)
+		return nil, s.wrapErr(op, err)
 	}
 	// RETURNING follows no ORDER BY.
-	slices.SortFunc(out, func(a, b store.OutboxMail) int {
-		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), cmp.Compare(a.ID, b.ID))
+	slices.SortFunc(out, func(a, b T) int {
+		ta, ia := key(a)
+		tb, ib := key(b)
+		return cmp.Or(ta.Compare(tb), cmp.Compare(ia, ib))
 	})
 	return out, nil
 }

@@ -17,6 +17,7 @@ type FullStore interface {
 	store.LeaseStore
 	store.MFAStore
 	store.OneTimeTokenMailStore
+	HooksStore
 	store.EventStore
 	store.UserEventStore
 	store.SessionEventStore
@@ -74,6 +75,9 @@ func RunAll(t *testing.T, newStore func(t *testing.T) FullStore) {
 	})
 	t.Run("OneTimeTokenMailStore", func(t *testing.T) {
 		RunOneTimeTokenMailStoreTests(t, func(t *testing.T) store.OneTimeTokenMailStore { return newStore(t) })
+	})
+	t.Run("HooksStore", func(t *testing.T) {
+		RunHooksStoreTests(t, func(t *testing.T) HooksStore { return newStore(t) })
 	})
 	t.Run("EventStore", func(t *testing.T) {
 		RunEventStoreTests(t, func(t *testing.T) store.EventStore { return newStore(t) })

@@ -39,18 +39,20 @@ func RunClientStoreTests(t *testing.T, newStore func(t *testing.T) store.ClientS
 func newClient(t *testing.T, createdAt time.Time) store.Client {
 	t.Helper()
 	return store.Client{
-		ID:                       randomID(t, "client-"),
-		SecretHash:               randomHash(t),
-		Name:                     "Storetest Reporting Service",
-		GrantTypes:               []string{"client_credentials", "authorization_code", "refresh_token"},
-		RedirectURIs:             []string{"https://app.example.com/callback", "http://127.0.0.1/cb", "com.example.app:/oauth2redirect"},
-		Scopes:                   []string{"reports:read", "reports:write", "gatehouse:admin"},
-		Audiences:                []string{"https://api.example.com", "urn:example:billing"},
-		TokenEndpointAuthMethod:  "client_secret_basic",
-		FirstParty:               true,
-		PostLogoutRedirectURIs:   []string{"https://app.example.com/logged-out", "com.example.app:/logout"},
-		IDTokenSignedResponseAlg: "EdDSA",
-		CreatedAt:                createdAt,
+		ID:                               randomID(t, "client-"),
+		SecretHash:                       randomHash(t),
+		Name:                             "Storetest Reporting Service",
+		GrantTypes:                       []string{"client_credentials", "authorization_code", "refresh_token"},
+		RedirectURIs:                     []string{"https://app.example.com/callback", "http://127.0.0.1/cb", "com.example.app:/oauth2redirect"},
+		Scopes:                           []string{"reports:read", "reports:write", "gatehouse:admin"},
+		Audiences:                        []string{"https://api.example.com", "urn:example:billing"},
+		TokenEndpointAuthMethod:          "client_secret_basic",
+		FirstParty:                       true,
+		PostLogoutRedirectURIs:           []string{"https://app.example.com/logged-out", "com.example.app:/logout"},
+		IDTokenSignedResponseAlg:         "EdDSA",
+		BackchannelLogoutURI:             "https://app.example.com/backchannel-logout",
+		BackchannelLogoutSessionRequired: true,
+		CreatedAt:                        createdAt,
 	}
 }
 
@@ -103,6 +105,10 @@ func checkClient(t *testing.T, got, want store.Client) {
 	checkStrings(t, "PostLogoutRedirectURIs", got.PostLogoutRedirectURIs, want.PostLogoutRedirectURIs)
 	if got.IDTokenSignedResponseAlg != want.IDTokenSignedResponseAlg {
 		t.Errorf("IDTokenSignedResponseAlg = %q, want %q", got.IDTokenSignedResponseAlg, want.IDTokenSignedResponseAlg)
+	}
+	if got.BackchannelLogoutURI != want.BackchannelLogoutURI || got.BackchannelLogoutSessionRequired != want.BackchannelLogoutSessionRequired {
+		t.Errorf("back-channel logout = %q %v, want %q %v", got.BackchannelLogoutURI, got.BackchannelLogoutSessionRequired,
+			want.BackchannelLogoutURI, want.BackchannelLogoutSessionRequired)
 	}
 	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 }
