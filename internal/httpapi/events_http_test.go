@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/passkey/passkeytest"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
 )
 
@@ -157,8 +158,10 @@ func TestAuditEvents(t *testing.T) {
 	type tcase struct {
 		name string
 		// skip names backends the case cannot run on, and why.
-		skip  map[string]string
-		cause func(t *testing.T, srv *apptest.Server) wantEvent
+		skip map[string]string
+		// passkeys runs the case on a server with a domain-name issuer.
+		passkeys bool
+		cause    func(t *testing.T, srv *apptest.Server) wantEvent
 	}
 	ended := func(reason string) map[string]string { return map[string]string{"reason": reason} }
 	cases := []tcase{
@@ -247,6 +250,27 @@ func TestAuditEvents(t *testing.T) {
 			srv.Clock.Advance(time.Minute)
 			c.Do(t, http.MethodDelete, "/v1/mfa/totp", map[string]string{"code": a.code(t, 0)}).WantStatus(t, http.StatusNoContent)
 			return wantEvent{Type: audit.TOTPRemoved, UserID: u.ID, UserAgent: ua}
+		}},
+		{name: audit.PasskeyRegistered, passkeys: true, cause: func(t *testing.T, srv *apptest.Server) wantEvent {
+			u, ua := srv.NewUser(t), marker(t)
+			pk := registerPasskey(t, agentLogin(t, srv, u, ua), passkeytest.New(t), "audit key")
+			return wantEvent{Type: audit.PasskeyRegistered, UserID: u.ID, UserAgent: ua, Actor: audit.ActorUser,
+				Detail: map[string]string{"passkey_id": pk.ID, "name": "audit key"}}
+		}},
+		{name: audit.PasskeyRemoved, passkeys: true, cause: func(t *testing.T, srv *apptest.Server) wantEvent {
+			u, ua := srv.NewUser(t), marker(t)
+			c := agentLogin(t, srv, u, ua)
+			pk := registerPasskey(t, c, passkeytest.New(t), "")
+			c.Do(t, http.MethodDelete, "/v1/passkeys/"+pk.ID, nil).WantStatus(t, http.StatusNoContent)
+			return wantEvent{Type: audit.PasskeyRemoved, UserID: u.ID, UserAgent: ua, Actor: audit.ActorUser,
+				Detail: map[string]string{"passkey_id": pk.ID}}
+		}},
+		{name: "login.succeeded/passkey", passkeys: true, cause: func(t *testing.T, srv *apptest.Server) wantEvent {
+			u, a := srv.NewUser(t), passkeytest.New(t)
+			registerPasskey(t, agentLogin(t, srv, u, marker(t)), a, "")
+			c, r := passkeyLogin(t, srv, a, "session")
+			r.WantStatus(t, http.StatusOK)
+			return wantEvent{Type: audit.LoginSucceeded, UserID: u.ID, SessionID: signedIn(t, c, r).SessionID, Detail: map[string]string{"kind": "cookie"}}
 		}},
 		{name: "session.ended/logout", cause: func(t *testing.T, srv *apptest.Server) wantEvent {
 			u, ua := srv.NewUser(t), marker(t)
@@ -404,10 +428,17 @@ func TestAuditEvents(t *testing.T) {
 	for _, be := range auditBackends {
 		t.Run(be.name, func(t *testing.T) {
 			srv := apptest.Start(t, apptest.Options{Args: be.args(t)})
+			// A second server with a domain-name issuer, so that passkeys
+			// are on (see TestPasskeysOffForIPIssuer), on the same backend.
+			pkSrv := apptest.Start(t, apptest.Options{Args: append(be.args(t), "--issuer", pkIssuer)})
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					if why := tc.skip[be.name]; why != "" {
 						t.Skip(why)
+					}
+					srv := srv
+					if tc.passkeys {
+						srv = pkSrv
 					}
 					want := tc.cause(t, srv)
 					e := findOnce(t, srv, want)
@@ -425,8 +456,6 @@ func TestAuditEvents(t *testing.T) {
 		audit.UserSessionsEnded:        "the stores list every record before a bulk end, so one session.ended each is written",
 		audit.UserEmailChangeRequested: "PATCH /v1/me changes the address at once (user.email_changed); its verification follows",
 		audit.RecoveryCodesRegenerated: "no operation regenerates recovery codes yet",
-		audit.PasskeyRegistered:        "emitted by accounts.FinishPasskeyRegistration; no case yet (it needs a WebAuthn authenticator in the table)",
-		audit.PasskeyRemoved:           "emitted by accounts.DeletePasskey; no case yet (as passkey.registered)",
 		audit.ClientUpdated:            "clients cannot be updated yet",
 	}
 	for _, typ := range audit.Types() {
