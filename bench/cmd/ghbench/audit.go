@@ -10,11 +10,12 @@ import (
 	"strings"
 )
 
-// AuditConfig says how the audit-trail login rows are run: Rounds fresh
-// processes of the httpapi test binary, each running the trail-on and
-// trail-off sub-benchmarks one after the other (so on and off alternate
-// through the run), ArgonN and CheapN logins per sub-benchmark. ArgonN 0
-// leaves the Argon2id rows out (-quick).
+// AuditConfig says how the audit-trail login rows are run: Rounds
+// rounds, each running the httpapi test binary once per hash and side
+// (trail on, trail off: a fresh process each, so each side pays the same
+// process warm-up; the side that goes first alternates by round), ArgonN
+// and CheapN logins per sub-benchmark. ArgonN 0 leaves the Argon2id rows
+// out (-quick).
 type AuditConfig struct {
 	Rounds, ArgonN, CheapN int
 }
@@ -47,34 +48,50 @@ func auditTrail(ctx context.Context, rep *Report, root, work string, cfg AuditCo
 			if hash.n == 0 {
 				continue
 			}
-			cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", auditPattern(hash.name),
-				"-test.benchtime", fmt.Sprintf("%dx", hash.n), "-test.count", "1")
-			cmd.Dir = filepath.Join(root, "internal", "httpapi")
-			cmd.Env = os.Environ()
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				rep.Notes = append(rep.Notes, fmt.Sprintf("audit-trail login rows: round %d (%s) failed: %v: %s", i+1, hash.name, err, firstLine(fmt.Errorf("%s", tail(string(out), 300)))))
-				continue
+			for _, on := range auditOrder(i) {
+				cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", auditPattern(hash.name, on),
+					"-test.benchtime", fmt.Sprintf("%dx", hash.n), "-test.count", "1")
+				cmd.Dir = filepath.Join(root, "internal", "httpapi")
+				cmd.Env = os.Environ()
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					rep.Notes = append(rep.Notes, fmt.Sprintf("audit-trail login rows: round %d (%s) failed: %v: %s", i+1, hash.name, err, firstLine(fmt.Errorf("%s", tail(string(out), 300)))))
+					continue
+				}
+				lines = append(lines, ParseBenchOutput(string(out))...)
 			}
-			lines = append(lines, ParseBenchOutput(string(out))...)
 		}
 	}
 	rep.Targets = append(rep.Targets, AuditTarget(lines, cfg))
 	rep.Audit = AuditSection(lines, cfg)
 }
 
-// auditPattern is the -bench pattern of one hash's four sub-benchmarks.
-func auditPattern(hash string) string {
-	return "^" + auditBench + "$/./^" + hash + "$"
+// auditPattern is the -bench pattern of one hash's two sub-benchmarks
+// (right and wrong password) with the trail on or off.
+func auditPattern(hash string, on bool) string {
+	return "^" + auditBench + "$/./^" + hash + "$/^" + auditSide(on) + "$"
+}
+
+// auditOrder is the order of the two sides in round i: trail on first in
+// even rounds, off first in odd ones, so that neither side always runs
+// first on a machine whose load drifts.
+func auditOrder(i int) []bool {
+	if i%2 == 0 {
+		return []bool{true, false}
+	}
+	return []bool{false, true}
+}
+
+func auditSide(on bool) string {
+	if on {
+		return "trail_on"
+	}
+	return "trail_off"
 }
 
 // auditKey names one sub-benchmark as ParseBenchOutput reports it.
 func auditKey(pw, hash string, on bool) string {
-	side := "trail_off"
-	if on {
-		side = "trail_on"
-	}
-	return auditBench + "/" + pw + "/" + hash + "/" + side
+	return auditBench + "/" + pw + "/" + hash + "/" + auditSide(on)
 }
 
 // auditCase is one password × hash pair: the medians over the rounds of
@@ -140,19 +157,19 @@ func AuditTarget(lines []BenchLine, cfg AuditConfig) Target {
 // AuditSection returns the markdown lines of the audit-trail section.
 func AuditSection(lines []BenchLine, cfg AuditConfig) []string {
 	run := func(hash string, n int) string {
-		return fmt.Sprintf("go test -run '^$' -bench '%s' -benchtime %dx -count 1 ./internal/httpapi/", auditPattern(hash), n)
+		return fmt.Sprintf("go test -run '^$' -bench '%s' -benchtime %dx -count 1 ./internal/httpapi/", auditPattern(hash, true), n)
 	}
 	cmd := "`" + run("cheap", cfg.CheapN) + "`"
 	if cfg.ArgonN > 0 {
-		cmd = "`" + run("argon2id", cfg.ArgonN) + "`, then " + cmd
+		cmd = "`" + run("argon2id", cfg.ArgonN) + "` and " + cmd
 	}
 	out := []string{
 		fmt.Sprintf("`%s` (internal/httpapi): `POST /v1/login` through the fully wired server on SQLite, trail on and off (`InsecureNoAuditTrail`, test-only), logs to a JSON handler on `io.Discard` in both, login limits off. "+
-			"%d rounds, each a fresh process of the test binary running trail on then trail off, so the two sides alternate through the run; medians over the rounds. "+
+			"%d rounds; in each, per hash, one fresh process of the test binary runs the trail-on pair and another the trail-off pair (each side pays the same process warm-up), on first in odd rounds and off first in even ones; medians over the rounds. "+
 			"`cpu` is the process's CPU time per login (steadier than wall time on a shared machine), `wall` the benchmark's ns/op; ms. `ok` writes a session and `login.succeeded`, `wrong password` only `login.failed`. "+
 			"`argon2id` is the default hash (the real login), `cheap` apptest's minimal one (the trail's own cost shows). See *Audit trail* in [benchmark-notes.md](benchmark-notes.md).", auditBench, cfg.Rounds),
 		"",
-		fmt.Sprintf("Each round runs, in the main module, %s (ghbench builds the test binary once with `go test -c` and runs it).", cmd),
+		fmt.Sprintf("Each round runs, in the main module, %s, and each again with `trail_off` for `trail_on` (ghbench builds the test binary once with `go test -c` and runs it).", cmd),
 		"",
 		tableHead("case", "hash", "cpu off", "cpu on", "on ÷ off (cpu)", "wall off", "wall on", "on ÷ off (wall)", "allocs off → on"),
 	}

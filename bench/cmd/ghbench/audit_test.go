@@ -56,7 +56,7 @@ func TestAuditSection(t *testing.T) {
 	for _, want := range []string{
 		"| ok | argon2id | 29.5 | 30.5 | 1.03 | 37.0 | 65.0 | 1.76 | 264 → 325 |",
 		"| wrong password | cheap | 0.202 | 0.645 | 3.19 | 0.200 | 0.650 | 3.25 | 129 → 191 |",
-		"-bench '^BenchmarkLoginAuditTrail$/./^argon2id$' -benchtime 10x",
+		"-bench '^BenchmarkLoginAuditTrail$/./^argon2id$/^trail_on$' -benchtime 10x",
 	} {
 		if !strings.Contains(sec, want) {
 			t.Errorf("section lacks %q:\n%s", want, sec)
@@ -68,20 +68,47 @@ func TestAuditSection(t *testing.T) {
 	}
 }
 
-// TestAuditPattern checks that each pattern selects its hash's four
-// sub-benchmarks and no others, level by level as go test matches them.
+// TestAuditPattern checks that each pattern selects its hash's two
+// sub-benchmarks of one side and no others, level by level as go test
+// matches them, and that the first side alternates by round.
 func TestAuditPattern(t *testing.T) {
 	for _, hash := range []string{"argon2id", "cheap"} {
-		elems := strings.Split(auditPattern(hash), "/")
-		for _, l := range ParseBenchOutput(auditOutput) {
-			names := strings.Split(l.Name, "/")
-			match := len(names) >= len(elems)
-			for i := 0; match && i < len(elems); i++ {
-				match = regexp.MustCompile(elems[i]).MatchString(names[i])
+		for _, on := range []bool{true, false} {
+			pat := auditPattern(hash, on)
+			elems := strings.Split(pat, "/")
+			n, want := 0, 4 // two passwords, two rounds of argon2id
+			if hash == "cheap" {
+				want = 2 // one round
 			}
-			if want := names[2] == hash; match != want {
-				t.Errorf("pattern %q on %s: %v", auditPattern(hash), l.Name, match)
+			for _, l := range ParseBenchOutput(auditOutput) {
+				names := strings.Split(l.Name, "/")
+				match := len(names) >= len(elems)
+				for i := 0; match && i < len(elems); i++ {
+					match = regexp.MustCompile(elems[i]).MatchString(names[i])
+				}
+				if wantMatch := names[2] == hash && names[3] == auditSide(on); match != wantMatch {
+					t.Errorf("pattern %q on %s: %v", pat, l.Name, match)
+				}
+				if match {
+					n++
+				}
+			}
+			if n != want {
+				t.Errorf("pattern %q matched %d lines, want %d", pat, n, want)
 			}
 		}
+	}
+	firstOn := 0
+	for i := range 6 {
+		o := auditOrder(i)
+		if len(o) != 2 || o[0] == o[1] {
+			t.Fatalf("round %d order %v", i, o)
+		}
+		if o[0] {
+			firstOn++
+		}
+	}
+	if firstOn != 3 {
+		t.Errorf("trail on first in %d of 6 rounds", firstOn)
 	}
 }

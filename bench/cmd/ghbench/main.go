@@ -105,11 +105,11 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	// The audit-trail rows are in-process Go benchmarks (about 40 s; in
-	// -quick the cheap hash only, a few seconds).
-	acfg := AuditConfig{Rounds: 5, ArgonN: 10, CheapN: 200}
+	// The audit-trail rows are in-process Go benchmarks (under a minute;
+	// in -quick the cheap hash only, a few seconds).
+	acfg := AuditConfig{Rounds: 6, ArgonN: 10, CheapN: 200}
 	if quick {
-		acfg = AuditConfig{Rounds: 3, CheapN: 100}
+		acfg = AuditConfig{Rounds: 2, CheapN: 100}
 	}
 	if only == "audit" {
 		auditTrail(ctx, rep, root, work, acfg)
