@@ -7,6 +7,7 @@
 //	cd bench && go run ./cmd/ghbench -only burst -out DIR   # the burst-revocation rows alone
 //	cd bench && go run ./cmd/ghbench -only fanout -out DIR  # fan-out to 1,000 streams, revocation rate
 //	cd bench && go run ./cmd/ghbench -only wrk -out DIR     # the target paths under wrk (needs wrk), idle RSS
+//	cd bench && go run ./cmd/ghbench -only audit -out DIR   # login with the audit trail on and off
 //
 // It builds the server from the parent module, starts real "gatehouse
 // serve" processes on loopback ports (SQLite always; PostgreSQL and
@@ -37,10 +38,12 @@ func main() {
 	quick := flag.Bool("quick", false, "short rounds and few trials (under 2 minutes)")
 	out := flag.String("out", "../docs", "directory for benchmarks.md and img/")
 	root := flag.String("root", "..", "the main module's directory")
-	only := flag.String("only", "", `run one section only: "burst" (the burst-revocation rows), "fanout" (fan-out delay to 1,000 streams and the sustained revocation rate) or "wrk" (the issue-18 target paths under wrk, on SQLite, with idle RSS); the report then holds only them`)
+	only := flag.String("only", "", `run one section only: "burst" (the burst-revocation rows), "fanout" (fan-out delay to 1,000 streams and the sustained revocation rate) or "wrk" (the issue-18 target paths under wrk, on SQLite, with idle RSS) or "audit" (login with the audit trail on and off, issue 17); the report then holds only them`)
 	flag.Parse()
-	if *only != "" && *only != "burst" && *only != "fanout" && *only != "wrk" {
-		fmt.Fprintln(os.Stderr, "ghbench: -only takes \"burst\", \"fanout\" or \"wrk\"")
+	switch *only {
+	case "", "burst", "fanout", "wrk", "audit":
+	default:
+		fmt.Fprintln(os.Stderr, "ghbench: -only takes \"burst\", \"fanout\", \"wrk\" or \"audit\"")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -102,6 +105,19 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
+	// The audit-trail rows are in-process Go benchmarks (under a minute;
+	// in -quick the cheap hash only, about 15 s with the test binary's link).
+	acfg := AuditConfig{Rounds: 6, ArgonN: 20, CheapN: 200}
+	if quick {
+		acfg = AuditConfig{Rounds: 2, CheapN: 100}
+	}
+	if only == "audit" {
+		auditTrail(ctx, rep, root, work, acfg)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return finish(rep, out, start)
+	}
 	logf("building gatehouse")
 	bin, err := buildGatehouse(ctx, root, work)
 	if err != nil {
@@ -168,6 +184,7 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 	rep.E2EOf = cfg
 	if only == "" {
 		micro(ctx, rep, root, quick)
+		auditTrail(ctx, rep, root, work, acfg)
 	}
 
 	const password = "correct horse battery staple"

@@ -22,6 +22,7 @@ type Report struct {
 	Quick   bool
 	Notes   []string // sections not run, and why
 	Micro   []string // markdown table lines of per-request costs
+	Audit   []string // markdown lines of the audit-trail login section
 	E2E     []E2ERow
 	Revoke  []RevocationResult
 	Burst   []BurstResult
@@ -95,6 +96,12 @@ func (r *Report) Write(w io.Writer) error {
 	if len(r.Micro) > 0 {
 		p("\n## Per-request authentication cost\n\n")
 		for _, l := range r.Micro {
+			p("%s\n", l)
+		}
+	}
+	if len(r.Audit) > 0 {
+		p("\n## Audit trail: cost of the login path\n\n")
+		for _, l := range r.Audit {
 			p("%s\n", l)
 		}
 	}
