@@ -441,9 +441,9 @@ func TestAccountTOTP(t *testing.T) {
 func TestAccountNeedsRecentLogin(t *testing.T) {
 	srv := apptest.Start(t, apptest.Options{})
 	u := srv.NewUser(t)
-	b, p := accountBrowser(t, srv, u)
+	b, _ := accountBrowser(t, srv, u)
 	srv.Clock.Advance(15 * time.Minute) // past the 10-minute window, within the idle timeout
-	p = b.get(srv.URL + "/account")
+	p := b.get(srv.URL + "/account")
 	for _, tc := range []struct {
 		action string
 		fields map[string]string
