@@ -225,6 +225,7 @@ func (s *Server) renderTOTP(w http.ResponseWriter, r *http.Request, status int, 
 	s.renderPage(w, r, status, "totp.html", map[string]any{
 		"Title": "Set up an authenticator app", "CSRFToken": session.CSRFToken(secret), "ReturnTo": returnTo,
 		"Secret": key, "URI": uri, "QR": svg, "Required": sess.EnrolmentOnly, "Error": errMsg,
+		"Passkeys": s.deps.Accounts.PasskeysEnabled(),
 	})
 }
 
