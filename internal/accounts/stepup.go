@@ -30,9 +30,10 @@ import (
 type ReauthRequest struct {
 	UserID, SessionID string
 	// Password is the account's password; Code a current TOTP code or an
-	// unused recovery code. An account with a second factor must send a
-	// Code (the Password, if sent too, is checked as well); one without
-	// sends the Password.
+	// unused recovery code. An account with TOTP must send a Code (the
+	// Password, if sent too, is checked as well); one without sends the
+	// Password. A passkey re-authenticates through BeginPasskeyReauth and
+	// ReauthenticatePasskey instead.
 	Password, Code string
 	// ClientAddr keys the per-address limit.
 	ClientAddr string
@@ -66,7 +67,7 @@ func (s *Service) Reauthenticate(ctx context.Context, req ReauthRequest) (store.
 	case hasFactor && req.Code == "":
 		return store.Session{}, &InvalidRequestError{Reason: "this account has a second factor: send a code"}
 	case !hasFactor && req.Password == "":
-		return store.Session{}, &InvalidRequestError{Reason: "this account has no second factor: send the password"}
+		return store.Session{}, &InvalidRequestError{Reason: "this account has no TOTP factor: send the password, or use a passkey (POST /v1/reauth/passkey/begin and finish)"}
 	}
 	if req.Password != "" {
 		checked, err := s.d.Users.Login(ctx, u.Email, req.Password, req.ClientAddr)
