@@ -43,6 +43,10 @@ func TestPasskeyRequireMFA(t *testing.T) {
 	if body := string(c.Do(t, http.MethodGet, "/mfa/totp", nil).WantStatus(t, http.StatusOK).Body); !strings.Contains(body, `id="passkey-instead"`) {
 		t.Errorf("the enrolment page does not offer a passkey:\n%s", body)
 	}
+	// It links to the passkeys page, which the enrolling session may use.
+	if body := string(c.Do(t, http.MethodGet, "/account/passkeys", nil).WantStatus(t, http.StatusOK).Body); !strings.Contains(body, `id="passkey-add"`) {
+		t.Errorf("the passkeys page of an enrolment-only session has no add form:\n%s", body)
+	}
 	a := passkeytest.New(t)
 	a.UV = false
 	registerPasskey(t, c, a, "Key")
