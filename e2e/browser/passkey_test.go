@@ -26,7 +26,9 @@ import (
 //  3. sign out, then at /login press "Sign in with a passkey": no email,
 //     no password;
 //  4. sign out, sign in with the password: the second step asks for the
-//     passkey ("Use your passkey").
+//     passkey ("Use your passkey");
+//  5. open /reauth and press "Use your passkey": the step-up of that
+//     session, back to return_to.
 //
 // The server's issuer is http://localhost:PORT: WebAuthn needs a domain
 // name as RP ID, and 127.0.0.1 is none.
@@ -91,6 +93,18 @@ func TestBrowserPasskeys(t *testing.T) {
 			b.waitFor(g.URL, "/login", "#message")
 			if me := b.meAuth(g); me.Status != http.StatusOK || !slices.Equal(me.Auth.AMR, []string{"pwd", "hwk", "user", "mfa"}) {
 				t.Fatalf("after password + passkey /v1/me: %+v, want amr [pwd hwk user mfa]", me)
+			}
+
+			// 5. Step-up of this session with the passkey on /reauth.
+			b.navigate(g.URL + "/reauth?return_to=%2Fv1%2Fme")
+			b.waitFor(g.URL, "/reauth", "#passkey-reauth-box:not([hidden]) #passkey-reauth")
+			if got := b.text("main"); !strings.Contains(got, "Use your passkey") {
+				t.Errorf("/reauth of a passkey account: %q", got)
+			}
+			b.click("#passkey-reauth")
+			b.waitFor(g.URL, "/v1/me", "body")
+			if me := b.meAuth(g); me.Status != http.StatusOK || !slices.Equal(me.Auth.AMR, []string{"pwd", "hwk", "user", "mfa"}) {
+				t.Fatalf("after the passkey step-up /v1/me: %+v, want amr [pwd hwk user mfa]", me)
 			}
 		})
 	}

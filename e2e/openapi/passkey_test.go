@@ -160,7 +160,7 @@ func (k *softKey) get(t *testing.T, options map[string]any, origin string, extra
 
 // drivePasskeys exercises the passkey operations for a new user:
 // registration, listing, renaming, passwordless login, the passkey as
-// second factor, removal. The server's issuer is http://localhost:PORT, a
+// second factor, step-up, removal. The server's issuer is http://localhost:PORT, a
 // domain name, as WebAuthn needs.
 func drivePasskeys(t *testing.T, d *driver) {
 	const pw = "correct horse battery staple"
@@ -200,8 +200,16 @@ func drivePasskeys(t *testing.T, d *driver) {
 	second := d.do(call{method: http.MethodPost, path: "/v1/login/passkey/finish", json: k.get(t, opts.decode(t), origin, map[string]any{"mfa_token": tok}), want: 200})
 	fresh := []string{"Cookie", sessionCookie(t, second), "X-CSRF-Token", second.str(t, "csrf_token")}
 
+	// Step-up of that session with the passkey; a wrong origin is refused.
+	opts = d.do(call{method: http.MethodPost, path: "/v1/reauth/passkey/begin", header: fresh, want: 200})
+	d.do(call{method: http.MethodPost, path: "/v1/reauth/passkey/finish", header: fresh, json: k.get(t, opts.decode(t), "http://evil.example", nil), want: 401})
+	opts = d.do(call{method: http.MethodPost, path: "/v1/reauth/passkey/begin", header: fresh, want: 200})
+	d.do(call{method: http.MethodPost, path: "/v1/reauth/passkey/finish", header: fresh, json: k.get(t, opts.decode(t), origin, nil), want: 200})
+
 	d.do(call{method: http.MethodDelete, path: "/v1/passkeys/" + id, header: fresh, want: 204})
 	d.do(call{method: http.MethodDelete, path: "/v1/passkeys/" + id, header: fresh, want: 404})
+	// Without a passkey there is nothing to step up with.
+	d.do(call{method: http.MethodPost, path: "/v1/reauth/passkey/begin", header: fresh, want: 400})
 
 	// The pages: the script, the management page, its remove form (a
 	// stale CSRF token is refused; the API removed the passkey already).

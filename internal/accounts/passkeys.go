@@ -83,7 +83,9 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, userID, sessionI
 }
 
 // FinishPasskeyRegistration verifies the RegistrationResponseJSON body and
-// stores the new passkey under name (empty: passkey.DefaultName). A
+// stores the new passkey under name (empty: passkey.DefaultName), then
+// records the new key's method (hwk or swk) on the caller's session or
+// grant, as ConfirmTOTP records otp. A
 // response that does not verify or answers no live ceremony of this user
 // is an *InvalidRequestError; a credential registered already is
 // store.ErrConflict.
@@ -114,6 +116,17 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, userID, session
 	if err := s.record(ctx, audit.Event{Type: audit.PasskeyRegistered, UserID: userID,
 		Detail: map[string]string{"passkey_id": base64.RawURLEncoding.EncodeToString(c.ID), "name": c.Name}}); err != nil {
 		return store.PasskeyCredential{}, err
+	}
+	// As a confirmed TOTP code does, the new passkey steps the caller's
+	// session or grant up: an enrolment-only session (required MFA) is
+	// now multi-factor, with the password it logged in with.
+	rec, err := s.d.Sessions.Get(ctx, sessionID)
+	if err == nil {
+		_, err = s.stepUp(ctx, rec, passkey.Methods(c.BackupEligible, false)...)
+	}
+	if err != nil {
+		// The passkey is registered; the session just did not record it.
+		s.log.WarnContext(ctx, "could not step up the registering session", "user_id", userID, "err", err)
 	}
 	return c, nil
 }

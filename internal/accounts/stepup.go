@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-webauthn/webauthn/protocol"
+
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
+	"github.com/gatehouse-auth/gatehouse/internal/passkey"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/totp"
@@ -27,9 +30,10 @@ import (
 type ReauthRequest struct {
 	UserID, SessionID string
 	// Password is the account's password; Code a current TOTP code or an
-	// unused recovery code. An account with a second factor must send a
-	// Code (the Password, if sent too, is checked as well); one without
-	// sends the Password.
+	// unused recovery code. An account with TOTP must send a Code (the
+	// Password, if sent too, is checked as well); one without sends the
+	// Password. A passkey re-authenticates through BeginPasskeyReauth and
+	// ReauthenticatePasskey instead.
 	Password, Code string
 	// ClientAddr keys the per-address limit.
 	ClientAddr string
@@ -46,13 +50,7 @@ func (s *Service) Reauthenticate(ctx context.Context, req ReauthRequest) (store.
 	if req.Password == "" && req.Code == "" {
 		return store.Session{}, &InvalidRequestError{Reason: "password or code is required"}
 	}
-	if req.SessionID == "" {
-		return store.Session{}, ErrReauthenticationRequired
-	}
-	rec, err := s.d.Sessions.Get(ctx, req.SessionID)
-	if errors.Is(err, session.ErrInvalid) || (err == nil && rec.UserID != req.UserID) {
-		return store.Session{}, ErrReauthenticationRequired
-	}
+	rec, err := s.ownRecord(ctx, req.UserID, req.SessionID)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -69,7 +67,7 @@ func (s *Service) Reauthenticate(ctx context.Context, req ReauthRequest) (store.
 	case hasFactor && req.Code == "":
 		return store.Session{}, &InvalidRequestError{Reason: "this account has a second factor: send a code"}
 	case !hasFactor && req.Password == "":
-		return store.Session{}, &InvalidRequestError{Reason: "this account has no second factor: send the password"}
+		return store.Session{}, &InvalidRequestError{Reason: "this account has no TOTP factor: send the password, or use a passkey (POST /v1/reauth/passkey/begin and finish)"}
 	}
 	if req.Password != "" {
 		checked, err := s.d.Users.Login(ctx, u.Email, req.Password, req.ClientAddr)
@@ -150,8 +148,102 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, userID, sessionID string
 	return s.DeleteUser(ctx, userID)
 }
 
-// HasSecondFactor reports whether the user has a confirmed second factor
-// to give (what a step-up to multi-factor asks for).
+// HasSecondFactor reports whether the user has a second factor to give
+// (what a step-up to multi-factor asks for): a confirmed TOTP factor or a
+// passkey (when the server serves passkeys).
 func (s *Service) HasSecondFactor(ctx context.Context, userID string) (bool, error) {
-	return s.mfaEnabled(ctx, store.User{ID: userID})
+	factors, err := s.FactorKinds(ctx, userID)
+	return len(factors) > 0, err
+}
+
+// FactorKinds returns the second factors the user can give, as a login's
+// *MFARequiredError lists them: FactorTOTP, then FactorPasskey. None
+// means a password is all the account can give.
+func (s *Service) FactorKinds(ctx context.Context, userID string) ([]string, error) {
+	return s.mfaFactors(ctx, store.User{ID: userID})
+}
+
+// BeginPasskeyReauth starts re-authenticating the caller's session or
+// grant sessionID with a passkey of userID (step-up): the options for
+// navigator.credentials.get, listing the user's passkeys. A user without
+// a passkey is an *InvalidRequestError; a caller without a record is
+// ErrReauthenticationRequired.
+func (s *Service) BeginPasskeyReauth(ctx context.Context, userID, sessionID string) (*protocol.CredentialAssertion, error) {
+	pk, err := s.passkeys()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.ownRecord(ctx, userID, sessionID); err != nil {
+		return nil, err
+	}
+	opts, err := pk.BeginSecondFactor(ctx, userID)
+	if errors.Is(err, passkey.ErrNoPasskeys) {
+		return nil, &InvalidRequestError{Reason: "this account has no passkey: use POST /v1/reauth with a password or code"}
+	}
+	return opts, err
+}
+
+// ReauthenticatePasskey finishes a passkey step-up begun by
+// BeginPasskeyReauth: it verifies the AuthenticationResponseJSON body
+// against a live ceremony of userID and records on the session or grant
+// sessionID that the user authenticated now with the passkey's methods
+// (hwk or swk, and user when the authenticator verified the user). It
+// returns the updated record. A response that does not verify, answers
+// no live ceremony of this user (stale, used, another user's) or comes
+// from a cloned authenticator is ErrInvalidCredentials, counted toward
+// the account's login limit (then a *RateLimitedError), and changes
+// nothing.
+func (s *Service) ReauthenticatePasskey(ctx context.Context, userID, sessionID, clientAddr string, body []byte) (store.Session, error) {
+	pk, err := s.passkeys()
+	if err != nil {
+		return store.Session{}, err
+	}
+	if len(body) == 0 {
+		return store.Session{}, &InvalidRequestError{Reason: "the AuthenticationResponseJSON is required"}
+	}
+	rec, err := s.ownRecord(ctx, userID, sessionID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	if err := s.d.Users.CheckSecondFactor(ctx, userID, clientAddr); err != nil {
+		return store.Session{}, err
+	}
+	res, err := pk.FinishSecondFactor(ctx, userID, body)
+	if err != nil {
+		if !isPasskeyRefusal(err) {
+			return store.Session{}, fmt.Errorf("accounts: passkey step-up: %w", err)
+		}
+		s.log.InfoContext(ctx, "passkey step-up refused", "user_id", userID, "err", err)
+		if ferr := s.d.Users.FailSecondFactor(ctx, userID, clientAddr); ferr != nil {
+			return store.Session{}, ferr
+		}
+		if rerr := s.record(ctx, audit.Event{Type: audit.MFAFailed, UserID: userID, IP: clientAddr,
+			Detail: map[string]string{"factor": "passkey", "action": "step_up"}}); rerr != nil {
+			return store.Session{}, rerr
+		}
+		return store.Session{}, ErrInvalidCredentials
+	}
+	s.d.Users.ResetSecondFactor(ctx, userID)
+	if err := s.record(ctx, audit.Event{Type: audit.MFASucceeded, UserID: userID, IP: clientAddr,
+		Detail: map[string]string{"factor": "passkey", "action": "step_up"}}); err != nil {
+		return store.Session{}, err
+	}
+	return s.stepUp(ctx, rec, res.Methods...)
+}
+
+// ownRecord returns the session or grant sessionID when it belongs to
+// userID; otherwise (none, another user's, an admin or client token) it
+// is ErrReauthenticationRequired.
+func (s *Service) ownRecord(ctx context.Context, userID, sessionID string) (store.Session, error) {
+	if sessionID == "" {
+		return store.Session{}, ErrReauthenticationRequired
+	}
+	rec, err := s.d.Sessions.Get(ctx, sessionID)
+	if errors.Is(err, session.ErrInvalid) || (err == nil && rec.UserID != userID) {
+		return store.Session{}, ErrReauthenticationRequired
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("accounts: read session %s: %w", sessionID, err)
+	}
+	return rec, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/authn"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
 
 // codeMFARequired answers a correct password for an account with a second
@@ -57,6 +58,11 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request, p authn.Pr
 		s.writeError(w, r, err)
 		return
 	}
+	s.writeReauth(w, r, p, rec)
+}
+
+// writeReauth answers a re-authentication with the record's new auth.
+func (s *Server) writeReauth(w http.ResponseWriter, r *http.Request, p authn.Principal, rec store.Session) {
 	a := session.AuthOf(rec)
 	s.log.InfoContext(r.Context(), "reauthenticated", "user_id", p.UserID, "session_id", p.SessionID, "amr", a.AMR())
 	writeJSON(w, http.StatusOK, authJSON{ACR: a.ACR(), AMR: a.AMR(), AuthTime: authTimeJSON(a)})

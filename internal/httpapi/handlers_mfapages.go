@@ -120,8 +120,9 @@ func (s *Server) sessionFormOK(r *http.Request, form url.Values, secret string) 
 }
 
 // handleReauthPage asks the signed-in user to prove it is them again (a
-// step-up): a code when the account has a second factor, the password
-// otherwise. It then returns to return_to.
+// step-up): "Use your passkey" (passkey.js, POST /v1/reauth/passkey/begin
+// and finish) when the account has a passkey, a code when it has TOTP,
+// the password when it has no TOTP. It then returns to return_to.
 func (s *Server) handleReauthPage(w http.ResponseWriter, r *http.Request) {
 	sess, secret, ok := s.pageSession(w, r)
 	if !ok {
@@ -136,14 +137,16 @@ func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, status int
 		s.pageFailure(w, r, err)
 		return
 	}
-	hasFactor, err := s.deps.Accounts.HasSecondFactor(r.Context(), sess.UserID)
+	factors, err := s.deps.Accounts.FactorKinds(r.Context(), sess.UserID)
 	if err != nil {
 		s.pageFailure(w, r, err)
 		return
 	}
+	passkey := slices.Contains(factors, accounts.FactorPasskey)
 	s.renderPage(w, r, status, "reauth.html", map[string]any{
 		"Title": "Confirm it is you", "CSRFToken": session.CSRFToken(secret), "ReturnTo": returnTo,
-		"Email": u.Email, "Code": hasFactor, "Error": errMsg,
+		"Email": u.Email, "Code": slices.Contains(factors, accounts.FactorTOTP), "Passkey": passkey, "Script": passkey,
+		"Error": errMsg,
 	})
 }
 
@@ -222,6 +225,7 @@ func (s *Server) renderTOTP(w http.ResponseWriter, r *http.Request, status int, 
 	s.renderPage(w, r, status, "totp.html", map[string]any{
 		"Title": "Set up an authenticator app", "CSRFToken": session.CSRFToken(secret), "ReturnTo": returnTo,
 		"Secret": key, "URI": uri, "QR": svg, "Required": sess.EnrolmentOnly, "Error": errMsg,
+		"Passkeys": s.deps.Accounts.PasskeysEnabled(),
 	})
 }
 

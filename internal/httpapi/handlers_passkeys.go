@@ -17,13 +17,17 @@ import (
 // the passkey login, passwordless or as the second factor of a pending
 // login (with its mfa_token).
 func (s *Server) passkeyRoutes() {
-	s.mux.Handle("POST /v1/passkeys/register/begin", s.user(s.handleBeginPasskeyRegistration))
-	s.mux.Handle("POST /v1/passkeys/register/finish", s.user(s.handleFinishPasskeyRegistration))
+	// Registering is enrolling a factor: an enrolment-only session (required
+	// MFA) may add a passkey instead of TOTP.
+	s.mux.Handle("POST /v1/passkeys/register/begin", s.enrolling(s.handleBeginPasskeyRegistration))
+	s.mux.Handle("POST /v1/passkeys/register/finish", s.enrolling(s.handleFinishPasskeyRegistration))
 	s.mux.Handle("GET /v1/passkeys", s.user(s.handleListPasskeys))
 	s.mux.Handle("PATCH /v1/passkeys/{id}", s.user(s.handleRenamePasskey))
 	s.mux.Handle("DELETE /v1/passkeys/{id}", s.user(s.handleDeletePasskey))
 	s.mux.HandleFunc("POST /v1/login/passkey/begin", s.handleBeginPasskeyLogin)
 	s.mux.HandleFunc("POST /v1/login/passkey/finish", s.handleFinishPasskeyLogin)
+	s.mux.Handle("POST /v1/reauth/passkey/begin", s.user(s.handleBeginPasskeyReauth))
+	s.mux.Handle("POST /v1/reauth/passkey/finish", s.user(s.handleFinishPasskeyReauth))
 }
 
 // passkeyJSON is a passkey as the API shows it. id is the credential id,
@@ -205,4 +209,36 @@ func (s *Server) handleFinishPasskeyLogin(w http.ResponseWriter, r *http.Request
 		return
 	}
 	s.writeLogin(w, r, res)
+}
+
+// handleBeginPasskeyReauth answers the options of a passkey step-up of the
+// caller's own session or grant (no body): the user's passkeys.
+func (s *Server) handleBeginPasskeyReauth(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	opts, err := s.deps.Accounts.BeginPasskeyReauth(r.Context(), p.UserID, p.SessionID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, opts)
+}
+
+// handleFinishPasskeyReauth takes an AuthenticationResponseJSON and
+// answers as POST /v1/reauth: the caller's record now carries the
+// passkey's methods and authenticated now.
+func (s *Server) handleFinishPasskeyReauth(w http.ResponseWriter, r *http.Request, p authn.Principal) {
+	body, err := readBody(w, r, MaxBodyBytes, "application/json")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := unmarshalObject(body, &struct{}{}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rec, err := s.deps.Accounts.ReauthenticatePasskey(r.Context(), p.UserID, p.SessionID, s.clientIP(r), body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeReauth(w, r, p, rec)
 }

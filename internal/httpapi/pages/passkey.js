@@ -3,6 +3,7 @@
 // the same origin:
 //   /login:            "Sign in with a passkey" (POST /v1/login/passkey/begin, finish)
 //   /account/passkeys: "Add a passkey" (POST /v1/passkeys/register/begin, finish)
+//   /reauth:           "Use your passkey" (POST /v1/reauth/passkey/begin, finish)
 // WebAuthn's JSON forms carry binary fields as base64url; the browser API
 // takes ArrayBuffers, so the options are converted on the way in and the
 // credential on the way out.
@@ -149,7 +150,35 @@
     });
   }
 
+  // reauth is the step-up of the signed-in session: its assertion joins
+  // the session's methods, then the page goes on to return_to.
+  function reauth(box) {
+    var button = box.querySelector("#passkey-reauth"), err = box.querySelector("#passkey-error"), csrf = box.dataset.csrf;
+    button.addEventListener("click", function () {
+      err.hidden = true;
+      button.disabled = true;
+      post("/v1/reauth/passkey/begin", undefined, csrf).then(function (o) {
+        return navigator.credentials.get({ publicKey: requestOptions(o.publicKey) });
+      }).then(function (cred) {
+        return post("/v1/reauth/passkey/finish", credentialJSON(cred), csrf);
+      }).then(function () {
+        window.location.assign(box.dataset.returnTo || "/");
+      }).catch(function (e) {
+        button.disabled = false;
+        show(err, e.code === "invalid_credentials" ? "That passkey was not accepted. Try again."
+          : e.code === "rate_limited" ? "Too many attempts. Wait a while and try again."
+          : e.name === "NotAllowedError" ? "The passkey prompt was closed. Try again when you are ready."
+          : "Confirming with a passkey did not work.");
+      });
+    });
+  }
+
   var supported = !!(window.PublicKeyCredential && navigator.credentials);
+  var rbox = document.getElementById("passkey-reauth-box");
+  if (rbox && supported) {
+    rbox.hidden = false;
+    reauth(rbox);
+  }
   var box = document.getElementById("passkey-signin");
   if (box && supported) {
     box.hidden = false;
