@@ -51,16 +51,20 @@ func (s *Store) appendEvents(ctx context.Context, tx db, events []audit.Event) (
 	if err := s.f.lockTable(ctx, tx, "events", "EXCLUSIVE"); err != nil {
 		return nil, s.wrapErr(op+": lock", err)
 	}
+	insert, done, err := prepareRow(ctx, tx, `INSERT INTO events
+		(at, type, actor_kind, actor_id, user_id, session_id, client_id, ip, user_agent, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`)
+	if err != nil {
+		return nil, s.wrapErr(op+": prepare", err)
+	}
+	defer done()
 	seqs := make([]int64, len(events))
 	for i, e := range events {
 		detail, err := encodeDetail(e.Detail)
 		if err != nil {
 			return nil, s.errorf(op, err)
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO events
-			(at, type, actor_kind, actor_id, user_id, session_id, client_id, ip, user_agent, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-			millis(e.Time), e.Type, e.Actor.Kind, e.Actor.ID, e.UserID, e.SessionID, e.ClientID,
+		if err := insert(millis(e.Time), e.Type, e.Actor.Kind, e.Actor.ID, e.UserID, e.SessionID, e.ClientID,
 			e.IP, e.UserAgent, detail).Scan(&seqs[i]); err != nil {
 			return nil, s.wrapErr(op, err)
 		}

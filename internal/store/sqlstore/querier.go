@@ -117,3 +117,21 @@ func (r pgxRows) Close() error {
 	r.Rows.Close()
 	return r.Rows.Err()
 }
+
+// prepareRow returns run, which runs query (a statement that returns one
+// row) through tx with args, for a loop that runs it many times in one
+// transaction: on SQLite a statement prepared once (database/sql would
+// otherwise prepare it again for every call), on PostgreSQL through pgx,
+// which caches prepared statements itself. done releases the statement.
+func prepareRow(ctx context.Context, tx db, query string) (run func(args ...any) scanner, done func(), err error) {
+	if d, ok := tx.(stdDB); ok {
+		if sqlTx, ok := d.x.(*sql.Tx); ok {
+			stmt, err := sqlTx.PrepareContext(ctx, d.f.rebind(query))
+			if err != nil {
+				return nil, nil, err
+			}
+			return func(args ...any) scanner { return stmt.QueryRowContext(ctx, args...) }, func() { _ = stmt.Close() }, nil
+		}
+	}
+	return func(args ...any) scanner { return tx.QueryRowContext(ctx, query, args...) }, func() {}, nil
+}

@@ -45,13 +45,16 @@ func (s *Store) AppendRevocationsWithEvents(ctx context.Context, events []store.
 				return s.wrapErr(op+": lock", err)
 			}
 		}
+		insert, done, err := prepareRow(ctx, tx, `INSERT INTO revocations (session_id, user_id, token_id, at, expires)
+			VALUES (?, ?, ?, ?, ?) RETURNING seq`)
+		if err != nil {
+			return s.wrapErr(op+": prepare", err)
+		}
+		defer done()
 		// The statements run in order, so the Seqs increase in the order
 		// of events.
 		for _, e := range events {
-			err := tx.QueryRowContext(ctx,
-				`INSERT INTO revocations (session_id, user_id, token_id, at, expires)
-				VALUES (?, ?, ?, ?, ?) RETURNING seq`,
-				e.SessionID, e.UserID, e.TokenID, millis(e.At), millis(e.Expires)).Scan(&e.Seq)
+			err := insert(e.SessionID, e.UserID, e.TokenID, millis(e.At), millis(e.Expires)).Scan(&e.Seq)
 			if err != nil {
 				return s.wrapErr(op, err)
 			}
@@ -59,7 +62,6 @@ func (s *Store) AppendRevocationsWithEvents(ctx context.Context, events []store.
 			e.Expires = fromMillis(millis(e.Expires))
 			out = append(out, e)
 		}
-		var err error
 		seqs, err = s.appendEvents(ctx, tx, audits)
 		return err
 	})
