@@ -63,7 +63,7 @@ func TestBrowserAccountCenter(t *testing.T) {
 				t.Fatalf("no card for the phone (%v):\n%s", err, sessions)
 			}
 			a.checkLayout("account")
-			png, err := chromedp.Run(a.ctx, chromedp.FullScreenshot(100))
+			png, err := a.screenshot(chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatalf("screenshot: %v", err)
 			}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -83,6 +85,8 @@ func newTab(t *testing.T, vp viewport, extra ...chromedp.ExecAllocatorOption) *t
 	if vp.mobile {
 		emulate = append(emulate, chromedp.EmulateMobile, chromedp.EmulatePortrait)
 	}
+	// The first action starts the browser, which lives as long as the
+	// context of that action: ctx itself, not one with a deadline.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height, emulate...)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
@@ -179,11 +183,52 @@ func (b *tab) click(sel string) { b.t.Helper(); b.do("click "+sel, chromedp.Clic
 func (b *tab) page(name string) {
 	b.t.Helper()
 	b.checkLayout(name)
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	png, err := b.screenshot(chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Fatalf("%s: screenshot of %s: %v", b.vp.name, name, err)
 	}
 	b.save("page-"+name+"-"+b.vp.name+".png", png)
+}
+
+// screenshot captures the page with a deadline. Headless Chromium can
+// stall Page.captureScreenshot for minutes when its compositor has gone
+// idle (chromedp#1339; it hung CI's browser suite past go test's 10
+// minutes): after a stalled attempt a short screencast wakes the
+// compositor up and the capture is tried again, up to three times.
+func (b *tab) screenshot(shot chromedp.Action[[]byte]) ([]byte, error) {
+	var lastErr error
+	for attempt := range 3 {
+		if attempt > 0 {
+			b.wakeCompositor()
+		}
+		ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+		png, err := chromedp.Run(ctx, shot)
+		cancel()
+		if err == nil {
+			return png, nil
+		}
+		lastErr = err
+		if b.ctx.Err() != nil {
+			break
+		}
+		b.t.Logf("%s: screenshot attempt %d: %v; waking the compositor", b.vp.name, attempt+1, err)
+	}
+	return nil, fmt.Errorf("three attempts: %w", lastErr)
+}
+
+// wakeCompositor makes Chromium paint: a screencast of one small frame.
+func (b *tab) wakeCompositor() {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	quality := int64(10)
+	_ = chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, page.StartScreencast, page.StartScreencastParams{Format: page.StartScreencastFormatJpeg, Quality: &quality, MaxWidth: 64, MaxHeight: 64}); err != nil {
+			return err
+		}
+		time.Sleep(250 * time.Millisecond)
+		_, err := cdp.Call(ctx, t, page.StopScreencast, cdp.Empty{})
+		return err
+	}))
 }
 
 // save writes a screenshot to docs/img with -update-screenshots, else to
