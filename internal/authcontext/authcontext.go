@@ -118,13 +118,16 @@ func (a Authentication) Has(m Method) bool {
 // factor: a password and something possessed (TOTP, recovery code,
 // passkey), or a passkey with user verification.
 func (a Authentication) MultiFactor() bool {
-	kinds := map[factor]bool{}
+	var possessed, other bool
 	for _, m := range a.Methods {
-		if f := m.factor(); f != noFactor {
-			kinds[f] = true
+		switch m.factor() {
+		case possession:
+			possessed = true
+		case knowledge, inherenceOrKnowledge:
+			other = true
 		}
 	}
-	return kinds[possession] && (kinds[knowledge] || kinds[inherenceOrKnowledge])
+	return possessed && other
 }
 
 // AMR returns the amr claim: the methods in order, then "mfa" if they are
@@ -219,12 +222,18 @@ func (a Authentication) MaxAgeExceeded(now time.Time, maxAge int64) bool {
 // and "mfa" (which AMR derives), are dropped, so a tampered list cannot
 // claim MFA without the factors behind it.
 func ParseAMR(amr []string, t time.Time) Authentication {
-	var ms []Method
+	// One allocation: this runs on every cookie check (session.AuthOf).
+	ms := make([]Method, 0, len(amr))
 	for _, s := range amr {
 		switch m := Method(s); m {
 		case Password, OTP, HardwareKey, SoftwareKey, UserVerified:
-			ms = append(ms, m)
+			if !slices.Contains(ms, m) {
+				ms = append(ms, m)
+			}
 		}
 	}
-	return New(t, ms...)
+	if len(ms) == 0 {
+		ms = nil
+	}
+	return Authentication{Methods: ms, Time: t}
 }

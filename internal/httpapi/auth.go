@@ -147,7 +147,7 @@ func (s *Server) userHandler(next func(http.ResponseWriter, *http.Request, authn
 			s.writeError(w, r, accounts.ErrMFAEnrolmentRequired)
 			return
 		}
-		next(w, r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorUser, ID: p.UserID})), p)
+		next(w, withPrincipal(r, p, audit.Actor{Kind: audit.ActorUser, ID: p.UserID}), p)
 	})
 }
 
@@ -163,7 +163,7 @@ func (s *Server) admin(next http.HandlerFunc) http.Handler {
 		}
 		if tok != "" && s.isAdminToken(tok) {
 			p := authn.Principal{Method: authn.MethodAdmin}
-			next(w, r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorAdmin, ID: ActorAdminToken})))
+			next(w, withPrincipal(r, p, audit.Actor{Kind: audit.ActorAdmin, ID: ActorAdminToken}))
 			return
 		}
 		p, err := s.authenticate(r)
@@ -177,7 +177,7 @@ func (s *Server) admin(next http.HandlerFunc) http.Handler {
 			s.writeError(w, r, errForbidden)
 			return
 		}
-		next(w, r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorAdmin, ID: p.ClientID})))
+		next(w, withPrincipal(r, p, audit.Actor{Kind: audit.ActorAdmin, ID: p.ClientID}))
 	})
 }
 

@@ -287,7 +287,7 @@ func (s *Server) accountAction(act func(w http.ResponseWriter, r *http.Request, 
 		// The services record the user as the actor of what the form
 		// changes, as for the API's cookie requests.
 		p := authn.Principal{Method: authn.MethodSession, UserID: a.user.ID, SessionID: a.sess.ID, ExpiresAt: nextTimeout(a.sess), CookieSecret: a.secret}
-		r = r.WithContext(withPrincipal(r, p, audit.Actor{Kind: audit.ActorUser, ID: a.user.ID}))
+		r = withPrincipal(r, p, audit.Actor{Kind: audit.ActorUser, ID: a.user.ID})
 		form, err := readForm(w, r)
 		if err != nil {
 			s.renderAccount(w, r, a, http.StatusBadRequest, "", accountFormError{Msg: "The form could not be read. Please try again."})

@@ -173,7 +173,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p authn.Princi
 		s.writeError(w, r, errUnauthenticated)
 		return
 	}
-	writeJSON(w, http.StatusOK, meJSON{
+	writeMe(w, &meJSON{
 		Auth: meAuthJSON{ExpiresAt: p.ExpiresAt.UTC(), Method: string(p.Method), SessionID: p.SessionID,
 			AMR: p.Auth.AMR(), ACR: p.Auth.ACR(), AuthTime: authTimeJSON(p.Auth), MFAEnrolmentRequired: p.EnrolmentOnly},
 		User: toUserJSON(u),

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -124,14 +123,17 @@ func changes(r *http.Request) bool {
 	return true
 }
 
-// withPrincipal returns r's context carrying p and, on requests that may
-// change something, the audit actor a.
-func withPrincipal(r *http.Request, p authn.Principal, a audit.Actor) context.Context {
-	ctx := authn.WithPrincipal(r.Context(), p)
-	if changes(r) {
-		ctx = audit.WithActor(ctx, a)
+// withPrincipal returns r for the handler of principal p: on requests
+// that may change something, with a context carrying p and the audit
+// actor a, which the domain services record; safe requests are returned
+// as they are, because their handlers take p as an argument and nothing
+// they call reads the context's principal (a request copy per GET cost
+// the hot reads an allocation of the whole request; issue #18).
+func withPrincipal(r *http.Request, p authn.Principal, a audit.Actor) *http.Request {
+	if !changes(r) {
+		return r
 	}
-	return ctx
+	return r.WithContext(audit.WithActor(authn.WithPrincipal(r.Context(), p), a))
 }
 
 // observe records metrics and one access-log line per request. It logs

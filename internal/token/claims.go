@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -194,21 +195,98 @@ type authClaims struct {
 }
 
 // member is a jose.ParseClaimsFunc callback: it decodes amr, acr and
-// auth_time and skips every other member.
+// auth_time and skips every other member. The shapes Gatehouse writes
+// (plain ASCII strings, an integer, an array of such strings without
+// spaces) are decoded by hand, since this runs on every bearer request
+// (issue #18); anything else goes through encoding/json, so the results
+// are the same (TestAuthClaimsMember, FuzzAuthClaimsMember).
 func (a *authClaims) member(name, value []byte) error {
 	var err error
 	switch string(name) {
 	case "amr":
+		if amr, ok := plainStrings(value); ok {
+			a.amr = amr
+			return nil
+		}
 		err = json.Unmarshal(value, &a.amr)
 	case "acr":
+		if acr, ok := plainString(value); ok {
+			a.acr = acr
+			return nil
+		}
 		err = json.Unmarshal(value, &a.acr)
 	case "auth_time":
+		if n, ok := plainInt(value); ok {
+			a.authTime = n
+			return nil
+		}
 		err = json.Unmarshal(value, &a.authTime)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// plainString decodes a JSON string of printable ASCII without escapes.
+func plainString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	for _, c := range v[1 : len(v)-1] {
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(v[1 : len(v)-1]), true
+}
+
+// plainStrings decodes a JSON array of plain strings written without
+// spaces (["pwd","otp","mfa"]).
+func plainStrings(v []byte) ([]string, bool) {
+	if len(v) < 2 || v[0] != '[' || v[len(v)-1] != ']' {
+		return nil, false
+	}
+	body := v[1 : len(v)-1]
+	if len(body) == 0 {
+		return []string{}, true
+	}
+	out := make([]string, 0, 4)
+	for len(body) > 0 {
+		end := bytes.IndexByte(body[1:], '"') + 2 // the closing quote's index + 1
+		if body[0] != '"' || end < 2 {
+			return nil, false
+		}
+		s, ok := plainString(body[:end])
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+		body = body[end:]
+		if len(body) > 0 {
+			if body[0] != ',' || len(body) == 1 {
+				return nil, false
+			}
+			body = body[1:]
+		}
+	}
+	return out, true
+}
+
+// plainInt decodes a JSON integer of at most 18 digits, without sign,
+// fraction or exponent.
+func plainInt(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 || (v[0] == '0' && len(v) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // fromJOSE copies the registered claims parsed by package jose.
