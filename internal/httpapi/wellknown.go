@@ -39,7 +39,7 @@ func (s *Server) discoveryHandler() http.HandlerFunc {
 			d = &encodedDiscovery{algs: algs, body: append(body, '\n')}
 			cached.Store(d)
 		}
-		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header()["Cache-Control"] = hdrPublicFiveMinutes
 		w.Header()["Content-Type"] = hdrJSONContent
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(d.body)
@@ -53,6 +53,10 @@ type taggedJWKS struct {
 }
 
 var hdrJWKSContent = []string{"application/jwk-set+json"}
+
+// hdrPublicFiveMinutes is the Cache-Control of the key set and discovery:
+// shared like the values of middleware.go, not allocated per request.
+var hdrPublicFiveMinutes = []string{"public, max-age=300"}
 
 // jwksHandler serves the key set with a strong ETag derived from its
 // bytes (so every instance with the same keys sends the same tag), and
@@ -71,7 +75,7 @@ func (s *Server) jwksHandler() http.HandlerFunc {
 			cached.Store(t)
 		}
 		h := w.Header()
-		h.Set("Cache-Control", "public, max-age=300")
+		h["Cache-Control"] = hdrPublicFiveMinutes
 		h["Content-Type"] = hdrJWKSContent
 		h["Etag"] = t.etag
 		if inm := r.Header.Get("If-None-Match"); inm != "" && MatchETag(inm, t.etag[0], true) {

@@ -84,30 +84,71 @@ func bareMain(specPath string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: bareMux(cfg), ReadHeaderTimeout: 10 * time.Second}
+	hardLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := bareMux(cfg)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hard := hardenedServer(mux)
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		_ = srv.Close()
+		_ = hard.Close()
 	}()
-	fmt.Printf("http://%s\n", ln.Addr())
+	fmt.Printf("http://%s\nhttp://%s\n", ln.Addr(), hardLn.Addr())
+	go func() { _ = hard.Serve(hardLn) }()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
 
+// hardenedServer serves the bare handlers the way Gatehouse serves its
+// API, minus everything Gatehouse does per request: the headers every
+// Gatehouse answer carries (internal/httpapi securityHeaders and cors)
+// and the http.Server timeouts of internal/app Serve, whose deadlines
+// are set on every request. It is the reference of the wrk section's
+// "hardened bare" column: what a bare handler costs once it answers as
+// safely as Gatehouse does, so that the report can tell the price of
+// those headers and timeouts from the price of Gatehouse's own work.
+func hardenedServer(h http.Handler) *http.Server {
+	secured := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd["X-Content-Type-Options"] = []string{"nosniff"}
+		hd["Referrer-Policy"] = []string{"no-referrer"}
+		hd["X-Frame-Options"] = []string{"DENY"}
+		hd["Content-Security-Policy"] = []string{"default-src 'none'; frame-ancestors 'none'"}
+		hd["Cache-Control"] = []string{"no-store"}
+		hd["Vary"] = []string{"Origin"}
+		h.ServeHTTP(w, r)
+	})
+	return &http.Server{
+		Handler:           secured,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
 // BareServer is a plain net/http server on loopback, in a process of its
 // own, doing only the cryptography or lookup of each measured Gatehouse
 // endpoint.
 type BareServer struct {
-	URL   string
-	cmd   *exec.Cmd
-	stdin io.Closer
-	spec  string
+	URL string
+	// HardenedURL serves the same handlers with Gatehouse's headers and
+	// server timeouts (hardenedServer).
+	HardenedURL string
+	cmd         *exec.Cmd
+	stdin       io.Closer
+	spec        string
 }
 
 // StartBare starts the bare handlers in a child process (this program,
-// re-run with bareEnv set):
+// re-run with bareEnv set), at URL and, with Gatehouse's headers and
+// server timeouts, at HardenedURL:
 //
 //	GET  /me-json    writes the /v1/me body
 //	GET  /me-bearer  verifies the bearer token's signature, then writes it
@@ -156,18 +197,20 @@ func StartBare(cfg BareConfig) (*BareServer, error) {
 		return nil, err
 	}
 	b := &BareServer{cmd: cmd, stdin: stdin, spec: f.Name()}
-	line := make(chan string, 1)
+	line := make(chan [2]string, 1)
 	go func() {
-		l, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- strings.TrimSpace(l)
+		rd := bufio.NewReader(stdout)
+		l1, _ := rd.ReadString('\n')
+		l2, _ := rd.ReadString('\n')
+		line <- [2]string{strings.TrimSpace(l1), strings.TrimSpace(l2)}
 	}()
 	select {
 	case l := <-line:
-		if !strings.HasPrefix(l, "http://") {
+		if !strings.HasPrefix(l[0], "http://") || !strings.HasPrefix(l[1], "http://") {
 			b.Close()
 			return nil, fmt.Errorf("bare server did not start (said %q)", l)
 		}
-		b.URL = l
+		b.URL, b.HardenedURL = l[0], l[1]
 	case <-time.After(30 * time.Second):
 		b.Close()
 		return nil, errors.New("bare server did not start within 30s")

@@ -66,6 +66,20 @@ func TestStartBare(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, resp.StatusCode, body, tc.want, tc.body)
 		}
 	}
+	// The hardened server answers the same, with Gatehouse's headers.
+	resp, err := http.Get(b.HardenedURL + "/me-json")
+	if err != nil {
+		t.Fatalf("hardened: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != `{"user":{}}` || resp.Header.Get("X-Frame-Options") != "DENY" ||
+		resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("hardened me-json: %d %s %v", resp.StatusCode, body, resp.Header)
+	}
+	if b.HardenedURL == b.URL {
+		t.Errorf("hardened and plain bare servers share %s", b.URL)
+	}
 	b.Close()
 	if b.cmd.ProcessState == nil || !b.cmd.ProcessState.Exited() {
 		t.Errorf("bare process still running after Close: %v", b.cmd.ProcessState)

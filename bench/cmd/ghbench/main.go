@@ -165,7 +165,7 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 
 	// wrk drives the target paths as an external process; -quick (CI)
 	// never needs it, and a full run without it says so in the report.
-	wcfg := WrkConfig{Threads: 2, Conns: 50, Round: 3 * time.Second, Rounds: 2}
+	wcfg := WrkConfig{Threads: 2, Conns: 50, Round: 3 * time.Second, Rounds: 3}
 	wrkBin := ""
 	if !quick && (only == "" || only == "wrk") {
 		var err error
@@ -281,7 +281,7 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 			logf("end to end with wrk (%s)", wcfg.describe())
 			picked, conns, targets := wrkFlows(flows, wcfg)
 			for i, f := range picked {
-				rep.Wrk = append(rep.Wrk, runWrkFlow(ctx, wrkBin, wrkDir(work), wcfg, f, conns[i], targets[i]))
+				rep.Wrk = append(rep.Wrk, runWrkFlow(ctx, wrkBin, wrkDir(work), wcfg, f, conns[i], targets[i], strings.TrimPrefix(bare.HardenedURL, "http://")))
 			}
 		}
 		if only == "wrk" {
