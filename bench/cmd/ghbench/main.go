@@ -107,7 +107,7 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 	defer os.RemoveAll(work)
 	// The audit-trail rows are in-process Go benchmarks (under a minute;
 	// in -quick the cheap hash only, about 15 s with the test binary's link).
-	acfg := AuditConfig{Rounds: 6, ArgonN: 20, CheapN: 200}
+	acfg := AuditConfig{Rounds: 6, ArgonN: 60, CheapN: 200}
 	if quick {
 		acfg = AuditConfig{Rounds: 2, CheapN: 100}
 	}

@@ -51,26 +51,27 @@ func (s *Store) appendEvents(ctx context.Context, tx db, events []audit.Event) (
 	if err := s.f.lockTable(ctx, tx, "events", "EXCLUSIVE"); err != nil {
 		return nil, s.wrapErr(op+": lock", err)
 	}
-	insert, done, err := prepareRow(ctx, tx, `INSERT INTO events
-		(at, type, actor_kind, actor_id, user_id, session_id, client_id, ip, user_agent, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`)
-	if err != nil {
-		return nil, s.wrapErr(op+": prepare", err)
-	}
-	defer done()
-	seqs := make([]int64, len(events))
+	details := make([]string, len(events))
 	for i, e := range events {
 		detail, err := encodeDetail(e.Detail)
 		if err != nil {
 			return nil, s.errorf(op, err)
 		}
-		if err := insert(millis(e.Time), e.Type, e.Actor.Kind, e.Actor.ID, e.UserID, e.SessionID, e.ClientID,
-			e.IP, e.UserAgent, detail).Scan(&seqs[i]); err != nil {
-			return nil, s.wrapErr(op, err)
-		}
+		details[i] = detail
+	}
+	seqs, err := s.insertBatch(ctx, tx, "events", eventInsertColumns, len(events), func(i int) []any {
+		e := events[i]
+		return []any{millis(e.Time), e.Type, string(e.Actor.Kind), e.Actor.ID, e.UserID, e.SessionID, e.ClientID, e.IP, e.UserAgent, details[i]}
+	})
+	if err != nil {
+		return nil, s.wrapErr(op, err)
 	}
 	return seqs, nil
 }
+
+// eventInsertColumns are the columns appendEvents writes.
+var eventInsertColumns = []batchColumn{{"at", "bigint"}, {"type", "text"}, {"actor_kind", "text"}, {"actor_id", "text"},
+	{"user_id", "text"}, {"session_id", "text"}, {"client_id", "text"}, {"ip", "text"}, {"user_agent", "text"}, {"detail", "text"}}
 
 // encodeDetail returns d as stored: a JSON object, "{}" for nil.
 func encodeDetail(d map[string]string) (string, error) {

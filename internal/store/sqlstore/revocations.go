@@ -45,19 +45,16 @@ func (s *Store) AppendRevocationsWithEvents(ctx context.Context, events []store.
 				return s.wrapErr(op+": lock", err)
 			}
 		}
-		insert, done, err := prepareRow(ctx, tx, `INSERT INTO revocations (session_id, user_id, token_id, at, expires)
-			VALUES (?, ?, ?, ?, ?) RETURNING seq`)
+		// The Seqs increase in the order of events (insertBatch).
+		rseqs, err := s.insertBatch(ctx, tx, "revocations", revocationColumns, len(events), func(i int) []any {
+			e := events[i]
+			return []any{e.SessionID, e.UserID, e.TokenID, millis(e.At), millis(e.Expires)}
+		})
 		if err != nil {
-			return s.wrapErr(op+": prepare", err)
+			return s.wrapErr(op, err)
 		}
-		defer done()
-		// The statements run in order, so the Seqs increase in the order
-		// of events.
-		for _, e := range events {
-			err := insert(e.SessionID, e.UserID, e.TokenID, millis(e.At), millis(e.Expires)).Scan(&e.Seq)
-			if err != nil {
-				return s.wrapErr(op, err)
-			}
+		for i, e := range events {
+			e.Seq = rseqs[i]
 			e.At = fromMillis(millis(e.At))
 			e.Expires = fromMillis(millis(e.Expires))
 			out = append(out, e)
@@ -70,6 +67,9 @@ func (s *Store) AppendRevocationsWithEvents(ctx context.Context, events []store.
 	}
 	return out, seqs, nil
 }
+
+// revocationColumns are the columns AppendRevocationsWithEvents writes.
+var revocationColumns = []batchColumn{{"session_id", "text"}, {"user_id", "text"}, {"token_id", "text"}, {"at", "bigint"}, {"expires", "bigint"}}
 
 // ListRevocations returns up to limit events with Seq > afterSeq, in Seq
 // order, whose Expires is after now; an empty slice if there are none or
