@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"time"
 
@@ -155,7 +156,8 @@ type BareServer struct {
 //	POST /sign       signs a client-credentials token like Gatehouse's
 //	POST /verify     verifies the form's token and writes {"active":true}
 //	GET  /jwks       writes the JWKS body
-//	POST /login      one Argon2id hash at OWASP parameters (m=19 MiB, t=2, p=1)
+//	POST /login      one Argon2id hash at OWASP parameters (m=19 MiB, t=2, p=1),
+//	                 at most GOMAXPROCS at once
 func StartBare(cfg BareConfig) (*BareServer, error) {
 	alg := cfg.SignKey.Algorithm()
 	if alg == "" {
@@ -285,7 +287,23 @@ func bareMux(cfg BareConfig) http.Handler {
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, cfg.JWKS) })
 	salt := make([]byte, 16)
+	// As many hashes at once as there are CPUs, as any server that
+	// hashes passwords must bound them (Gatehouse does the same, and
+	// sheds past its 2 s wait with a 429): unbounded, a round at c=128
+	// left the bare process computing abandoned hashes for seconds, and
+	// the next rows measured that backlog (0 or 1 bare logins per second
+	// at c=1). A request whose client has gone is not hashed.
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+		case <-r.Context().Done():
+			return
+		}
+		defer func() { <-slots }()
+		if r.Context().Err() != nil {
+			return
+		}
 		_ = argon2.IDKey([]byte(cfg.Password), salt, 2, 19*1024, 1, 32)
 		writeJSON(w, cfg.MeJSON)
 	})

@@ -70,7 +70,10 @@ func WritePlots(dir string, r *Report) ([]string, error) {
 		if _, ok := ratio[k]; !ok {
 			order = append(order, k)
 		}
-		if r := e.Ratio(); !math.IsNaN(r) && !math.IsInf(r, 0) {
+		// A row with failed answers on either side (logins shed with 429
+		// past the hashing slots, timeouts) compares unlike work: its
+		// ratio stays in the table, not on the chart.
+		if r := e.Ratio(); !math.IsNaN(r) && !math.IsInf(r, 0) && e.Gatehouse.Errors == 0 && e.BareSide.Errors == 0 {
 			ratio[k] = append(ratio[k], plotter.XY{X: float64(e.C), Y: r})
 		}
 		p99[k] = append(p99[k], plotter.XY{X: float64(e.C), Y: float64(e.Gatehouse.Lat.P99) / float64(time.Millisecond)})
@@ -190,10 +193,15 @@ func ratioGrid(dir, file string, order []struct{ flow, backend string }, ratio m
 			return err
 		}
 		p.Title.TextStyle.Font.Size = vg.Points(15)
+		// The same axis on every chart, up to 1.4, or up to 2 when a point
+		// is above 1.4; the few beyond 2 are drawn at the top edge (the
+		// table has their value), so that one outlier cannot flatten a
+		// chart as a ratio of 50 once did.
 		p.Y.Min, p.Y.Max = 0, 1.4
 		for _, sr := range series {
-			for _, pt := range sr.pts {
-				p.Y.Max = max(p.Y.Max, pt.Y*1.05)
+			for j, pt := range sr.pts {
+				p.Y.Max = max(p.Y.Max, min(pt.Y*1.05, 2))
+				sr.pts[j].Y = min(pt.Y, 2)
 			}
 		}
 		p.X.Min, p.X.Max = 1, 128
