@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
+	"github.com/gatehouse-auth/gatehouse/internal/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/passkey"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -72,6 +73,7 @@ func (s *Service) Reauthenticate(ctx context.Context, req ReauthRequest) (store.
 	if req.Password != "" {
 		checked, err := s.d.Users.Login(ctx, u.Email, req.Password, req.ClientAddr)
 		if err != nil {
+			s.recordReauthFailure(ctx, u.ID, req, err)
 			return store.Session{}, err
 		}
 		if checked.ID != u.ID {
@@ -89,6 +91,29 @@ func (s *Service) Reauthenticate(ctx context.Context, req ReauthRequest) (store.
 		methods = append(methods, authcontext.OTP)
 	}
 	return s.stepUp(ctx, rec, methods...)
+}
+
+// recordReauthFailure writes login.failed for a refused password at
+// POST /v1/reauth, as a refused login writes it, with "action": "step_up"
+// and the session that asked: a wrong password is a wrong password,
+// whether it was typed at /login or on /reauth. A failure to record is
+// logged; the answer stays the refusal.
+func (s *Service) recordReauthFailure(ctx context.Context, userID string, req ReauthRequest, err error) {
+	reason, ok := loginFailure(err)
+	if !ok {
+		return
+	}
+	var lf *identity.LoginFailure
+	if errors.As(err, &lf) && lf.Reason != "" {
+		reason = lf.Reason
+	}
+	// IP and user agent come from the request's audit source.
+	e := audit.Event{Type: audit.LoginFailed, UserID: userID, SessionID: req.SessionID,
+		Actor:  audit.Actor{Kind: audit.ActorUser, ID: userID},
+		Detail: map[string]string{"reason": reason, "action": "step_up"}}
+	if rerr := s.record(ctx, e); rerr != nil {
+		s.log.ErrorContext(ctx, "step-up failure event not stored", "err", rerr)
+	}
 }
 
 // verifyCode checks a TOTP or recovery code of userID under the account's

@@ -196,6 +196,14 @@ func TestAuditEvents(t *testing.T) {
 				WantError(t, http.StatusUnauthorized, "invalid_credentials")
 			return wantEvent{Type: audit.LoginFailed, UserID: u.ID, UserAgent: ua, Detail: map[string]string{"reason": audit.ReasonInvalidCredentials}}
 		}},
+		{name: "login.failed/wrong password at reauth", cause: func(t *testing.T, srv *apptest.Server) wantEvent {
+			u, ua := srv.NewUser(t), marker(t)
+			c := agentLogin(t, srv, u, ua)
+			c.Do(t, http.MethodPost, "/v1/reauth", map[string]string{"password": "not the password"}).
+				WantError(t, http.StatusUnauthorized, "invalid_credentials")
+			return wantEvent{Type: audit.LoginFailed, UserID: u.ID, SessionID: c.SessionID, UserAgent: ua, Actor: audit.ActorUser,
+				Detail: map[string]string{"reason": audit.ReasonInvalidCredentials, "action": "step_up"}}
+		}},
 		{name: "login.failed/disabled", cause: func(t *testing.T, srv *apptest.Server) wantEvent {
 			u, ua := srv.NewUser(t), marker(t)
 			srv.Admin().Do(t, http.MethodPatch, "/admin/v1/users/"+u.ID, map[string]any{"disabled": true}).WantStatus(t, http.StatusOK)
