@@ -1,8 +1,12 @@
 package app_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
@@ -46,7 +50,46 @@ func TestRedisOutageLoginFailsClosed(t *testing.T) {
 		unknown := map[string]string{"email": apptest.RandomEmail(), "password": user.Password, "mode": mode}
 		srv.NewClient().Do(t, http.MethodPost, "/v1/login", unknown).WantError(t, http.StatusServiceUnavailable, "temporarily_unavailable")
 	}
+	// The sign-in page answers as the API does: 503 with Retry-After and
+	// the form again, not a 500.
+	pageLoginDuringOutage(t, srv.URL, user.Email, user.Password)
 	// Signups are limited per address through the same limiter.
 	signup := map[string]string{"email": apptest.RandomEmail(), "password": "correct horse battery"}
 	srv.NewClient().Do(t, http.MethodPost, "/v1/signup", signup).WantError(t, http.StatusServiceUnavailable, "temporarily_unavailable")
+}
+
+// csrfInputRE finds the login form's CSRF token.
+var csrfInputRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// pageLoginDuringOutage signs in through the /login form, as a browser
+// does (the page's cookie and CSRF token, a same-origin POST), and wants
+// 503 with Retry-After and the form again.
+func pageLoginDuringOutage(t *testing.T, base, email, password string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	res, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := csrfInputRE.FindSubmatch(body)
+	if res.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("GET /login during the outage: %d, no CSRF token:\n%s", res.StatusCode, body)
+	}
+	form := url.Values{"csrf_token": {string(m[1])}, "email": {email}, "password": {password}}
+	req, _ := http.NewRequest(http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	res, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(body), "unavailable for a moment") || !strings.Contains(string(body), `name="password"`) {
+		t.Fatalf("POST /login during the outage: %d, Retry-After %q:\n%s", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
 }

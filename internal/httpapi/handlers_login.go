@@ -84,6 +84,12 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			s.renderLogin(w, r, http.StatusTooManyRequests, returnTo, email, "Too many attempts. Wait a while and try again.")
 		case codeEmailNotVerified:
 			s.renderLogin(w, r, http.StatusForbidden, returnTo, email, "Verify your email address first: open the link we mailed you.")
+		case codeUnavailable:
+			// A store or limiter outage (Redis gone): what the API answers,
+			// 503 with Retry-After, and the form again, not a 500.
+			s.log.WarnContext(r.Context(), "login page: unavailable", "err", err)
+			setRetryAfter(w, ae.RetryAfter)
+			s.renderLogin(w, r, http.StatusServiceUnavailable, returnTo, email, "Sign-in is unavailable for a moment. Please try again shortly.")
 		default:
 			s.log.ErrorContext(r.Context(), "login page", "err", err)
 			s.renderMessage(w, r, http.StatusInternalServerError, "Sign-in failed", "Something went wrong. Please try again later.", true)
