@@ -501,13 +501,19 @@ func TestAccountPasskeys(t *testing.T) {
 	b := newBrowser(t, srv)
 	b.c.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: srv.CookieName(), Value: c.Cookie, Path: "/"}})
 	p := b.get(srv.URL + "/account")
-	if p.status != http.StatusOK || !strings.Contains(p.body, "No passkey yet") || !strings.Contains(p.body, `href="/account/passkeys"`) {
+	if p.status != http.StatusOK || !strings.Contains(p.body, "No passkey yet") || !strings.Contains(p.body, `href="/account/passkeys"`) ||
+		!strings.Contains(p.body, "A second factor keeps your account safe") || strings.Contains(p.body, `id="passkey-factor"`) {
 		t.Fatalf("the page without passkeys: %d\n%s", p.status, p.body)
 	}
 	registerPasskey(t, c, passkeytest.New(t), "Work laptop")
 	p = b.get(srv.URL + "/account")
 	if !strings.Contains(p.body, "<strong>Work laptop</strong>") || !strings.Contains(p.body, "Manage passkeys") {
 		t.Errorf("the page after a registration does not list the passkey:\n%s", p.body)
+	}
+	// The summary counts the passkey as the second factor it is: no
+	// warning that the account lacks one.
+	if !strings.Contains(p.body, `id="passkey-factor"`) || strings.Contains(p.body, "A second factor keeps your account safe") {
+		t.Errorf("the second factors summary of an account with a passkey:\n%s", p.body)
 	}
 
 	plain := apptest.Start(t, apptest.Options{})
