@@ -596,3 +596,43 @@ func TestAccountPageEventsHideOthersSources(t *testing.T) {
 		t.Errorf("the recent activity shows the administrator's browser:\n%s", events)
 	}
 }
+
+// TestPasskeysPageReturnTo: the enrolment page's "add a passkey instead"
+// keeps the return_to it was given, the passkeys page hands a local one
+// to its script (and drops any other), and without a session it keeps
+// it through the login.
+func TestPasskeysPageReturnTo(t *testing.T) {
+	srv, _ := startPasskeyServer(t, nil)
+	u := srv.NewUser(t)
+	c := srv.Login(t, u.Email, u.Password)
+	b := newBrowser(t, srv)
+	b.c.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: srv.CookieName(), Value: c.Cookie, Path: "/"}})
+
+	back := "/oauth2/authorize?client_id=abc"
+	p := b.get(srv.URL + "/mfa/totp?" + url.Values{"return_to": {back}}.Encode())
+	if p.status != http.StatusOK || !strings.Contains(p.body, `href="/account/passkeys?return_to=%2foauth2%2fauthorize%3fclient_id%3dabc"`) {
+		t.Fatalf("the enrolment page's passkey link lost return_to: %d\n%s", p.status, p.body)
+	}
+	p = b.get(srv.URL + "/account/passkeys?" + url.Values{"return_to": {back}}.Encode())
+	if p.status != http.StatusOK || !strings.Contains(p.body, `data-return-to="/oauth2/authorize?client_id=abc"`) {
+		t.Fatalf("the passkeys page does not hand return_to to its script: %d\n%s", p.status, p.body)
+	}
+	for _, foreign := range []string{"https://evil.example/", "//evil.example/", "javascript:alert(1)"} {
+		p = b.get(srv.URL + "/account/passkeys?" + url.Values{"return_to": {foreign}}.Encode())
+		if p.status != http.StatusOK || strings.Contains(p.body, "data-return-to") {
+			t.Errorf("return_to %q reached the page: %d", foreign, p.status)
+		}
+	}
+
+	// Without a session: to /login, and back to this page with return_to.
+	anon := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := anon.Get(srv.URL + "/account/passkeys?" + url.Values{"return_to": {back}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	want := "/login?return_to=" + url.QueryEscape("/account/passkeys?"+url.Values{"return_to": {back}}.Encode())
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
+		t.Errorf("without a session: %d to %q, want 303 to %q", res.StatusCode, res.Header.Get("Location"), want)
+	}
+}

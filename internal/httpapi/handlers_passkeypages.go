@@ -38,10 +38,19 @@ func (s *Server) handlePasskeysPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderPasskeysPage(w http.ResponseWriter, r *http.Request, status int, notice string, isError bool) {
+	// return_to (a local path, as everywhere) is where the page goes once a
+	// passkey is added: the enrolment of a session that must set up a
+	// second factor comes here from /mfa/totp and goes back to its
+	// authorization request.
+	returnTo := safeReturnTo(r.URL.Query().Get("return_to"))
 	sess, secret, ok := s.browserSession(r)
 	if !ok {
 		// After a POST too: the page, not the form's target, comes back.
-		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(passkeysPagePath), http.StatusSeeOther)
+		back := passkeysPagePath
+		if returnTo != "" {
+			back += "?" + url.Values{"return_to": {returnTo}}.Encode()
+		}
+		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(back), http.StatusSeeOther)
 		return
 	}
 	if !s.deps.Accounts.PasskeysEnabled() {
@@ -60,7 +69,7 @@ func (s *Server) renderPasskeysPage(w http.ResponseWriter, r *http.Request, stat
 			}
 			s.renderPage(w, r, status, "passkeys.html", map[string]any{
 				"Title": "Passkeys", "Email": u.Email, "Passkeys": views, "CSRFToken": session.CSRFToken(secret),
-				"Notice": notice, "NoticeError": isError, "Script": true,
+				"Notice": notice, "NoticeError": isError, "Script": true, "ReturnTo": returnTo,
 			})
 			return
 		}

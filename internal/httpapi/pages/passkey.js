@@ -133,12 +133,18 @@
         body.name = form.querySelector("#passkey-name").value;
         return post("/v1/passkeys/register/finish", body, csrf);
       }).then(function () {
-        window.location.reload();
+        // Back to where the enrolment came from (a local path the server
+        // checked), or the list with the new passkey.
+        if (form.dataset.returnTo) {
+          window.location.assign(form.dataset.returnTo);
+        } else {
+          window.location.reload();
+        }
       }).catch(function (e) {
         button.disabled = false;
         if (e.code === "reauthentication_required") {
           // A recent sign-in first (step-up), then back here.
-          window.location.assign("/reauth?return_to=" + encodeURIComponent(window.location.pathname));
+          window.location.assign("/reauth?return_to=" + encodeURIComponent(window.location.pathname + window.location.search));
           return;
         }
         show(err, e.code === "reauthentication_required" ? "For your security, sign in again before adding a passkey."
