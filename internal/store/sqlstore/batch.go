@@ -35,7 +35,7 @@ func (s *Store) insertBatch(ctx context.Context, tx db, table string, columns []
 	for j, c := range columns {
 		names[j] = c.name
 	}
-	if !s.f.copy {
+	if !s.f.arrayBatches {
 		insert, done, err := prepareRow(ctx, tx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING seq",
 			table, strings.Join(names, ", "), strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ")))
 		if err != nil {

@@ -33,6 +33,10 @@ type flavor struct {
 	// copy makes bulk inserts one COPY (PostgreSQL) instead of a prepared
 	// INSERT per row in one transaction (SQLite).
 	copy bool
+	// arrayBatches makes insertBatch one INSERT ... SELECT FROM unnest() of
+	// array parameters (PostgreSQL) instead of a prepared INSERT per row
+	// (SQLite, which has no array parameters and no round trips to save).
+	arrayBatches bool
 	// isUnique reports a violated UNIQUE or PRIMARY KEY constraint.
 	isUnique func(error) bool
 	// listArg binds a list field; listDest scans one.
@@ -83,11 +87,12 @@ const uniqueViolation = "23505"
 // COPY and a session-level advisory lock around migrations.
 func postgresFlavor() *flavor {
 	return &flavor{
-		name:       "postgres",
-		dollar:     true,
-		forUpdate:  " FOR UPDATE",
-		lockTables: true,
-		copy:       true,
+		name:         "postgres",
+		dollar:       true,
+		forUpdate:    " FOR UPDATE",
+		lockTables:   true,
+		copy:         true,
+		arrayBatches: true,
 		isUnique: func(err error) bool {
 			var e *pgconn.PgError
 			return errors.As(err, &e) && e.Code == uniqueViolation
