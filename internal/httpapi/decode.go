@@ -78,11 +78,22 @@ func checkMediaType(r *http.Request, types ...string) error {
 // ignored; malformed JSON, a value of the wrong type and trailing data are
 // 400 invalid_request.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	b, err := readBody(w, r, MaxBodyBytes, "application/json")
+	_, err := readJSONObject(w, r, MaxBodyBytes, dst)
+	return err
+}
+
+// readJSONObject is decodeJSON for handlers that also need the raw body
+// (a WebAuthn response handed on as it came, a stored document), up to
+// limit bytes: it returns the body after decoding it into dst.
+func readJSONObject(w http.ResponseWriter, r *http.Request, limit int64, dst any) ([]byte, error) {
+	b, err := readBody(w, r, limit, "application/json")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return unmarshalObject(b, dst)
+	if err := unmarshalObject(b, dst); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // unmarshalObject decodes one JSON object into dst with the errors the

@@ -66,6 +66,12 @@ func passkeyID(r *http.Request) ([]byte, bool) {
 
 func (s *Server) handleBeginPasskeyRegistration(w http.ResponseWriter, r *http.Request, p authn.Principal) {
 	opts, err := s.deps.Accounts.BeginPasskeyRegistration(r.Context(), p.UserID, p.SessionID)
+	s.writeOptions(w, r, opts, err)
+}
+
+// writeOptions answers a begun ceremony: 200 with its options, or the
+// error's answer.
+func (s *Server) writeOptions(w http.ResponseWriter, r *http.Request, opts any, err error) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -76,15 +82,11 @@ func (s *Server) handleBeginPasskeyRegistration(w http.ResponseWriter, r *http.R
 // handleFinishPasskeyRegistration takes a RegistrationResponseJSON, with
 // an optional "name" next to its fields.
 func (s *Server) handleFinishPasskeyRegistration(w http.ResponseWriter, r *http.Request, p authn.Principal) {
-	body, err := readBody(w, r, MaxBodyBytes, "application/json")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var named struct {
 		Name string `json:"name"`
 	}
-	if err := unmarshalObject(body, &named); err != nil {
+	body, err := readJSONObject(w, r, MaxBodyBytes, &named)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -167,11 +169,7 @@ func (s *Server) handleBeginPasskeyLogin(w http.ResponseWriter, r *http.Request)
 		}
 	}
 	opts, err := s.deps.Accounts.BeginPasskeyLogin(r.Context(), req.MFAToken)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, opts)
+	s.writeOptions(w, r, opts, err)
 }
 
 // handleFinishPasskeyLogin takes an AuthenticationResponseJSON with
@@ -182,16 +180,12 @@ func (s *Server) handleFinishPasskeyLogin(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, errCSRF)
 		return
 	}
-	body, err := readBody(w, r, MaxBodyBytes, "application/json")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var req struct {
 		Mode     string `json:"mode"`
 		MFAToken string `json:"mfa_token"`
 	}
-	if err := unmarshalObject(body, &req); err != nil {
+	body, err := readJSONObject(w, r, MaxBodyBytes, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -215,23 +209,15 @@ func (s *Server) handleFinishPasskeyLogin(w http.ResponseWriter, r *http.Request
 // caller's own session or grant (no body): the user's passkeys.
 func (s *Server) handleBeginPasskeyReauth(w http.ResponseWriter, r *http.Request, p authn.Principal) {
 	opts, err := s.deps.Accounts.BeginPasskeyReauth(r.Context(), p.UserID, p.SessionID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, opts)
+	s.writeOptions(w, r, opts, err)
 }
 
 // handleFinishPasskeyReauth takes an AuthenticationResponseJSON and
 // answers as POST /v1/reauth: the caller's record now carries the
 // passkey's methods and authenticated now.
 func (s *Server) handleFinishPasskeyReauth(w http.ResponseWriter, r *http.Request, p authn.Principal) {
-	body, err := readBody(w, r, MaxBodyBytes, "application/json")
+	body, err := readJSONObject(w, r, MaxBodyBytes, &struct{}{})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := unmarshalObject(body, &struct{}{}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

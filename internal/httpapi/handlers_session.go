@@ -104,13 +104,9 @@ func (s *Server) handleGetData(w http.ResponseWriter, r *http.Request, p authn.P
 }
 
 func (s *Server) handlePutData(w http.ResponseWriter, r *http.Request, p authn.Principal) {
-	body, err := readBody(w, r, MaxSessionData, "application/json")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var obj map[string]json.RawMessage
-	if err := unmarshalObject(body, &obj); err != nil {
+	body, err := readJSONObject(w, r, MaxSessionData, &obj)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
