@@ -180,6 +180,16 @@ func publicMessage(err error) string {
 	return msg
 }
 
+// jsonList maps a store listing to its JSON items: never nil, so that an
+// empty listing is [] and not null.
+func jsonList[T, J any](in []T, toJSON func(T) J) []J {
+	out := make([]J, len(in))
+	for i, v := range in {
+		out[i] = toJSON(v)
+	}
+	return out
+}
+
 // writeJSON answers with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)

@@ -131,11 +131,7 @@ func (s *Server) handleAdminListClients(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]clientJSON, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, toClientJSON(c))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"clients": out})
+	writeJSON(w, http.StatusOK, map[string]any{"clients": jsonList(cs, toClientJSON)})
 }
 
 func (s *Server) handleAdminGetClient(w http.ResponseWriter, r *http.Request) {

@@ -105,11 +105,7 @@ func (s *Server) handleListPasskeys(w http.ResponseWriter, r *http.Request, p au
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]passkeyJSON, len(list))
-	for i, c := range list {
-		out[i] = toPasskeyJSON(c)
-	}
-	writeJSON(w, http.StatusOK, map[string][]passkeyJSON{"passkeys": out})
+	writeJSON(w, http.StatusOK, map[string][]passkeyJSON{"passkeys": jsonList(list, toPasskeyJSON)})
 }
 
 func (s *Server) handleRenamePasskey(w http.ResponseWriter, r *http.Request, p authn.Principal) {

@@ -45,10 +45,7 @@ func (s *Server) writeSessionList(w http.ResponseWriter, r *http.Request, userID
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]sessionJSON, 0, len(list))
-	for _, sess := range list {
-		out = append(out, toSessionJSON(sess, currentID))
-	}
+	out := jsonList(list, func(sess store.Session) sessionJSON { return toSessionJSON(sess, currentID) })
 	writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
 }
 

@@ -128,10 +128,7 @@ func (s *Server) handleAdminListWebhooks(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]webhookJSON, 0, len(es))
-	for _, e := range es {
-		out = append(out, s.toWebhookJSON(e, ""))
-	}
+	out := jsonList(es, func(e store.WebhookEndpoint) webhookJSON { return s.toWebhookJSON(e, "") })
 	writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
 }
 
@@ -200,11 +197,7 @@ func (s *Server) handleAdminListWebhookDeliveries(w http.ResponseWriter, r *http
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]deliveryJSON, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, toDeliveryJSON(d))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": out})
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": jsonList(ds, toDeliveryJSON)})
 }
 
 func (s *Server) handleAdminRetryWebhookDelivery(w http.ResponseWriter, r *http.Request) {
