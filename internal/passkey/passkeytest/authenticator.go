@@ -127,15 +127,22 @@ func (a *Authenticator) Create(t testing.TB, opts *protocol.CredentialCreation, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a.credentialJSON(t, map[string]any{
+		"clientDataJSON":    B64.EncodeToString(cd),
+		"attestationObject": B64.EncodeToString(att),
+		"transports":        []string{"internal", "hybrid"},
+	})
+}
+
+// credentialJSON is the PublicKeyCredential JSON of this authenticator's
+// credential around response (a registration's or an assertion's).
+func (a *Authenticator) credentialJSON(t testing.TB, response map[string]any) []byte {
+	t.Helper()
 	return MustJSON(t, map[string]any{
-		"id":    B64.EncodeToString(a.CredID),
-		"rawId": B64.EncodeToString(a.CredID),
-		"type":  "public-key",
-		"response": map[string]any{
-			"clientDataJSON":    B64.EncodeToString(cd),
-			"attestationObject": B64.EncodeToString(att),
-			"transports":        []string{"internal", "hybrid"},
-		},
+		"id":                     B64.EncodeToString(a.CredID),
+		"rawId":                  B64.EncodeToString(a.CredID),
+		"type":                   "public-key",
+		"response":               response,
 		"clientExtensionResults": map[string]any{},
 	})
 }
@@ -153,17 +160,11 @@ func (a *Authenticator) Get(t testing.TB, opts *protocol.CredentialAssertion, or
 	if err != nil {
 		t.Fatal(err)
 	}
-	return MustJSON(t, map[string]any{
-		"id":    B64.EncodeToString(a.CredID),
-		"rawId": B64.EncodeToString(a.CredID),
-		"type":  "public-key",
-		"response": map[string]any{
-			"clientDataJSON":    B64.EncodeToString(cd),
-			"authenticatorData": B64.EncodeToString(ad),
-			"signature":         B64.EncodeToString(sig),
-			"userHandle":        B64.EncodeToString(a.UserHandle),
-		},
-		"clientExtensionResults": map[string]any{},
+	return a.credentialJSON(t, map[string]any{
+		"clientDataJSON":    B64.EncodeToString(cd),
+		"authenticatorData": B64.EncodeToString(ad),
+		"signature":         B64.EncodeToString(sig),
+		"userHandle":        B64.EncodeToString(a.UserHandle),
 	})
 }
 
