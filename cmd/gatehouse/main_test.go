@@ -193,6 +193,18 @@ func serveOn(t *testing.T, dataDir string) *server {
 }
 
 // exitCode waits for the process and returns its exit code.
+// kill ends the server with SIGKILL, as a crash or an OOM kill does, and
+// waits for it to be gone.
+func (s *server) kill(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.exitCode(t, 10*time.Second); code == 0 {
+		t.Fatalf("SIGKILL: exit code 0?")
+	}
+}
+
 func (s *server) exitCode(t *testing.T, within time.Duration) int {
 	t.Helper()
 	select {
@@ -293,12 +305,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if code := s.exitCode(t, 10*time.Second); code == 0 {
-		t.Fatalf("SIGKILL: exit code 0?")
-	}
+	s.kill(t)
 
 	s2 := serveOn(t, dataDir)
 	st, b, _ = call(t, s2, http.MethodGet, "/v1/me", "", cookie, "")

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -74,12 +73,7 @@ func TestRecoveryMailSurvivesSIGKILL(t *testing.T) {
 	want(t, "signup", st, http.StatusCreated, b)
 	st, b, _ = call(t, s, http.MethodPost, "/v1/recovery", fmt.Sprintf(`{"email": %q}`, email), "", "")
 	want(t, "recovery request", st, http.StatusAccepted, b)
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if code := s.exitCode(t, 10*time.Second); code == 0 {
-		t.Fatalf("SIGKILL: exit code 0?")
-	}
+	s.kill(t)
 
 	// The SMTP server comes up, then Gatehouse again.
 	ln, err := net.Listen("tcp", mtaAddr)

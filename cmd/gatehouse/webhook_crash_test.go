@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -63,12 +62,7 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 		st, b = adminJSON(t, s, dataDir, http.MethodPost, "/admin/v1/users", fmt.Sprintf(`{"email": "crash-hook-%d@example.com", "password": "crash test password"}`, i))
 		want(t, "create user", st, http.StatusCreated, b)
 	}
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if code := s.exitCode(t, 10*time.Second); code == 0 {
-		t.Fatalf("SIGKILL: exit code 0?")
-	}
+	s.kill(t)
 
 	// The receiver comes up, then Gatehouse again.
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(hook.Secret, "whsec_"))
