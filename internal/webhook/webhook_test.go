@@ -248,6 +248,18 @@ func (f *fixture) register(t *testing.T, url string, types ...string) (store.Web
 	return e, secret
 }
 
+// receiverEndpoint starts a receiver for the test and registers it for
+// every event type; the receiver checks signatures with its secret.
+func (f *fixture) receiverEndpoint(t *testing.T) (*receiver, store.WebhookEndpoint) {
+	t.Helper()
+	rc := newReceiver()
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	e, secret := f.register(t, srv.URL)
+	rc.setSecrets(secret)
+	return rc, e
+}
+
 func (f *fixture) delivery(t *testing.T, e store.WebhookEndpoint, seq int64) store.Delivery {
 	t.Helper()
 	d, err := f.st.GetDelivery(t.Context(), e.ID+".evt_"+strconv.FormatInt(seq, 10))
@@ -324,11 +336,7 @@ func TestDeliveryToADownReceiverIsRetriedUntilItIsUp(t *testing.T) {
 
 func TestDeliveryRetriesA500AndASlowReceiverAndIsAcceptedOnce(t *testing.T) {
 	f := newSingle(t)
-	rc := newReceiver()
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
-	e, secret := f.register(t, srv.URL)
-	rc.setSecrets(secret)
+	rc, e := f.receiverEndpoint(t)
 	// 1: 500. 2: hang past the sender's timeout. 3: 200, but the
 	// acknowledgement is "lost" for the sender (we then check the next
 	// attempt is not made). The receiver dedupes by webhook-id anyway.
@@ -380,11 +388,7 @@ func TestDeliveryRetriesA500AndASlowReceiverAndIsAcceptedOnce(t *testing.T) {
 
 func TestDeadDeliveryIsRetriedByHand(t *testing.T) {
 	f := newSingle(t)
-	rc := newReceiver()
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
-	e, secret := f.register(t, srv.URL)
-	rc.setSecrets(secret)
+	rc, e := f.receiverEndpoint(t)
 	rc.setAnswer(func(int, *http.Request) int { return 503 })
 	seq := f.appendEvent(t, userEvent(audit.UserDeleted, "u3"))
 	for range 4 { // MaxAttempts
@@ -535,11 +539,7 @@ func TestACrashBetweenQueueAndDeliveryLosesNothing(t *testing.T) {
 	clock := clocktest.New(time.Now().UTC().Truncate(time.Millisecond))
 	kek := newKEK(t)
 	a := newFixture(t, openStore(t, path), clock, kek, "a", nil)
-	rc := newReceiver()
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
-	e, secret := a.register(t, srv.URL)
-	rc.setSecrets(secret)
+	rc, e := a.receiverEndpoint(t)
 	seq := a.appendEvent(t, userEvent(audit.UserCreated, "u"))
 	if _, err := a.disp.RunOnce(t.Context()); err != nil {
 		t.Fatal(err)
