@@ -81,7 +81,9 @@ func (m Method) factor() factor {
 // The zero value is "not authenticated".
 type Authentication struct {
 	// Methods are the methods used, in the order they happened, each once.
-	// MFA is not stored here; AMR derives it.
+	// MFA is not stored here; AMR derives it. The slice may be shared
+	// with other Authentications (ParseAMR returns one list per single
+	// method): read it, append to a copy (With), never write into it.
 	Methods []Method
 	// Time is when the last method succeeded: the OIDC auth_time.
 	Time time.Time
@@ -132,10 +134,18 @@ func (a Authentication) MultiFactor() bool {
 
 // AMR returns the amr claim: the methods in order, then "mfa" if they are
 // more than one factor (pwd + otp gives ["pwd", "otp", "mfa"]). It is nil
-// for the zero Authentication.
+// for the zero Authentication. The list may be shared: do not write into
+// it.
 func (a Authentication) AMR() []string {
 	if len(a.Methods) == 0 {
 		return nil
+	}
+	if len(a.Methods) == 1 {
+		// One method is never more than one factor; the shared list saves
+		// an allocation per cookie check and per token (issue #18).
+		if l, ok := singleOf(a.Methods[0]); ok {
+			return l.amr
+		}
 	}
 	out := make([]string, 0, len(a.Methods)+1)
 	for _, m := range a.Methods {
@@ -222,7 +232,13 @@ func (a Authentication) MaxAgeExceeded(now time.Time, maxAge int64) bool {
 // and "mfa" (which AMR derives), are dropped, so a tampered list cannot
 // claim MFA without the factors behind it.
 func ParseAMR(amr []string, t time.Time) Authentication {
-	// One allocation: this runs on every cookie check (session.AuthOf).
+	// No allocation for one method, one otherwise: this runs on every
+	// cookie check (session.AuthOf) and every bearer token.
+	if len(amr) == 1 {
+		if l, ok := singleOf(Method(amr[0])); ok {
+			return Authentication{Methods: l.methods, Time: t}
+		}
+	}
 	ms := make([]Method, 0, len(amr))
 	for _, s := range amr {
 		switch m := Method(s); m {
@@ -236,4 +252,32 @@ func ParseAMR(amr []string, t time.Time) Authentication {
 		ms = nil
 	}
 	return Authentication{Methods: ms, Time: t}
+}
+
+// single holds the shared lists of the authentications of one method
+// (the common case: a password, or a passkey alone), for ParseAMR and
+// AMR. Each list has len == cap, so an append copies; nothing writes into
+// them (see Authentication.Methods, and the AMR doc).
+var single = func() []singleLists {
+	var out []singleLists
+	for _, m := range []Method{Password, OTP, HardwareKey, SoftwareKey, UserVerified} {
+		out = append(out, singleLists{methods: []Method{m}, amr: []string{string(m)}})
+	}
+	return out
+}()
+
+type singleLists struct {
+	methods []Method
+	amr     []string
+}
+
+// singleOf returns the shared lists of method m, if it is one Gatehouse
+// records.
+func singleOf(m Method) (singleLists, bool) {
+	for _, l := range single {
+		if l.methods[0] == m {
+			return l, true
+		}
+	}
+	return singleLists{}, false
 }

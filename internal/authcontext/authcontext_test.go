@@ -142,6 +142,35 @@ func TestParseAMR(t *testing.T) {
 	}
 }
 
+// TestSingleMethodListsShared checks the lists shared by the
+// authentications of one method: parsing one allocates nothing, and
+// extending or appending to one never changes what the next parse gives.
+func TestSingleMethodListsShared(t *testing.T) {
+	for _, m := range []Method{Password, OTP, HardwareKey, SoftwareKey, UserVerified} {
+		amr := []string{string(m)}
+		if n := testing.AllocsPerRun(100, func() { _ = ParseAMR(amr, t0).AMR() }); n != 0 {
+			t.Errorf("ParseAMR(%q).AMR() allocates %v times", amr, n)
+		}
+		a := ParseAMR(amr, t0)
+		if a.MultiFactor() || !slices.Equal(a.AMR(), amr) {
+			t.Errorf("ParseAMR(%q) = %+v, AMR %q", amr, a, a.AMR())
+		}
+		other := Password
+		if m == Password {
+			other = OTP
+		}
+		_ = a.With(t0, other)
+		_ = append(a.AMR(), "x")
+		_ = append(a.Methods, other)
+		if again := ParseAMR(amr, t0); !slices.Equal(again.Methods, []Method{m}) || !slices.Equal(again.AMR(), amr) {
+			t.Errorf("after extending, ParseAMR(%q) = %+v", amr, again)
+		}
+	}
+	if a := ParseAMR([]string{"mfa"}, t0); len(a.Methods) != 0 {
+		t.Errorf(`ParseAMR(["mfa"]) = %+v, want no methods`, a)
+	}
+}
+
 func FuzzParseAMR(f *testing.F) {
 	f.Add("pwd", "otp", "mfa")
 	f.Fuzz(func(t *testing.T, x, y, z string) {

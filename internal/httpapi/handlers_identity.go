@@ -173,9 +173,9 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p authn.Princi
 		s.writeError(w, r, errUnauthenticated)
 		return
 	}
-	writeMe(w, &meJSON{
+	s.writeMe(w, meJSON{
 		Auth: meAuthJSON{ExpiresAt: p.ExpiresAt.UTC(), Method: string(p.Method), SessionID: p.SessionID,
-			AMR: p.Auth.AMR(), ACR: p.Auth.ACR(), AuthTime: authTimeJSON(p.Auth), MFAEnrolmentRequired: p.EnrolmentOnly},
+			AMR: p.Auth.AMR(), ACR: p.Auth.ACR(), AuthTime: p.Auth.Time.UTC(), MFAEnrolmentRequired: p.EnrolmentOnly},
 		User: toUserJSON(u),
 	})
 }
@@ -193,9 +193,11 @@ type meAuthJSON struct {
 	// (issue #14): urn:gatehouse:acr:1fa or :mfa, RFC 8176 values.
 	ACR       string     `json:"acr,omitempty"`
 	AMR       []string   `json:"amr,omitempty"`
-	AuthTime  *time.Time `json:"auth_time,omitempty"`
-	ExpiresAt time.Time  `json:"expires_at"`
-	Method    string     `json:"method"`
+	// AuthTime is left out when unknown (zero). A value, not a pointer:
+	// one allocation less per GET /v1/me.
+	AuthTime  time.Time `json:"auth_time,omitzero"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Method    string    `json:"method"`
 	// MFAEnrolmentRequired marks an enrolment-only session.
 	MFAEnrolmentRequired bool   `json:"mfa_enrolment_required,omitempty"`
 	SessionID            string `json:"session_id"`

@@ -43,9 +43,9 @@ func (m *meJSON) appendJSON(b []byte) (_ []byte, ok bool) {
 		}
 		b = append(b, ']')
 	}
-	if a.AuthTime != nil {
+	if !a.AuthTime.IsZero() {
 		field("auth_time")
-		if b, ok = appendJSONTime(b, *a.AuthTime); !ok {
+		if b, ok = appendJSONTime(b, a.AuthTime); !ok {
 			return b, false
 		}
 	}
@@ -116,15 +116,34 @@ func appendJSONTime(b []byte, t time.Time) (_ []byte, ok bool) {
 }
 
 // writeMe answers GET /v1/me with m: the hand-written encoding when it
-// applies, json.Marshal otherwise.
-func writeMe(w http.ResponseWriter, m *meJSON) {
-	var buf [512]byte
-	b, ok := m.appendJSON(buf[:0])
+// applies, json.Marshal otherwise. The encoding buffer comes from a pool
+// (it was the largest allocation of the request); w.Write copies it
+// before it goes back.
+func (s *Server) writeMe(w http.ResponseWriter, m meJSON) {
+	buf := s.meBuffers.Get().(*[]byte)
+	defer s.meBuffers.Put(buf)
+	b, ok := m.appendJSON((*buf)[:0])
 	if !ok {
-		writeJSON(w, http.StatusOK, m)
+		fallback := m
+		writeJSON(w, http.StatusOK, &fallback)
 		return
+	}
+	b = append(b, '\n')
+	if cap(b) <= maxPooledMeBuffer {
+		*buf = b
 	}
 	w.Header()["Content-Type"] = hdrJSONContent
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
+}
+
+// maxPooledMeBuffer bounds the buffers kept for writeMe: an answer with
+// large custom claims is encoded into a buffer of its own, which is not
+// kept.
+const maxPooledMeBuffer = 4 << 10
+
+// newMeBuffer is the pool's New: a buffer that fits a usual answer.
+func newMeBuffer() any {
+	b := make([]byte, 0, 512)
+	return &b
 }

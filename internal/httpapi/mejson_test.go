@@ -14,7 +14,7 @@ func meCases() map[string]meJSON {
 	at := time.Date(2026, 12, 6, 12, 31, 58, 18_000_000, time.UTC)
 	exp := at.Add(30 * time.Minute)
 	full := meJSON{
-		Auth: meAuthJSON{ACR: "urn:gatehouse:acr:mfa", AMR: []string{"pwd", "otp", "mfa"}, AuthTime: &at, ExpiresAt: exp,
+		Auth: meAuthJSON{ACR: "urn:gatehouse:acr:mfa", AMR: []string{"pwd", "otp", "mfa"}, AuthTime: at, ExpiresAt: exp,
 			Method: "session", MFAEnrolmentRequired: true, SessionID: "50e3be9fb81308ce9dd184ce44bc9130"},
 		User: userJSON{ID: "68276752e17a262fb2d36af9f3e5a4ed", Email: "a@example.com", EmailVerified: true,
 			Claims: map[string]any{"roles": []any{"admin", "<ops>"}, "tier": 3.5, "a": nil}, CreatedAt: at},
@@ -30,7 +30,7 @@ func meCases() map[string]meJSON {
 	negative.Auth.ExpiresAt = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)
 	badAuthTime := full
 	bad := time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
-	badAuthTime.Auth.AuthTime = &bad
+	badAuthTime.Auth.AuthTime = bad
 	return map[string]meJSON{
 		"zero":                    {},
 		"bearer minimal":          {Auth: meAuthJSON{ExpiresAt: exp, Method: "jwt"}, User: userJSON{ID: "u", Email: "b@example.com", CreatedAt: at}},
@@ -78,7 +78,7 @@ func FuzzMeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, email, sid, amr, claim string, sec, nsec int64, verified, enrol bool) {
 		tm := time.Unix(sec, nsec).UTC()
 		m := meJSON{
-			Auth: meAuthJSON{ACR: amr, AMR: []string{amr, sid}, AuthTime: &tm, ExpiresAt: tm, Method: sid, MFAEnrolmentRequired: enrol, SessionID: sid},
+			Auth: meAuthJSON{ACR: amr, AMR: []string{amr, sid}, AuthTime: tm, ExpiresAt: tm, Method: sid, MFAEnrolmentRequired: enrol, SessionID: sid},
 			User: userJSON{ID: claim, Email: email, EmailVerified: verified, CreatedAt: tm},
 		}
 		if claim != "" {

@@ -99,6 +99,8 @@ type Server struct {
 	// closing is closed by CloseStreams: long-lived streams end.
 	closing   chan struct{}
 	closeOnce sync.Once
+	// meBuffers are writeMe's encoding buffers (*[]byte).
+	meBuffers sync.Pool
 }
 
 // CloseStreams ends the long-lived event streams, so a graceful shutdown
@@ -108,7 +110,8 @@ func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // New builds the server and its routes.
 func New(cfg Config, deps Deps) *Server {
-	s := &Server{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, origins: map[string]bool{}, closing: make(chan struct{})}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, origins: map[string]bool{}, closing: make(chan struct{}),
+		meBuffers: sync.Pool{New: newMeBuffer}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

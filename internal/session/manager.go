@@ -350,10 +350,13 @@ func (m *Manager) AuthenticateCookie(ctx context.Context, secret string) (store.
 			m.cache.deleteID(s.ID)
 		}
 		var err error
+		// A copy for the store (its slice escapes), so that the cached
+		// path keeps the hash on the stack.
+		key := hash
 		if route != "" {
-			s, err = m.router.GetSessionBySecretHashRoute(ctx, route, hash[:])
+			s, err = m.router.GetSessionBySecretHashRoute(ctx, route, key[:])
 		} else {
-			s, err = m.store.GetSessionBySecretHash(ctx, hash[:])
+			s, err = m.store.GetSessionBySecretHash(ctx, key[:])
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Session{}, ErrInvalid
