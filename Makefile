@@ -20,9 +20,10 @@ race:
 vet:
 	$(GO) vet ./...
 
-# build writes ./gatehouse (ignored by git), stamped with the version.
+# build writes ./gatehouse (ignored by git), stamped with the version: a
+# static binary without cgo, as releases are built (docs/deploy.md).
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o gatehouse ./cmd/gatehouse
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o gatehouse ./cmd/gatehouse
 
 # bench-go runs the Go benchmarks of docs/benchmark-notes.md; BENCH=.
 # runs them all.

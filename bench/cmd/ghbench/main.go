@@ -77,6 +77,7 @@ func machine(root string) []string {
 	if b, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output(); err == nil {
 		m = append(m, "commit: `"+strings.TrimSpace(string(b))+"`")
 	}
+	m = append(m, "server binary: `"+releaseBuildEnv+" go build ./cmd/gatehouse`, as a release is built")
 	return m
 }
 

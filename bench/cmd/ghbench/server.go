@@ -47,17 +47,24 @@ var kek = func() string {
 }()
 
 // buildGatehouse builds the server binary from the main module (the
-// parent of the bench module) into dir and returns its path.
+// parent of the bench module) into dir and returns its path. It is built
+// as a release is (`make build`, docs/deploy.md): static, without cgo.
 func buildGatehouse(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "gatehouse")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gatehouse")
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), releaseBuildEnv)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/gatehouse: %w", err)
 	}
 	return bin, nil
 }
+
+// releaseBuildEnv is the environment setting of a release build: a
+// static binary, which maps no C library (docs/decisions.md, "Release
+// builds are static").
+const releaseBuildEnv = "CGO_ENABLED=0"
 
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
