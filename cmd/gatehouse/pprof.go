@@ -7,6 +7,8 @@ package main
 // so that a profile of the real binary under load can be taken with
 // `go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`.
 // See "Profiling the real binary" in docs/benchmark-notes.md.
+// GATEHOUSE_PPROF_MEMRATE sets runtime.MemProfileRate (1 records every
+// allocation after the packages' initialisation: what start-up keeps).
 
 import (
 	"fmt"
@@ -14,9 +16,14 @@ import (
 	"net/http"
 	_ "net/http/pprof" // registers on http.DefaultServeMux, which nothing else serves
 	"os"
+	"runtime"
+	"strconv"
 )
 
 func init() {
+	if n, err := strconv.Atoi(os.Getenv("GATEHOUSE_PPROF_MEMRATE")); err == nil && n > 0 {
+		runtime.MemProfileRate = n
+	}
 	addr := os.Getenv("GATEHOUSE_PPROF_ADDR")
 	if addr == "" {
 		return

@@ -17,9 +17,14 @@ import (
 //go:embed pages/*.html pages/gatehouse.css pages/favicon.ico pages/passkey.js
 var pageFiles embed.FS
 
-// pageTemplates are the parsed pages; html/template escapes every value
-// for its context.
-var pageTemplates = template.Must(template.ParseFS(pageFiles, "pages/*.html"))
+// parsePages parses the pages; html/template escapes every value for its
+// context. The Server parses them on the first page it renders
+// (Server.pages), not at start-up: an API-only deployment never pays for
+// them (0.2 MB of heap, issue #18). The files are embedded, so a parse
+// error is a build defect that every page test catches.
+func parsePages() *template.Template {
+	return template.Must(template.ParseFS(pageFiles, "pages/*.html"))
+}
 
 // pageCSP is the Content-Security-Policy of HTML pages: nothing but the
 // stylesheet served from this server; no script at all, no framing. There
@@ -52,7 +57,7 @@ const (
 // renderPage writes an HTML page with the pages' security headers.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
 	var buf bytes.Buffer
-	if err := pageTemplates.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := s.pages().ExecuteTemplate(&buf, name, data); err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -101,6 +102,8 @@ type Server struct {
 	closeOnce sync.Once
 	// meBuffers are writeMe's encoding buffers (*[]byte).
 	meBuffers sync.Pool
+	// pages returns the parsed page templates, parsing them once.
+	pages func() *template.Template
 }
 
 // CloseStreams ends the long-lived event streams, so a graceful shutdown
@@ -111,7 +114,7 @@ func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 // New builds the server and its routes.
 func New(cfg Config, deps Deps) *Server {
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, origins: map[string]bool{}, closing: make(chan struct{}),
-		meBuffers: sync.Pool{New: newMeBuffer}}
+		meBuffers: sync.Pool{New: newMeBuffer}, pages: sync.OnceValue(parsePages)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

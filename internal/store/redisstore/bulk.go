@@ -23,7 +23,7 @@ func (s *Store) CreateSessions(ctx context.Context, ss []store.Session) error {
 	if len(ss) == 0 {
 		return nil
 	}
-	if err := createScript.Load(ctx, s.client).Err(); err != nil {
+	if err := s.scripts.create.Load(ctx, s.client).Err(); err != nil {
 		return fmt.Errorf("redisstore: create sessions: load script: %w", err)
 	}
 	cmds := make([]*redis.Cmd, len(ss))
@@ -36,7 +36,7 @@ func (s *Store) CreateSessions(ctx context.Context, ss []store.Session) error {
 		if err := s.addClientRoute(ctx, r); err != nil {
 			return fmt.Errorf("redisstore: create sessions: record %d: %w", i, err)
 		}
-		cmds[i] = createScript.EvalSha(ctx, pipe, []string{recordKey(s.baseOf(r.ID), r.ID)}, args...)
+		cmds[i] = s.scripts.create.EvalSha(ctx, pipe, []string{recordKey(s.baseOf(r.ID), r.ID)}, args...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		// Exec returns the first command's error; the loop below names

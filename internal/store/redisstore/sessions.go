@@ -39,7 +39,7 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	if err := s.addClientRoute(ctx, ss); err != nil {
 		return fmt.Errorf("redisstore: create session: %w", err)
 	}
-	res, err := s.write(ctx, createScript, []string{recordKey(s.baseOf(ss.ID), ss.ID)}, args...).Text()
+	res, err := s.write(ctx, s.scripts.create, []string{recordKey(s.baseOf(ss.ID), ss.ID)}, args...).Text()
 	if err != nil {
 		return fmt.Errorf("redisstore: create session: %w", err)
 	}
@@ -62,13 +62,13 @@ func (s *Store) addClientRoute(ctx context.Context, ss store.Session) error {
 	if !ok || ss.ClientID == "" {
 		return nil
 	}
-	return clientRoutesScript.Run(ctx, s.client, []string{s.clientRoutesKey(ss.ClientID)}, r, millis(expiry(ss))).Err()
+	return s.scripts.clientRoutes.Run(ctx, s.client, []string{s.clientRoutesKey(ss.ClientID)}, r, millis(expiry(ss))).Err()
 }
 
 // errWrongRoute refuses a record whose id's route is not its user's.
 var errWrongRoute = errors.New("the id's route is not the user's route")
 
-// createArgs returns the arguments of createScript for ss, as
+// createArgs returns the arguments of the create script for ss, as
 // CreateSession and CreateSessions pass them. It fails if ss.Data is not
 // valid JSON, ss.Audience cannot be encoded, or ss.ID has a route that is
 // not ss.UserID's.
@@ -95,7 +95,7 @@ func (s *Store) createArgs(ss store.Session) ([]any, error) {
 // session's id to its record.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
 	b := s.baseOf(id)
-	reply, err := getScript.Run(ctx, s.client, []string{recordKey(b, id)}, b, id).Result()
+	reply, err := s.scripts.get.Run(ctx, s.client, []string{recordKey(b, id)}, b, id).Result()
 	if err != nil {
 		return store.Session{}, fmt.Errorf("redisstore: get session: %w", err)
 	}
@@ -167,7 +167,7 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string) ([]store.Se
 // IdleExpiresAt (within ExpiresAt).
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpiresAt time.Time) error {
 	b := s.baseOf(id)
-	n, err := touchScript.Run(ctx, s.client, []string{recordKey(b, id)}, b, id, millis(lastSeen), millis(idleExpiresAt)).Int()
+	n, err := s.scripts.touch.Run(ctx, s.client, []string{recordKey(b, id)}, b, id, millis(lastSeen), millis(idleExpiresAt)).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: touch session: %w", err)
 	}
@@ -181,7 +181,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, idleExpir
 // EnrolmentOnly in one script, or returns store.ErrNotFound.
 func (s *Store) UpdateSessionAuth(ctx context.Context, id string, methods []string, authTime time.Time, enrolmentOnly bool) error {
 	b := s.baseOf(id)
-	n, err := authScript.Run(ctx, s.client, []string{recordKey(b, id)}, b, id,
+	n, err := s.scripts.auth.Run(ctx, s.client, []string{recordKey(b, id)}, b, id,
 		strings.Join(methods, " "), optionalMillis(authTime), enrolmentOnlyField(enrolmentOnly)).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: update session auth: %w", err)
@@ -213,7 +213,7 @@ func (s *Store) UpdateSessionData(ctx context.Context, id string, update func(da
 	// An empty version only reads.
 	version, enc := "", ""
 	for attempt := 0; ; attempt++ {
-		reply, err := updateScript.Run(ctx, s.client, keys, b, id, version, enc).Result()
+		reply, err := s.scripts.update.Run(ctx, s.client, keys, b, id, version, enc).Result()
 		if err != nil {
 			return store.Session{}, fmt.Errorf("redisstore: update session data: %w", err)
 		}
@@ -271,7 +271,7 @@ func pause(ctx context.Context, attempt int) error {
 // entries, or returns store.ErrNotFound.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	b := s.baseOf(id)
-	n, err := s.write(ctx, deleteScript, []string{recordKey(b, id)}, b, id).Int()
+	n, err := s.write(ctx, s.scripts.delete, []string{recordKey(b, id)}, b, id).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: delete session: %w", err)
 	}
@@ -346,7 +346,7 @@ func (s *Store) ListClientSessions(ctx context.Context, clientID string) ([]stor
 	return ss, nil
 }
 
-// runClient runs deleteClientScript (del "1" deletes, "0" only lists) on
+// runClient runs the delete_client script (del "1" deletes, "0" only lists) on
 // every route that holds grants of the client and on the legacy layout.
 func (s *Store) runClient(ctx context.Context, clientID, del string) ([]store.Session, error) {
 	if clientID == "" {
@@ -362,14 +362,14 @@ func (s *Store) runClient(ctx context.Context, clientID, del string) ([]store.Se
 			bs = append(bs, s.routeBase(r))
 		}
 	}
-	return s.runEach(ctx, deleteClientScript, bs, func(b string) string { return clientKey(b, clientID) }, clientID, del)
+	return s.runEach(ctx, s.scripts.deleteClient, bs, func(b string) string { return clientKey(b, clientID) }, clientID, del)
 }
 
-// runUser runs listScript for the user on the user's route and on the
+// runUser runs the list script for the user on the user's route and on the
 // legacy layout.
 func (s *Store) runUser(ctx context.Context, userID string, args ...any) ([]store.Session, error) {
 	bs := []string{s.routeBase(routeOfUser(userID)), s.legacy}
-	return s.runEach(ctx, listScript, bs, func(b string) string { return userKey(b, userID) }, append([]any{userID}, args...)...)
+	return s.runEach(ctx, s.scripts.list, bs, func(b string) string { return userKey(b, userID) }, append([]any{userID}, args...)...)
 }
 
 // runEach runs a script that answers a list of records under each key
@@ -405,7 +405,7 @@ func (s *Store) runEach(ctx context.Context, script *redis.Script, bs []string, 
 func (s *Store) runList(ctx context.Context, script *redis.Script, b, key string, args ...any) ([]store.Session, error) {
 	var reply any
 	var err error
-	if script == listScript && args[1] == "0" {
+	if script == s.scripts.list && args[1] == "0" {
 		// Only listing: no write to wait for.
 		reply, err = script.Run(ctx, s.client, []string{key}, append([]any{b}, args...)...).Result()
 	} else {
@@ -468,7 +468,7 @@ const sweepWorkers = 8
 func (s *Store) sweep(ctx context.Context, b string, now time.Time) (int, error) {
 	total := 0
 	for {
-		res, err := sweepScript.Run(ctx, s.client, []string{expiryKey(b)}, b, millis(now), sweepBatch).Int64Slice()
+		res, err := s.scripts.sweep.Run(ctx, s.client, []string{expiryKey(b)}, b, millis(now), sweepBatch).Int64Slice()
 		if err != nil {
 			return total, err
 		}
@@ -491,13 +491,13 @@ func (s *Store) sweep(ctx context.Context, b string, now time.Time) (int, error)
 func (s *Store) CountSessions(ctx context.Context, now time.Time) (int, error) {
 	bs := s.bases()
 	for attempt := 0; ; attempt++ {
-		if err := countScript.Load(ctx, s.client).Err(); err != nil {
+		if err := s.scripts.count.Load(ctx, s.client).Err(); err != nil {
 			return 0, fmt.Errorf("redisstore: count sessions: load script: %w", err)
 		}
 		cmds := make([]*redis.Cmd, len(bs))
 		pipe := s.client.Pipeline()
 		for i, b := range bs {
-			cmds[i] = countScript.EvalSha(ctx, pipe, []string{expiryKey(b)}, b, "("+millis(now))
+			cmds[i] = s.scripts.count.EvalSha(ctx, pipe, []string{expiryKey(b)}, b, "("+millis(now))
 		}
 		_, err := pipe.Exec(ctx)
 		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0 {
