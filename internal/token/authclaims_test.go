@@ -68,3 +68,21 @@ func FuzzAuthClaimsMember(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainStringKnownValues checks that the amr and acr values Gatehouse
+// writes decode to themselves without allocating, and that other values
+// still decode.
+func TestPlainStringKnownValues(t *testing.T) {
+	for _, k := range knownAuthValues {
+		v := []byte(`"` + k + `"`)
+		if got, ok := plainString(v); !ok || got != k {
+			t.Errorf("plainString(%s) = %q, %v", v, got, ok)
+		}
+		if n := testing.AllocsPerRun(100, func() { _, _ = plainString(v) }); n != 0 {
+			t.Errorf("plainString(%s) allocates %v times", v, n)
+		}
+	}
+	if got, ok := plainString([]byte(`"pwdx"`)); !ok || got != "pwdx" {
+		t.Errorf(`plainString("pwdx") = %q, %v`, got, ok)
+	}
+}

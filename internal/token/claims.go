@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/authcontext"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
 
@@ -229,16 +230,31 @@ func (a *authClaims) member(name, value []byte) error {
 }
 
 // plainString decodes a JSON string of printable ASCII without escapes.
+// The values Gatehouse writes in amr and acr are returned as the shared
+// constants, without allocating.
 func plainString(v []byte) (string, bool) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return "", false
 	}
-	for _, c := range v[1 : len(v)-1] {
+	body := v[1 : len(v)-1]
+	for _, c := range body {
 		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
 			return "", false
 		}
 	}
-	return string(v[1 : len(v)-1]), true
+	for _, k := range knownAuthValues {
+		if string(body) == k {
+			return k, true
+		}
+	}
+	return string(body), true
+}
+
+// knownAuthValues are the amr and acr values Gatehouse writes.
+var knownAuthValues = [...]string{
+	string(authcontext.Password), string(authcontext.OTP), string(authcontext.HardwareKey),
+	string(authcontext.SoftwareKey), string(authcontext.UserVerified), string(authcontext.MFA),
+	authcontext.ACROneFactor, authcontext.ACRMultiFactor,
 }
 
 // plainStrings decodes a JSON array of plain strings written without
