@@ -281,3 +281,17 @@ func TestDeleteKeepsClientWhenRevocationFails(t *testing.T) {
 		t.Errorf("OnDelete ran %d times, want 3 (the failure, then before and after the delete)", ran)
 	}
 }
+
+// TestHashSecret checks that a client secret hashes to its SHA-256, long
+// or short, and that a secret of the usual length allocates nothing.
+func TestHashSecret(t *testing.T) {
+	for _, s := range []string{"", "short", newSecret(), strings.Repeat("x", 200)} {
+		if got, want := hashSecret(s), sha256.Sum256([]byte(s)); got != want {
+			t.Errorf("hashSecret(%q) = %x, want %x", s, got, want)
+		}
+	}
+	s := newSecret()
+	if n := testing.AllocsPerRun(100, func() { _ = hashSecret(s) }); n != 0 {
+		t.Errorf("hashSecret of a %d-byte secret allocates %v times", len(s), n)
+	}
+}
