@@ -191,8 +191,8 @@ type meJSON struct {
 type meAuthJSON struct {
 	// ACR, AMR and AuthTime are how and when the user authenticated
 	// (issue #14): urn:gatehouse:acr:1fa or :mfa, RFC 8176 values.
-	ACR       string     `json:"acr,omitempty"`
-	AMR       []string   `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
+	AMR []string `json:"amr,omitempty"`
 	// AuthTime is left out when unknown (zero). A value, not a pointer:
 	// one allocation less per GET /v1/me.
 	AuthTime  time.Time `json:"auth_time,omitzero"`
