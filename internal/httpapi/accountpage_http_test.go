@@ -499,7 +499,7 @@ func TestAccountPasskeys(t *testing.T) {
 	// not come from: the browser carries the API login's cookie and only
 	// reads the page.
 	b := newBrowser(t, srv)
-	b.c.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: srv.CookieName(), Value: c.Cookie, Path: "/"}})
+	b.useSession(srv.URL, c.Cookie)
 	p := b.get(srv.URL + "/account")
 	if p.status != http.StatusOK || !strings.Contains(p.body, "No passkey yet") || !strings.Contains(p.body, `href="/account/passkeys"`) ||
 		!strings.Contains(p.body, "A second factor keeps your account safe") || strings.Contains(p.body, `id="passkey-factor"`) {
@@ -606,7 +606,7 @@ func TestPasskeysPageReturnTo(t *testing.T) {
 	u := srv.NewUser(t)
 	c := srv.Login(t, u.Email, u.Password)
 	b := newBrowser(t, srv)
-	b.c.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: srv.CookieName(), Value: c.Cookie, Path: "/"}})
+	b.useSession(srv.URL, c.Cookie)
 
 	back := "/oauth2/authorize?client_id=abc"
 	p := b.get(srv.URL + "/mfa/totp?" + url.Values{"return_to": {back}}.Encode())

@@ -324,7 +324,7 @@ func TestAuthorizeACRValuesAndMaxAge(t *testing.T) {
 
 	// prompt=none cannot ask for the missing factor.
 	b3 := newBrowser(t, srv)
-	b3.c.Jar.SetCookies(mustURL(t, srv.URL), []*http.Cookie{{Name: srv.CookieName(), Value: passwordOnlySession(t, srv, u)}})
+	b3.useSession(srv.URL, passwordOnlySession(t, srv, u))
 	q := callback(t, b3.get(r.config.AuthCodeURL("s5", pkce, mfa, oauth2.SetAuthURLParam("prompt", "none"))))
 	if q.Get("error") != "login_required" {
 		t.Errorf("prompt=none with acr_values=mfa on a password session: %v", q)

@@ -204,7 +204,7 @@ func TestAuthorizeACRValuesPasskey(t *testing.T) {
 	v := oauth2.GenerateVerifier()
 	b := newBrowser(t, &alias)
 	b.c.Transport = srv.HTTP.Client().Transport
-	b.c.Jar.SetCookies(mustURL(t, exampleIssuer), []*http.Cookie{{Name: srv.CookieName(), Value: passwordOnlySession(t, srv, u)}})
+	b.useSession(exampleIssuer, passwordOnlySession(t, srv, u))
 
 	p := b.get(r.config.AuthCodeURL("s1", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("acr_values", "urn:gatehouse:acr:mfa")))
 	if p.url.Path != "/reauth" || !strings.Contains(p.body, `id="passkey-reauth"`) || !strings.Contains(p.body, "Use your passkey") ||
