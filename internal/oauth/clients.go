@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/jose"
 )
@@ -258,17 +259,11 @@ func LogHash(v string) string {
 	return "sha256:" + hex.EncodeToString(h[:4])
 }
 
-// hashSecret returns what is stored of a client secret.
-func hashSecret(secret string) [32]byte {
-	// Copied into a stack buffer, the hash allocates nothing: []byte(secret)
-	// would, past 32 bytes, on every authenticated token request.
-	var buf [128]byte
-	if len(secret) <= len(buf) {
-		n := copy(buf[:], secret)
-		return sha256.Sum256(buf[:n])
-	}
-	return sha256.Sum256([]byte(secret))
-}
+// hashSecret returns what is stored of a client secret: its SHA-256, as
+// session.HashSecret computes it for cookie secrets (from a stack copy,
+// without allocating, on every authenticated token request). Client
+// secrets carry 256 random bits, so a fast hash suffices.
+func hashSecret(secret string) [32]byte { return session.HashSecret(secret) }
 
 // newClientID returns a client id: 128 random bits in hex, like the other
 // public ids.

@@ -695,10 +695,11 @@ func (m *Manager) Count(ctx context.Context) (int, error) {
 
 // HashSecret returns the SHA-256 of a cookie secret: the only form in
 // which the store keeps it. The secret has 256 bits of entropy, so a fast
-// hash suffices.
+// hash suffices. Package oauth hashes client secrets with it too.
 func HashSecret(secret string) [32]byte {
-	// A cookie secret is 43 characters: copied into a stack buffer, the
-	// hash allocates nothing ([]byte(secret) would, past 32 bytes).
+	// A cookie secret is 43 characters, a client secret about 50: copied
+	// into a stack buffer, the hash allocates nothing ([]byte(secret)
+	// would, past 32 bytes).
 	var buf [64]byte
 	if len(secret) <= len(buf) {
 		n := copy(buf[:], secret)
