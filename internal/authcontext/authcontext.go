@@ -241,11 +241,8 @@ func ParseAMR(amr []string, t time.Time) Authentication {
 	}
 	ms := make([]Method, 0, len(amr))
 	for _, s := range amr {
-		switch m := Method(s); m {
-		case Password, OTP, HardwareKey, SoftwareKey, UserVerified:
-			if !slices.Contains(ms, m) {
-				ms = append(ms, m)
-			}
+		if m := Method(s); slices.Contains(recordedMethods[:], m) && !slices.Contains(ms, m) {
+			ms = append(ms, m)
 		}
 	}
 	if len(ms) == 0 {
@@ -254,13 +251,39 @@ func ParseAMR(amr []string, t time.Time) Authentication {
 	return Authentication{Methods: ms, Time: t}
 }
 
+// recordedMethods are the methods Gatehouse records (ParseAMR keeps only
+// these).
+var recordedMethods = [...]Method{Password, OTP, HardwareKey, SoftwareKey, UserVerified}
+
+// knownValues are the amr and acr values Gatehouse writes: the recorded
+// methods, "mfa", and the acr values.
+var knownValues = func() []string {
+	var out []string
+	for _, m := range recordedMethods {
+		out = append(out, string(m))
+	}
+	return append(out, string(MFA), ACROneFactor, ACRMultiFactor)
+}()
+
+// KnownValue returns the amr or acr value Gatehouse writes that v spells,
+// as the shared constant string, without allocating: decoding a token's
+// claims with it keeps the common values off the heap (issue #18).
+func KnownValue(v []byte) (string, bool) {
+	for _, k := range knownValues {
+		if string(v) == k {
+			return k, true
+		}
+	}
+	return "", false
+}
+
 // single holds the shared lists of the authentications of one method
 // (the common case: a password, or a passkey alone), for ParseAMR and
 // AMR. Each list has len == cap, so an append copies; nothing writes into
 // them (see Authentication.Methods, and the AMR doc).
 var single = func() []singleLists {
 	var out []singleLists
-	for _, m := range []Method{Password, OTP, HardwareKey, SoftwareKey, UserVerified} {
+	for _, m := range recordedMethods {
 		out = append(out, singleLists{methods: []Method{m}, amr: []string{string(m)}})
 	}
 	return out

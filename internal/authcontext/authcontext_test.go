@@ -171,6 +171,19 @@ func TestSingleMethodListsShared(t *testing.T) {
 	}
 }
 
+func TestKnownValue(t *testing.T) {
+	for _, k := range append(ACRValuesSupported(), "pwd", "otp", "hwk", "swk", "user", "mfa") {
+		if got, ok := KnownValue([]byte(k)); !ok || got != k {
+			t.Errorf("KnownValue(%q) = %q, %v", k, got, ok)
+		}
+	}
+	for _, v := range []string{"", "pw", "pwdx", "sms", "urn:gatehouse:acr:2fa"} {
+		if got, ok := KnownValue([]byte(v)); ok {
+			t.Errorf("KnownValue(%q) = %q, want none", v, got)
+		}
+	}
+}
+
 func FuzzParseAMR(f *testing.F) {
 	f.Add("pwd", "otp", "mfa")
 	f.Fuzz(func(t *testing.T, x, y, z string) {

@@ -73,7 +73,7 @@ func FuzzAuthClaimsMember(f *testing.F) {
 // writes decode to themselves without allocating, and that other values
 // still decode.
 func TestPlainStringKnownValues(t *testing.T) {
-	for _, k := range knownAuthValues {
+	for _, k := range []string{"pwd", "otp", "hwk", "swk", "user", "mfa", "urn:gatehouse:acr:1fa", "urn:gatehouse:acr:mfa"} {
 		v := []byte(`"` + k + `"`)
 		if got, ok := plainString(v); !ok || got != k {
 			t.Errorf("plainString(%s) = %q, %v", v, got, ok)

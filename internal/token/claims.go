@@ -242,19 +242,10 @@ func plainString(v []byte) (string, bool) {
 			return "", false
 		}
 	}
-	for _, k := range knownAuthValues {
-		if string(body) == k {
-			return k, true
-		}
+	if k, ok := authcontext.KnownValue(body); ok {
+		return k, true
 	}
 	return string(body), true
-}
-
-// knownAuthValues are the amr and acr values Gatehouse writes.
-var knownAuthValues = [...]string{
-	string(authcontext.Password), string(authcontext.OTP), string(authcontext.HardwareKey),
-	string(authcontext.SoftwareKey), string(authcontext.UserVerified), string(authcontext.MFA),
-	authcontext.ACROneFactor, authcontext.ACRMultiFactor,
 }
 
 // plainStrings decodes a JSON array of plain strings written without
