@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -175,7 +176,14 @@ docs_wait() {
 	return 1
 }
 curl() {
-	if [ "${DOCS_ALLOW_HTTP_ERROR:-0}" = 1 ]; then command curl "$@"; else command curl --fail-with-body "$@"; fi
+	local rc=0
+	if [ "${DOCS_ALLOW_HTTP_ERROR:-0}" = 1 ]; then command curl "$@" || rc=$?; else command curl --fail-with-body "$@" || rc=$?; fi
+	# A logout reaches resource servers through their revocation stream,
+	# within milliseconds but not before the logout answers. A reader
+	# typing the next command never sees that gap; the runner, on a busy
+	# machine, could, so it waits as long as a reader would at least.
+	case " $* " in *"/v1/logout"*) sleep 0.3 ;; esac
+	return $rc
 }
 `
 
@@ -222,7 +230,9 @@ func runGroup(t *testing.T, repo, bin string, env []string, pages []string) bool
 	defer cancel()
 	srv := exec.CommandContext(ctx, filepath.Join(bin, "gatehouse"), "serve", "--addr", addr, "--log-level", "warn")
 	srv.Dir, srv.Env = root, env
-	var srvOut bytes.Buffer
+	// The server writes its output while the test may read it (to log it
+	// when a page fails).
+	var srvOut lockedBuffer
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -334,6 +344,25 @@ func runPage(t *testing.T, root, addr string, env []string, blocks []block) {
 		}
 	}
 	t.Logf("%d blocks ran, %d marked norun", len(ran), len(blocks)-len(ran))
+}
+
+// lockedBuffer is a bytes.Buffer that a process's output goroutine can
+// write while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // cleanEnv is the environment without GATEHOUSE_* variables, plus extra.
