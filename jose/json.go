@@ -113,6 +113,15 @@ func (s *scanner) next(first *bool) (ok bool, err error) {
 	return true, nil
 }
 
+// plainStringByte marks the bytes a JSON string may hold as they are:
+// printable ASCII other than the quote and the backslash (RFC 8259 §7).
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str reads a string value after optional whitespace and returns its
 // unescaped bytes. Without escapes the result aliases the input, so copy
 // it before keeping it.
@@ -124,6 +133,14 @@ func (s *scanner) str() ([]byte, error) {
 	start := s.pos
 	ascii := true
 	for s.pos < len(s.data) {
+		// Runs of plain ASCII, the whole of most strings in a token,
+		// take one table lookup per byte.
+		for s.pos < len(s.data) && plainStringByte[s.data[s.pos]] {
+			s.pos++
+		}
+		if s.pos == len(s.data) {
+			break
+		}
 		c := s.data[s.pos]
 		switch {
 		case c == '"':
