@@ -188,3 +188,30 @@ func strictNames(in []byte) bool {
 	})
 	return ok
 }
+
+// FuzzClaimIndexed checks Principal.Claim's two ways against each other:
+// for any claims set jose.ParseClaims accepts, every member name (and a
+// few that are not there) reads the same through the members Verify
+// notes as through a scan of the claims set.
+func FuzzClaimIndexed(f *testing.F) {
+	f.Add([]byte(`{"iss":"x","tenant":"acme","n":[1,{"a":"}"}],"z":null}`))
+	f.Add([]byte(`{"\u0074":1,"t":2,"t":3}`))
+	f.Add([]byte(`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"a":10}`))
+	f.Add([]byte(`{"h":1e999,"s":"\ud83d\ude00"}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if _, err := jose.ParseClaims(in); err != nil {
+			return
+		}
+		names := []string{"", "absent", "sub", "tenant"}
+		_ = eachMember(in, func(name, _ []byte) error {
+			var s string
+			if json.Unmarshal(name, &s) == nil {
+				names = append(names, s)
+			}
+			return nil
+		})
+		for _, name := range names {
+			claimBothWays(t, in, name)
+		}
+	})
+}

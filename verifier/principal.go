@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -131,9 +132,9 @@ func (p *Principal) Claims() (map[string]any, error) {
 
 // Claim returns one custom claim, decoded as Claims decodes it, and
 // whether the token has it (a registered claim's name is not a custom
-// claim: it reports false). It scans the claims set for that member
-// without building the map of Claims: for a handler that reads one or
-// two claims it is the cheaper way. Only the value asked for is decoded,
+// claim: it reports false). It finds that member where Verify saw it
+// (or scans the claims set for it), without building the map of Claims:
+// for a handler that reads one or two claims it is the cheaper way. Only the value asked for is decoded,
 // so its error (matching ErrMalformed) is about that value; calls are
 // independent and safe for concurrent use.
 func (p *Principal) Claim(name string) (any, bool, error) {
@@ -143,6 +144,24 @@ func (p *Principal) Claim(name string) (any, bool, error) {
 	if p.claims.payload == nil { // from NewPrincipal
 		v, ok := p.claims.m[name]
 		return v, ok, nil
+	}
+	if l := p.claims; !l.unindexed {
+		// Verify noted where each custom member is: no second scan.
+		var raw []byte
+		for _, m := range l.members[:l.nMembers] {
+			if string(l.payload[m.name[0]:m.name[1]]) == name {
+				raw = l.payload[m.value[0]:m.value[1]] // the last of duplicates wins
+			}
+		}
+		if raw == nil {
+			return nil, false, nil
+		}
+		v, err := decodeValue(raw)
+		if err != nil {
+			// As the scan below reports it (ParseClaimsFunc's wrapping).
+			return nil, false, invalidCause(ErrMalformed, fmt.Errorf("%w: claims: %w", jose.ErrMalformed, err))
+		}
+		return v, true, nil
 	}
 	var (
 		v     any
@@ -209,9 +228,17 @@ type lazyClaims struct {
 	// none says that the claims set has no custom claims (Verify saw
 	// none), so get has nothing to decode.
 	none bool
-	once sync.Once
-	m    map[string]any
-	err  error
+	// members are the offsets in payload of the custom members' names
+	// and raw values, in order, as Verify's one pass met them, so that
+	// Claim finds one without scanning the claims set again. unindexed
+	// says they are not all there (more than maxIndexedClaims, or a name
+	// written with escapes), and Claim scans.
+	members   [maxIndexedClaims]claimOffsets
+	nMembers  int
+	unindexed bool
+	once      sync.Once
+	m         map[string]any
+	err       error
 }
 
 func (l *lazyClaims) get() (map[string]any, error) {
@@ -222,6 +249,60 @@ func (l *lazyClaims) get() (map[string]any, error) {
 		_, l.m, l.err = parseClaims(l.payload)
 	})
 	return l.m, l.err
+}
+
+// maxIndexedClaims is how many custom members Verify notes for Claim:
+// enough for the few custom claims a token usually carries (Gatehouse's
+// own tokens carry amr, acr, auth_time and the configured ones).
+const maxIndexedClaims = 8
+
+// claimOffsets locates one member in a claims set: payload[name[0]:name[1]]
+// is its name, payload[value[0]:value[1]] its raw JSON value. 16-bit
+// offsets keep the Principal small (a claims set beyond 64 KiB, far
+// above jose.DefaultMaxTokenSize, is left unindexed).
+type claimOffsets struct {
+	name, value [2]uint16
+}
+
+// note records a custom member that ParseClaimsFunc handed over: name
+// and value are slices of payload (a name with escapes is a new buffer,
+// and then the claims are left unindexed).
+func (l *lazyClaims) note(name, value []byte) {
+	nameAt, ok1 := offsetIn(l.payload, name)
+	valueAt, ok2 := offsetIn(l.payload, value)
+	if !ok1 || !ok2 || l.nMembers == len(l.members) {
+		l.unindexed = true
+		return
+	}
+	l.members[l.nMembers] = claimOffsets{
+		name:  [2]uint16{uint16(nameAt), uint16(nameAt + len(name))},
+		value: [2]uint16{uint16(valueAt), uint16(valueAt + len(value))},
+	}
+	l.nMembers++
+}
+
+// offsetIn returns where sub starts in s, if sub is a non-empty slice of
+// s's own array within s.
+func offsetIn(s, sub []byte) (int, bool) {
+	at := cap(s) - cap(sub)
+	if len(sub) == 0 || at < 0 || at+len(sub) > len(s) || len(s) > math.MaxUint16 {
+		return 0, false
+	}
+	return at, &s[at] == &sub[0]
+}
+
+// parseJWTClaims reads a verified token's claims set in one pass: the
+// registered claims, and where each custom member is (lazyClaims.note).
+// The custom claims are only located here: Principal.Claim and Claims
+// decode them from the payload if and when they are asked to.
+func parseJWTClaims(payload []byte) (*jwtPrincipal, jose.Claims, error) {
+	jp := &jwtPrincipal{lazy: lazyClaims{payload: payload, none: true}}
+	c, err := jose.ParseClaimsFunc(payload, func(name, value []byte) error {
+		jp.lazy.none = false
+		jp.lazy.note(name, value)
+		return nil
+	})
+	return jp, c, err
 }
 
 // jwtPrincipal is a Principal and its lazy claims in one allocation.

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -229,5 +230,99 @@ func TestPrincipalClaim(t *testing.T) {
 	})
 	if got, ok, err := p2.Claim("tenant"); got != nil || ok || err != nil {
 		t.Errorf("Claim without custom claims = %v, %v, %v", got, ok, err)
+	}
+}
+
+// claimBothWays reads name from the claims set in through the members
+// Verify notes and through a scan of the claims set, and fails the test
+// if the two answers differ. It returns the indexed answer and whether
+// the members were indexed.
+func claimBothWays(t *testing.T, in []byte, name string) (v any, ok, indexed bool, err error) {
+	t.Helper()
+	jp, _, perr := parseJWTClaims(in)
+	if perr != nil {
+		t.Fatalf("parseJWTClaims(%q): %v", in, perr)
+	}
+	jp.p.claims = &jp.lazy
+	scan := &jwtPrincipal{lazy: lazyClaims{payload: in, none: jp.lazy.none, unindexed: true}}
+	scan.p.claims = &scan.lazy
+	v, ok, err = jp.p.Claim(name)
+	sv, sok, serr := scan.p.Claim(name)
+	gb, _ := json.Marshal(v)
+	sb, _ := json.Marshal(sv)
+	if ok != sok || (err == nil) != (serr == nil) || !bytes.Equal(gb, sb) {
+		t.Fatalf("Claim(%q) on %q: indexed %s, %v, %v; scanned %s, %v, %v", name, in, gb, ok, err, sb, sok, serr)
+	}
+	if err != nil && serr.Error() != err.Error() {
+		t.Fatalf("Claim(%q) on %q: indexed error %q, scanned %q", name, in, err, serr)
+	}
+	return v, ok, !jp.lazy.unindexed, err
+}
+
+// TestPrincipalClaimIndexed: Claim reads the custom members Verify noted
+// in its one pass, and scans again only when it could not note them all;
+// both ways give the same answers.
+func TestPrincipalClaimIndexed(t *testing.T) {
+	many := `{"sub":"u"`
+	for i := range maxIndexedClaims + 1 {
+		many += fmt.Sprintf(`,"c%d":%d`, i, i)
+	}
+	many += `}`
+	tests := []struct {
+		name, in, claim string
+		want            any
+		found, indexed  bool
+	}{
+		{"string", `{"sub":"u","tenant":"acme"}`, "tenant", "acme", true, true},
+		{"array", `{"roles":["a","b"],"sub":"u"}`, "roles", []any{"a", "b"}, true, true},
+		{"absent", `{"sub":"u","tenant":"acme"}`, "tenan", nil, false, true},
+		{"registered name", `{"sub":"u","tenant":"acme"}`, "sub", nil, false, true},
+		{"no custom claims", `{"sub":"u"}`, "tenant", nil, false, true},
+		{"last duplicate wins", `{"t":1,"sub":"u","t":2}`, "t", 2.0, true, true},
+		{"null", `{"t":null}`, "t", nil, true, true},
+		{"escaped value", `{"t":"a\"b\u00e9"}`, "t", "a\"bé", true, true},
+		{"escaped name", `{"ten\u0061nt":"acme"}`, "tenant", "acme", true, false},
+		{"one escaped name among others", `{"a":1,"\u0062":2,"c":3}`, "c", 3.0, true, false},
+		{"as many as indexed", strings.Replace(many, fmt.Sprintf(`,"c%d":%d`, maxIndexedClaims, maxIndexedClaims), "", 1), fmt.Sprintf("c%d", maxIndexedClaims-1), float64(maxIndexedClaims - 1), true, true},
+		{"more than indexed", many, fmt.Sprintf("c%d", maxIndexedClaims), float64(maxIndexedClaims), true, false},
+		{"more than indexed, first", many, "c0", 0.0, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, ok, indexed, err := claimBothWays(t, []byte(tc.in), tc.claim)
+			if err != nil || ok != tc.found || indexed != tc.indexed {
+				t.Fatalf("Claim(%q) = %v, %v, %v (indexed %v); want found %v, indexed %v", tc.claim, v, ok, err, indexed, tc.found, tc.indexed)
+			}
+			gb, _ := json.Marshal(v)
+			wb, _ := json.Marshal(tc.want)
+			if !bytes.Equal(gb, wb) {
+				t.Errorf("Claim(%q) = %s, want %s", tc.claim, gb, wb)
+			}
+		})
+	}
+	// A value encoding/json cannot decode is reported the same both ways.
+	if _, ok, indexed, err := claimBothWays(t, []byte(`{"huge":1e999}`), "huge"); ok || !errors.Is(err, ErrMalformed) || !indexed {
+		t.Errorf(`Claim("huge") = %v, %v (indexed %v), want ErrMalformed`, ok, err, indexed)
+	}
+}
+
+// TestOffsetIn: offsetIn finds only slices of the payload's own array.
+func TestOffsetIn(t *testing.T) {
+	s := []byte(`{"tenant":"acme"}`)
+	if at, ok := offsetIn(s, s[2:8]); !ok || at != 2 {
+		t.Errorf("offsetIn(s, s[2:8]) = %d, %v", at, ok)
+	}
+	if _, ok := offsetIn(s, []byte("tenant")); ok {
+		t.Error("offsetIn accepted a copy")
+	}
+	if _, ok := offsetIn(s[:5], s[2:8]); ok {
+		t.Error("offsetIn accepted a slice beyond s")
+	}
+	if _, ok := offsetIn(s, s[3:3]); ok {
+		t.Error("offsetIn accepted an empty slice")
+	}
+	other := make([]byte, 4, 100)
+	if _, ok := offsetIn(s, other); ok {
+		t.Error("offsetIn accepted a slice of another array")
 	}
 }

@@ -141,13 +141,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if err := checkType(tok.Header.Type); err != nil {
 		return nil, err
 	}
-	// The custom claims are only noticed here: Principal.Claims decodes
-	// them from the payload if and when it is asked to.
-	custom := false
-	c, err := jose.ParseClaimsFunc(tok.Payload, func(_, _ []byte) error {
-		custom = true
-		return nil
-	})
+	jp, c, err := parseJWTClaims(tok.Payload)
 	if err != nil {
 		return nil, invalidCause(ErrMalformed, err)
 	}
@@ -158,19 +152,16 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if err := v.checkRevoked(c.SessionID, c.ID, c.Subject, c.IssuedAt, now); err != nil {
 		return nil, err
 	}
-	jp := &jwtPrincipal{
-		p: Principal{
-			Method:    MethodJWT,
-			Subject:   c.Subject,
-			SessionID: c.SessionID,
-			ClientID:  c.ClientID,
-			Audience:  c.Audience,
-			ExpiresAt: c.ExpiresAt,
-			IssuedAt:  c.IssuedAt,
-			TokenID:   c.ID,
-			scope:     c.Scope,
-		},
-		lazy: lazyClaims{payload: tok.Payload, none: !custom},
+	jp.p = Principal{
+		Method:    MethodJWT,
+		Subject:   c.Subject,
+		SessionID: c.SessionID,
+		ClientID:  c.ClientID,
+		Audience:  c.Audience,
+		ExpiresAt: c.ExpiresAt,
+		IssuedAt:  c.IssuedAt,
+		TokenID:   c.ID,
+		scope:     c.Scope,
 	}
 	p := &jp.p
 	p.claims = &jp.lazy
