@@ -217,12 +217,12 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	w.Header()["Pragma"] = hdrPragmaNoCache
 	if form.Get("token_type_hint") == "gatehouse_session" {
 		if client != nil {
-			writeJSON(w, http.StatusOK, token.Introspection{})
+			s.writeIntrospection(w, &token.Introspection{})
 			return
 		}
 		sess, err := s.deps.Sessions.AuthenticateCookie(r.Context(), tok)
 		if err != nil {
-			writeJSON(w, http.StatusOK, token.Introspection{})
+			s.writeIntrospection(w, &token.Introspection{})
 			return
 		}
 		in := token.Introspection{
@@ -230,7 +230,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			Iss: s.cfg.Issuer, Exp: nextTimeout(sess).Unix(), Iat: sess.CreatedAt.Unix(),
 		}
 		in.SetAuth(session.AuthOf(sess))
-		writeJSON(w, http.StatusOK, in)
+		s.writeIntrospection(w, &in)
 		return
 	}
 	in, _ := s.deps.TokenService.Introspect(r.Context(), tok)
@@ -239,7 +239,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		// client's to see.
 		in = token.Introspection{}
 	}
-	writeJSON(w, http.StatusOK, in)
+	s.writeIntrospection(w, &in)
 }
 
 // seesEveryToken reports whether an authenticated client may introspect

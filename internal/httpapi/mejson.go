@@ -116,20 +116,27 @@ func appendJSONTime(b []byte, t time.Time) (_ []byte, ok bool) {
 }
 
 // writeMe answers GET /v1/me with m: the hand-written encoding when it
-// applies, json.Marshal otherwise. The encoding buffer comes from a pool
-// (it was the largest allocation of the request); w.Write copies it
-// before it goes back.
+// applies, json.Marshal otherwise.
 func (s *Server) writeMe(w http.ResponseWriter, m meJSON) {
-	buf := s.meBuffers.Get().(*[]byte)
-	defer s.meBuffers.Put(buf)
+	buf := s.jsonBuffers.Get().(*[]byte)
+	defer s.jsonBuffers.Put(buf)
 	b, ok := m.appendJSON((*buf)[:0])
 	if !ok {
 		fallback := m
 		writeJSON(w, http.StatusOK, &fallback)
 		return
 	}
+	writeAppended(w, buf, b)
+}
+
+// writeAppended answers 200 with the JSON object b, which was appended to
+// the pooled buffer buf (see jsonBuffers): it adds the newline
+// json.Marshal's answers end with and keeps b's array in buf for the next
+// answer if it is not too large. The caller puts buf back in the pool
+// after this returns: w.Write has copied b by then.
+func writeAppended(w http.ResponseWriter, buf *[]byte, b []byte) {
 	b = append(b, '\n')
-	if cap(b) <= maxPooledMeBuffer {
+	if cap(b) <= maxPooledJSONBuffer {
 		*buf = b
 	}
 	w.Header()["Content-Type"] = hdrJSONContent
@@ -137,13 +144,13 @@ func (s *Server) writeMe(w http.ResponseWriter, m meJSON) {
 	_, _ = w.Write(b)
 }
 
-// maxPooledMeBuffer bounds the buffers kept for writeMe: an answer with
-// large custom claims is encoded into a buffer of its own, which is not
-// kept.
-const maxPooledMeBuffer = 4 << 10
+// maxPooledJSONBuffer bounds the buffers kept in jsonBuffers: an answer
+// with large custom claims is encoded into a buffer of its own, which is
+// not kept.
+const maxPooledJSONBuffer = 4 << 10
 
-// newMeBuffer is the pool's New: a buffer that fits a usual answer.
-func newMeBuffer() any {
+// newJSONBuffer is the pool's New: a buffer that fits a usual answer.
+func newJSONBuffer() any {
 	b := make([]byte, 0, 512)
 	return &b
 }

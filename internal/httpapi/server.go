@@ -100,8 +100,9 @@ type Server struct {
 	// closing is closed by CloseStreams: long-lived streams end.
 	closing   chan struct{}
 	closeOnce sync.Once
-	// meBuffers are writeMe's encoding buffers (*[]byte).
-	meBuffers sync.Pool
+	// jsonBuffers are the encoding buffers (*[]byte) of the answers that
+	// are encoded by hand: /v1/me and introspection (writeAppended).
+	jsonBuffers sync.Pool
 	// pages returns the parsed page templates, parsing them once.
 	pages func() *template.Template
 }
@@ -114,7 +115,7 @@ func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 // New builds the server and its routes.
 func New(cfg Config, deps Deps) *Server {
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, origins: map[string]bool{}, closing: make(chan struct{}),
-		meBuffers: sync.Pool{New: newMeBuffer}, pages: sync.OnceValue(parsePages)}
+		jsonBuffers: sync.Pool{New: newJSONBuffer}, pages: sync.OnceValue(parsePages)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
