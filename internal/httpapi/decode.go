@@ -19,6 +19,12 @@ const MaxBodyBytes = 1 << 20
 // one of types. It answers 413 from Content-Length before reading, 415 for
 // another media type, and 413 if the body turns out longer than limit.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, types ...string) ([]byte, error) {
+	return readBodyInto(nil, w, r, limit, types...)
+}
+
+// readBodyInto is readBody reading into dst's array when the body fits
+// its capacity (dst's length is ignored). The bytes returned may be dst's.
+func readBodyInto(dst []byte, w http.ResponseWriter, r *http.Request, limit int64, types ...string) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
@@ -33,10 +39,14 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, types ...stri
 		// The length is known and within the limit (the server's body
 		// reader returns no more than it): one exact buffer instead of
 		// ReadAll's growing ones and a MaxBytesReader.
-		b = make([]byte, n)
+		if int64(cap(dst)) >= n {
+			b = dst[:n]
+		} else {
+			b = make([]byte, n)
+		}
 		_, err = io.ReadFull(r.Body, b)
 	} else {
-		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		b, err = readAllInto(dst[:0], http.MaxBytesReader(w, r.Body, limit))
 	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -115,4 +125,21 @@ func unmarshalObject(b []byte, dst any) error {
 		return errInvalidRequest("malformed JSON: data after the object")
 	}
 	return nil
+}
+
+// readAllInto is io.ReadAll appending to b.
+func readAllInto(b []byte, rd io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
 }

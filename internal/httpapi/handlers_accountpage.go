@@ -288,7 +288,7 @@ func (s *Server) accountAction(act func(w http.ResponseWriter, r *http.Request, 
 		// changes, as for the API's cookie requests.
 		p := authn.Principal{Method: authn.MethodSession, UserID: a.user.ID, SessionID: a.sess.ID, ExpiresAt: nextTimeout(a.sess), CookieSecret: a.secret}
 		r = withPrincipal(r, p, audit.Actor{Kind: audit.ActorUser, ID: a.user.ID})
-		form, err := readForm(w, r)
+		form, err := s.readForm(w, r)
 		if err != nil {
 			s.renderAccount(w, r, a, http.StatusBadRequest, "", accountFormError{Msg: "The form could not be read. Please try again."})
 			return

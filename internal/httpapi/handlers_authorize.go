@@ -37,7 +37,7 @@ func (s *Server) authorizeRoutes() {
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
-		form, err := readForm(w, r)
+		form, err := s.readForm(w, r)
 		if err != nil {
 			s.renderMessage(w, r, http.StatusBadRequest, "Invalid request", "The authorization request could not be read.", true)
 			return
@@ -212,7 +212,7 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, req oauth
 // session that saw the form (its CSRF token) and a trusted origin; it
 // checks the authorization request again from scratch.
 func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
+	form, err := s.readForm(w, r)
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Invalid request", "The consent form could not be read.", true)
 		return

@@ -22,7 +22,7 @@ import (
 func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
-		form, err := readForm(w, r)
+		form, err := s.readForm(w, r)
 		if err != nil {
 			s.renderMessage(w, r, http.StatusBadRequest, "Invalid request", "The logout request could not be read.", true)
 			return
@@ -49,7 +49,7 @@ func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request) {
 
 // handleEndSessionConfirm takes the logout confirmation form.
 func (s *Server) handleEndSessionConfirm(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
+	form, err := s.readForm(w, r)
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Invalid request", "The logout form could not be read.", true)
 		return

@@ -48,7 +48,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 // ending any session the browser had (session fixation). It then
 // redirects to return_to.
 func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
+	form, err := s.readForm(w, r)
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Sign-in failed", "The form could not be read. Go back and try again.", true)
 		return

@@ -46,7 +46,7 @@ func (s *Server) renderLoginMFA(w http.ResponseWriter, r *http.Request, status i
 // handleLoginMFASubmit is the second step of the login form: the code,
 // through the same accounts method as POST /v1/login/mfa.
 func (s *Server) handleLoginMFASubmit(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
+	form, err := s.readForm(w, r)
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Sign-in failed", "The form could not be read. Go back and try again.", true)
 		return
@@ -154,7 +154,7 @@ func (s *Server) renderReauth(w http.ResponseWriter, r *http.Request, status int
 // (or sends the browser to /login) and its return_to; ok is false when
 // the answer was written. The caller checks the form with sessionFormOK.
 func (s *Server) sessionForm(w http.ResponseWriter, r *http.Request) (form url.Values, sess store.Session, secret, returnTo string, ok bool) {
-	form, err := readForm(w, r)
+	form, err := s.readForm(w, r)
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Invalid request", "The form could not be read. Go back and try again.", true)
 		return nil, store.Session{}, "", "", false

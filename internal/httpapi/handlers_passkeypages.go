@@ -82,7 +82,7 @@ func (s *Server) renderPasskeysPage(w http.ResponseWriter, r *http.Request, stat
 // session's CSRF token and an Origin of this server, then the same step-up
 // rule as DELETE /v1/passkeys/{id}.
 func (s *Server) handleRemovePasskeyPage(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
+	form, err := s.readForm(w, r)
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Passkeys", "The form could not be read. Go back and try again.", true)
 		return

@@ -47,7 +47,7 @@ func (s *Server) renderReset(w http.ResponseWriter, r *http.Request, status int,
 // "email"), through the same service as POST /v1/recovery/confirm and
 // POST /v1/recovery.
 func (s *Server) handleRecoverSubmit(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
+	form, err := s.readForm(w, r)
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Password reset failed", "The form could not be read. Go back and try again.", true)
 		return

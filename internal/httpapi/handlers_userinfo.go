@@ -28,7 +28,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	tok, present := bearerToken(r)
 	if !present && r.Method == http.MethodPost {
 		// RFC 6750 section 2.2: the token may come in the form body.
-		if form, err := readForm(w, r); err == nil {
+		if form, err := s.readForm(w, r); err == nil {
 			tok, present = form.Get("access_token"), form.Has("access_token")
 		}
 	}

@@ -32,7 +32,7 @@ func (s *Server) renderVerify(w http.ResponseWriter, r *http.Request, status int
 // browser keeps, after the form's CSRF and Origin checks, through the
 // same service as POST /v1/verification/email/confirm.
 func (s *Server) handleVerifySubmit(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
+	form, err := s.readForm(w, r)
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Confirmation failed", "The form could not be read. Go back and try again.", true)
 		return
