@@ -134,9 +134,10 @@ func (p *Principal) Claims() (map[string]any, error) {
 // whether the token has it (a registered claim's name is not a custom
 // claim: it reports false). It finds that member where Verify saw it
 // (or scans the claims set for it), without building the map of Claims:
-// for a handler that reads one or two claims it is the cheaper way. Only the value asked for is decoded,
-// so its error (matching ErrMalformed) is about that value; calls are
-// independent and safe for concurrent use.
+// for a handler that reads one or two claims it is the cheaper way.
+// Only the value asked for is decoded, so its error (matching
+// ErrMalformed) is about that value; calls are independent and safe for
+// concurrent use.
 func (p *Principal) Claim(name string) (any, bool, error) {
 	if p == nil || p.claims == nil || p.claims.none {
 		return nil, false, nil
