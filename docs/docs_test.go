@@ -4,7 +4,6 @@ package docs_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,9 +15,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/syncbuf"
 )
 
 // groups are the documents whose ```sh blocks run. Each group runs
@@ -232,7 +232,7 @@ func runGroup(t *testing.T, repo, bin string, env []string, pages []string) bool
 	srv.Dir, srv.Env = root, env
 	// The server writes its output while the test may read it (to log it
 	// when a page fails).
-	var srvOut lockedBuffer
+	var srvOut syncbuf.Buffer
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -344,25 +344,6 @@ func runPage(t *testing.T, root, addr string, env []string, blocks []block) {
 		}
 	}
 	t.Logf("%d blocks ran, %d marked norun", len(ran), len(blocks)-len(ran))
-}
-
-// lockedBuffer is a bytes.Buffer that a process's output goroutine can
-// write while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // cleanEnv is the environment without GATEHOUSE_* variables, plus extra.

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/syncbuf"
 )
 
 // These tests build the real binary and run it as an operator would:
@@ -77,31 +79,12 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// syncBuffer is a bytes.Buffer safe for the process's writes and the
-// test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // server is a running gatehouse process.
 type server struct {
 	cmd            *exec.Cmd
 	addr           string
 	url            string
-	stdout, stderr *syncBuffer
+	stdout, stderr *syncbuf.Buffer
 	exited         chan struct{}
 	waitErr        error
 }
@@ -137,7 +120,7 @@ func startServer(t *testing.T, dir, addr string, env []string, args ...string) *
 // waitReady), so that several can start at once.
 func launchServer(t *testing.T, dir, addr string, env []string, args ...string) *server {
 	t.Helper()
-	s := &server{addr: addr, url: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	s := &server{addr: addr, url: "http://" + addr, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(gatehouseBinary(t), append([]string{"serve"}, args...)...)
 	s.cmd.Dir = dir
 	s.cmd.Env = env

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/syncbuf"
 )
 
 // repoRoot is the server module's directory, relative to this package.
@@ -59,28 +61,9 @@ type gatehouse struct {
 	URL        string // the issuer, http://127.0.0.1:port (or localhost)
 	AdminToken string
 	DataDir    string
-	log        *syncBuffer
+	log        *syncbuf.Buffer
 	// seen are the dev mailbox's files mailLink has returned a link of.
 	seen map[string]bool
-}
-
-// syncBuffer collects a child process's output; the test may read it
-// while the process still writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // freePort returns a loopback port that was free a moment ago.
@@ -108,7 +91,7 @@ func startGatehouse(t *testing.T, extra ...string) *gatehouse {
 func startGatehouseAt(t *testing.T, host string, extra ...string) *gatehouse {
 	t.Helper()
 	bin := gatehouseBinary(t)
-	g := &gatehouse{DataDir: t.TempDir(), log: &syncBuffer{}, seen: map[string]bool{}}
+	g := &gatehouse{DataDir: t.TempDir(), log: &syncbuf.Buffer{}, seen: map[string]bool{}}
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	g.URL = fmt.Sprintf("http://%s:%d", host, port)

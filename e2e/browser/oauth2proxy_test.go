@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/syncbuf"
 )
 
 // oauth2ProxyVersion is the oauth2-proxy release docs/oauth.md is tested
@@ -89,7 +91,7 @@ func TestOAuth2Proxy(t *testing.T) {
 	g.verifyEmail(t, email)
 
 	gh, _ := url.Parse(g.URL)
-	var log syncBuffer
+	var log syncbuf.Buffer
 	cmd := exec.Command(bin,
 		"--provider=oidc",
 		"--oidc-issuer-url="+g.URL,

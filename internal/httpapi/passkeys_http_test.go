@@ -1,13 +1,11 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
 	"github.com/gatehouse-auth/gatehouse/internal/passkey/passkeytest"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlstore/pgtest"
+	"github.com/gatehouse-auth/gatehouse/internal/syncbuf"
 )
 
 // These tests run the WebAuthn ceremonies of the contract's "Second
@@ -42,27 +41,9 @@ var passkeyBackends = []struct {
 	{"Redis sessions", func(t *testing.T) []string { return []string{"--sessions", redisSessions(t)} }},
 }
 
-// logBuffer collects a server's logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func startPasskeyServer(t *testing.T, args []string) (*apptest.Server, *logBuffer) {
+func startPasskeyServer(t *testing.T, args []string) (*apptest.Server, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	srv := apptest.Start(t, apptest.Options{
 		Args: append([]string{"--issuer", pkIssuer}, args...),
 		Log:  slog.New(slog.NewTextHandler(logs, nil)),
@@ -466,7 +447,7 @@ func TestPasskeySecondFactor(t *testing.T) {
 }
 
 func TestPasskeysOffForIPIssuer(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	srv := apptest.Start(t, apptest.Options{Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if !strings.Contains(logs.String(), "passkeys are off") {
 		t.Errorf("no start-up warning for the IP-address issuer %s; logs:\n%s", srv.Origin(), logs.String())

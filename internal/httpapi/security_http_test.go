@@ -1,19 +1,18 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-auth/gatehouse/internal/apptest"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/syncbuf"
 )
 
 // TestUserCannotDelegateServiceScopes: a user who approves a client
@@ -156,28 +155,10 @@ func TestResourceServerIntrospection(t *testing.T) {
 	form(t, basicAuth(srv, rs.ClientID, "ghc_wrong"), "/oauth2/introspect", url.Values{"token": {user.AccessToken}}).WantError(t, http.StatusUnauthorized, "invalid_client")
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestClientSecretInIDSlotNotLogged: a secret sent where the client id
 // belongs (curl -u "$SECRET:$ID") never reaches the log.
 func TestClientSecretInIDSlotNotLogged(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	srv := apptest.Start(t, apptest.Options{Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	c := serviceClient(t, srv, "x")
 	secret := c.ClientSecret

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/internal/seal"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/syncbuf"
 )
 
 const testFrom = "Acme ID <no-reply@id.example.com>"
@@ -60,12 +61,12 @@ type workerFixture struct {
 	q     *Queue
 	w     *Worker
 	clock *clocktest.Clock
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 }
 
 func newWorkerFixture(t *testing.T, out *memOutbox, sender Sender, instance string, mut func(*WorkerConfig)) *workerFixture {
 	t.Helper()
-	f := &workerFixture{out: out, clock: clocktest.New(clocktest.Epoch), logs: &syncBuffer{}}
+	f := &workerFixture{out: out, clock: clocktest.New(clocktest.Epoch), logs: &syncbuf.Buffer{}}
 	f.q = newTestQueue(t, out, testKEK(t), f.clock.Now)
 	cfg := WorkerConfig{Instance: instance, Now: f.clock.Now, Log: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mut != nil {
@@ -110,23 +111,6 @@ func (f *workerFixture) mail(t *testing.T, id string) store.OutboxMail {
 		t.Fatal(err)
 	}
 	return m
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestWorkerDeliversOverSMTP(t *testing.T) {
