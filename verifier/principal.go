@@ -139,7 +139,7 @@ func (p *Principal) Claims() (map[string]any, error) {
 // ErrMalformed) is about that value; calls are independent and safe for
 // concurrent use.
 func (p *Principal) Claim(name string) (any, bool, error) {
-	if p == nil || p.claims == nil || p.claims.none {
+	if p == nil || p.claims == nil || p.claims.none() {
 		return nil, false, nil
 	}
 	if p.claims.payload == nil { // from NewPrincipal
@@ -226,9 +226,6 @@ type lazyClaims struct {
 	// payload is the token's decoded claims set (JSON), kept from Verify;
 	// nil for claims given to NewPrincipal.
 	payload []byte
-	// none says that the claims set has no custom claims (Verify saw
-	// none), so get has nothing to decode.
-	none bool
 	// members are the offsets in payload of the custom members' names
 	// and raw values, in order, as Verify's one pass met them, so that
 	// Claim finds one without scanning the claims set again. unindexed
@@ -242,8 +239,15 @@ type lazyClaims struct {
 	err       error
 }
 
+// none reports whether Verify saw no custom claims in the claims set
+// (note counts every one, as a member or by leaving the claims
+// unindexed), so there is nothing to decode.
+func (l *lazyClaims) none() bool {
+	return l.payload != nil && l.nMembers == 0 && !l.unindexed
+}
+
 func (l *lazyClaims) get() (map[string]any, error) {
-	if l.none {
+	if l.none() {
 		return nil, nil
 	}
 	l.once.Do(func() {
@@ -297,9 +301,8 @@ func offsetIn(s, sub []byte) (int, bool) {
 // The custom claims are only located here: Principal.Claim and Claims
 // decode them from the payload if and when they are asked to.
 func parseJWTClaims(payload []byte) (*jwtPrincipal, jose.Claims, error) {
-	jp := &jwtPrincipal{lazy: lazyClaims{payload: payload, none: true}}
+	jp := &jwtPrincipal{lazy: lazyClaims{payload: payload}}
 	c, err := jose.ParseClaimsFunc(payload, func(name, value []byte) error {
-		jp.lazy.none = false
 		jp.lazy.note(name, value)
 		return nil
 	})

@@ -244,7 +244,7 @@ func claimBothWays(t *testing.T, in []byte, name string) (v any, ok, indexed boo
 		t.Fatalf("parseJWTClaims(%q): %v", in, perr)
 	}
 	jp.p.claims = &jp.lazy
-	scan := &jwtPrincipal{lazy: lazyClaims{payload: in, none: jp.lazy.none, unindexed: true}}
+	scan := &jwtPrincipal{lazy: lazyClaims{payload: in, unindexed: true}}
 	scan.p.claims = &scan.lazy
 	v, ok, err = jp.p.Claim(name)
 	sv, sok, serr := scan.p.Claim(name)
