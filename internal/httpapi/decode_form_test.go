@@ -30,8 +30,8 @@ func formRequest(body string, chunked bool) *http.Request {
 // value kept from one form is not changed by reading the next.
 func TestReadFormPooledBuffer(t *testing.T) {
 	s := &Server{}
-	s.jsonBuffers.New = newJSONBuffer
-	long := strings.Repeat("x", maxPooledJSONBuffer+100)
+	s.buffers.New = newPooledBuffer
+	long := strings.Repeat("x", maxPooledBuffer+100)
 	bodies := []string{
 		"grant_type=client_credentials&scope=a+b",
 		"token=" + long,
@@ -76,7 +76,7 @@ func normalizeForm(t *testing.T, body string) string {
 // a repeated parameter refused.
 func TestReadFormLimits(t *testing.T) {
 	s := &Server{}
-	s.jsonBuffers.New = newJSONBuffer
+	s.buffers.New = newPooledBuffer
 	big := "token=" + strings.Repeat("a", MaxBodyBytes)
 	for _, chunked := range []bool{false, true} {
 		_, err := s.readForm(httptest.NewRecorder(), formRequest(big, chunked))

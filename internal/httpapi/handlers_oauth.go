@@ -69,7 +69,7 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, err err
 // caller answers the missing parameters with 400 invalid_request (RFC 6749
 // section 5.2), not with an unsupported media type.
 //
-// The body is read into a pooled buffer (s.jsonBuffers): the form's
+// The body is read into a pooled buffer (s.buffers): the form's
 // values are cut from the one string url.ParseQuery is given, so the
 // bytes read need not outlive the call (one copy of the body per request
 // instead of two; the token and introspection endpoints read a form on
@@ -78,12 +78,10 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request) (url.Values, e
 	if r.Header.Get("Content-Type") == "" && r.ContentLength == 0 {
 		return url.Values{}, nil
 	}
-	buf := s.jsonBuffers.Get().(*[]byte)
-	defer s.jsonBuffers.Put(buf)
+	buf := s.buffers.Get().(*[]byte)
+	defer s.buffers.Put(buf)
 	body, err := readBodyInto((*buf)[:0], w, r, MaxBodyBytes, "application/x-www-form-urlencoded")
-	if body != nil && cap(body) <= maxPooledJSONBuffer {
-		*buf = body[:0]
-	}
+	keepBuffer(buf, body)
 	if err != nil {
 		return nil, err
 	}

@@ -19,27 +19,27 @@ import (
 func appendIntrospection(b []byte, in *token.Introspection) []byte {
 	b = append(b, `{"active":`...)
 	b = strconv.AppendBool(b, in.Active)
+	key := func(name string) {
+		b = append(b, `,"`...)
+		b = append(b, name...)
+		b = append(b, `":`...)
+	}
 	str := func(name, v string) {
 		if v != "" {
-			b = append(b, `,"`...)
-			b = append(b, name...)
-			b = append(b, `":`...)
+			key(name)
 			b = appendJSONString(b, v)
 		}
 	}
 	num := func(name string, v int64) {
 		if v != 0 {
-			b = append(b, `,"`...)
-			b = append(b, name...)
-			b = append(b, `":`...)
+			key(name)
 			b = strconv.AppendInt(b, v, 10)
 		}
 	}
 	list := func(name string, v []string) {
 		if len(v) > 0 {
-			b = append(b, `,"`...)
-			b = append(b, name...)
-			b = append(b, `":[`...)
+			key(name)
+			b = append(b, '[')
 			for i, s := range v {
 				if i > 0 {
 					b = append(b, ',')
@@ -69,7 +69,7 @@ func appendIntrospection(b []byte, in *token.Introspection) []byte {
 
 // writeIntrospection answers an introspection request with in.
 func (s *Server) writeIntrospection(w http.ResponseWriter, in *token.Introspection) {
-	buf := s.jsonBuffers.Get().(*[]byte)
-	defer s.jsonBuffers.Put(buf)
+	buf := s.buffers.Get().(*[]byte)
+	defer s.buffers.Put(buf)
 	writeAppended(w, buf, appendIntrospection((*buf)[:0], in))
 }

@@ -74,7 +74,7 @@ func TestIntrospectionJSONMatchesEncodingJSON(t *testing.T) {
 // does not leak one answer into the next.
 func TestWriteIntrospection(t *testing.T) {
 	s := &Server{}
-	s.jsonBuffers.New = newJSONBuffer
+	s.buffers.New = newPooledBuffer
 	long := filledIntrospection(t, 1)
 	for i, in := range []token.Introspection{long, {}, long} {
 		rec := httptest.NewRecorder()

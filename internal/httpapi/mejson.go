@@ -118,8 +118,8 @@ func appendJSONTime(b []byte, t time.Time) (_ []byte, ok bool) {
 // writeMe answers GET /v1/me with m: the hand-written encoding when it
 // applies, json.Marshal otherwise.
 func (s *Server) writeMe(w http.ResponseWriter, m meJSON) {
-	buf := s.jsonBuffers.Get().(*[]byte)
-	defer s.jsonBuffers.Put(buf)
+	buf := s.buffers.Get().(*[]byte)
+	defer s.buffers.Put(buf)
 	b, ok := m.appendJSON((*buf)[:0])
 	if !ok {
 		fallback := m
@@ -130,27 +130,33 @@ func (s *Server) writeMe(w http.ResponseWriter, m meJSON) {
 }
 
 // writeAppended answers 200 with the JSON object b, which was appended to
-// the pooled buffer buf (see jsonBuffers): it adds the newline
+// the pooled buffer buf (see buffers): it adds the newline
 // json.Marshal's answers end with and keeps b's array in buf for the next
 // answer if it is not too large. The caller puts buf back in the pool
 // after this returns: w.Write has copied b by then.
 func writeAppended(w http.ResponseWriter, buf *[]byte, b []byte) {
 	b = append(b, '\n')
-	if cap(b) <= maxPooledJSONBuffer {
-		*buf = b
-	}
+	keepBuffer(buf, b)
 	w.Header()["Content-Type"] = hdrJSONContent
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 }
 
-// maxPooledJSONBuffer bounds the buffers kept in jsonBuffers: an answer
-// with large custom claims is encoded into a buffer of its own, which is
-// not kept.
-const maxPooledJSONBuffer = 4 << 10
+// maxPooledBuffer bounds the buffers kept in Server.buffers: an answer
+// with large custom claims, or a large form, gets a buffer of its own,
+// which is not kept.
+const maxPooledBuffer = 4 << 10
 
-// newJSONBuffer is the pool's New: a buffer that fits a usual answer.
-func newJSONBuffer() any {
+// keepBuffer keeps b's array in the pooled buffer buf for the next use,
+// unless it grew past maxPooledBuffer (or b is nil: nothing was read).
+func keepBuffer(buf *[]byte, b []byte) {
+	if b != nil && cap(b) <= maxPooledBuffer {
+		*buf = b[:0]
+	}
+}
+
+// newPooledBuffer is the pool's New: a buffer that fits a usual answer.
+func newPooledBuffer() any {
 	b := make([]byte, 0, 512)
 	return &b
 }

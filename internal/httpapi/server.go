@@ -100,9 +100,10 @@ type Server struct {
 	// closing is closed by CloseStreams: long-lived streams end.
 	closing   chan struct{}
 	closeOnce sync.Once
-	// jsonBuffers are the encoding buffers (*[]byte) of the answers that
-	// are encoded by hand: /v1/me and introspection (writeAppended).
-	jsonBuffers sync.Pool
+	// buffers are scratch buffers (*[]byte) of at most maxPooledBuffer:
+	// the answers encoded by hand (/v1/me and introspection,
+	// writeAppended) and the form bodies (readForm).
+	buffers sync.Pool
 	// pages returns the parsed page templates, parsing them once.
 	pages func() *template.Template
 }
@@ -115,7 +116,7 @@ func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 // New builds the server and its routes.
 func New(cfg Config, deps Deps) *Server {
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, now: deps.Now, origins: map[string]bool{}, closing: make(chan struct{}),
-		jsonBuffers: sync.Pool{New: newJSONBuffer}, pages: sync.OnceValue(parsePages)}
+		buffers: sync.Pool{New: newPooledBuffer}, pages: sync.OnceValue(parsePages)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
