@@ -162,7 +162,7 @@ func TestBackchannelLogoutFiveWays(t *testing.T) {
 		if err != nil {
 			t.Fatalf("logout token does not verify: %v", err)
 		}
-		jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+		jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 		if err != nil {
 			t.Fatal(err)
 		}
