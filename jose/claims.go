@@ -81,19 +81,47 @@ func ParseClaims(payload []byte) (Claims, error) {
 // the parse and is returned, wrapped with ErrMalformed. One pass reads
 // the registered and the custom claims.
 func ParseClaimsFunc(payload []byte, other func(name, value []byte) error) (Claims, error) {
+	var p claimParse
+	if err := p.parse(payload, other); err != nil {
+		return Claims{}, err
+	}
+	return p.finish(), nil
+}
+
+// ParseClaimsInto is ParseClaimsFunc for a caller that keeps payload
+// unchanged for as long as it uses the claims, such as Token.Payload
+// from Verify: it copies no string. The string claims share payload's
+// memory (one written with escapes is unescaped into memory of its own),
+// and the audience is appended to c.Audience[:0], so a caller can
+// provide its array. It sets every field of *c; on error *c is zero.
+// Writing to payload afterwards would change strings, which Go assumes
+// never happens: do not.
+func ParseClaimsInto(c *Claims, payload []byte, other func(name, value []byte) error) error {
+	p := claimParse{c: Claims{Audience: c.Audience[:0]}}
+	if err := p.parse(payload, other); err != nil {
+		*c = Claims{}
+		return err
+	}
+	p.shareStrings()
+	*c = p.c
+	return nil
+}
+
+// parse reads the claims set: the registered claims into p, the others
+// to other.
+func (p *claimParse) parse(payload []byte, other func(name, value []byte) error) error {
 	var (
-		p    claimParse
 		seen int
 		sc   = scanner{data: payload}
 	)
 	if err := sc.expect('{'); err != nil {
-		return Claims{}, fmt.Errorf("%w: claims are not a JSON object", ErrMalformed)
+		return fmt.Errorf("%w: claims are not a JSON object", ErrMalformed)
 	}
 	first := true
 	for {
 		name, ok, err := sc.member(&first)
 		if err != nil {
-			return Claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+			return fmt.Errorf("%w: claims: %w", ErrMalformed, err)
 		}
 		if !ok {
 			break
@@ -101,35 +129,35 @@ func ParseClaimsFunc(payload []byte, other func(name, value []byte) error) (Clai
 		bit := claimBit(name)
 		if bit == 0 {
 			if isRegisteredFold(name) {
-				return Claims{}, fmt.Errorf("%w: claims: member %q differs from a registered claim only in case", ErrMalformed, clip(string(name)))
+				return fmt.Errorf("%w: claims: member %q differs from a registered claim only in case", ErrMalformed, clip(string(name)))
 			}
 			sc.ws()
 			start := sc.pos
 			if err := sc.skip(0); err != nil {
-				return Claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+				return fmt.Errorf("%w: claims: %w", ErrMalformed, err)
 			}
 			if other != nil {
 				if err := other(name, payload[start:sc.pos]); err != nil {
-					return Claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+					return fmt.Errorf("%w: claims: %w", ErrMalformed, err)
 				}
 			}
 			continue
 		}
 		if seen&bit != 0 {
-			return Claims{}, fmt.Errorf("%w: claims: duplicate %q", ErrMalformed, name)
+			return fmt.Errorf("%w: claims: duplicate %q", ErrMalformed, name)
 		}
 		seen |= bit
 		if sc.null() {
 			continue
 		}
 		if err := p.decodeClaim(&sc, bit); err != nil {
-			return Claims{}, fmt.Errorf("%w: claims: %s: %w", ErrMalformed, claimName(bit), err)
+			return fmt.Errorf("%w: claims: %s: %w", ErrMalformed, claimName(bit), err)
 		}
 	}
 	if err := sc.end(); err != nil {
-		return Claims{}, fmt.Errorf("%w: claims: trailing data", ErrMalformed)
+		return fmt.Errorf("%w: claims: trailing data", ErrMalformed)
 	}
-	return p.finish(), nil
+	return nil
 }
 
 // claimParse gathers the raw bytes of the string claims while
@@ -268,6 +296,29 @@ func (p *claimParse) finish() Claims {
 		}
 	}
 	return p.c
+}
+
+// shareStrings sets the string claims to the bytes they were read from,
+// without copying them (ParseClaimsInto), and appends the audience to
+// p.c.Audience.
+func (p *claimParse) shareStrings() {
+	fields := [6]*string{&p.c.Issuer, &p.c.Subject, &p.c.ID, &p.c.SessionID, &p.c.Scope, &p.c.ClientID}
+	for i, r := range p.raw {
+		*fields[i] = stringOf(r)
+	}
+	if !p.hasAud {
+		p.c.Audience = nil
+		return
+	}
+	if p.c.Audience == nil {
+		p.c.Audience = make([]string, 0, p.nAud)
+	}
+	if p.nAud > 0 {
+		p.c.Audience = append(p.c.Audience, stringOf(p.aud0))
+	}
+	for _, r := range p.audMore {
+		p.c.Audience = append(p.c.Audience, stringOf(r))
+	}
 }
 
 // errWrongType is the cause for a registered claim of the wrong JSON type.

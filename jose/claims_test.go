@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestParseClaims(t *testing.T) {
@@ -63,19 +64,74 @@ func TestParseClaims(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseClaims([]byte(tt.payload))
+			// ParseClaimsInto reads the same, into zero claims and into
+			// claims left over from another token with an audience array
+			// to reuse.
+			var into Claims
+			intoErr := ParseClaimsInto(&into, []byte(tt.payload), nil)
+			var audBuf [1]string
+			reused := Claims{Issuer: "old", Subject: "old", ID: "old", SessionID: "old", Scope: "old", ClientID: "old",
+				ExpiresAt: time.Unix(1, 0), NotBefore: time.Unix(1, 0), IssuedAt: time.Unix(1, 0), Audience: audBuf[:1]}
+			reusedErr := ParseClaimsInto(&reused, []byte(tt.payload), nil)
 			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("err = %v, want %v", err, tt.err)
+				for _, err := range []error{err, intoErr, reusedErr} {
+					if !errors.Is(err, tt.err) {
+						t.Fatalf("err = %v, want %v", err, tt.err)
+					}
+				}
+				if !reflect.DeepEqual(into, Claims{}) || !reflect.DeepEqual(reused, Claims{}) {
+					t.Errorf("ParseClaimsInto left %+v and %+v after an error, want zero claims", into, reused)
 				}
 				return
 			}
-			if err != nil {
+			if err := errors.Join(err, intoErr, reusedErr); err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			for _, c := range []Claims{got, into, reused} {
+				if !reflect.DeepEqual(c, tt.want) {
+					t.Errorf("got  %+v\nwant %+v", c, tt.want)
+				}
 			}
 		})
+	}
+}
+
+// TestParseClaimsIntoShares checks that ParseClaimsInto copies nothing
+// from a payload of plain strings: the string claims point into the
+// payload, a one-member audience goes into the array the caller gave, and
+// nothing is allocated. A string with escapes gets memory of its own.
+func TestParseClaimsIntoShares(t *testing.T) {
+	payload := []byte(benchPayload)
+	var audBuf [1]string
+	c := Claims{Audience: audBuf[:0]}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := ParseClaimsInto(&c, payload, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("ParseClaimsInto allocated %v times, want 0", allocs)
+	}
+	within := func(s string, b []byte) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		start := uintptr(unsafe.Pointer(&b[0]))
+		return p >= start && p+uintptr(len(s)) <= start+uintptr(len(b))
+	}
+	for name, s := range map[string]string{"iss": c.Issuer, "sub": c.Subject, "jti": c.ID, "scope": c.Scope, "aud": c.Audience[0]} {
+		if !within(s, payload) {
+			t.Errorf("%s %q is a copy, want a slice of the payload", name, s)
+		}
+	}
+	if &c.Audience[0] != &audBuf[0] {
+		t.Error("the audience is not in the array the caller gave")
+	}
+
+	escaped := []byte(`{"sub":"a\u0062c","aud":["x","y"]}`)
+	if err := ParseClaimsInto(&c, escaped, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c.Subject != "abc" || within(c.Subject, escaped) || !slices.Equal(c.Audience, []string{"x", "y"}) || !within(c.Audience[1], escaped) {
+		t.Errorf("escaped: sub %q (in the payload: %v), aud %q", c.Subject, within(c.Subject, escaped), c.Audience)
 	}
 }
 

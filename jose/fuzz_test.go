@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -224,6 +225,15 @@ func FuzzParseClaims(f *testing.F) {
 	f.Add([]byte(`{"exp":99999999999999999999}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		c, err := ParseClaims(payload)
+		// ParseClaimsInto, which shares the payload's memory, reads the
+		// same claims, into an audience array of one or none.
+		var aud1 [1]string
+		for _, into := range []Claims{{}, {Audience: aud1[:0]}} {
+			intoErr := ParseClaimsInto(&into, payload, nil)
+			if (err == nil) != (intoErr == nil) || (err == nil && !reflect.DeepEqual(into, c)) {
+				t.Fatalf("ParseClaimsInto: %+v, %v; ParseClaims: %+v, %v", into, intoErr, c, err)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error without ErrMalformed: %v", err)

@@ -114,11 +114,6 @@ type headerMemo struct {
 	hdr Header
 }
 
-// tokenBufSize is the longest token Verify copies into a buffer on the
-// stack rather than a new one on the heap: an access token of Gatehouse
-// is under 1 KiB.
-const tokenBufSize = 2048
-
 // Verify checks token and returns its header, payload and the key that
 // verified it. The payload is decoded only after the signature has been
 // verified. ctx is passed to the key set's lookup. Errors wrap one of this
@@ -138,13 +133,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	var tbuf [tokenBufSize]byte
-	var b []byte
-	if len(token) <= len(tbuf) {
-		b = append(tbuf[:0], token...)
-	} else {
-		b = []byte(token)
-	}
+	// The segments are decoded, and the signing input hashed, straight
+	// from the token's own memory: both only read it.
+	b := bytesOf(token)
 	h64, p64, s64 := b[:d1], b[d1+1:d2], b[d2+1:]
 
 	memo := v.last.Load()
