@@ -7,7 +7,7 @@ import (
 	"maps"
 	"math"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/jose"
@@ -80,7 +80,7 @@ func NewPrincipal(p Principal, scopes []string, claims map[string]any) *Principa
 	p.claims = nil
 	if claims != nil {
 		p.claims = &lazyClaims{}
-		p.claims.once.Do(func() { p.claims.m = maps.Clone(claims) })
+		p.claims.decoded.Store(&decodedClaims{m: maps.Clone(claims)})
 	}
 	return &p
 }
@@ -113,9 +113,9 @@ func (p *Principal) HasScope(scope string) bool {
 // Claims returns the token's custom claims: every member of the claims
 // set other than the registered ones (iss, sub, aud, exp, nbf, iat, jti,
 // sid, scope, client_id), decoded as encoding/json decodes into an any
-// (numbers are float64). They are decoded on the first call, once even
-// under concurrent calls; every call returns the same map, which the
-// caller must not modify. The map is nil when there are none, and for
+// (numbers are float64). They are decoded on the first call (concurrent
+// first calls may each decode them); every call returns the same map,
+// which the caller must not modify. The map is nil when there are none, and for
 // cookie sessions.
 //
 // Verify checks that the claims set is well-formed JSON, but leaves the
@@ -143,7 +143,7 @@ func (p *Principal) Claim(name string) (any, bool, error) {
 		return nil, false, nil
 	}
 	if p.claims.payload == nil { // from NewPrincipal
-		v, ok := p.claims.m[name]
+		v, ok := p.claims.decoded.Load().m[name]
 		return v, ok, nil
 	}
 	if l := p.claims; !l.unindexed {
@@ -198,7 +198,7 @@ func (p *Principal) DecodeClaims(v any) error {
 	}
 	data := p.claims.payload
 	if data == nil {
-		b, err := json.Marshal(p.claims.m)
+		b, err := json.Marshal(p.claims.decoded.Load().m)
 		if err != nil {
 			return fmt.Errorf("verifier: claims: %w", err)
 		}
@@ -232,11 +232,18 @@ type lazyClaims struct {
 	// says they are not all there (more than maxIndexedClaims, or a name
 	// written with escapes), and Claim scans.
 	members   [maxIndexedClaims]claimOffsets
-	nMembers  int
+	nMembers  uint8
 	unindexed bool
-	once      sync.Once
-	m         map[string]any
-	err       error
+	// decoded is the map of Claims once made (for NewPrincipal's claims,
+	// from the start). A pointer rather than the map, its error and a
+	// sync.Once keeps the Principal's allocation in a smaller size class.
+	decoded atomic.Pointer[decodedClaims]
+}
+
+// decodedClaims is the outcome of decoding the custom claims.
+type decodedClaims struct {
+	m   map[string]any
+	err error
 }
 
 // none reports whether Verify saw no custom claims in the claims set
@@ -250,10 +257,20 @@ func (l *lazyClaims) get() (map[string]any, error) {
 	if l.none() {
 		return nil, nil
 	}
-	l.once.Do(func() {
-		_, l.m, l.err = parseClaims(l.payload)
-	})
-	return l.m, l.err
+	d := l.decoded.Load()
+	if d == nil {
+		// Concurrent first calls may each decode; decoding is a function
+		// of the payload alone, and the first stored answer is the one
+		// every caller gets, so the map is still shared.
+		var fresh decodedClaims
+		_, fresh.m, fresh.err = parseClaims(l.payload)
+		if !l.decoded.CompareAndSwap(nil, &fresh) {
+			d = l.decoded.Load()
+		} else {
+			d = &fresh
+		}
+	}
+	return d.m, d.err
 }
 
 // maxIndexedClaims is how many custom members Verify notes for Claim:
@@ -275,7 +292,7 @@ type claimOffsets struct {
 func (l *lazyClaims) note(name, value []byte) {
 	nameAt, ok1 := offsetIn(l.payload, name)
 	valueAt, ok2 := offsetIn(l.payload, value)
-	if !ok1 || !ok2 || l.nMembers == len(l.members) {
+	if !ok1 || !ok2 || int(l.nMembers) == len(l.members) {
 		l.unindexed = true
 		return
 	}
@@ -300,19 +317,26 @@ func offsetIn(s, sub []byte) (int, bool) {
 // registered claims, and where each custom member is (lazyClaims.note).
 // The custom claims are only located here: Principal.Claim and Claims
 // decode them from the payload if and when they are asked to.
+//
+// payload is the Principal's from then on, unchanged: the claims' strings
+// share its memory (jose.ParseClaimsInto), and a one-member audience is
+// kept inside the jwtPrincipal.
 func parseJWTClaims(payload []byte) (*jwtPrincipal, jose.Claims, error) {
 	jp := &jwtPrincipal{lazy: lazyClaims{payload: payload}}
-	c, err := jose.ParseClaimsFunc(payload, func(name, value []byte) error {
+	c := jose.Claims{Audience: jp.aud[:0]}
+	err := jose.ParseClaimsInto(&c, payload, func(name, value []byte) error {
 		jp.lazy.note(name, value)
 		return nil
 	})
 	return jp, c, err
 }
 
-// jwtPrincipal is a Principal and its lazy claims in one allocation.
+// jwtPrincipal is a Principal, its lazy claims and the array of a
+// one-member audience (the usual "aud") in one allocation.
 type jwtPrincipal struct {
 	p    Principal
 	lazy lazyClaims
+	aud  [1]string
 }
 
 // contextKey is the context key of the Principal.

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/clocktest"
 	"github.com/gatehouse-auth/gatehouse/jose"
@@ -33,8 +35,8 @@ func verifyClaims(t *testing.T, edit func(map[string]any)) *Principal {
 }
 
 // TestPrincipalLazyClaimsConcurrent reads the custom claims of one
-// Principal from many goroutines at once: they are decoded once and every
-// reader sees the same map (run with -race to check the once).
+// Principal from many goroutines at once: first readers racing may each
+// decode them, but every reader gets the same map (run with -race).
 func TestPrincipalLazyClaimsConcurrent(t *testing.T) {
 	p := verifyClaims(t, nil)
 	const n = 16
@@ -324,5 +326,37 @@ func TestOffsetIn(t *testing.T) {
 	other := make([]byte, 4, 100)
 	if _, ok := offsetIn(s, other); ok {
 		t.Error("offsetIn accepted a slice of another array")
+	}
+}
+
+// TestVerifyAllocations pins what a successful check allocates for a
+// typical token (one audience, plain strings): the decoded payload, and
+// the Principal with its lazy claims and audience array. The claims'
+// strings share the payload (jose.ParseClaimsInto). EdDSA, because
+// crypto/ed25519 allocates nothing of its own.
+func TestVerifyAllocations(t *testing.T) {
+	f := newFakeIssuer(t, jose.EdDSA)
+	c := clocktest.New(t0)
+	v := newTestVerifier(t, f, c, func(cfg *Config) {
+		cfg.Revocations = RevocationConfig{Mode: RevocationPoll, PollInterval: time.Hour}
+		cfg.RequiredScopes = []string{"profile"}
+	})
+	tok := f.mint(benchClaims(f.URL(), c.Now()))
+	ctx := context.Background()
+	var p *Principal
+	allocs := testing.AllocsPerRun(100, func() {
+		var err error
+		if p, err = v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("Verify allocated %v times, want at most 2", allocs)
+	}
+	if p.Subject != "c8b7c922fcb8a280b03b999250e2e388" || !slices.Equal(p.Audience, []string{testAudience}) || p.TokenID != "251aeecb8bb50422985f37e962dc7036" {
+		t.Errorf("principal %+v", p)
+	}
+	if tenant, ok, err := p.Claim("tenant"); err != nil || !ok || tenant != "acme" {
+		t.Errorf(`Claim("tenant") = %v, %v, %v`, tenant, ok, err)
 	}
 }

@@ -415,10 +415,13 @@ func (s *Service) VerifyAccess(ctx context.Context, raw string) (Claims, error) 
 		return Claims{}, fmt.Errorf("%w: typ %q", ErrInvalidToken, tok.Header.Type)
 	}
 	// Registered claims and amr, acr, auth_time matter here; custom ones
-	// are not decoded.
-	var ac authClaims
-	jc, err := jose.ParseClaimsFunc(tok.Payload, ac.member)
-	if err != nil {
+	// are not decoded. The payload is this call's and is never written,
+	// so the claims' strings share it.
+	var (
+		ac authClaims
+		jc jose.Claims
+	)
+	if err := jose.ParseClaimsInto(&jc, tok.Payload, ac.member); err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	c := fromJOSE(jc)
