@@ -140,6 +140,9 @@ func Seed(ctx context.Context, st *Stores, o Options) (Result, error) {
 	}
 	res.Grants = o.Grants
 	res.Took = time.Since(t0)
+	if err := st.Settle(ctx); err != nil {
+		return res, err
+	}
 	if o.Measure {
 		u, err := st.Measure(ctx)
 		if err != nil {

@@ -8,6 +8,7 @@
 //	cd bench && go run ./cmd/ghbench -only fanout -out DIR  # fan-out to 1,000 streams, revocation rate
 //	cd bench && go run ./cmd/ghbench -only wrk -out DIR     # the target paths under wrk (needs wrk), idle RSS
 //	cd bench && go run ./cmd/ghbench -only audit -out DIR   # login with the audit trail on and off
+//	cd bench && go run ./cmd/ghbench -only growth -out DIR  # 10k to 1M sessions per backend
 //
 // It builds the server from the parent module, starts real "gatehouse
 // serve" processes on loopback ports (SQLite always; PostgreSQL and
@@ -38,12 +39,12 @@ func main() {
 	quick := flag.Bool("quick", false, "short rounds and few trials (under 2 minutes)")
 	out := flag.String("out", "../docs", "directory for benchmarks.md and img/")
 	root := flag.String("root", "..", "the main module's directory")
-	only := flag.String("only", "", `run one section only: "burst" (the burst-revocation rows), "fanout" (fan-out delay to 1,000 streams and the sustained revocation rate) or "wrk" (the issue-18 target paths under wrk, on SQLite, with idle RSS) or "audit" (login with the audit trail on and off, issue 17); the report then holds only them`)
+	only := flag.String("only", "", `run one section only: "burst" (the burst-revocation rows), "fanout" (fan-out delay to 1,000 streams and the sustained revocation rate) or "wrk" (the issue-18 target paths under wrk, on SQLite, with idle RSS) or "audit" (login with the audit trail on and off, issue 17) or "growth" (the cookie check, memory and storage from 10k to 1M sessions per backend); the report then holds only them`)
 	flag.Parse()
 	switch *only {
-	case "", "burst", "fanout", "wrk", "audit":
+	case "", "burst", "fanout", "wrk", "audit", "growth":
 	default:
-		fmt.Fprintln(os.Stderr, "ghbench: -only takes \"burst\", \"fanout\", \"wrk\" or \"audit\"")
+		fmt.Fprintln(os.Stderr, "ghbench: -only takes \"burst\", \"fanout\", \"wrk\", \"audit\" or \"growth\"")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -156,6 +157,12 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 		return finish(rep, out, start)
 	}
 	fcfg := FanoutConfig{Streams: 1000, Singles: 50, Spacing: 20 * time.Millisecond, Burst: 1000, Batch: 20_000, Each: 2000, Workers: 8, Cap: 20 * time.Second}
+	if only == "growth" {
+		if err := growthSection(ctx, rep, bin, seeder, work, svc, quick); err != nil {
+			return err
+		}
+		return finish(rep, out, start)
+	}
 	if only == "fanout" {
 		fanout(ctx, rep, bin, seeder, work, svc, fcfg)
 		if ctx.Err() != nil {
@@ -419,7 +426,15 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 	}
 	storage(ctx, rep, svc, sr, storm)
 
-	// Growth: cookie check, memory and storage with many live sessions.
+	if err := growthSection(ctx, rep, bin, seeder, work, svc, quick); err != nil {
+		return err
+	}
+	return finish(rep, out, start)
+}
+
+// growthSection measures the cookie check, memory and storage with many
+// live sessions, and adds its target rows.
+func growthSection(ctx context.Context, rep *Report, bin, seeder, work string, svc *Services, quick bool) error {
 	gcfg := GrowthConfig{Sizes: []int{10_000, 100_000, 1_000_000}, Miss: 2000, MissWarmup: 200, Warm: 32, WarmFor: 1500 * time.Millisecond, C: 4,
 		Users: 1000, Grants: 100_000, MaxSeedStep: 4 * time.Minute, FreshFor: 30 * time.Minute}
 	if quick {
@@ -433,8 +448,7 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 	}
 	rep.Targets = append(rep.Targets, GrowthRSSTargets(rep.Growth)...)
 	rep.Targets = append(rep.Targets, RedisBytesTargets(rep.Growth, svc.RedisSkip)...)
-
-	return finish(rep, out, start)
+	return nil
 }
 
 // finish writes the report and its plots into out.
