@@ -26,9 +26,10 @@
 //
 // Verification and claims validation are separate steps, as in
 // golang-jwt: [Verifier.Verify] checks the signature and returns the
-// header and the raw payload; [ParseClaims] decodes the registered claims;
-// checking "iss", "aud", "exp" and "nbf" against policy and a clock is the
-// job of the verifier package.
+// header and the raw payload; [ParseClaims] decodes the registered claims
+// ([ParseClaimsInto] without copying, for a caller that keeps the payload
+// unchanged); checking "iss", "aud", "exp" and "nbf" against policy and a
+// clock is the job of the verifier package.
 //
 // The implementation uses only the standard library. Header, claims and
 // JWK documents are read by a small strict JSON scanner instead of
