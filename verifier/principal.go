@@ -115,8 +115,8 @@ func (p *Principal) HasScope(scope string) bool {
 // sid, scope, client_id), decoded as encoding/json decodes into an any
 // (numbers are float64). They are decoded on the first call (concurrent
 // first calls may each decode them); every call returns the same map,
-// which the caller must not modify. The map is nil when there are none, and for
-// cookie sessions.
+// which the caller must not modify. The map is nil when there are none,
+// and for cookie sessions.
 //
 // Verify checks that the claims set is well-formed JSON, but leaves the
 // custom claims' values undecoded: one that encoding/json cannot decode
