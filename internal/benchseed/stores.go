@@ -195,10 +195,9 @@ type Usage struct {
 // before anything is measured against it. On PostgreSQL it vacuums and
 // analyzes the tables the seeder wrote and checkpoints, as pgbench does
 // after loading its tables: without it, the first reads after seeding a
-// million sessions raced autovacuum and the checkpoint of half a
-// gigabyte of WAL on the same cores, and measured those rather than the
-// lookup (the cookie check's miss p50 doubled between 100k and 1M, and
-// so did the warm path's, which never reads the database). A role that
+// million sessions ran while autovacuum and the checkpoint of half a
+// gigabyte of WAL were busy on the same cores (docs/benchmark-notes.md,
+// *Sixth pass*, has what it changed and what it did not). A role that
 // may not CHECKPOINT skips it. SQLite's equivalent, a WAL checkpoint, is
 // part of Measure; Redis has nothing to settle.
 func (st *Stores) Settle(ctx context.Context) error {
