@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -16,8 +15,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/syncbuf"
 )
 
 // Backend is where a Gatehouse server keeps its data.
@@ -34,8 +34,7 @@ type Server struct {
 	AdminToken string
 	cmd        *exec.Cmd
 	exited     chan struct{}
-	stderr     *bytes.Buffer
-	mu         sync.Mutex
+	stderr     syncbuf.Buffer
 }
 
 // kek is the key-encryption key shared by every server of a run, so
@@ -110,11 +109,11 @@ func StartServer(bin, workDir string, b Backend, extra ...string) (*Server, erro
 		args = append(args, "--sessions", b.Sessions)
 	}
 	args = append(args, extra...)
-	s := &Server{URL: "http://" + addr, DataDir: dir, exited: make(chan struct{}), stderr: &bytes.Buffer{}}
+	s := &Server{URL: "http://" + addr, DataDir: dir, exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = cleanEnv("GATEHOUSE_KEY_ENCRYPTION_KEY=" + kek)
 	s.cmd.Stdout = io.Discard
-	s.cmd.Stderr = &lockedWriter{w: s.stderr, mu: &s.mu}
+	s.cmd.Stderr = &s.stderr
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -147,21 +146,8 @@ func StartServer(bin, workDir string, b Backend, extra ...string) (*Server, erro
 	return s, nil
 }
 
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 // Stderr returns what the server wrote to its standard error so far.
 func (s *Server) Stderr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return s.stderr.String()
 }
 
