@@ -102,7 +102,7 @@ func ParseClaimsInto(c *Claims, payload []byte, other func(name, value []byte) e
 		*c = Claims{}
 		return err
 	}
-	p.shareStrings()
+	p.setStrings(stringOf)
 	*c = p.c
 	return nil
 }
@@ -277,34 +277,23 @@ func (p *claimParse) finish() Claims {
 		b.Write(r)
 	}
 	all := b.String()
-	next := func(r []byte) string {
+	p.setStrings(func(r []byte) string {
 		s := all[:len(r)]
 		all = all[len(r):]
 		return s
-	}
-	fields := [6]*string{&p.c.Issuer, &p.c.Subject, &p.c.ID, &p.c.SessionID, &p.c.Scope, &p.c.ClientID}
-	for i, r := range p.raw {
-		*fields[i] = next(r)
-	}
-	if p.hasAud {
-		p.c.Audience = make([]string, 0, p.nAud)
-		if p.nAud > 0 {
-			p.c.Audience = append(p.c.Audience, next(p.aud0))
-		}
-		for _, r := range p.audMore {
-			p.c.Audience = append(p.c.Audience, next(r))
-		}
-	}
+	})
 	return p.c
 }
 
-// shareStrings sets the string claims to the bytes they were read from,
-// without copying them (ParseClaimsInto), and appends the audience to
-// p.c.Audience.
-func (p *claimParse) shareStrings() {
+// setStrings sets the string claims and the audience from the bytes they
+// were read from, each string made by str, in the order finish wrote
+// them: a copy (finish) or the bytes themselves (ParseClaimsInto, with
+// stringOf). The audience is appended to p.c.Audience, which is nil when
+// "aud" was absent.
+func (p *claimParse) setStrings(str func([]byte) string) {
 	fields := [6]*string{&p.c.Issuer, &p.c.Subject, &p.c.ID, &p.c.SessionID, &p.c.Scope, &p.c.ClientID}
 	for i, r := range p.raw {
-		*fields[i] = stringOf(r)
+		*fields[i] = str(r)
 	}
 	if !p.hasAud {
 		p.c.Audience = nil
@@ -314,10 +303,10 @@ func (p *claimParse) shareStrings() {
 		p.c.Audience = make([]string, 0, p.nAud)
 	}
 	if p.nAud > 0 {
-		p.c.Audience = append(p.c.Audience, stringOf(p.aud0))
+		p.c.Audience = append(p.c.Audience, str(p.aud0))
 	}
 	for _, r := range p.audMore {
-		p.c.Audience = append(p.c.Audience, stringOf(r))
+		p.c.Audience = append(p.c.Audience, str(r))
 	}
 }
 
