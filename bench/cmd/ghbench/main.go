@@ -156,13 +156,13 @@ func run(ctx context.Context, quick bool, only, out, root string) error {
 		}
 		return finish(rep, out, start)
 	}
-	fcfg := FanoutConfig{Streams: 1000, Singles: 50, Spacing: 20 * time.Millisecond, Burst: 1000, Batch: 20_000, Each: 2000, Workers: 8, Cap: 20 * time.Second}
 	if only == "growth" {
 		if err := growthSection(ctx, rep, bin, seeder, work, svc, quick); err != nil {
 			return err
 		}
 		return finish(rep, out, start)
 	}
+	fcfg := FanoutConfig{Streams: 1000, Singles: 50, Spacing: 20 * time.Millisecond, Burst: 1000, Batch: 20_000, Each: 2000, Workers: 8, Cap: 20 * time.Second}
 	if only == "fanout" {
 		fanout(ctx, rep, bin, seeder, work, svc, fcfg)
 		if ctx.Err() != nil {
