@@ -6,9 +6,10 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/gatehouse-auth/gatehouse/internal/argon2"
 )
 
 // DefaultMaxWait is the default of Config.MaxWait.
@@ -43,6 +44,11 @@ type Hasher struct {
 	maxWait time.Duration
 	// sem holds one token per running computation.
 	sem chan struct{}
+	// memory holds Argon2 working memory (*argon2.Memory) between
+	// computations, so a login storm reuses a few buffers of Params.Memory
+	// instead of allocating one per login; the pool lets go of what two
+	// garbage collections find unused.
+	memory sync.Pool
 	// dummySalt and dummyKey make the hash that VerifyDummy checks
 	// against: random, so no password matches it.
 	dummySalt, dummyKey []byte
@@ -151,7 +157,17 @@ func (h *Hasher) derive(ctx context.Context, password string, p Params, salt []b
 	if h.testHookAcquired != nil {
 		h.testHookAcquired(p)
 	}
-	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+	m, _ := h.memory.Get().(*argon2.Memory)
+	if m == nil {
+		m = new(argon2.Memory)
+	}
+	key := m.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	// Memory grown for a stored hash with a larger cost than h's is not
+	// kept: the next computations would hold it for a fraction of it.
+	if m.Size() <= int(h.params.Memory)*1024 {
+		h.memory.Put(m)
+	}
+	return key, nil
 }
 
 // acquire takes a computation slot, waiting at most h.maxWait. It fails

@@ -1,6 +1,7 @@
 package password
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
@@ -10,6 +11,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/argon2"
+	xargon2 "golang.org/x/crypto/argon2"
 )
 
 // testParams are cheap parameters that keep tests fast. Production uses
@@ -145,6 +149,59 @@ func TestVerifyReferenceHashes(t *testing.T) {
 		if !ok || err != nil {
 			t.Errorf("Verify(%q) = %v, %v, want true, nil", encoded, ok, err)
 		}
+	}
+}
+
+// TestHashIsXCryptoArgon2id checks the hashes Hash writes against
+// golang.org/x/crypto/argon2, which computed them before internal/argon2:
+// a hash stored by either verifies with the other.
+func TestHashIsXCryptoArgon2id(t *testing.T) {
+	h := newTestHasher(t, Config{Params: Params{Memory: 1024, Time: 2, Threads: 2, SaltLen: 16, KeyLen: 32}})
+	for i := range 3 { // the second and third compute in reused memory
+		encoded, err := h.Hash(t.Context(), "correct horse battery staple")
+		if err != nil {
+			t.Fatalf("Hash: %v", err)
+		}
+		p, salt, key, err := ParsePHC(encoded)
+		if err != nil {
+			t.Fatalf("ParsePHC(%q): %v", encoded, err)
+		}
+		want := xargon2.IDKey([]byte("correct horse battery staple"), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+		if !bytes.Equal(key, want) {
+			t.Errorf("hash %d: key %x, x/crypto computes %x", i, key, want)
+		}
+	}
+}
+
+// TestHasherReusesMemory checks that computations after the first reuse
+// its working memory, and that memory grown for a stored hash of a larger
+// cost is not kept.
+func TestHasherReusesMemory(t *testing.T) {
+	const kib = 4096
+	h := newTestHasher(t, Config{Params: Params{Memory: kib, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	if _, err := h.Hash(t.Context(), "pw"); err != nil {
+		t.Fatalf("Hash: %v", err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 4 {
+		if _, err := h.Hash(t.Context(), "pw"); err != nil {
+			t.Fatalf("Hash: %v", err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	// One computation in new memory is allowed, should collections empty
+	// the pool in between; four would allocate 16 MiB.
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(kib*1024+256<<10); got > limit {
+		t.Errorf("four hashes allocated %d bytes, want at most %d", got, limit)
+	}
+
+	small := newTestHasher(t, Config{}) // m=64
+	if ok, _, err := small.Verify(t.Context(), "password", refM256T3P2); !ok || err != nil {
+		t.Fatalf("Verify(%q) = %v, %v", refM256T3P2, ok, err)
+	}
+	if m, _ := small.memory.Get().(*argon2.Memory); m != nil && m.Size() > 64*1024 {
+		t.Errorf("the pool kept %d bytes grown for an m=256 hash, want at most the hasher's 64 KiB", m.Size())
 	}
 }
 
