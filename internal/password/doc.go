@@ -12,7 +12,9 @@
 //     semaphore, so a login storm queues, and then fails with ErrBusy, instead
 //     of allocating Params.Memory for every concurrent request until the
 //     process runs out of memory. The HTTP layer maps ErrBusy to
-//     429 Too Many Requests with a Retry-After header.
+//     429 Too Many Requests with a Retry-After header. The computations
+//     run in internal/argon2, whose working memory the Hasher reuses
+//     from one computation to the next instead of allocating it for each.
 //   - Upgrades. Verify reports needsRehash when a stored hash was made with
 //     other parameters than the Hasher's, so the caller can store a fresh
 //     hash while it still holds the plaintext.
