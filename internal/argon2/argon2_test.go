@@ -23,6 +23,45 @@ func blockFunctions(t *testing.T, f func(t *testing.T)) {
 	t.Run("generic", f)
 }
 
+// TestBlockFunctionsAgree holds processBlock and processBlockXOR (the
+// assembly on amd64, with and without SSE4.1) to the Go block function on
+// random blocks, so the Go one, which other architectures and purego
+// builds run, is checked here too.
+func TestBlockFunctionsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func() *block {
+		var b block
+		for i := range b {
+			b[i] = rng.Uint64()
+		}
+		return &b
+	}
+	blockFunctions(t, func(t *testing.T) {
+		for i := range 200 {
+			in1, in2, out := random(), random(), random()
+			got, want := *out, *out
+			processBlock(&got, in1, in2)
+			processBlockGeneric(&want, in1, in2, false)
+			if got != want {
+				t.Fatalf("case %d: processBlock differs from the Go block function", i)
+			}
+			got, want = *out, *out
+			processBlockXOR(&got, in1, in2)
+			processBlockGeneric(&want, in1, in2, true)
+			if got != want {
+				t.Fatalf("case %d: processBlockXOR differs from the Go block function", i)
+			}
+			// In place, as the address blocks are computed.
+			got, want = *in1, *in1
+			processBlock(&got, &got, in2)
+			processBlockGeneric(&want, &want, in2, false)
+			if got != want {
+				t.Fatalf("case %d: processBlock in place differs from the Go block function", i)
+			}
+		}
+	})
+}
+
 // TestIDKeyKnownAnswers checks the Argon2id vectors of the reference
 // implementation (password "password", salt "somesalt"), as x/crypto's
 // tests list them.

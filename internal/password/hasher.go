@@ -162,12 +162,17 @@ func (h *Hasher) derive(ctx context.Context, password string, p Params, salt []b
 		m = new(argon2.Memory)
 	}
 	key := m.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-	// Memory grown for a stored hash with a larger cost than h's is not
-	// kept: the next computations would hold it for a fraction of it.
-	if m.Size() <= int(h.params.Memory)*1024 {
+	if h.keeps(m) {
 		h.memory.Put(m)
 	}
 	return key, nil
+}
+
+// keeps reports whether working memory m goes back to the pool after a
+// computation: memory grown for a stored hash with a larger cost than h's
+// does not, since the next computations would use a fraction of it.
+func (h *Hasher) keeps(m *argon2.Memory) bool {
+	return m.Size() <= int(h.params.Memory)*1024
 }
 
 // acquire takes a computation slot, waiting at most h.maxWait. It fails
