@@ -80,6 +80,7 @@ func NewHasher(cfg Config) (*Hasher, error) {
 		dummySalt: make([]byte, cfg.Params.SaltLen),
 		dummyKey:  make([]byte, cfg.Params.KeyLen),
 	}
+	h.memory.New = func() any { return new(argon2.Memory) }
 	// crypto/rand.Read never fails (it crashes the program instead).
 	_, _ = rand.Read(h.dummySalt)
 	_, _ = rand.Read(h.dummyKey)
@@ -157,10 +158,7 @@ func (h *Hasher) derive(ctx context.Context, password string, p Params, salt []b
 	if h.testHookAcquired != nil {
 		h.testHookAcquired(p)
 	}
-	m, _ := h.memory.Get().(*argon2.Memory)
-	if m == nil {
-		m = new(argon2.Memory)
-	}
+	m := h.memory.Get().(*argon2.Memory)
 	key := m.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	if h.keeps(m) {
 		h.memory.Put(m)
