@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/argon2"
+	"github.com/gatehouse-auth/gatehouse/internal/race"
 	xargon2 "golang.org/x/crypto/argon2"
 )
 
@@ -177,7 +178,7 @@ func TestHashIsXCryptoArgon2id(t *testing.T) {
 // TestHasherReusesMemory checks that computations after the first reuse
 // its working memory.
 func TestHasherReusesMemory(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		// With the race detector on, sync.Pool drops a quarter of what
 		// is put back, on purpose.
 		t.Skip("sync.Pool drops items at random under the race detector")
