@@ -3,12 +3,12 @@ package httpapi
 import (
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
+	template "github.com/DataDog/datadog-agent/pkg/template/html"
 	"github.com/boombuler/barcode/qr"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -22,11 +21,15 @@ func (s *Server) passkeyPageRoutes() {
 	s.mux.HandleFunc("POST "+passkeysPagePath+"/remove", s.handleRemovePasskeyPage)
 }
 
-// passkeyView is a passkey as the page shows it.
+// passkeyView is a passkey as the page shows it. Its dates are formatted
+// here: the page templates read fields and map keys only, never methods
+// (see parsePages).
 type passkeyView struct {
-	ID, Name              string
-	BackupEligible        bool
-	CreatedAt, LastUsedAt time.Time
+	ID, Name       string
+	BackupEligible bool
+	// Added is when the passkey was added; LastUsed when it last signed
+	// in, "" if never.
+	Added, LastUsed string
 }
 
 // handlePasskeysPage lists the signed-in user's passkeys with a remove
@@ -65,7 +68,10 @@ func (s *Server) renderPasskeysPage(w http.ResponseWriter, r *http.Request, stat
 			views := make([]passkeyView, len(list))
 			for i, c := range list {
 				views[i] = passkeyView{ID: base64.RawURLEncoding.EncodeToString(c.ID), Name: c.Name, BackupEligible: c.BackupEligible,
-					CreatedAt: c.CreatedAt.UTC(), LastUsedAt: c.LastUsedAt.UTC()}
+					Added: c.CreatedAt.UTC().Format("2 Jan 2006")}
+				if !c.LastUsedAt.IsZero() {
+					views[i].LastUsed = c.LastUsedAt.UTC().Format("2 Jan 2006 15:04 MST")
+				}
 			}
 			s.renderPage(w, r, status, "passkeys.html", map[string]any{
 				"Title": "Passkeys", "Email": u.Email, "Passkeys": views, "CSRFToken": session.CSRFToken(secret),

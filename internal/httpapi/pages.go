@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
-	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
+
+	template "github.com/DataDog/datadog-agent/pkg/template/html"
 )
 
 // pageFiles holds the server-rendered pages (login, consent, logout,
@@ -17,8 +18,11 @@ import (
 //go:embed pages/*.html pages/gatehouse.css pages/favicon.ico pages/passkey.js
 var pageFiles embed.FS
 
-// parsePages parses the pages; html/template escapes every value for its
-// context. The Server parses them on the first page it renders
+// parsePages parses the pages; the template package escapes every value
+// for its context. It is html/template as DataDog's agent keeps it, with
+// one change: a template reads fields and map keys but calls no method,
+// so the linker can still drop unused methods from the binary
+// (docs/decisions.md). Page data holds what the page shows, formatted. The Server parses them on the first page it renders
 // (Server.pages), not at start-up: an API-only deployment never pays for
 // them (0.2 MB of heap, issue #18). The files are embedded, so a parse
 // error is a build defect that every page test catches.

@@ -526,6 +526,9 @@ func TestPasskeyPages(t *testing.T) {
 	if !strings.Contains(body, `data-csrf="`+c.CSRF+`"`) && !strings.Contains(body, `name="csrf_token" value="`) {
 		t.Errorf("passkeys page without the session's CSRF token")
 	}
+	if want := "Added " + srv.Clock.Now().UTC().Format("2 Jan 2006") + " · never used"; !strings.Contains(body, want) {
+		t.Errorf("passkeys page does not say %q:\n%s", want, body)
+	}
 	remove := func(csrf, origin string) *apptest.Response {
 		return c.Do(t, http.MethodPost, "/account/passkeys/remove", "csrf_token="+csrf+"&id="+p.ID,
 			"Content-Type", "application/x-www-form-urlencoded", "Origin", origin, "X-CSRF-Token", "")
@@ -543,6 +546,9 @@ func TestPasskeyPages(t *testing.T) {
 	// Signed in again (password and passkey), the form works.
 	c = passkeySecondFactorLogin(t, srv, u.Email, u.Password, a)
 	body = page()
+	if want := "last used " + srv.Clock.Now().UTC().Format("2 Jan 2006 15:04 MST"); !strings.Contains(body, want) || strings.Contains(body, "never used") {
+		t.Errorf("passkeys page after a passkey login does not say %q:\n%s", want, body)
+	}
 	formCSRF = regexpValue(t, body[strings.Index(body, `<form method="post" action="/account/passkeys/remove">`):], "csrf_token")
 	r = remove(formCSRF, pkOrigin).WantStatus(t, http.StatusOK)
 	if !strings.Contains(string(r.Body), "The passkey was removed.") || !strings.Contains(string(r.Body), `id="no-passkeys"`) {

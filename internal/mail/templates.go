@@ -7,14 +7,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"io/fs"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
-	texttemplate "text/template"
 	"time"
+
+	htmltemplate "github.com/DataDog/datadog-agent/pkg/template/html"
+	texttemplate "github.com/DataDog/datadog-agent/pkg/template/text"
 )
 
 // Kind names a mail and its templates.
