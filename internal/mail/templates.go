@@ -23,7 +23,8 @@ type Kind string
 
 // The mails of the account lifecycle. Each has three templates, named
 // after it: <kind>.subject.tmpl and <kind>.txt.tmpl (text/template) and
-// <kind>.html.tmpl (html/template).
+// <kind>.html.tmpl (html/template), run by DataDog's copy of those
+// packages, which calls no method from a template (docs/decisions.md).
 const (
 	// KindVerifyEmail carries a link to /verify?token=<secret>.
 	KindVerifyEmail Kind = "verify_email"
