@@ -14,7 +14,9 @@
 //     process runs out of memory. The HTTP layer maps ErrBusy to
 //     429 Too Many Requests with a Retry-After header. The computations
 //     run in internal/argon2, whose working memory the Hasher reuses
-//     from one computation to the next instead of allocating it for each.
+//     from one computation to the next instead of allocating it for each:
+//     it holds at most one buffer per slot, and lets them go a minute
+//     after the last computation.
 //   - Upgrades. Verify reports needsRehash when a stored hash was made with
 //     other parameters than the Hasher's, so the caller can store a fresh
 //     hash while it still holds the plaintext.

@@ -44,11 +44,23 @@ type Hasher struct {
 	maxWait time.Duration
 	// sem holds one token per running computation.
 	sem chan struct{}
-	// memory holds Argon2 working memory (*argon2.Memory) between
-	// computations, so a login storm reuses a few buffers of Params.Memory
-	// instead of allocating one per login; the pool lets go of what two
-	// garbage collections find unused.
-	memory sync.Pool
+	// free holds Argon2 working memory between computations, at most one
+	// buffer per slot: a computation takes one from it or, when it is
+	// empty, allocates one, and puts it back when it is done. As at most
+	// cap(sem) computations run at once, the working memory the Hasher
+	// holds, in use or not, never exceeds cap(sem) buffers.
+	free chan *argon2.Memory
+	// memoryIdle is how long free keeps its buffers after the last
+	// computation put one back; then they are dropped for the garbage
+	// collector, and the runtime gives their pages back to the system.
+	memoryIdle time.Duration
+	// mu guards lastPut and dropTimer.
+	mu sync.Mutex
+	// lastPut is when a computation last put memory back.
+	lastPut time.Time
+	// dropTimer, while set, runs dropIdleMemory once free has been left
+	// alone for memoryIdle.
+	dropTimer *time.Timer
 	// dummySalt and dummyKey make the hash that VerifyDummy checks
 	// against: random, so no password matches it.
 	dummySalt, dummyKey []byte
@@ -74,13 +86,14 @@ func NewHasher(cfg Config) (*Hasher, error) {
 		cfg.MaxWait = DefaultMaxWait
 	}
 	h := &Hasher{
-		params:    cfg.Params,
-		maxWait:   cfg.MaxWait,
-		sem:       make(chan struct{}, cfg.MaxConcurrent),
-		dummySalt: make([]byte, cfg.Params.SaltLen),
-		dummyKey:  make([]byte, cfg.Params.KeyLen),
+		params:     cfg.Params,
+		maxWait:    cfg.MaxWait,
+		sem:        make(chan struct{}, cfg.MaxConcurrent),
+		free:       make(chan *argon2.Memory, cfg.MaxConcurrent),
+		memoryIdle: memoryIdle,
+		dummySalt:  make([]byte, cfg.Params.SaltLen),
+		dummyKey:   make([]byte, cfg.Params.KeyLen),
 	}
-	h.memory.New = func() any { return new(argon2.Memory) }
 	// crypto/rand.Read never fails (it crashes the program instead).
 	_, _ = rand.Read(h.dummySalt)
 	_, _ = rand.Read(h.dummyKey)
@@ -158,17 +171,71 @@ func (h *Hasher) derive(ctx context.Context, password string, p Params, salt []b
 	if h.testHookAcquired != nil {
 		h.testHookAcquired(p)
 	}
-	m := h.memory.Get().(*argon2.Memory)
+	m := h.takeMemory()
 	key := m.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-	if h.keeps(m) {
-		h.memory.Put(m)
-	}
+	h.putMemory(m)
 	return key, nil
 }
 
-// keeps reports whether working memory m goes back to the pool after a
-// computation: memory grown for a stored hash with a larger cost than h's
-// does not, since the next computations would use a fraction of it.
+// memoryIdle is how long a Hasher keeps its working memory after the last
+// computation (Hasher.memoryIdle).
+const memoryIdle = time.Minute
+
+// takeMemory returns working memory for one computation: a buffer an
+// earlier one left, or new memory if there is none.
+func (h *Hasher) takeMemory() *argon2.Memory {
+	select {
+	case m := <-h.free:
+		return m
+	default:
+		return new(argon2.Memory)
+	}
+}
+
+// putMemory keeps m for the next computation if h keeps it and has room,
+// and (re)starts the count to dropping idle memory.
+func (h *Hasher) putMemory(m *argon2.Memory) {
+	if !h.keeps(m) {
+		return
+	}
+	select {
+	case h.free <- m:
+	default:
+		return
+	}
+	h.mu.Lock()
+	h.lastPut = time.Now()
+	if h.dropTimer == nil {
+		h.dropTimer = time.AfterFunc(h.memoryIdle, h.dropIdleMemory)
+	}
+	h.mu.Unlock()
+}
+
+// dropIdleMemory empties free if no computation has put memory back for
+// h.memoryIdle, and otherwise looks again when that time has passed since
+// the last one. A computation racing with it may lose its buffer to the
+// collector; the next one then allocates.
+func (h *Hasher) dropIdleMemory() {
+	h.mu.Lock()
+	if idle := time.Since(h.lastPut); idle < h.memoryIdle {
+		h.dropTimer.Reset(h.memoryIdle - idle)
+		h.mu.Unlock()
+		return
+	}
+	h.dropTimer = nil
+	h.mu.Unlock()
+	for {
+		select {
+		case <-h.free:
+		default:
+			return
+		}
+	}
+}
+
+// keeps reports whether working memory m is kept for the next computation:
+// memory grown for a stored hash with a larger cost than h's is not, since
+// the next computations would use a fraction of it.
 func (h *Hasher) keeps(m *argon2.Memory) bool {
 	return m.Size() <= int(h.params.Memory)*1024
 }

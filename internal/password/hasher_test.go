@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/argon2"
-	"github.com/gatehouse-auth/gatehouse/internal/race"
 	xargon2 "golang.org/x/crypto/argon2"
 )
 
@@ -178,11 +177,6 @@ func TestHashIsXCryptoArgon2id(t *testing.T) {
 // TestHasherReusesMemory checks that computations after the first reuse
 // its working memory.
 func TestHasherReusesMemory(t *testing.T) {
-	if race.Enabled {
-		// With the race detector on, sync.Pool drops a quarter of what
-		// is put back, on purpose.
-		t.Skip("sync.Pool drops items at random under the race detector")
-	}
 	const kib = 4096
 	h := newTestHasher(t, Config{Params: Params{Memory: kib, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 	if _, err := h.Hash(t.Context(), "pw"); err != nil {
@@ -191,15 +185,93 @@ func TestHasherReusesMemory(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for range 4 {
+		runtime.GC() // collections do not take the Hasher's memory
 		if _, err := h.Hash(t.Context(), "pw"); err != nil {
 			t.Fatalf("Hash: %v", err)
 		}
 	}
 	runtime.ReadMemStats(&after)
-	// One computation in new memory is allowed, should collections empty
-	// the pool in between; four would allocate 16 MiB.
-	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(kib*1024+256<<10); got > limit {
+	// One buffer is 4 MiB; four hashes in new memory would allocate 16.
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(256<<10); got > limit {
 		t.Errorf("four hashes allocated %d bytes, want at most %d", got, limit)
+	}
+}
+
+// TestHasherHoldsOneBufferPerSlot runs rounds of more concurrent hashes
+// than slots, with collections in between: the Hasher allocates working
+// memory for each slot once, and keeps no more than that.
+func TestHasherHoldsOneBufferPerSlot(t *testing.T) {
+	const kib, slots = 4096, 2
+	h := newTestHasher(t, Config{Params: Params{Memory: kib, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, MaxConcurrent: slots, MaxWait: time.Minute})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 5 {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				if _, err := h.Hash(t.Context(), "pw"); err != nil {
+					t.Errorf("Hash: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := len(h.free); n > slots {
+			t.Fatalf("the Hasher keeps %d buffers, want at most %d", n, slots)
+		}
+		runtime.GC()
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&after)
+	// 40 hashes; one buffer per slot, and some slack for the rest.
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(slots*kib*1024+1<<20); got > limit {
+		t.Errorf("40 hashes on %d slots allocated %d bytes, want at most %d (one buffer of %d per slot)", slots, got, limit, kib*1024)
+	}
+}
+
+// TestHasherDropsIdleMemory checks that the Hasher lets its working memory
+// go once no computation has used it for memoryIdle, and keeps it while
+// computations come.
+func TestHasherDropsIdleMemory(t *testing.T) {
+	if memoryIdle < 10*time.Second {
+		t.Errorf("memoryIdle %v: a login every few seconds would allocate anew", memoryIdle)
+	}
+	h := newTestHasher(t, Config{Params: Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	h.memoryIdle = time.Hour
+	if _, err := h.Hash(t.Context(), "pw"); err != nil {
+		t.Fatalf("Hash: %v", err)
+	}
+	if len(h.free) != 1 {
+		t.Fatalf("after a hash the Hasher keeps %d buffers, want 1", len(h.free))
+	}
+	// The timer fires while memory was put back recently: kept.
+	h.dropIdleMemory()
+	if len(h.free) != 1 {
+		t.Fatal("memory used just now was dropped")
+	}
+	// Idle for longer than memoryIdle: dropped.
+	h.mu.Lock()
+	h.lastPut = time.Now().Add(-h.memoryIdle - time.Second)
+	h.mu.Unlock()
+	h.dropIdleMemory()
+	if len(h.free) != 0 {
+		t.Fatal("memory idle for longer than memoryIdle was kept")
+	}
+
+	// With the real timer: a short idle time empties it on its own, and
+	// the next computation starts the count again.
+	h = newTestHasher(t, Config{Params: Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	h.memoryIdle = 20 * time.Millisecond
+	for round := range 2 {
+		if _, err := h.Hash(t.Context(), "pw"); err != nil {
+			t.Fatalf("Hash: %v", err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for len(h.free) != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: memory kept 10 s past a 20 ms idle time", round)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 }
 
