@@ -15,8 +15,8 @@ import (
 // non-constant argument). The linker marks such a function <ReflectMethod>
 // and then keeps every exported method of every type in the program:
 // standard text/template and html/template do this to call methods from
-// templates, and cost the binary 12 MB and an idle server 2.3 MiB of
-// resident pages (issue 18). The pages and mails use the method-less copy
+// templates, and cost the binary 12 MB and an idle server about 2 MiB
+// of resident pages (issue 18). The pages and mails use the method-less copy
 // of those packages instead (docs/decisions.md); this test keeps it so.
 func TestBinaryKeepsMethodDeadCodeElimination(t *testing.T) {
 	if testing.Short() {

@@ -22,10 +22,12 @@ var pageFiles embed.FS
 // for its context. It is html/template as DataDog's agent keeps it, with
 // one change: a template reads fields and map keys but calls no method,
 // so the linker can still drop unused methods from the binary
-// (docs/decisions.md). Page data holds what the page shows, formatted. The Server parses them on the first page it renders
-// (Server.pages), not at start-up: an API-only deployment never pays for
-// them (0.2 MB of heap, issue #18). The files are embedded, so a parse
-// error is a build defect that every page test catches.
+// (docs/decisions.md). Page data holds what the page shows, formatted.
+//
+// The Server parses the pages on the first page it renders (Server.pages),
+// not at start-up: an API-only deployment never pays for them (0.2 MB of
+// heap, issue #18). The files are embedded, so a parse error is a build
+// defect that every page test catches.
 func parsePages() *template.Template {
 	return template.Must(template.ParseFS(pageFiles, "pages/*.html"))
 }
